@@ -1,0 +1,36 @@
+/* src/cli/cli.h — the command table and helpers shared by cmd-*.c */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit statuses: every command uses these. */
+enum {
+        ZF_EXIT_OK = 0,
+        ZF_EXIT_FAIL = 1,       /* the operation failed (or some part of it did) */
+        ZF_EXIT_USAGE = 2,      /* bad command line or config */
+};
+
+enum {
+        CMD_HIDDEN = 1 << 0,    /* not listed by `zferry help` */
+};
+
+struct zf_cmd {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        unsigned flags;
+        const char *summary;    /* one line for `zferry help` */
+        const char *usage;      /* full text for `zferry help CMD` and CMD --help */
+};
+
+extern const struct zf_cmd zf_commands[];
+extern const size_t zf_ncommands;
+
+const struct zf_cmd *zf_cmd_find(const char *name);
+/* Prints a one-line usage error for cmd and returns ZF_EXIT_USAGE. */
+int zf_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints cmd's usage to out and returns status. */
+int zf_cmd_help(const char *cmd, FILE *out, int status);
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_list(int argc, char **argv);
