@@ -5,21 +5,21 @@
 
 /* Exit statuses: every command uses these. */
 enum {
-        ZF_EXIT_OK = 0,
-        ZF_EXIT_FAIL = 1,       /* the operation failed (or some part of it did) */
-        ZF_EXIT_USAGE = 2,      /* bad command line or config */
+	ZF_EXIT_OK = 0,
+	ZF_EXIT_FAIL = 1,       /* the operation failed (or some part of it did) */
+	ZF_EXIT_USAGE = 2,      /* bad command line or config */
 };
 
 enum {
-        CMD_HIDDEN = 1 << 0,    /* not listed by `zferry help` */
+	CMD_HIDDEN = 1 << 0,    /* not listed by `zferry help` */
 };
 
 struct zf_cmd {
-        const char *name;
-        int (*fn)(int argc, char **argv);
-        unsigned flags;
-        const char *summary;    /* one line for `zferry help` */
-        const char *usage;      /* full text for `zferry help CMD` and CMD --help */
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	unsigned flags;
+	const char *summary;    /* one line for `zferry help` */
+	const char *usage;      /* full text for `zferry help CMD` and CMD --help */
 };
 
 extern const struct zf_cmd zf_commands[];

@@ -11,164 +11,164 @@
 #include "util/banned.h"
 
 enum {
-        SHOW_FS = 1 << 0,
-        SHOW_SNAP = 1 << 1,
-        SHOW_BOOKMARK = 1 << 2,
+	SHOW_FS = 1 << 0,
+	SHOW_SNAP = 1 << 1,
+	SHOW_BOOKMARK = 1 << 2,
 };
 
 static int parse_types(const char *s, unsigned *ret)
 {
-        _cleanup_free_ char *copy = strdup(s);
-        unsigned t = 0;
-        char *save = NULL;
+	_cleanup_free_ char *copy = strdup(s);
+	unsigned t = 0;
+	char *save = NULL;
 
-        if (!copy)
-                return -ENOMEM;
-        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-                if (streq(w, "filesystem") || streq(w, "fs"))
-                        t |= SHOW_FS;
-                else if (streq(w, "snapshot") || streq(w, "snap"))
-                        t |= SHOW_SNAP;
-                else if (streq(w, "bookmark"))
-                        t |= SHOW_BOOKMARK;
-                else if (streq(w, "all"))
-                        t |= SHOW_FS | SHOW_SNAP | SHOW_BOOKMARK;
-                else
-                        return -EINVAL;
-        }
-        if (!t)
-                return -EINVAL;
-        *ret = t;
-        return 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (streq(w, "filesystem") || streq(w, "fs"))
+			t |= SHOW_FS;
+		else if (streq(w, "snapshot") || streq(w, "snap"))
+			t |= SHOW_SNAP;
+		else if (streq(w, "bookmark"))
+			t |= SHOW_BOOKMARK;
+		else if (streq(w, "all"))
+			t |= SHOW_FS | SHOW_SNAP | SHOW_BOOKMARK;
+		else
+			return -EINVAL;
+	}
+	if (!t)
+		return -EINVAL;
+	*ret = t;
+	return 0;
 }
 
 static void format_time(int64_t t, char *buf, size_t n)
 {
-        struct tm tm;
-        time_t tt = (time_t)t;
-        gmtime_r(&tt, &tm);
-        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,
-                       unsigned types)
+		       unsigned types)
 {
-        _cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
 
-        zf_buf_adds(&b, "{\"datasets\":[");
-        for (size_t i = 0; i < fs->n; i++) {
-                bool first = true;
-                zf_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
-                zf_buf_add_json_str(&b, fs->v[i].name);
-                zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64 "\",\"createtxg\":%" PRIu64
-                            ",\"versions\":[",
-                            fs->v[i].type, fs->v[i].guid, fs->v[i].createtxg);
-                for (size_t j = 0; j < vers->n; j++) {
-                        const struct zf_zfs_version *v = &vers->v[j];
-                        if (!streq(v->fs, fs->v[i].name))
-                                continue;
-                        if (!(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
-                                continue;
-                        zf_buf_adds(&b, first ? "{\"name\":" : ",{\"name\":");
-                        first = false;
-                        zf_buf_add_json_str(&b, v->name);
-                        zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64
-                                    "\",\"createtxg\":%" PRIu64 ",\"creation\":%" PRId64
-                                    ",\"holds\":%" PRIu64 "}",
-                                    v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
-                                    v->creation, v->userrefs);
-                }
-                zf_buf_adds(&b, "]}");
-        }
-        zf_buf_adds(&b, "]}\n");
-        fputs(zf_buf_str(&b), stdout);
+	zf_buf_adds(&b, "{\"datasets\":[");
+	for (size_t i = 0; i < fs->n; i++) {
+		bool first = true;
+		zf_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+		zf_buf_add_json_str(&b, fs->v[i].name);
+		zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64 "\",\"createtxg\":%" PRIu64
+			    ",\"versions\":[",
+			    fs->v[i].type, fs->v[i].guid, fs->v[i].createtxg);
+		for (size_t j = 0; j < vers->n; j++) {
+			const struct zf_zfs_version *v = &vers->v[j];
+			if (!streq(v->fs, fs->v[i].name))
+				continue;
+			if (!(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
+				continue;
+			zf_buf_adds(&b, first ? "{\"name\":" : ",{\"name\":");
+			first = false;
+			zf_buf_add_json_str(&b, v->name);
+			zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64
+				    "\",\"createtxg\":%" PRIu64 ",\"creation\":%" PRId64
+				    ",\"holds\":%" PRIu64 "}",
+				    v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
+				    v->creation, v->userrefs);
+		}
+		zf_buf_adds(&b, "]}");
+	}
+	zf_buf_adds(&b, "]}\n");
+	fputs(zf_buf_str(&b), stdout);
 }
 
 static void print_table(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,
-                        unsigned types)
+			unsigned types)
 {
-        printf("%-10s %-20s %-9s %-20s %5s  %s\n", "TYPE", "GUID", "TXG", "CREATED", "HOLDS",
-               "NAME");
-        for (size_t i = 0; i < fs->n; i++) {
-                if (types & SHOW_FS)
-                        printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5s  %s\n",
-                               fs->v[i].type, fs->v[i].guid, fs->v[i].createtxg, "-", "-",
-                               fs->v[i].name);
-                for (size_t j = 0; j < vers->n; j++) {
-                        const struct zf_zfs_version *v = &vers->v[j];
-                        char when[32];
+	printf("%-10s %-20s %-9s %-20s %5s  %s\n", "TYPE", "GUID", "TXG", "CREATED", "HOLDS",
+	       "NAME");
+	for (size_t i = 0; i < fs->n; i++) {
+		if (types & SHOW_FS)
+			printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5s  %s\n",
+			       fs->v[i].type, fs->v[i].guid, fs->v[i].createtxg, "-", "-",
+			       fs->v[i].name);
+		for (size_t j = 0; j < vers->n; j++) {
+			const struct zf_zfs_version *v = &vers->v[j];
+			char when[32];
 
-                        if (!streq(v->fs, fs->v[i].name) ||
-                            !(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
-                                continue;
-                        format_time(v->creation, when, sizeof(when));
-                        printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5" PRIu64 "  %s%c%s\n",
-                               v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
-                               when, v->userrefs, v->fs, v->bookmark ? '#' : '@', v->name);
-                }
-        }
+			if (!streq(v->fs, fs->v[i].name) ||
+			    !(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
+				continue;
+			format_time(v->creation, when, sizeof(when));
+			printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5" PRIu64 "  %s%c%s\n",
+			       v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
+			       when, v->userrefs, v->fs, v->bookmark ? '#' : '@', v->name);
+		}
+	}
 }
 
 int cmd_list(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "recursive", no_argument, NULL, 'r' },
-                { "type", required_argument, NULL, 't' },
-                { "json", no_argument, NULL, 'J' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        struct zf_zfs_fs_list fs = { 0 };
-        struct zf_zfs_version_list vers = { 0 };
-        struct zf_zfs_list_opts lo = { 0 };
-        struct zf_err err = ZF_ERR_INIT;
-        unsigned types = SHOW_FS | SHOW_SNAP | SHOW_BOOKMARK;
-        bool json = false;
-        int c, r;
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "type", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct zf_zfs_fs_list fs = { 0 };
+	struct zf_zfs_version_list vers = { 0 };
+	struct zf_zfs_list_opts lo = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	unsigned types = SHOW_FS | SHOW_SNAP | SHOW_BOOKMARK;
+	bool json = false;
+	int c, r;
 
-        while ((c = getopt_long(argc, argv, "+rt:h", opts, NULL)) >= 0) {
-                switch (c) {
-                case 'r':
-                        lo.recursive = true;
-                        break;
-                case 't':
-                        if (parse_types(optarg, &types) < 0)
-                                return zf_usage_error("list", "unknown type list '%s'", optarg);
-                        break;
-                case 'J':
-                        json = true;
-                        break;
-                case 'h':
-                        return zf_cmd_help("list", stdout, ZF_EXIT_OK);
-                default:
-                        return zf_usage_error("list", "unknown option '%s'", argv[optind - 1]);
-                }
-        }
-        if (optind >= argc)
-                return zf_usage_error("list", "no dataset given");
+	while ((c = getopt_long(argc, argv, "+rt:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'r':
+			lo.recursive = true;
+			break;
+		case 't':
+			if (parse_types(optarg, &types) < 0)
+				return zf_usage_error("list", "unknown type list '%s'", optarg);
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			return zf_cmd_help("list", stdout, ZF_EXIT_OK);
+		default:
+			return zf_usage_error("list", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return zf_usage_error("list", "no dataset given");
 
-        r = zf_zfs_list_fs((const char *const *)argv + optind, (size_t)(argc - optind), &lo, &fs,
-                           &err);
-        if (r >= 0 && (types & (SHOW_SNAP | SHOW_BOOKMARK)) && fs.n) {
-                const char **names = calloc(fs.n, sizeof(char *));
-                if (!names)
-                        r = zf_err_set(&err, -ENOMEM, "out of memory");
-                for (size_t i = 0; names && i < fs.n; i++)
-                        names[i] = fs.v[i].name;
-                if (names)
-                        r = zf_zfs_list_versions(names, fs.n, &vers, &err);
-                free(names);
-        }
-        if (r < 0) {
-                fprintf(stderr, "zferry list: %s\n", zf_err_msg(&err));
-                zf_zfs_fs_list_release(&fs);
-                return ZF_EXIT_FAIL;
-        }
-        if (json)
-                print_json(&fs, &vers, types);
-        else
-                print_table(&fs, &vers, types);
-        zf_zfs_fs_list_release(&fs);
-        zf_zfs_version_list_release(&vers);
-        return ZF_EXIT_OK;
+	r = zf_zfs_list_fs((const char *const *)argv + optind, (size_t)(argc - optind), &lo, &fs,
+			   &err);
+	if (r >= 0 && (types & (SHOW_SNAP | SHOW_BOOKMARK)) && fs.n) {
+		const char **names = calloc(fs.n, sizeof(char *));
+		if (!names)
+			r = zf_err_set(&err, -ENOMEM, "out of memory");
+		for (size_t i = 0; names && i < fs.n; i++)
+			names[i] = fs.v[i].name;
+		if (names)
+			r = zf_zfs_list_versions(names, fs.n, &vers, &err);
+		free(names);
+	}
+	if (r < 0) {
+		fprintf(stderr, "zferry list: %s\n", zf_err_msg(&err));
+		zf_zfs_fs_list_release(&fs);
+		return ZF_EXIT_FAIL;
+	}
+	if (json)
+		print_json(&fs, &vers, types);
+	else
+		print_table(&fs, &vers, types);
+	zf_zfs_fs_list_release(&fs);
+	zf_zfs_version_list_release(&vers);
+	return ZF_EXIT_OK;
 }

@@ -14,148 +14,148 @@
 #endif
 
 static const char main_usage[] =
-        "usage: zferry [--log-format=text|logfmt|json] [--log-level=LEVEL] [-v] COMMAND [ARGS]\n"
-        "       zferry help [COMMAND]\n"
-        "       zferry --version\n"
-        "\n"
-        "Global options:\n"
-        "  --log-format=FMT   how diagnostics on stderr look: text (default), logfmt, json\n"
-        "  --log-level=LEVEL  error, warning, notice (default), info or debug\n"
-        "  -v, --verbose      one level more verbose (repeatable)\n"
-        "  -h, --help         this text\n"
-        "  -V, --version      print the version and exit\n";
+	"usage: zferry [--log-format=text|logfmt|json] [--log-level=LEVEL] [-v] COMMAND [ARGS]\n"
+	"       zferry help [COMMAND]\n"
+	"       zferry --version\n"
+	"\n"
+	"Global options:\n"
+	"  --log-format=FMT   how diagnostics on stderr look: text (default), logfmt, json\n"
+	"  --log-level=LEVEL  error, warning, notice (default), info or debug\n"
+	"  -v, --verbose      one level more verbose (repeatable)\n"
+	"  -h, --help         this text\n"
+	"  -V, --version      print the version and exit\n";
 
 const struct zf_cmd zf_commands[] = {
-        { "list", cmd_list, 0, "list filesystems, snapshots and bookmarks",
-          "usage: zferry list [-r] [-t TYPES] [--json] DATASET...\n"
-          "\n"
-          "Lists datasets and their snapshots and bookmarks through zferry's zfs layer,\n"
-          "with guid, createtxg, creation time and number of holds.\n"
-          "\n"
-          "  -r, --recursive    include descendants of each DATASET\n"
-          "  -t, --type TYPES   comma-separated: filesystem, snapshot, bookmark, all\n"
-          "                     (default: filesystem,snapshot,bookmark)\n"
-          "      --json         one JSON document instead of a table\n"
-          "  -h, --help         this text\n" },
-        { "help", cmd_help, 0, "show help for zferry or one command",
-          "usage: zferry help [COMMAND]\n" },
-        { "version", cmd_version, 0, "print the version",
-          "usage: zferry version\n" },
+	{ "list", cmd_list, 0, "list filesystems, snapshots and bookmarks",
+	  "usage: zferry list [-r] [-t TYPES] [--json] DATASET...\n"
+	  "\n"
+	  "Lists datasets and their snapshots and bookmarks through zferry's zfs layer,\n"
+	  "with guid, createtxg, creation time and number of holds.\n"
+	  "\n"
+	  "  -r, --recursive    include descendants of each DATASET\n"
+	  "  -t, --type TYPES   comma-separated: filesystem, snapshot, bookmark, all\n"
+	  "                     (default: filesystem,snapshot,bookmark)\n"
+	  "      --json         one JSON document instead of a table\n"
+	  "  -h, --help         this text\n" },
+	{ "help", cmd_help, 0, "show help for zferry or one command",
+	  "usage: zferry help [COMMAND]\n" },
+	{ "version", cmd_version, 0, "print the version",
+	  "usage: zferry version\n" },
 };
 const size_t zf_ncommands = ELEMENTSOF(zf_commands);
 
 const struct zf_cmd *zf_cmd_find(const char *name)
 {
-        for (size_t i = 0; i < zf_ncommands; i++)
-                if (streq(zf_commands[i].name, name))
-                        return &zf_commands[i];
-        return NULL;
+	for (size_t i = 0; i < zf_ncommands; i++)
+		if (streq(zf_commands[i].name, name))
+			return &zf_commands[i];
+	return NULL;
 }
 
 int zf_usage_error(const char *cmd, const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        fprintf(stderr, "zferry%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, " (see 'zferry help%s%s')\n", cmd ? " " : "", cmd ? cmd : "");
-        return ZF_EXIT_USAGE;
+	fprintf(stderr, "zferry%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'zferry help%s%s')\n", cmd ? " " : "", cmd ? cmd : "");
+	return ZF_EXIT_USAGE;
 }
 
 int zf_cmd_help(const char *cmd, FILE *out, int status)
 {
-        const struct zf_cmd *c = cmd ? zf_cmd_find(cmd) : NULL;
+	const struct zf_cmd *c = cmd ? zf_cmd_find(cmd) : NULL;
 
-        if (!c) {
-                fputs(main_usage, out);
-                fputs("\nCommands:\n", out);
-                for (size_t i = 0; i < zf_ncommands; i++)
-                        if (!(zf_commands[i].flags & CMD_HIDDEN))
-                                fprintf(out, "  %-12s %s\n", zf_commands[i].name,
-                                        zf_commands[i].summary);
-                fputs("\nSee 'zferry help COMMAND' or man zferry for details.\n", out);
-        } else {
-                fputs(c->usage, out);
-        }
-        return status;
+	if (!c) {
+		fputs(main_usage, out);
+		fputs("\nCommands:\n", out);
+		for (size_t i = 0; i < zf_ncommands; i++)
+			if (!(zf_commands[i].flags & CMD_HIDDEN))
+				fprintf(out, "  %-12s %s\n", zf_commands[i].name,
+					zf_commands[i].summary);
+		fputs("\nSee 'zferry help COMMAND' or man zferry for details.\n", out);
+	} else {
+		fputs(c->usage, out);
+	}
+	return status;
 }
 
 int cmd_help(int argc, char **argv)
 {
-        if (argc > 2)
-                return zf_usage_error("help", "too many arguments");
-        if (argc == 2 && !zf_cmd_find(argv[1]))
-                return zf_usage_error("help", "unknown command '%s'", argv[1]);
-        return zf_cmd_help(argc == 2 ? argv[1] : NULL, stdout, ZF_EXIT_OK);
+	if (argc > 2)
+		return zf_usage_error("help", "too many arguments");
+	if (argc == 2 && !zf_cmd_find(argv[1]))
+		return zf_usage_error("help", "unknown command '%s'", argv[1]);
+	return zf_cmd_help(argc == 2 ? argv[1] : NULL, stdout, ZF_EXIT_OK);
 }
 
 int cmd_version(int argc, char **argv)
 {
-        (void)argv;
-        if (argc > 1)
-                return zf_usage_error("version", "takes no arguments");
-        printf("zferry %s\n", ZFERRY_VERSION);
-        return ZF_EXIT_OK;
+	(void)argv;
+	if (argc > 1)
+		return zf_usage_error("version", "takes no arguments");
+	printf("zferry %s\n", ZFERRY_VERSION);
+	return ZF_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "log-format", required_argument, NULL, 'F' },
-                { "log-level", required_argument, NULL, 'L' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                {},
-        };
-        enum zf_log_level level = ZF_LOG_NOTICE;
-        const struct zf_cmd *cmd;
-        int c;
+	static const struct option opts[] = {
+		{ "log-format", required_argument, NULL, 'F' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	enum zf_log_level level = ZF_LOG_NOTICE;
+	const struct zf_cmd *cmd;
+	int c;
 
-        /* a peer or consumer that goes away is an EPIPE to handle, not a death */
-        signal(SIGPIPE, SIG_IGN);
+	/* a peer or consumer that goes away is an EPIPE to handle, not a death */
+	signal(SIGPIPE, SIG_IGN);
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+vhV", opts, NULL)) >= 0) {
-                switch (c) {
-                case 'F': {
-                        enum zf_log_format f;
-                        if (zf_log_parse_format(optarg, &f) < 0)
-                                return zf_usage_error(NULL, "unknown log format '%s'", optarg);
-                        zf_log_set_format(f);
-                        break;
-                }
-                case 'L':
-                        if (zf_log_parse_level(optarg, &level) < 0)
-                                return zf_usage_error(NULL, "unknown log level '%s'", optarg);
-                        break;
-                case 'v':
-                        if (level < ZF_LOG_DEBUG)
-                                level++;
-                        break;
-                case 'h':
-                        return zf_cmd_help(NULL, stdout, ZF_EXIT_OK);
-                case 'V':
-                        return cmd_version(1, argv);
-                default:
-                        if (optopt)
-                                return zf_usage_error(NULL, "unknown option '-%c'", optopt);
-                        return zf_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
-                }
-        }
-        zf_log_set_level(level);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vhV", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'F': {
+			enum zf_log_format f;
+			if (zf_log_parse_format(optarg, &f) < 0)
+				return zf_usage_error(NULL, "unknown log format '%s'", optarg);
+			zf_log_set_format(f);
+			break;
+		}
+		case 'L':
+			if (zf_log_parse_level(optarg, &level) < 0)
+				return zf_usage_error(NULL, "unknown log level '%s'", optarg);
+			break;
+		case 'v':
+			if (level < ZF_LOG_DEBUG)
+				level++;
+			break;
+		case 'h':
+			return zf_cmd_help(NULL, stdout, ZF_EXIT_OK);
+		case 'V':
+			return cmd_version(1, argv);
+		default:
+			if (optopt)
+				return zf_usage_error(NULL, "unknown option '-%c'", optopt);
+			return zf_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	zf_log_set_level(level);
 
-        if (optind >= argc)
-                return zf_cmd_help(NULL, stderr, ZF_EXIT_USAGE);
-        cmd = zf_cmd_find(argv[optind]);
-        if (!cmd)
-                return zf_usage_error(NULL, "unknown command '%s'", argv[optind]);
+	if (optind >= argc)
+		return zf_cmd_help(NULL, stderr, ZF_EXIT_USAGE);
+	cmd = zf_cmd_find(argv[optind]);
+	if (!cmd)
+		return zf_usage_error(NULL, "unknown command '%s'", argv[optind]);
 
-        argc -= optind;
-        argv += optind;
-        optind = 0;             /* full re-initialisation of getopt for the command */
-        opterr = 0;
-        return cmd->fn(argc, argv);
+	argc -= optind;
+	argv += optind;
+	optind = 0;             /* full re-initialisation of getopt for the command */
+	opterr = 0;
+	return cmd->fn(argc, argv);
 }

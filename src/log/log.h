@@ -3,17 +3,17 @@
 #include "util/macro.h"
 
 enum zf_log_level {
-        ZF_LOG_ERROR,
-        ZF_LOG_WARNING,
-        ZF_LOG_NOTICE,
-        ZF_LOG_INFO,
-        ZF_LOG_DEBUG,
+	ZF_LOG_ERROR,
+	ZF_LOG_WARNING,
+	ZF_LOG_NOTICE,
+	ZF_LOG_INFO,
+	ZF_LOG_DEBUG,
 };
 
 enum zf_log_format {
-        ZF_LOG_FORMAT_TEXT,     /* "zferry: error: msg" for people at a terminal */
-        ZF_LOG_FORMAT_LOGFMT,   /* time=... level=error job=x msg="..." */
-        ZF_LOG_FORMAT_JSON,     /* {"time":"...","level":"error",...} one per line */
+	ZF_LOG_FORMAT_TEXT,     /* "zferry: error: msg" for people at a terminal */
+	ZF_LOG_FORMAT_LOGFMT,   /* time=... level=error job=x msg="..." */
+	ZF_LOG_FORMAT_JSON,     /* {"time":"...","level":"error",...} one per line */
 };
 
 void zf_log_set_level(enum zf_log_level level);
@@ -32,7 +32,7 @@ void zf_log_set_fd(int fd);
  *         _cleanup_(zf_log_scope_end) struct zf_log_scope s = zf_log_scope("fs", name);
  */
 struct zf_log_scope {
-        unsigned depth;         /* fields on the thread's stack before this scope */
+	unsigned depth;         /* fields on the thread's stack before this scope */
 };
 struct zf_log_scope zf_log_scope(const char *key, const char *value);
 /* Adds one more field to the innermost scope. */

@@ -18,12 +18,12 @@ _printf_(1, 2) char *zf_xasprintf(const char *fmt, ...);
 
 /* Grows *array (of *alloc elements) so that it holds at least n elements. */
 #define ZF_ALLOC_GROW(array, n, alloc)                                               \
-        do {                                                                         \
-                if ((n) > (alloc)) {                                                 \
-                        size_t _na_ = (alloc) < 8 ? 8 : (alloc) * 2;                 \
-                        if (_na_ < (n))                                              \
-                                _na_ = (n);                                          \
-                        (array) = zf_xreallocarray((array), _na_, sizeof(*(array))); \
-                        (alloc) = _na_;                                              \
-                }                                                                    \
-        } while (0)
+	do {                                                                         \
+		if ((n) > (alloc)) {                                                 \
+			size_t _na_ = (alloc) < 8 ? 8 : (alloc) * 2;                 \
+			if (_na_ < (n))                                              \
+				_na_ = (n);                                          \
+			(array) = zf_xreallocarray((array), _na_, sizeof(*(array))); \
+			(alloc) = _na_;                                              \
+		}                                                                    \
+	} while (0)

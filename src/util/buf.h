@@ -5,9 +5,9 @@
 #include "util/macro.h"
 
 struct zf_buf {
-        char *data;     /* NUL-terminated; never NULL after zf_buf_init() */
-        size_t len;
-        size_t alloc;
+	char *data;     /* NUL-terminated; never NULL after zf_buf_init() */
+	size_t len;
+	size_t alloc;
 };
 
 #define ZF_BUF_INIT { NULL, 0, 0 }
@@ -28,11 +28,11 @@ char *zf_buf_detach(struct zf_buf *b, size_t *ret_len);
 /* The data, valid even for a buffer never written to. */
 static inline const char *zf_buf_str(const struct zf_buf *b)
 {
-        return b->data ? b->data : "";
+	return b->data ? b->data : "";
 }
 
 static inline void zf_buf_releasep(struct zf_buf *b)
 {
-        zf_buf_release(b);
+	zf_buf_release(b);
 }
 #define _cleanup_buf_ _cleanup_(zf_buf_releasep)

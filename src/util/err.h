@@ -16,19 +16,19 @@
  * err may be NULL when the caller does not want the text.
  */
 struct zf_err {
-        int code;               /* negative errno or -ZF_E_*; 0 while unset */
-        char msg[512];
+	int code;               /* negative errno or -ZF_E_*; 0 while unset */
+	char msg[512];
 };
 
 /* zferry's own reasons beyond errno, negated like errno (after OpenZFS's zfs_errno_t). */
 enum {
-        ZF_E_BASE = 1024,
-        ZF_E_WOULD_DESTROY,     /* zfs refused: the operation would destroy data */
-        ZF_E_ZFS,               /* zfs failed for a reason we do not classify */
-        ZF_E_BADNAME,           /* a dataset or snapshot name zfs would reject or misread */
-        ZF_E_PROTO,             /* peer violated the protocol */
-        ZF_E_CORRUPT,           /* data does not match its checksum */
-        ZF_E_MAX,
+	ZF_E_BASE = 1024,
+	ZF_E_WOULD_DESTROY,     /* zfs refused: the operation would destroy data */
+	ZF_E_ZFS,               /* zfs failed for a reason we do not classify */
+	ZF_E_BADNAME,           /* a dataset or snapshot name zfs would reject or misread */
+	ZF_E_PROTO,             /* peer violated the protocol */
+	ZF_E_CORRUPT,           /* data does not match its checksum */
+	ZF_E_MAX,
 };
 
 #define ZF_ERR_INIT { 0, "" }

@@ -8,105 +8,105 @@
 
 static int wait_fd(int fd, short events)
 {
-        struct pollfd p = { .fd = fd, .events = events };
-        for (;;) {
-                int r = poll(&p, 1, -1);
-                if (r >= 0)
-                        return 0;
-                if (errno != EINTR)
-                        return -errno;
-        }
+	struct pollfd p = { .fd = fd, .events = events };
+	for (;;) {
+		int r = poll(&p, 1, -1);
+		if (r >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
 }
 
 ssize_t zf_read_full(int fd, void *p, size_t n)
 {
-        size_t done = 0;
+	size_t done = 0;
 
-        while (done < n) {
-                ssize_t k = read(fd, (char *)p + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                int r = wait_fd(fd, POLLIN);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                done += (size_t)k;
-        }
-        return (ssize_t)done;
+	while (done < n) {
+		ssize_t k = read(fd, (char *)p + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(fd, POLLIN);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
 }
 
 int zf_write_full(int fd, const void *p, size_t n)
 {
-        size_t done = 0;
+	size_t done = 0;
 
-        while (done < n) {
-                ssize_t k = write(fd, (const char *)p + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                int r = wait_fd(fd, POLLOUT);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        return -errno;
-                }
-                if (k == 0)
-                        return -ENOSPC;
-                done += (size_t)k;
-        }
-        return 0;
+	while (done < n) {
+		ssize_t k = write(fd, (const char *)p + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(fd, POLLOUT);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		done += (size_t)k;
+	}
+	return 0;
 }
 
 int zf_read_all(int fd, struct zf_buf *b, size_t max)
 {
-        for (;;) {
-                ssize_t k;
+	for (;;) {
+		ssize_t k;
 
-                zf_buf_grow(b, 65536);
-                k = read(fd, b->data + b->len, b->alloc - b->len - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                int r = wait_fd(fd, POLLIN);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        return -errno;
-                }
-                if (k == 0)
-                        return 0;
-                b->len += (size_t)k;
-                b->data[b->len] = '\0';
-                if (b->len > max)
-                        return -E2BIG;
-        }
+		zf_buf_grow(b, 65536);
+		k = read(fd, b->data + b->len, b->alloc - b->len - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(fd, POLLIN);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		if (k == 0)
+			return 0;
+		b->len += (size_t)k;
+		b->data[b->len] = '\0';
+		if (b->len > max)
+			return -E2BIG;
+	}
 }
 
 int zf_fd_nonblock(int fd, int on)
 {
-        int fl = fcntl(fd, F_GETFL);
-        if (fl < 0)
-                return -errno;
-        fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
-        return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
 int zf_fd_cloexec(int fd, int on)
 {
-        int fl = fcntl(fd, F_GETFD);
-        if (fl < 0)
-                return -errno;
-        fl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
-        return fcntl(fd, F_SETFD, fl) < 0 ? -errno : 0;
+	int fl = fcntl(fd, F_GETFD);
+	if (fl < 0)
+		return -errno;
+	fl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
+	return fcntl(fd, F_SETFD, fl) < 0 ? -errno : 0;
 }

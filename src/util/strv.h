@@ -4,9 +4,9 @@
 #include "util/macro.h"
 
 struct zf_strv {
-        char **v;       /* NULL-terminated once anything was added; NULL when empty */
-        size_t n;
-        size_t alloc;
+	char **v;       /* NULL-terminated once anything was added; NULL when empty */
+	size_t n;
+	size_t alloc;
 };
 
 #define ZF_STRV_INIT { NULL, 0, 0 }
@@ -23,6 +23,6 @@ void zf_strv_sort(struct zf_strv *s);
 
 static inline void zf_strv_releasep(struct zf_strv *s)
 {
-        zf_strv_release(s);
+	zf_strv_release(s);
 }
 #define _cleanup_strv_ _cleanup_(zf_strv_releasep)

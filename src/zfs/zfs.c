@@ -16,7 +16,7 @@ static const char *zfs_program = "zfs";
 
 void zf_zfs_set_program(const char *path)
 {
-        zfs_program = path;
+	zfs_program = path;
 }
 
 /*
@@ -25,603 +25,603 @@ void zf_zfs_set_program(const char *path)
  * or "... has been modified" for a receive that only -F would force.
  */
 static const struct {
-        const char *needle;
-        int code;
+	const char *needle;
+	int code;
 } classes[] = {
-        { "has been modified", -ZF_E_WOULD_DESTROY },
-        { "destination has snapshots", -ZF_E_WOULD_DESTROY },
-        { "must destroy them to overwrite", -ZF_E_WOULD_DESTROY },
-        { "more recent snapshots", -ZF_E_WOULD_DESTROY },
-        { "would destroy", -ZF_E_WOULD_DESTROY },
-        { "does not match incremental source", -ZF_E_WOULD_DESTROY },
-        { "permission denied", -EPERM },
-        { "operation not permitted", -EPERM },
-        { "out of space", -ENOSPC },
-        { "no space left", -ENOSPC },
-        { "quota exceeded", -ENOSPC },
-        { "does not exist", -ENOENT },
-        { "no such pool", -ENOENT },
-        { "no such dataset", -ENOENT },
-        { "could not find any snapshots", -ENOENT },
-        { "already exists", -EEXIST },
-        { "dataset exists", -EEXIST },
-        { "destination '", -EEXIST },           /* "destination 'x' exists" */
-        { "is busy", -EBUSY },
-        { "dataset is busy", -EBUSY },
-        { "tag already exists", -EEXIST },
-        { "invalid character", -ZF_E_BADNAME },
-        { "name is too long", -ZF_E_BADNAME },
-        { "empty component", -ZF_E_BADNAME },
-        { "leading slash", -ZF_E_BADNAME },
-        { "trailing slash", -ZF_E_BADNAME },
-        { "multiple '@'", -ZF_E_BADNAME },
+	{ "has been modified", -ZF_E_WOULD_DESTROY },
+	{ "destination has snapshots", -ZF_E_WOULD_DESTROY },
+	{ "must destroy them to overwrite", -ZF_E_WOULD_DESTROY },
+	{ "more recent snapshots", -ZF_E_WOULD_DESTROY },
+	{ "would destroy", -ZF_E_WOULD_DESTROY },
+	{ "does not match incremental source", -ZF_E_WOULD_DESTROY },
+	{ "permission denied", -EPERM },
+	{ "operation not permitted", -EPERM },
+	{ "out of space", -ENOSPC },
+	{ "no space left", -ENOSPC },
+	{ "quota exceeded", -ENOSPC },
+	{ "does not exist", -ENOENT },
+	{ "no such pool", -ENOENT },
+	{ "no such dataset", -ENOENT },
+	{ "could not find any snapshots", -ENOENT },
+	{ "already exists", -EEXIST },
+	{ "dataset exists", -EEXIST },
+	{ "destination '", -EEXIST },           /* "destination 'x' exists" */
+	{ "is busy", -EBUSY },
+	{ "dataset is busy", -EBUSY },
+	{ "tag already exists", -EEXIST },
+	{ "invalid character", -ZF_E_BADNAME },
+	{ "name is too long", -ZF_E_BADNAME },
+	{ "empty component", -ZF_E_BADNAME },
+	{ "leading slash", -ZF_E_BADNAME },
+	{ "trailing slash", -ZF_E_BADNAME },
+	{ "multiple '@'", -ZF_E_BADNAME },
 };
 
 int zf_zfs_classify(const char *text_in)
 {
-        /* zfs wraps long messages ("does not\nmatch incremental source") */
-        _cleanup_free_ char *text = zf_xstrdup(text_in);
-        for (char *p = text; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
+	/* zfs wraps long messages ("does not\nmatch incremental source") */
+	_cleanup_free_ char *text = zf_xstrdup(text_in);
+	for (char *p = text; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 
-        for (size_t i = 0; i < ELEMENTSOF(classes); i++) {
-                const char *hit = strcasestr(text, classes[i].needle);
-                if (!hit)
-                        continue;
-                /* "destination 'x' exists" only; not every mention of a destination */
-                if (classes[i].code == -EEXIST && streq(classes[i].needle, "destination '")) {
-                        const char *q = strchr(hit + strlen(classes[i].needle), '\'');
-                        if (!q || !startswith(q, "' exists"))
-                                continue;
-                }
-                return classes[i].code;
-        }
-        return -ZF_E_ZFS;
+	for (size_t i = 0; i < ELEMENTSOF(classes); i++) {
+		const char *hit = strcasestr(text, classes[i].needle);
+		if (!hit)
+			continue;
+		/* "destination 'x' exists" only; not every mention of a destination */
+		if (classes[i].code == -EEXIST && streq(classes[i].needle, "destination '")) {
+			const char *q = strchr(hit + strlen(classes[i].needle), '\'');
+			if (!q || !startswith(q, "' exists"))
+				continue;
+		}
+		return classes[i].code;
+	}
+	return -ZF_E_ZFS;
 }
 
 /* zfs's stderr, trimmed, newlines joined with "; " for a one-line message. */
 static void one_line(const char *text, char *out, size_t n)
 {
-        size_t o = 0;
-        const char *p = text;
+	size_t o = 0;
+	const char *p = text;
 
-        while (*p == '\n' || *p == ' ')
-                p++;
-        for (; *p && o + 3 < n; p++) {
-                if (*p == '\n') {
-                        const char *q = p;
-                        while (*q == '\n' || *q == ' ')
-                                q++;
-                        if (!*q)
-                                break;
-                        out[o++] = ';';
-                        out[o++] = ' ';
-                        p = q - 1;
-                        continue;
-                }
-                out[o++] = *p;
-        }
-        out[o] = '\0';
+	while (*p == '\n' || *p == ' ')
+		p++;
+	for (; *p && o + 3 < n; p++) {
+		if (*p == '\n') {
+			const char *q = p;
+			while (*q == '\n' || *q == ' ')
+				q++;
+			if (!*q)
+				break;
+			out[o++] = ';';
+			out[o++] = ' ';
+			p = q - 1;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
 }
 
 static int fail_from_status(const char *what, int status, const char *errtext,
-                            struct zf_err *err)
+			    struct zf_err *err)
 {
-        char msg[400], st[64];
+	char msg[400], st[64];
 
-        if (*errtext) {
-                one_line(errtext, msg, sizeof(msg));
-                return zf_err_set(err, zf_zfs_classify(errtext), "%s", msg);
-        }
-        return zf_err_set(err, -ZF_E_ZFS, "zfs %s %s", what,
-                          zf_proc_status_str(status, st, sizeof(st)));
+	if (*errtext) {
+		one_line(errtext, msg, sizeof(msg));
+		return zf_err_set(err, zf_zfs_classify(errtext), "%s", msg);
+	}
+	return zf_err_set(err, -ZF_E_ZFS, "zfs %s %s", what,
+			  zf_proc_status_str(status, st, sizeof(st)));
 }
 
 /* Runs `zfs ARGS`; stdout into out (may be NULL). */
 static int zfs_run(struct zf_strv *args, struct zf_buf *out, struct zf_err *err)
 {
-        _cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
-        int status;
+	_cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
+	int status;
 
-        if (zf_log_get_level() >= ZF_LOG_DEBUG) {
-                _cleanup_buf_ struct zf_buf cmd = ZF_BUF_INIT;
-                for (size_t i = 0; i < args->n; i++)
-                        zf_buf_addf(&cmd, "%s%s", i ? " " : "", args->v[i]);
-                log_debug("running %s", zf_buf_str(&cmd));
-        }
-        status = zf_proc_run(zf_strv_argv(args), out, &errtext, err);
-        if (status < 0)
-                return status;
-        if (status != 0)
-                return fail_from_status(args->v[1], status, zf_buf_str(&errtext), err);
-        return 0;
+	if (zf_log_get_level() >= ZF_LOG_DEBUG) {
+		_cleanup_buf_ struct zf_buf cmd = ZF_BUF_INIT;
+		for (size_t i = 0; i < args->n; i++)
+			zf_buf_addf(&cmd, "%s%s", i ? " " : "", args->v[i]);
+		log_debug("running %s", zf_buf_str(&cmd));
+	}
+	status = zf_proc_run(zf_strv_argv(args), out, &errtext, err);
+	if (status < 0)
+		return status;
+	if (status != 0)
+		return fail_from_status(args->v[1], status, zf_buf_str(&errtext), err);
+	return 0;
 }
 
 static void args_init(struct zf_strv *args, const char *verb)
 {
-        zf_strv_add(args, zfs_program);
-        zf_strv_add(args, verb);
+	zf_strv_add(args, zfs_program);
+	zf_strv_add(args, verb);
 }
 
 static int check_names(const char *const *names, size_t n, unsigned allowed, struct zf_err *err)
 {
-        for (size_t i = 0; i < n; i++) {
-                int r = zf_zfs_name_check(names[i], allowed, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = zf_zfs_name_check(names[i], allowed, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* ---- listing ------------------------------------------------------------ */
 
 int zf_zfs_list_fs(const char *const *roots, size_t nroots, const struct zf_zfs_list_opts *opts,
-                   struct zf_zfs_fs_list *ret, struct zf_err *err)
+		   struct zf_zfs_fs_list *ret, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-        struct zf_zfs_fs_list all = { 0 };
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	struct zf_zfs_fs_list all = { 0 };
+	int r;
 
-        if ((r = check_names(roots, nroots, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        args_init(&args, "list");
-        zf_strv_addv(&args, (const char *const[]){ "-Hp", "-t", "filesystem,volume", "-o",
-                                                   "name,type,guid,createtxg", NULL });
-        if (opts && opts->recursive)
-                zf_strv_add(&args, "-r");
-        for (size_t i = 0; i < nroots; i++)
-                zf_strv_add(&args, roots[i]);
-        if ((r = zfs_run(&args, &out, err)) < 0)
-                return r;
-        if ((r = zf_zfs_parse_fs_list(out.data, out.len, &all, err)) < 0)
-                return r;
-        for (size_t i = 0; i < all.n; i++) {
-                if (opts && opts->filter && !opts->filter(all.v[i].name, opts->userdata)) {
-                        free(all.v[i].name);
-                        free(all.v[i].type);
-                        continue;
-                }
-                ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
-                ret->v[ret->n++] = all.v[i];
-        }
-        free(all.v);
-        return 0;
+	if ((r = check_names(roots, nroots, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "list");
+	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-t", "filesystem,volume", "-o",
+						   "name,type,guid,createtxg", NULL });
+	if (opts && opts->recursive)
+		zf_strv_add(&args, "-r");
+	for (size_t i = 0; i < nroots; i++)
+		zf_strv_add(&args, roots[i]);
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	if ((r = zf_zfs_parse_fs_list(out.data, out.len, &all, err)) < 0)
+		return r;
+	for (size_t i = 0; i < all.n; i++) {
+		if (opts && opts->filter && !opts->filter(all.v[i].name, opts->userdata)) {
+			free(all.v[i].name);
+			free(all.v[i].type);
+			continue;
+		}
+		ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
+		ret->v[ret->n++] = all.v[i];
+	}
+	free(all.v);
+	return 0;
 }
 
 int zf_zfs_list_versions(const char *const *datasets, size_t n, struct zf_zfs_version_list *ret,
-                         struct zf_err *err)
+			 struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	int r;
 
-        if (n == 0)
-                return 0;
-        if ((r = check_names(datasets, n, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        args_init(&args, "list");
-        zf_strv_addv(&args, (const char *const[]){ "-Hp", "-t", "snapshot,bookmark", "-d", "1",
-                                                   "-s", "createtxg", "-o",
-                                                   "name,type,guid,createtxg,creation,userrefs",
-                                                   NULL });
-        for (size_t i = 0; i < n; i++)
-                zf_strv_add(&args, datasets[i]);
-        if ((r = zfs_run(&args, &out, err)) < 0)
-                return r;
-        return zf_zfs_parse_version_list(out.data, out.len, ret, err);
+	if (n == 0)
+		return 0;
+	if ((r = check_names(datasets, n, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "list");
+	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-t", "snapshot,bookmark", "-d", "1",
+						   "-s", "createtxg", "-o",
+						   "name,type,guid,createtxg,creation,userrefs",
+						   NULL });
+	for (size_t i = 0; i < n; i++)
+		zf_strv_add(&args, datasets[i]);
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	return zf_zfs_parse_version_list(out.data, out.len, ret, err);
 }
 
 /* ---- properties --------------------------------------------------------- */
 
 int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const *props,
-               size_t nprops, struct zf_zfs_prop_list *ret, struct zf_err *err)
+	       size_t nprops, struct zf_zfs_prop_list *ret, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-        _cleanup_buf_ struct zf_buf list = ZF_BUF_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf list = ZF_BUF_INIT;
+	int r;
 
-        if ((r = check_names(datasets, ndatasets, ZF_ZFS_NAME_ANY, err)) < 0)
-                return r;
-        for (size_t i = 0; i < nprops; i++) {
-                if (!*props[i] || props[i][0] == '-' || strpbrk(props[i], ", \t\n="))
-                        return zf_err_set(err, -EINVAL, "invalid property name '%s'", props[i]);
-                zf_buf_addf(&list, "%s%s", i ? "," : "", props[i]);
-        }
-        args_init(&args, "get");
-        zf_strv_addv(&args, (const char *const[]){ "-Hp", "-o", "name,property,value,source",
-                                                   NULL });
-        zf_strv_add(&args, zf_buf_str(&list));
-        for (size_t i = 0; i < ndatasets; i++)
-                zf_strv_add(&args, datasets[i]);
-        if ((r = zfs_run(&args, &out, err)) < 0)
-                return r;
-        return zf_zfs_parse_props(out.data, out.len, ret, err);
+	if ((r = check_names(datasets, ndatasets, ZF_ZFS_NAME_ANY, err)) < 0)
+		return r;
+	for (size_t i = 0; i < nprops; i++) {
+		if (!*props[i] || props[i][0] == '-' || strpbrk(props[i], ", \t\n="))
+			return zf_err_set(err, -EINVAL, "invalid property name '%s'", props[i]);
+		zf_buf_addf(&list, "%s%s", i ? "," : "", props[i]);
+	}
+	args_init(&args, "get");
+	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-o", "name,property,value,source",
+						   NULL });
+	zf_strv_add(&args, zf_buf_str(&list));
+	for (size_t i = 0; i < ndatasets; i++)
+		zf_strv_add(&args, datasets[i]);
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	return zf_zfs_parse_props(out.data, out.len, ret, err);
 }
 
 int zf_zfs_get_one(const char *dataset, const char *prop, char **ret_value, struct zf_err *err)
 {
-        struct zf_zfs_prop_list l = { 0 };
-        const char *v;
-        int r;
+	struct zf_zfs_prop_list l = { 0 };
+	const char *v;
+	int r;
 
-        r = zf_zfs_get(&dataset, 1, &prop, 1, &l, err);
-        if (r < 0)
-                return r;
-        v = zf_zfs_prop_find(&l, dataset, prop);
-        if (!v) {
-                zf_zfs_prop_list_release(&l);
-                return zf_err_set(err, -ENOENT, "property '%s' of '%s' not reported by zfs",
-                                  prop, dataset);
-        }
-        *ret_value = zf_xstrdup(v);
-        zf_zfs_prop_list_release(&l);
-        return 0;
+	r = zf_zfs_get(&dataset, 1, &prop, 1, &l, err);
+	if (r < 0)
+		return r;
+	v = zf_zfs_prop_find(&l, dataset, prop);
+	if (!v) {
+		zf_zfs_prop_list_release(&l);
+		return zf_err_set(err, -ENOENT, "property '%s' of '%s' not reported by zfs",
+				  prop, dataset);
+	}
+	*ret_value = zf_xstrdup(v);
+	zf_zfs_prop_list_release(&l);
+	return 0;
 }
 
 static int check_assignment(const char *a, struct zf_err *err)
 {
-        const char *eq = strchr(a, '=');
-        if (!eq || eq == a || a[0] == '-')
-                return zf_err_set(err, -EINVAL, "invalid property assignment '%s'", a);
-        /* zfs get -H could not give back a value holding a newline */
-        if (strchr(eq, '\n'))
-                return zf_err_set(err, -EINVAL, "property value of '%.*s' contains a newline",
-                                  (int)(eq - a), a);
-        return 0;
+	const char *eq = strchr(a, '=');
+	if (!eq || eq == a || a[0] == '-')
+		return zf_err_set(err, -EINVAL, "invalid property assignment '%s'", a);
+	/* zfs get -H could not give back a value holding a newline */
+	if (strchr(eq, '\n'))
+		return zf_err_set(err, -EINVAL, "property value of '%.*s' contains a newline",
+				  (int)(eq - a), a);
+	return 0;
 }
 
 int zf_zfs_set(const char *dataset, const char *const *assignments, size_t n, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
-                return r;
-        args_init(&args, "set");
-        for (size_t i = 0; i < n; i++) {
-                if ((r = check_assignment(assignments[i], err)) < 0)
-                        return r;
-                zf_strv_add(&args, assignments[i]);
-        }
-        zf_strv_add(&args, dataset);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
+		return r;
+	args_init(&args, "set");
+	for (size_t i = 0; i < n; i++) {
+		if ((r = check_assignment(assignments[i], err)) < 0)
+			return r;
+		zf_strv_add(&args, assignments[i]);
+	}
+	zf_strv_add(&args, dataset);
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_inherit(const char *dataset, const char *prop, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
-                return r;
-        if (!*prop || prop[0] == '-')
-                return zf_err_set(err, -EINVAL, "invalid property name '%s'", prop);
-        args_init(&args, "inherit");
-        zf_strv_add(&args, prop);
-        zf_strv_add(&args, dataset);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
+		return r;
+	if (!*prop || prop[0] == '-')
+		return zf_err_set(err, -EINVAL, "invalid property name '%s'", prop);
+	args_init(&args, "inherit");
+	zf_strv_add(&args, prop);
+	zf_strv_add(&args, dataset);
+	return zfs_run(&args, NULL, err);
 }
 
 /* ---- changing things ---------------------------------------------------- */
 
 int zf_zfs_snapshot(const char *const *filesystems, size_t n, const char *name, bool recursive,
-                    struct zf_err *err)
+		    struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if (n == 0)
-                return zf_err_set(err, -EINVAL, "no filesystem to snapshot");
-        if ((r = zf_zfs_shortname_check(name, err)) < 0 ||
-            (r = check_names(filesystems, n, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        args_init(&args, "snapshot");
-        if (recursive)
-                zf_strv_add(&args, "-r");
-        for (size_t i = 0; i < n; i++)
-                zf_strv_addf(&args, "%s@%s", filesystems[i], name);
-        return zfs_run(&args, NULL, err);
+	if (n == 0)
+		return zf_err_set(err, -EINVAL, "no filesystem to snapshot");
+	if ((r = zf_zfs_shortname_check(name, err)) < 0 ||
+	    (r = check_names(filesystems, n, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "snapshot");
+	if (recursive)
+		zf_strv_add(&args, "-r");
+	for (size_t i = 0; i < n; i++)
+		zf_strv_addf(&args, "%s@%s", filesystems[i], name);
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_bookmark(const char *source, const char *bookmark, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(source, ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK, err)) < 0 ||
-            (r = zf_zfs_name_check(bookmark, ZF_ZFS_NAME_BOOKMARK, err)) < 0)
-                return r;
-        args_init(&args, "bookmark");
-        zf_strv_add(&args, source);
-        zf_strv_add(&args, bookmark);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(source, ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK, err)) < 0 ||
+	    (r = zf_zfs_name_check(bookmark, ZF_ZFS_NAME_BOOKMARK, err)) < 0)
+		return r;
+	args_init(&args, "bookmark");
+	zf_strv_add(&args, source);
+	zf_strv_add(&args, bookmark);
+	return zfs_run(&args, NULL, err);
 }
 
 static int hold_release(const char *verb, const char *tag, const char *const *snapshots,
-                        size_t n, struct zf_err *err)
+			size_t n, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if (!*tag || tag[0] == '-' || strchr(tag, '\n'))
-                return zf_err_set(err, -EINVAL, "invalid hold tag '%s'", tag);
-        if ((r = check_names(snapshots, n, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-                return r;
-        if (n == 0)
-                return 0;
-        args_init(&args, verb);
-        zf_strv_add(&args, tag);
-        for (size_t i = 0; i < n; i++)
-                zf_strv_add(&args, snapshots[i]);
-        return zfs_run(&args, NULL, err);
+	if (!*tag || tag[0] == '-' || strchr(tag, '\n'))
+		return zf_err_set(err, -EINVAL, "invalid hold tag '%s'", tag);
+	if ((r = check_names(snapshots, n, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return r;
+	if (n == 0)
+		return 0;
+	args_init(&args, verb);
+	zf_strv_add(&args, tag);
+	for (size_t i = 0; i < n; i++)
+		zf_strv_add(&args, snapshots[i]);
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_hold(const char *tag, const char *const *snapshots, size_t n, struct zf_err *err)
 {
-        return hold_release("hold", tag, snapshots, n, err);
+	return hold_release("hold", tag, snapshots, n, err);
 }
 
 int zf_zfs_release(const char *tag, const char *const *snapshots, size_t n, struct zf_err *err)
 {
-        return hold_release("release", tag, snapshots, n, err);
+	return hold_release("release", tag, snapshots, n, err);
 }
 
 int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list *ret,
-                 struct zf_err *err)
+		 struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	int r;
 
-        if (n == 0)
-                return 0;
-        if ((r = check_names(snapshots, n, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-                return r;
-        args_init(&args, "holds");
-        zf_strv_add(&args, "-Hp");
-        for (size_t i = 0; i < n; i++)
-                zf_strv_add(&args, snapshots[i]);
-        if ((r = zfs_run(&args, &out, err)) < 0)
-                return r;
-        return zf_zfs_parse_holds(out.data, out.len, ret, err);
+	if (n == 0)
+		return 0;
+	if ((r = check_names(snapshots, n, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return r;
+	args_init(&args, "holds");
+	zf_strv_add(&args, "-Hp");
+	for (size_t i = 0; i < n; i++)
+		zf_strv_add(&args, snapshots[i]);
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	return zf_zfs_parse_holds(out.data, out.len, ret, err);
 }
 
 int zf_zfs_destroy_snapshots(const char *dataset, const char *const *names, size_t n,
-                             struct zf_err *err)
+			     struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf spec = ZF_BUF_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf spec = ZF_BUF_INIT;
+	int r;
 
-        if (n == 0)
-                return 0;
-        if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        zf_buf_adds(&spec, dataset);
-        for (size_t i = 0; i < n; i++) {
-                /* a comma would split the list: zfs names never hold one */
-                if ((r = zf_zfs_shortname_check(names[i], err)) < 0)
-                        return r;
-                zf_buf_addf(&spec, "%c%s", i ? ',' : '@', names[i]);
-        }
-        args_init(&args, "destroy");
-        zf_strv_add(&args, zf_buf_str(&spec));
-        return zfs_run(&args, NULL, err);
+	if (n == 0)
+		return 0;
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	zf_buf_adds(&spec, dataset);
+	for (size_t i = 0; i < n; i++) {
+		/* a comma would split the list: zfs names never hold one */
+		if ((r = zf_zfs_shortname_check(names[i], err)) < 0)
+			return r;
+		zf_buf_addf(&spec, "%c%s", i ? ',' : '@', names[i]);
+	}
+	args_init(&args, "destroy");
+	zf_strv_add(&args, zf_buf_str(&spec));
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_destroy_bookmark(const char *bookmark, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(bookmark, ZF_ZFS_NAME_BOOKMARK, err)) < 0)
-                return r;
-        args_init(&args, "destroy");
-        zf_strv_add(&args, bookmark);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(bookmark, ZF_ZFS_NAME_BOOKMARK, err)) < 0)
+		return r;
+	args_init(&args, "destroy");
+	zf_strv_add(&args, bookmark);
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_create(const char *dataset, const struct zf_zfs_create_opts *opts, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        args_init(&args, "create");
-        if (opts && opts->parents)
-                zf_strv_add(&args, "-p");
-        for (const char *const *p = opts ? opts->props : NULL; p && *p; p++) {
-                if ((r = check_assignment(*p, err)) < 0)
-                        return r;
-                zf_strv_add(&args, "-o");
-                zf_strv_add(&args, *p);
-        }
-        zf_strv_add(&args, dataset);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "create");
+	if (opts && opts->parents)
+		zf_strv_add(&args, "-p");
+	for (const char *const *p = opts ? opts->props : NULL; p && *p; p++) {
+		if ((r = check_assignment(*p, err)) < 0)
+			return r;
+		zf_strv_add(&args, "-o");
+		zf_strv_add(&args, *p);
+	}
+	zf_strv_add(&args, dataset);
+	return zfs_run(&args, NULL, err);
 }
 
 int zf_zfs_rename(const char *from, const char *to, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(from, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0 ||
-            (r = zf_zfs_name_check(to, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-                return r;
-        args_init(&args, "rename");
-        zf_strv_add(&args, from);
-        zf_strv_add(&args, to);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(from, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0 ||
+	    (r = zf_zfs_name_check(to, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return r;
+	args_init(&args, "rename");
+	zf_strv_add(&args, from);
+	zf_strv_add(&args, to);
+	return zfs_run(&args, NULL, err);
 }
 
 /* ---- streams ------------------------------------------------------------ */
 
 static int send_args(struct zf_strv *args, const char *snapshot,
-                     const struct zf_zfs_send_opts *o, bool dry_run, struct zf_err *err)
+		     const struct zf_zfs_send_opts *o, bool dry_run, struct zf_err *err)
 {
-        char flags[16] = "-";
-        size_t nf = 1;
-        int r;
+	char flags[16] = "-";
+	size_t nf = 1;
+	int r;
 
-        args_init(args, "send");
-        if (o->raw)
-                flags[nf++] = 'w';
-        if (o->compressed)
-                flags[nf++] = 'c';
-        if (o->large_block)
-                flags[nf++] = 'L';
-        if (o->embed)
-                flags[nf++] = 'e';
-        if (o->props)
-                flags[nf++] = 'p';
-        if (dry_run) {
-                flags[nf++] = 'n';
-                flags[nf++] = 'P';
-        }
-        flags[nf] = '\0';
+	args_init(args, "send");
+	if (o->raw)
+		flags[nf++] = 'w';
+	if (o->compressed)
+		flags[nf++] = 'c';
+	if (o->large_block)
+		flags[nf++] = 'L';
+	if (o->embed)
+		flags[nf++] = 'e';
+	if (o->props)
+		flags[nf++] = 'p';
+	if (dry_run) {
+		flags[nf++] = 'n';
+		flags[nf++] = 'P';
+	}
+	flags[nf] = '\0';
 
-        if (o->resume_token) {
-                if (snapshot || o->from)
-                        return zf_err_set(err, -EINVAL,
-                                          "a resumed send takes neither snapshot nor base");
-                if (!*o->resume_token || o->resume_token[0] == '-' ||
-                    strspn(o->resume_token, "0123456789abcdef-") != strlen(o->resume_token))
-                        return zf_err_set(err, -EINVAL, "invalid resume token '%.40s'",
-                                          o->resume_token);
-                /* flags are part of the token; only -n/-P/-v may accompany -t */
-                if (dry_run)
-                        zf_strv_add(args, "-nP");
-                zf_strv_add(args, "-t");
-                zf_strv_add(args, o->resume_token);
-                return 0;
-        }
-        if ((r = zf_zfs_name_check(snapshot, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-                return r;
-        if (nf > 1)
-                zf_strv_add(args, flags);
-        if (o->from) {
-                if ((r = zf_zfs_name_check(o->from, ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK,
-                                           err)) < 0)
-                        return r;
-                if (o->intermediates && strchr(o->from, '#'))
-                        return zf_err_set(err, -EINVAL,
-                                          "cannot send intermediates (-I) from bookmark '%s'",
-                                          o->from);
-                zf_strv_add(args, o->intermediates ? "-I" : "-i");
-                zf_strv_add(args, o->from);
-        }
-        zf_strv_add(args, snapshot);
-        return 0;
+	if (o->resume_token) {
+		if (snapshot || o->from)
+			return zf_err_set(err, -EINVAL,
+					  "a resumed send takes neither snapshot nor base");
+		if (!*o->resume_token || o->resume_token[0] == '-' ||
+		    strspn(o->resume_token, "0123456789abcdef-") != strlen(o->resume_token))
+			return zf_err_set(err, -EINVAL, "invalid resume token '%.40s'",
+					  o->resume_token);
+		/* flags are part of the token; only -n/-P/-v may accompany -t */
+		if (dry_run)
+			zf_strv_add(args, "-nP");
+		zf_strv_add(args, "-t");
+		zf_strv_add(args, o->resume_token);
+		return 0;
+	}
+	if ((r = zf_zfs_name_check(snapshot, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return r;
+	if (nf > 1)
+		zf_strv_add(args, flags);
+	if (o->from) {
+		if ((r = zf_zfs_name_check(o->from, ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK,
+					   err)) < 0)
+			return r;
+		if (o->intermediates && strchr(o->from, '#'))
+			return zf_err_set(err, -EINVAL,
+					  "cannot send intermediates (-I) from bookmark '%s'",
+					  o->from);
+		zf_strv_add(args, o->intermediates ? "-I" : "-i");
+		zf_strv_add(args, o->from);
+	}
+	zf_strv_add(args, snapshot);
+	return 0;
 }
 
 int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
-                      struct zf_proc *ret, struct zf_err *err)
+		      struct zf_proc *ret, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        struct zf_proc_opts po = { ZF_PROC_DEVNULL, ZF_PROC_PIPE, ZF_PROC_PIPE, NULL };
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	struct zf_proc_opts po = { ZF_PROC_DEVNULL, ZF_PROC_PIPE, ZF_PROC_PIPE, NULL };
+	int r;
 
-        if ((r = send_args(&args, snapshot, opts, false, err)) < 0)
-                return r;
-        return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	if ((r = send_args(&args, snapshot, opts, false, err)) < 0)
+		return r;
+	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
 }
 
 int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
-                         uint64_t *ret_bytes, struct zf_err *err)
+			 uint64_t *ret_bytes, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        _cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-        const char *p;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	const char *p;
+	int r;
 
-        if ((r = send_args(&args, snapshot, opts, true, err)) < 0)
-                return r;
-        if ((r = zfs_run(&args, &out, err)) < 0)
-                return r;
-        /* -nP prints "size\t<bytes>" as its last line (after full/incremental lines) */
-        for (p = zf_buf_str(&out); (p = strstr(p, "size\t")); p += 5)
-                if (p == out.data || p[-1] == '\n') {
-                        unsigned long long v;
-                        char *e;
-                        errno = 0;
-                        v = strtoull(p + 5, &e, 10);
-                        if (!errno && (*e == '\n' || !*e) && e != p + 5) {
-                                *ret_bytes = v;
-                                return 0;
-                        }
-                }
-        return zf_err_set(err, -EBADMSG, "zfs send -nP printed no size for '%s'",
-                          snapshot ? snapshot : "resume token");
+	if ((r = send_args(&args, snapshot, opts, true, err)) < 0)
+		return r;
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	/* -nP prints "size\t<bytes>" as its last line (after full/incremental lines) */
+	for (p = zf_buf_str(&out); (p = strstr(p, "size\t")); p += 5)
+		if (p == out.data || p[-1] == '\n') {
+			unsigned long long v;
+			char *e;
+			errno = 0;
+			v = strtoull(p + 5, &e, 10);
+			if (!errno && (*e == '\n' || !*e) && e != p + 5) {
+				*ret_bytes = v;
+				return 0;
+			}
+		}
+	return zf_err_set(err, -EBADMSG, "zfs send -nP printed no size for '%s'",
+			  snapshot ? snapshot : "resume token");
 }
 
 int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
-                      struct zf_proc *ret, struct zf_err *err)
+		      struct zf_proc *ret, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        struct zf_proc_opts po = { ZF_PROC_PIPE, ZF_PROC_DEVNULL, ZF_PROC_PIPE, NULL };
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	struct zf_proc_opts po = { ZF_PROC_PIPE, ZF_PROC_DEVNULL, ZF_PROC_PIPE, NULL };
+	int r;
 
-        if ((r = zf_zfs_name_check(target, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-                return r;
-        args_init(&args, "recv");
-        if (opts->resumable)
-                zf_strv_add(&args, "-s");
-        if (opts->no_mount)
-                zf_strv_add(&args, "-u");
-        if (opts->force)
-                zf_strv_add(&args, "-F");
-        for (const char *const *p = opts->set_props; p && *p; p++) {
-                if ((r = check_assignment(*p, err)) < 0)
-                        return r;
-                zf_strv_add(&args, "-o");
-                zf_strv_add(&args, *p);
-        }
-        for (const char *const *p = opts->exclude_props; p && *p; p++) {
-                if (!**p || **p == '-' || strpbrk(*p, "=, \t\n"))
-                        return zf_err_set(err, -EINVAL, "invalid property name '%s'", *p);
-                zf_strv_add(&args, "-x");
-                zf_strv_add(&args, *p);
-        }
-        zf_strv_add(&args, target);
-        return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	if ((r = zf_zfs_name_check(target, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return r;
+	args_init(&args, "recv");
+	if (opts->resumable)
+		zf_strv_add(&args, "-s");
+	if (opts->no_mount)
+		zf_strv_add(&args, "-u");
+	if (opts->force)
+		zf_strv_add(&args, "-F");
+	for (const char *const *p = opts->set_props; p && *p; p++) {
+		if ((r = check_assignment(*p, err)) < 0)
+			return r;
+		zf_strv_add(&args, "-o");
+		zf_strv_add(&args, *p);
+	}
+	for (const char *const *p = opts->exclude_props; p && *p; p++) {
+		if (!**p || **p == '-' || strpbrk(*p, "=, \t\n"))
+			return zf_err_set(err, -EINVAL, "invalid property name '%s'", *p);
+		zf_strv_add(&args, "-x");
+		zf_strv_add(&args, *p);
+	}
+	zf_strv_add(&args, target);
+	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
 }
 
 int zf_zfs_stream_finish(struct zf_proc *p, const char *what, struct zf_err *err)
 {
-        _cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
-        int status, r = 0;
+	_cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
+	int status, r = 0;
 
-        p->in_fd = safe_close(p->in_fd);
-        p->out_fd = safe_close(p->out_fd);
-        if (p->err_fd >= 0) {
-                r = zf_read_all(p->err_fd, &errtext, 1 << 20);
-                p->err_fd = safe_close(p->err_fd);
-        }
-        status = zf_proc_wait(p);
-        if (status < 0)
-                return zf_err_set(err, status, "%s: cannot wait for zfs: %s", what,
-                                  strerror(-status));
-        if (status != 0) {
-                fail_from_status(what, status, zf_buf_str(&errtext), err);
-                return zf_err_prefix(err, "%s", what);
-        }
-        (void)r;
-        return 0;
+	p->in_fd = safe_close(p->in_fd);
+	p->out_fd = safe_close(p->out_fd);
+	if (p->err_fd >= 0) {
+		r = zf_read_all(p->err_fd, &errtext, 1 << 20);
+		p->err_fd = safe_close(p->err_fd);
+	}
+	status = zf_proc_wait(p);
+	if (status < 0)
+		return zf_err_set(err, status, "%s: cannot wait for zfs: %s", what,
+				  strerror(-status));
+	if (status != 0) {
+		fail_from_status(what, status, zf_buf_str(&errtext), err);
+		return zf_err_prefix(err, "%s", what);
+	}
+	(void)r;
+	return 0;
 }
 
 int zf_zfs_recv_abort(const char *dataset, struct zf_err *err)
 {
-        _cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-        int r;
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
 
-        if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
-                return r;
-        args_init(&args, "recv");
-        zf_strv_add(&args, "-A");
-        zf_strv_add(&args, dataset);
-        return zfs_run(&args, NULL, err);
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "recv");
+	zf_strv_add(&args, "-A");
+	zf_strv_add(&args, dataset);
+	return zfs_run(&args, NULL, err);
 }

@@ -31,10 +31,10 @@ struct zf_proc;
 void zf_zfs_set_program(const char *path);
 
 enum zf_zfs_name_type {
-        ZF_ZFS_NAME_DATASET = 1 << 0,   /* pool/fs */
-        ZF_ZFS_NAME_SNAPSHOT = 1 << 1,  /* pool/fs@snap */
-        ZF_ZFS_NAME_BOOKMARK = 1 << 2,  /* pool/fs#mark */
-        ZF_ZFS_NAME_ANY = 7,
+	ZF_ZFS_NAME_DATASET = 1 << 0,   /* pool/fs */
+	ZF_ZFS_NAME_SNAPSHOT = 1 << 1,  /* pool/fs@snap */
+	ZF_ZFS_NAME_BOOKMARK = 1 << 2,  /* pool/fs#mark */
+	ZF_ZFS_NAME_ANY = 7,
 };
 /*
  * Checks name against OpenZFS's rules (zfs_namecheck.c: components of
@@ -52,121 +52,121 @@ int zf_zfs_classify(const char *stderr_text);
 /* ---- listing ------------------------------------------------------------ */
 
 struct zf_zfs_fs {
-        char *name;
-        char *type;             /* "filesystem" or "volume" */
-        uint64_t guid;
-        uint64_t createtxg;
+	char *name;
+	char *type;             /* "filesystem" or "volume" */
+	uint64_t guid;
+	uint64_t createtxg;
 };
 
 struct zf_zfs_fs_list {
-        struct zf_zfs_fs *v;
-        size_t n, alloc;
+	struct zf_zfs_fs *v;
+	size_t n, alloc;
 };
 
 struct zf_zfs_version {
-        char *fs;               /* dataset the version belongs to */
-        char *name;             /* short name, after '@' or '#' */
-        bool bookmark;
-        uint64_t guid;
-        uint64_t createtxg;
-        int64_t creation;       /* seconds since the epoch */
-        uint64_t userrefs;      /* number of holds; 0 for bookmarks */
+	char *fs;               /* dataset the version belongs to */
+	char *name;             /* short name, after '@' or '#' */
+	bool bookmark;
+	uint64_t guid;
+	uint64_t createtxg;
+	int64_t creation;       /* seconds since the epoch */
+	uint64_t userrefs;      /* number of holds; 0 for bookmarks */
 };
 
 struct zf_zfs_version_list {
-        struct zf_zfs_version *v;
-        size_t n, alloc;
+	struct zf_zfs_version *v;
+	size_t n, alloc;
 };
 
 typedef bool (*zf_zfs_filter_fn)(const char *name, void *userdata);
 
 struct zf_zfs_list_opts {
-        bool recursive;                 /* descendants too (zfs list -r) */
-        zf_zfs_filter_fn filter;        /* NULL, or keep only names it returns true for */
-        void *userdata;
+	bool recursive;                 /* descendants too (zfs list -r) */
+	zf_zfs_filter_fn filter;        /* NULL, or keep only names it returns true for */
+	void *userdata;
 };
 
 /* Filesystems and volumes at and (with recursive) below each root. */
 _must_check_ int zf_zfs_list_fs(const char *const *roots, size_t nroots,
-                                const struct zf_zfs_list_opts *opts, struct zf_zfs_fs_list *ret,
-                                struct zf_err *err);
+				const struct zf_zfs_list_opts *opts, struct zf_zfs_fs_list *ret,
+				struct zf_err *err);
 /*
  * Snapshots and bookmarks of many datasets in one `zfs list -d 1` call, in
  * createtxg order per dataset.  A dataset that does not exist is -ENOENT.
  */
 _must_check_ int zf_zfs_list_versions(const char *const *datasets, size_t n,
-                                      struct zf_zfs_version_list *ret, struct zf_err *err);
+				      struct zf_zfs_version_list *ret, struct zf_err *err);
 
 void zf_zfs_fs_list_release(struct zf_zfs_fs_list *l);
 void zf_zfs_version_list_release(struct zf_zfs_version_list *l);
 
 /* Parsers of `zfs list -Hp` output, exposed for tests and fuzzing. text need not be NUL-terminated. */
 _must_check_ int zf_zfs_parse_fs_list(const char *text, size_t len, struct zf_zfs_fs_list *ret,
-                                      struct zf_err *err);
+				      struct zf_err *err);
 _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,
-                                           struct zf_zfs_version_list *ret, struct zf_err *err);
+					   struct zf_zfs_version_list *ret, struct zf_err *err);
 
 /* ---- properties --------------------------------------------------------- */
 
 struct zf_zfs_prop {
-        char *dataset;
-        char *name;
-        char *value;            /* "-" when unset, as zfs prints it */
-        char *source;           /* "local", "default", "inherited from X", "received", "-" */
+	char *dataset;
+	char *name;
+	char *value;            /* "-" when unset, as zfs prints it */
+	char *source;           /* "local", "default", "inherited from X", "received", "-" */
 };
 
 struct zf_zfs_prop_list {
-        struct zf_zfs_prop *v;
-        size_t n, alloc;
+	struct zf_zfs_prop *v;
+	size_t n, alloc;
 };
 
 /* zfs get -Hp for props (comma-free names) on each dataset. */
 _must_check_ int zf_zfs_get(const char *const *datasets, size_t ndatasets,
-                            const char *const *props, size_t nprops, struct zf_zfs_prop_list *ret,
-                            struct zf_err *err);
+			    const char *const *props, size_t nprops, struct zf_zfs_prop_list *ret,
+			    struct zf_err *err);
 /* One property of one dataset; *ret_value is malloc'd ("-" when unset). */
 _must_check_ int zf_zfs_get_one(const char *dataset, const char *prop, char **ret_value,
-                                struct zf_err *err);
+				struct zf_err *err);
 /* The value of (dataset, prop) in a list, or NULL. */
 const char *zf_zfs_prop_find(const struct zf_zfs_prop_list *l, const char *dataset,
-                             const char *prop);
+			     const char *prop);
 void zf_zfs_prop_list_release(struct zf_zfs_prop_list *l);
 _must_check_ int zf_zfs_parse_props(const char *text, size_t len, struct zf_zfs_prop_list *ret,
-                                    struct zf_err *err);
+				    struct zf_err *err);
 
 /* zfs set prop=value... dataset: assignments are "name=value" strings. */
 _must_check_ int zf_zfs_set(const char *dataset, const char *const *assignments, size_t n,
-                            struct zf_err *err);
+			    struct zf_err *err);
 _must_check_ int zf_zfs_inherit(const char *dataset, const char *prop, struct zf_err *err);
 
 /* ---- changing things ---------------------------------------------------- */
 
 /* One atomic `zfs snapshot` of fs@name for every fs (with recursive: -r). */
 _must_check_ int zf_zfs_snapshot(const char *const *filesystems, size_t n, const char *name,
-                                 bool recursive, struct zf_err *err);
+				 bool recursive, struct zf_err *err);
 /* zfs bookmark SNAPSHOT|BOOKMARK FS#MARK */
 _must_check_ int zf_zfs_bookmark(const char *source, const char *bookmark, struct zf_err *err);
 /* One `zfs hold TAG snap...` (atomic), or `zfs release TAG snap...`. */
 _must_check_ int zf_zfs_hold(const char *tag, const char *const *snapshots, size_t n,
-                             struct zf_err *err);
+			     struct zf_err *err);
 _must_check_ int zf_zfs_release(const char *tag, const char *const *snapshots, size_t n,
-                                struct zf_err *err);
+				struct zf_err *err);
 
 struct zf_zfs_hold {
-        char *snapshot;
-        char *tag;
-        int64_t created;
+	char *snapshot;
+	char *tag;
+	int64_t created;
 };
 struct zf_zfs_hold_list {
-        struct zf_zfs_hold *v;
-        size_t n, alloc;
+	struct zf_zfs_hold *v;
+	size_t n, alloc;
 };
 /* zfs holds -Hp snapshot... */
 _must_check_ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list *ret,
-                              struct zf_err *err);
+			      struct zf_err *err);
 void zf_zfs_hold_list_release(struct zf_zfs_hold_list *l);
 _must_check_ int zf_zfs_parse_holds(const char *text, size_t len, struct zf_zfs_hold_list *ret,
-                                    struct zf_err *err);
+				    struct zf_err *err);
 
 /*
  * Destroys snapshots of one dataset in a single `zfs destroy fs@a,b,c`
@@ -174,28 +174,28 @@ _must_check_ int zf_zfs_parse_holds(const char *text, size_t len, struct zf_zfs_
  * zf_zfs_destroy_bookmark().
  */
 _must_check_ int zf_zfs_destroy_snapshots(const char *dataset, const char *const *names, size_t n,
-                                          struct zf_err *err);
+					  struct zf_err *err);
 _must_check_ int zf_zfs_destroy_bookmark(const char *bookmark, struct zf_err *err);
 
 struct zf_zfs_create_opts {
-        bool parents;                   /* -p */
-        const char *const *props;       /* "name=value" each, NULL-terminated or NULL */
+	bool parents;                   /* -p */
+	const char *const *props;       /* "name=value" each, NULL-terminated or NULL */
 };
 _must_check_ int zf_zfs_create(const char *dataset, const struct zf_zfs_create_opts *opts,
-                               struct zf_err *err);
+			       struct zf_err *err);
 _must_check_ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err);
 
 /* ---- streams ------------------------------------------------------------ */
 
 struct zf_zfs_send_opts {
-        const char *from;               /* incremental base: snapshot or bookmark (full name) */
-        bool intermediates;             /* -I (every snapshot between) instead of -i */
-        const char *resume_token;       /* -t TOKEN: resume; snapshot must be NULL */
-        bool raw;                       /* -w */
-        bool compressed;                /* -c */
-        bool large_block;               /* -L */
-        bool embed;                     /* -e */
-        bool props;                     /* -p */
+	const char *from;               /* incremental base: snapshot or bookmark (full name) */
+	bool intermediates;             /* -I (every snapshot between) instead of -i */
+	const char *resume_token;       /* -t TOKEN: resume; snapshot must be NULL */
+	bool raw;                       /* -w */
+	bool compressed;                /* -c */
+	bool large_block;               /* -L */
+	bool embed;                     /* -e */
+	bool props;                     /* -p */
 };
 
 /*
@@ -203,22 +203,22 @@ struct zf_zfs_send_opts {
  * stderr.  Finish with zf_zfs_stream_finish().
  */
 _must_check_ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
-                                   struct zf_proc *ret, struct zf_err *err);
+				   struct zf_proc *ret, struct zf_err *err);
 /* Estimated stream size from `zfs send -nP` with the same options. */
 _must_check_ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
-                                      uint64_t *ret_bytes, struct zf_err *err);
+				      uint64_t *ret_bytes, struct zf_err *err);
 
 struct zf_zfs_recv_opts {
-        bool resumable;                 /* -s: keep a resume token on interruption */
-        bool no_mount;                  /* -u */
-        bool force;                     /* -F: roll back / destroy what is in the way */
-        const char *const *set_props;   /* -o name=value, NULL-terminated or NULL */
-        const char *const *exclude_props;       /* -x name, NULL-terminated or NULL */
+	bool resumable;                 /* -s: keep a resume token on interruption */
+	bool no_mount;                  /* -u */
+	bool force;                     /* -F: roll back / destroy what is in the way */
+	const char *const *set_props;   /* -o name=value, NULL-terminated or NULL */
+	const char *const *exclude_props;       /* -x name, NULL-terminated or NULL */
 };
 
 /* Starts `zfs recv` into target; *ret's in_fd takes the stream. */
 _must_check_ int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
-                                   struct zf_proc *ret, struct zf_err *err);
+				   struct zf_proc *ret, struct zf_err *err);
 /*
  * Closes our end of the stream, reads the child's stderr, waits for it and
  * classifies a failure; what names the operation ("send 'p/a@s'").

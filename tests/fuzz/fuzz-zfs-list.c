@@ -5,25 +5,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        struct zf_err err = ZF_ERR_INIT;
-        struct zf_zfs_fs_list fs = { 0 };
-        struct zf_zfs_version_list v = { 0 };
-        struct zf_zfs_prop_list p = { 0 };
-        struct zf_zfs_hold_list h = { 0 };
-        const char *text = (const char *)data;
+	struct zf_err err = ZF_ERR_INIT;
+	struct zf_zfs_fs_list fs = { 0 };
+	struct zf_zfs_version_list v = { 0 };
+	struct zf_zfs_prop_list p = { 0 };
+	struct zf_zfs_hold_list h = { 0 };
+	const char *text = (const char *)data;
 
-        if (zf_zfs_parse_fs_list(text, size, &fs, &err) >= 0)
-                zf_zfs_fs_list_release(&fs);
-        zf_err_clear(&err);
-        if (zf_zfs_parse_version_list(text, size, &v, &err) >= 0)
-                zf_zfs_version_list_release(&v);
-        zf_err_clear(&err);
-        if (zf_zfs_parse_props(text, size, &p, &err) >= 0) {
-                (void)zf_zfs_prop_find(&p, "p1/a", "guid");
-                zf_zfs_prop_list_release(&p);
-        }
-        zf_err_clear(&err);
-        if (zf_zfs_parse_holds(text, size, &h, &err) >= 0)
-                zf_zfs_hold_list_release(&h);
-        return 0;
+	if (zf_zfs_parse_fs_list(text, size, &fs, &err) >= 0)
+		zf_zfs_fs_list_release(&fs);
+	zf_err_clear(&err);
+	if (zf_zfs_parse_version_list(text, size, &v, &err) >= 0)
+		zf_zfs_version_list_release(&v);
+	zf_err_clear(&err);
+	if (zf_zfs_parse_props(text, size, &p, &err) >= 0) {
+		(void)zf_zfs_prop_find(&p, "p1/a", "guid");
+		zf_zfs_prop_list_release(&p);
+	}
+	zf_err_clear(&err);
+	if (zf_zfs_parse_holds(text, size, &h, &err) >= 0)
+		zf_zfs_hold_list_release(&h);
+	return 0;
 }
