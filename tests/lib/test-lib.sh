@@ -1,0 +1,152 @@
+# tests/lib/test-lib.sh — helpers for tests/platform/tNNNN-*.sh (sourced, bash)
+#
+# A platform test runs as root inside the test VM (tests/platform/run boots
+# it once per suite run) against real OpenZFS.  Conventions, after OpenZFS's
+# test suite and git's t/README:
+#
+#   #!/usr/bin/env bash
+#   # DESCRIPTION: what is checked
+#   # STRATEGY:
+#   #  1. ...
+#   . "$(dirname "$0")/../lib/test-lib.sh"
+#   pool_create p1
+#   log_must "$ZFERRY" list -r p1
+#   log_pass
+#
+# Exit status: 0 pass, 77 skipped (say why), anything else a failure.
+# Every pool made with pool_create is destroyed at exit, whatever happened.
+
+set -u
+set -o pipefail
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${ZFERRY_BUILD:=$TEST_SRCDIR/build}"
+: "${ZFERRY:=$ZFERRY_BUILD/src/cli/zferry}"
+export ZFERRY
+
+_onexit_cmds=()
+_pools=()
+TEST_TMP=$(mktemp -d "/tmp/$TEST_NAME.XXXXXX")
+
+log_note() { printf '%s\n' "NOTE: $*"; }
+
+log_fail()
+{
+	printf '%s\n' "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+log_pass()
+{
+	printf '%s\n' "PASS: $TEST_NAME"
+	exit 0
+}
+
+# Skips the test (exit 77) with a reason.
+log_unsupported()
+{
+	printf '%s\n' "SKIP: $TEST_NAME: $*"
+	exit 77
+}
+
+# Runs a command that must succeed; its output is shown.
+log_must()
+{
+	printf '+ %s\n' "$*"
+	"$@" || log_fail "command failed (status $?): $*"
+}
+
+# Runs a command that must fail (any non-zero status but a crash).
+log_mustnot()
+{
+	local rc=0
+	printf '+ ! %s\n' "$*"
+	"$@" || rc=$?
+	[ "$rc" != 0 ] || log_fail "command succeeded but must fail: $*"
+	[ "$rc" -lt 128 ] || log_fail "command crashed (status $rc): $*"
+	return 0
+}
+
+# log_must_status N CMD...: CMD must exit with status N.
+log_must_status()
+{
+	local want=$1 rc=0
+	shift
+	printf '+ [%s] %s\n' "$want" "$*"
+	"$@" || rc=$?
+	[ "$rc" = "$want" ] || log_fail "status $rc, expected $want: $*"
+}
+
+# Captures stdout+stderr of CMD into $OUT and its status into $RC (never fails).
+capture()
+{
+	RC=0
+	OUT=$("$@" 2>&1) || RC=$?
+	printf '+ %s  -> %s\n%s\n' "$*" "$RC" "$OUT"
+}
+
+# assert_contains HAYSTACK NEEDLE [what]
+assert_contains()
+{
+	case "$1" in
+	*"$2"*) ;;
+	*) log_fail "${3:-output} does not contain '$2': $1" ;;
+	esac
+}
+
+assert_not_contains()
+{
+	case "$1" in
+	*"$2"*) log_fail "${3:-output} contains '$2': $1" ;;
+	esac
+}
+
+assert_eq()
+{
+	[ "$1" = "$2" ] || log_fail "${3:-value} is '$1', expected '$2'"
+}
+
+# Registers a command to run at exit, last registered first.
+log_onexit() { _onexit_cmds=("$*" "${_onexit_cmds[@]}"); }
+
+_cleanup()
+{
+	local rc=$? c p
+	set +e
+	for c in "${_onexit_cmds[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
+	for p in "${_pools[@]}"; do
+		zpool destroy -f "$p" >/dev/null 2>&1
+	done
+	rm -rf "$TEST_TMP"
+	exit "$rc"
+}
+trap _cleanup EXIT
+
+# pool_create NAME [SIZE]: a fresh pool on a sparse file in the VM's /tmp.
+pool_create()
+{
+	local name=$1 size=${2:-256M}
+	zpool destroy -f "$name" >/dev/null 2>&1
+	truncate -s "$size" "$TEST_TMP/$name.img" || log_fail "cannot make pool file for $name"
+	zpool create -f -O mountpoint="/mnt/$name" "$name" "$TEST_TMP/$name.img" ||
+		log_fail "cannot create pool $name"
+	_pools+=("$name")
+}
+
+# fs_checksum FS: one checksum of every file's path and content under FS's mountpoint.
+fs_checksum()
+{
+	local mp
+	mp=$(zfs get -H -o value mountpoint "$1") || log_fail "no mountpoint for $1"
+	(cd "$mp" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# guid FS@SNAP
+guid() { zfs get -Hp -o value guid "$1"; }
+
+command -v zfs >/dev/null && [ -e /dev/zfs ] ||
+	log_unsupported "no OpenZFS here (run through tests/platform/run)"
+[ -x "$ZFERRY" ] || log_fail "zferry binary not found at $ZFERRY"
