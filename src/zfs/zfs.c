@@ -45,8 +45,10 @@ static const struct {
 	{ "could not find any snapshots", -ENOENT },
 	{ "already exists", -EEXIST },
 	{ "dataset exists", -EEXIST },
+	{ "bookmark exists", -EEXIST },
 	{ "destination '", -EEXIST },           /* "destination 'x' exists" */
 	{ "is busy", -EBUSY },
+	{ "being held", -EBUSY },
 	{ "dataset is busy", -EBUSY },
 	{ "tag already exists", -EEXIST },
 	{ "invalid character", -ZF_E_BADNAME },

@@ -23,7 +23,9 @@ TEST_NAME=$(basename "$0" .sh)
 TEST_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${ZFERRY_BUILD:=$TEST_SRCDIR/build}"
 : "${ZFERRY:=$ZFERRY_BUILD/src/cli/zferry}"
-export ZFERRY
+# test-only driver of each src/zfs/ operation (tests/platform/zfs-tool.c)
+ZFS_TOOL=$ZFERRY_BUILD/tests/platform/zfs-tool
+export ZFERRY ZFS_TOOL
 
 _onexit_cmds=()
 _pools=()
@@ -142,6 +144,18 @@ fs_checksum()
 	local mp
 	mp=$(zfs get -H -o value mountpoint "$1") || log_fail "no mountpoint for $1"
 	(cd "$mp" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# expect_error ENAME CMD...: CMD must fail and print "ENAME: ..." (zfs-tool's format).
+expect_error()
+{
+	local want=$1
+	shift
+	capture "$@"
+	[ "$RC" != 0 ] || log_fail "succeeded, expected $want: $*"
+	[ "$RC" -lt 128 ] || log_fail "crashed (status $RC): $*"
+	assert_contains "$OUT" "$want: " "error of '$*'"
+	[ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ] || log_fail "error is not one line: $OUT"
 }
 
 # guid FS@SNAP

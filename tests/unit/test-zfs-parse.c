@@ -241,6 +241,9 @@ static void test_classify(void **state)
 		  "match incremental source\n", -ZF_E_WOULD_DESTROY },
 		{ "cannot create 'p1/caf\xc3\xa9': invalid character '\xc3' in name\n",
 		  -ZF_E_BADNAME },
+		{ "cannot create bookmark 'p1/a#b1': bookmark exists\n", -EEXIST },
+		{ "cannot destroy snapshot p1/a@s2: it's being held. Run 'zfs holds -r p1/a@s2' "
+		  "to see holders.\n", -EBUSY },
 		{ "internal error: something new\n", -ZF_E_ZFS },
 		{ "", -ZF_E_ZFS },
 	};
