@@ -102,9 +102,12 @@ static void print_table(const struct zf_zfs_fs_list *fs, const struct zf_zfs_ver
 			    !(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
 				continue;
 			format_time(v->creation, when, sizeof(when));
-			printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5" PRIu64 "  %s%c%s\n",
+			char holds[24] = "-";
+			if (!v->bookmark)
+				snprintf(holds, sizeof(holds), "%" PRIu64, v->userrefs);
+			printf("%-10s %-20" PRIu64 " %-9" PRIu64 " %-20s %5s  %s%c%s\n",
 			       v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
-			       when, v->userrefs, v->fs, v->bookmark ? '#' : '@', v->name);
+			       when, holds, v->fs, v->bookmark ? '#' : '@', v->name);
 		}
 	}
 }

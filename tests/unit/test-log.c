@@ -72,7 +72,7 @@ static void test_logfmt_scope(void **state)
 	(void)state;
 	zf_log_set_format(ZF_LOG_FORMAT_LOGFMT);
 	{
-		_cleanup_(zf_log_scope_end) struct zf_log_scope s = zf_log_scope("job", "offsite");
+		_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("job", "offsite");
 		zf_log_scope_add("fs", "tank/my home");
 		int r = log_error_errno(-ENOSPC, "cannot receive: %s", "full");
 		assert_int_equal(r, -ENOSPC);
@@ -91,7 +91,7 @@ static void test_json(void **state)
 {
 	(void)state;
 	zf_log_set_format(ZF_LOG_FORMAT_JSON);
-	_cleanup_(zf_log_scope_end) struct zf_log_scope s = zf_log_scope("fs", "a\"b");
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("fs", "a\"b");
 	log_warning("x\ty");
 	char *line = drain();
 	assert_true(strncmp(line, "{\"time\":\"", 9) == 0);
