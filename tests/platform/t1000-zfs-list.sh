@@ -4,7 +4,8 @@
 # STRATEGY:
 #  1. Make a small tree with snapshots, a bookmark and a hold.
 #  2. zferry list --json and the table agree with zfs get.
-#  3. -r lists descendants; without it only the named dataset.
+#  3. -r lists descendants; without it only the named dataset; a filter
+#     leaves names out.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 pool_create zt1
@@ -51,6 +52,10 @@ assert_eq "$RC" 0
 assert_contains "$OUT" "zt1/a@s2"
 assert_contains "$OUT" "zt1/a#b1"
 assert_not_contains "$OUT" "child one"
+
+# the zfs layer's filter (zfs-tool -x leaves out names matching a regex)
+capture "$ZFS_TOOL" list-fs -r -x ' one$' zt1
+assert_eq "$(echo "$OUT" | cut -f1 | tr '\n' ,)" "zt1,zt1/a," "filtered listing"
 
 capture "$ZFERRY" list -t filesystem -r zt1
 assert_contains "$OUT" "zt1/a/child one"

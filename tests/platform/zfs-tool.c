@@ -5,7 +5,7 @@
  * check every operation and error class against real OpenZFS.  Failures
  * print "ENAME: message" (ENAME as zf_err_name()) on stderr and exit 1.
  *
- *   zfs-tool list-fs [-r] ROOT...
+ *   zfs-tool list-fs [-r] [-x REGEX] ROOT...     (-x: leave out names matching REGEX)
  *   zfs-tool list-versions FS...
  *   zfs-tool get DS[,DS...] PROP[,PROP...]
  *   zfs-tool set DS NAME=VALUE...
@@ -23,6 +23,7 @@
  *   zfs-tool recv-abort FS
  */
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +64,11 @@ static int copy_fd(int from, int to)
 		if (r < 0)
 			return r;
 	}
+}
+
+static bool not_matching(const char *name, void *userdata)
+{
+	return regexec(userdata, name, 0, NULL, 0) != 0;
 }
 
 static int do_send(int argc, char **argv, bool estimate)
@@ -166,12 +172,25 @@ int main(int argc, char **argv)
 	if (streq(op, "list-fs")) {
 		struct zf_zfs_list_opts lo = { 0 };
 		struct zf_zfs_fs_list l = { 0 };
+		regex_t re;
+		bool have_re = false;
 		if (nrest && streq(rest[0], "-r")) {
 			lo.recursive = true;
 			rest++;
 			nrest--;
 		}
+		if (nrest >= 2 && streq(rest[0], "-x")) {
+			if (regcomp(&re, rest[1], REG_EXTENDED | REG_NOSUB) != 0)
+				return 2;
+			have_re = true;
+			lo.filter = not_matching;
+			lo.userdata = &re;
+			rest += 2;
+			nrest -= 2;
+		}
 		r = zf_zfs_list_fs(rest, nrest, &lo, &l, &err);
+		if (have_re)
+			regfree(&re);
 		for (size_t i = 0; r >= 0 && i < l.n; i++)
 			printf("%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n", l.v[i].name, l.v[i].type,
 			       l.v[i].guid, l.v[i].createtxg);
