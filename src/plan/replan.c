@@ -456,6 +456,8 @@ static void plan_rename_full(struct ctx *c, struct zf_replan_item *it, const str
 	struct zf_replan_step *st;
 
 	it->action = ZF_REPLAN_RENAME_AND_FULL;
+	it->children_need = true;       /* the rename takes the children's targets along */
+	zf_strv_release(&it->in_the_way);
 	st = add_step(it, ZF_REPLAN_STEP_RENAME);
 	st->rename_suffix = keep(c->p, zf_xasprintf(".zferry-diverged-%s", c->o->diverged_stamp));
 	set_message(c, it, "%s; renaming it to '%s%s' and sending '%s@%s' in full", why,
@@ -654,6 +656,13 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 				    "its children", sdisp(c, it), tdisp(c, it));
 			return;
 		}
+		if (d && d->fs->placeholder && has_children) {
+			/* a parent never snapshotted, as intended: not worth an error each run */
+			it->action = ZF_REPLAN_UP_TO_DATE;
+			set_message(c, it, "'%s' has no snapshots; placeholder '%s' stays",
+				    sdisp(c, it), tdisp(c, it));
+			return;
+		}
 		it->action = ZF_REPLAN_NOTHING_TO_SEND;
 		it->n_steps = 0;
 		set_message(c, it, "'%s' has no snapshots to send%s; take one first (zferry "
@@ -773,8 +782,6 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 					    why_text, rbase->name);
 			}
 		} else if (c->o->rename_diverged && why != ZF_REPLAN_CONFLICT_TARGET_MODIFIED) {
-			zf_strv_release(&it->in_the_way);
-			it->children_need = true;
 			plan_rename_full(c, it, s, to, why_text);
 			return;
 		} else {

@@ -452,7 +452,40 @@ static void test_no_common(void **state)
 	o.rename_diverged = true;
 	o.diverged_stamp = "S2";
 	PLAN(p3, ROOT("@a=1 ; @b=2"), ROOT("@x=70 ; @y=71"), &o);
-	expect(p3, "", "rename-and-full", "rename .zferry-diverged-S2 ; full @b");
+	const struct zf_replan_item *it3 =
+		expect(p3, "", "rename-and-full", "rename .zferry-diverged-S2 ; full @b");
+	assert_true(it3->children_need);
+	assert_int_equal(it3->in_the_way.n, 0);
+}
+
+/* (c) behind the base cannot be forced: -F destroys only what follows the base. */
+static void test_same_name_force(void **state)
+{
+	(void)state;
+	struct zf_replan_opts o = opts_i;
+	o.force_rollback = true;
+	/* the target's @c (99) is newer than the base @b: -F destroys it */
+	PLAN(p, ROOT("@a=1 ; @b=2 ; @c=3"), ROOT("@a=1 ; @b=2 ; @c=99"), &o);
+	expect_list(&expect(p, "", "incremental", "-I @b @c -F")->destroys, "c");
+	/* the target's @c (99) is older than the base @b, and -I would send the source's @c */
+	PLAN(p2, ROOT("@a=1 ; @b=2 ; @c=3 ; @d=4"), ROOT("@c=99 ; @a=1 ; @b=2"), &o);
+	expect_list(&expect_conflict(p2, "", ZF_REPLAN_CONFLICT_NAME_GUID)->in_the_way, "c");
+	/* without intermediates @c is not sent, so it is not in the way */
+	o.intermediates = false;
+	PLAN(p3, ROOT("@a=1 ; @b=2 ; @c=3 ; @d=4"), ROOT("@c=99 ; @a=1 ; @b=2"), &o);
+	expect(p3, "", "incremental", "-i @b @d");
+}
+
+/* A long list in a message is cut after five names; the item keeps them all. */
+static void test_message_list_cut(void **state)
+{
+	(void)state;
+	PLAN(p, ROOT("@a=1 ; @b=2"),
+	     ROOT("@a=1 ; @n1=11 ; @n2=12 ; @n3=13 ; @n4=14 ; @n5=15 ; @n6=16 ; @n7=17"), &opts_r);
+	const struct zf_replan_item *it = expect_conflict(p, "", ZF_REPLAN_CONFLICT_TARGET_NEWER);
+
+	assert_int_equal(it->in_the_way.n, 7);
+	expect_msg(it, "(@n1, @n2, @n3, @n4, @n5 and 2 more)");
 }
 
 /* (d) Written since its newest snapshot; force_rollback rolls back and receives. */
@@ -792,6 +825,11 @@ static void test_placeholder_parents(void **state)
 	e = expect(p, "e", "create-placeholder", "create");
 	expect_msg(e, "'tank/data/e' has no snapshots");
 	expect(p, "e/f", "full", "full @a");
+
+	/* next run: the placeholder is there, and that is fine */
+	const struct fsdef dst2[] = { ROOT("@a=1"), { .name = "e", .placeholder = true }, END };
+	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, dst2, &opts_r);
+	expect_msg(expect(p2, "e", "up-to-date", ""), "placeholder 'backup/data/e' stays");
 }
 
 /* The root excluded and missing on the target: the root itself is a placeholder. */
@@ -960,14 +998,15 @@ static void test_sched_wait(void **state)
 
 /* ---- scale, input checks, helpers --------------------------------------- */
 
+/* CPU time, not wall time: other builds on a 2-core CI machine must not fail the budget. */
 static double now_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* 10 000 versions a side (and a name clash check over all of them) in well under 100 ms. */
+/* 10 000 versions a side (and a name clash check over all of them) in under 100 ms of CPU. */
 static void test_10000_versions(void **state)
 {
 	(void)state;
@@ -980,7 +1019,7 @@ static void test_10000_versions(void **state)
 	struct zf_replan_opts o = opts_i;
 	struct zf_replan *p = NULL;
 	struct zf_err err = ZF_ERR_INIT;
-	double t0, t1;
+	double best = 1e9;
 
 	for (size_t i = 0; i < N; i++) {
 		names[i] = zf_xasprintf("zferry_%06zu", i);
@@ -990,13 +1029,17 @@ static void test_10000_versions(void **state)
 		dv[i] = (struct zf_replan_version){ .name = names[i], .guid = i * 7919 + 1,
 						    .createtxg = 5 + i * 3 };
 	}
-	t0 = now_ms();
-	assert_int_equal(zf_replan_new(&s, 1, &d, 1, &o, &p, &err), 0);
-	t1 = now_ms();
-	expect(p, "", "incremental", "-I @zferry_009899 @zferry_009999");
-	print_message("planned 2 x %d versions in %.1f ms\n", N, t1 - t0);
-	assert_true(t1 - t0 < 100.0);
-	zf_replan_free(p);
+	/* best of three, so one preemption does not decide */
+	for (int run = 0; run < 3; run++) {
+		double t0 = now_ms();
+
+		assert_int_equal(zf_replan_new(&s, 1, &d, 1, &o, &p, &err), 0);
+		best = MIN(best, now_ms() - t0);
+		expect(p, "", "incremental", "-I @zferry_009899 @zferry_009999");
+		p = zf_replan_free(p);
+	}
+	print_message("planned 2 x %d versions in %.1f ms\n", N, best);
+	assert_true(best < 100.0);
 	for (size_t i = 0; i < N; i++)
 		free(names[i]);
 	free(names);
@@ -1091,6 +1134,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_preferred_over_bookmark),
 		cmocka_unit_test(test_same_name_other_guid),
 		cmocka_unit_test(test_same_name_other_guid_rename),
+		cmocka_unit_test(test_same_name_force),
+		cmocka_unit_test(test_message_list_cut),
 		cmocka_unit_test(test_target_newer),
 		cmocka_unit_test(test_target_newer_force),
 		cmocka_unit_test(test_target_newer_rename),
