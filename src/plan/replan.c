@@ -684,6 +684,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 	if (resumed) {
 		/* once resumed, the target's newest snapshot is the one resumed */
 		it->action = ZF_REPLAN_RESUME;
+		zf_strv_add(&it->holds, resumed->name);         /* the resume sends from it */
 		if (resumed->createtxg >= to->createtxg) {
 			set_cursor(c, it, s, resumed);
 			return;

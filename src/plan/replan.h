@@ -101,13 +101,27 @@ struct zf_replan_opts {
 	/* LARGE_BLOCK | EMBED | COMPRESSED; raw is chosen by raw below. */
 	unsigned flags;
 	enum zf_replan_raw raw;
-	/* Conflicts (a) and (d) become a forced incremental (recv -F). */
+	/*
+	 * Conflicts (a) and (d), and (c) where every clash is after the base,
+	 * become a forced incremental (recv -F), which destroys the target's
+	 * snapshots after the base; a foreign target without snapshots is
+	 * overwritten by a forced full receive.  The item lists what goes.
+	 */
 	bool force_rollback;
-	/* Conflicts (a), (b), (c), (f) rename the target aside and send in full. */
+	/*
+	 * Conflicts (a), (b), (c), (f) and a foreign target without snapshots
+	 * rename the target aside and send in full; nothing is destroyed.
+	 * With force_rollback too, (a) and (d) are rolled back instead: the
+	 * user allowed the loss, and it spares a full send.
+	 */
 	bool rename_diverged;
 	/* "<stamp>" of ".zferry-diverged-<stamp>"; required with rename_diverged */
 	const char *diverged_stamp;
-	/* Discard an interrupted receive (recv -A) instead of resuming it. */
+	/*
+	 * Discard an interrupted receive (recv -A) instead of resuming it.
+	 * That destroys the partial state, and with it a filesystem that only
+	 * an interrupted first receive had created; the user asked for it.
+	 */
 	bool no_resume;
 	/* Send up to this snapshot (a sync snapshot the engine just took); NULL: newest. */
 	const char *sync_snap;
@@ -191,7 +205,12 @@ struct zf_replan_item {
 	size_t n_steps;
 
 	unsigned flags;                 /* for SEND steps: ZF_REPLAN_* */
-	const char *sendflags;          /* record as zferry:sendflags after success, or NULL */
+	/*
+	 * The chain's flags to record as zferry:sendflags, or NULL.  Pass it
+	 * to the receive (zfs recv -o zferry:sendflags=...) so even a partial
+	 * receive records what its chain must continue with.
+	 */
+	const char *sendflags;
 	bool clear_placeholder;         /* target was a placeholder: drop zferry:placeholder */
 	/* after a failure of this item, its descendants cannot run (see the scheduler) */
 	bool children_need;

@@ -577,6 +577,7 @@ static void test_resume(void **state)
 	expect_list(&it->holds, "c,d");
 	it = expect(p2, "", "resume", "resume");
 	assert_string_equal(it->cursor, "zferry_cursor_g0000000000000004");
+	expect_list(&it->holds, "d");
 	it = expect(p3, "", "resume", "resume");
 	assert_true(it->replan);
 	assert_null(it->cursor);
@@ -996,6 +997,153 @@ static void test_sched_wait(void **state)
 	assert_int_equal(zf_replan_sched_next(s, &i), 0);
 }
 
+/* A planned conflict on a target that does not exist holds back its children. */
+static void test_conflict_on_absent_parent(void **state)
+{
+	(void)state;
+	struct zf_replan_opts o = opts_r;
+	const struct fsdef src[] = { ROOT("@s=1 ; @sync=2"), { .name = "a", .versions = "@t=3" },
+				     { .name = "a/b", .versions = "@sync=4" }, END };
+	const struct fsdef dst[] = { ROOT("@s=1"), END };
+	size_t i;
+
+	o.sync_snap = "sync";
+	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst, &o);
+	_cleanup_(zf_replan_sched_freep) struct zf_replan_sched *s = zf_replan_sched_new(p);
+	const struct zf_replan_item *a = expect_conflict(p, "a", ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING);
+
+	assert_true(a->children_need);
+	expect(p, "a/b", "full", "full @sync");
+	/* the engine cannot run a conflict: it reports it and marks it failed */
+	while (zf_replan_sched_next(s, &i) == 1)
+		zf_replan_sched_done(s, i, p->items[i].action != ZF_REPLAN_CONFLICT);
+	assert_int_equal(zf_replan_sched_state(s, (size_t)(item(p, "a/b") - p->items)),
+			 ZF_REPLAN_SKIPPED);
+}
+
+static size_t xorshift(uint64_t *x, size_t n)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (size_t)(*x % n);
+}
+
+/*
+ * Random histories against the promises that matter most: nothing is forced
+ * or renamed unless allowed (guarantee 1), every send goes forward from a
+ * version the target has, and conflicts run nothing.
+ */
+static void test_random_invariants(void **state)
+{
+	(void)state;
+	uint64_t rng = 0x9e3779b97f4a7c15u;
+	size_t seen[ZF_REPLAN_CONFLICT + 1] = { 0 }, forced = 0;
+#define RND(n) xorshift(&rng, (n))
+
+	for (int round = 0; round < 3000; round++) {
+		struct zf_replan_version sv[24], dv[24];
+		char sn[24][16], dn[24][16];
+		size_t ns = RND(12), nd = 0, keep_upto = RND(ns + 1);
+		struct zf_replan_fs s = { .name = "", .versions = sv };
+		struct zf_replan_fs d = { .name = "", .versions = dv };
+		struct zf_replan_opts o = { .recursive = true, .intermediates = RND(2),
+					    .force_rollback = RND(2), .rename_diverged = RND(2),
+					    .diverged_stamp = "S", .no_resume = RND(2) };
+		_cleanup_(zf_replan_freep) struct zf_replan *p = NULL;
+		struct zf_err err = ZF_ERR_INIT;
+
+		for (size_t i = 0; i < ns; i++) {
+			bool mark = RND(4) == 0;
+			snprintf(sn[i], sizeof(sn[i]), "s%zu", i);
+			sv[i] = (struct zf_replan_version){ .name = sn[i], .guid = 100 + i,
+							    .createtxg = 10 + i, .bookmark = mark };
+		}
+		/* the target: a prefix of the history, with gaps, renames and its own snapshots */
+		for (size_t i = 0; i < keep_upto; i++) {
+			if (RND(3) == 0)
+				continue;
+			snprintf(dn[nd], sizeof(dn[nd]), RND(4) ? "s%zu" : "r%zu", i);
+			dv[nd] = (struct zf_replan_version){ .name = dn[nd], .guid = 100 + i,
+							     .createtxg = 500 + i,
+							     .bookmark = RND(8) == 0 };
+			nd++;
+		}
+		for (size_t k = RND(3); k-- > 0;) {
+			snprintf(dn[nd], sizeof(dn[nd]), RND(2) ? "s%zu" : "own%zu", RND(12));
+			dv[nd] = (struct zf_replan_version){ .name = dn[nd], .guid = 9000 + nd,
+							     .createtxg = 900 + nd };
+			nd++;
+		}
+		s.n_versions = ns;
+		d.n_versions = nd;
+		d.modified = RND(4) == 0;
+		d.placeholder = RND(6) == 0;
+		if (RND(5) == 0) {
+			d.resume_token = "1-tok";
+			d.resume_toguid = RND(2) ? 100 + RND(12) : 0;
+		}
+		if (zf_replan_new(&s, 1, &d, RND(4) ? 1 : 0, &o, &p, &err) < 0)
+			continue;       /* a random name clash among the target's own: refused */
+		const struct zf_replan_item *it = &p->items[0];
+		const struct zf_replan_version *prev_to = NULL;
+		bool target_has_base = false;
+
+		seen[it->action]++;
+		forced += it->destroys.n > 0;
+		if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND) {
+			assert_int_equal(it->n_steps, 0);
+			assert_non_null(it->message);
+			continue;
+		}
+		if (it->destroys.n)
+			assert_true(o.force_rollback);
+		for (size_t k = 0; k < it->n_steps; k++) {
+			const struct zf_replan_step *st = &it->steps[k];
+			const struct zf_replan_version *from = NULL, *to = NULL;
+
+			if (st->kind == ZF_REPLAN_STEP_RENAME)
+				assert_true(o.rename_diverged);
+			if (st->kind == ZF_REPLAN_STEP_ABORT_RESUME)
+				assert_true(o.no_resume);
+			if (st->kind != ZF_REPLAN_STEP_SEND)
+				continue;
+			if (st->force)
+				assert_true(o.force_rollback || it->clear_placeholder);
+			for (size_t i = 0; i < ns; i++) {
+				if (!sv[i].bookmark && strcmp(sv[i].name, st->to) == 0)
+					to = &sv[i];
+				if (st->from && strcmp(sv[i].name, st->from) == 0 &&
+				    sv[i].bookmark == st->from_bookmark)
+					from = &sv[i];
+			}
+			assert_non_null(to);
+			assert_int_equal(to->guid, st->to_guid);
+			if (!st->from)
+				continue;
+			assert_non_null(from);
+			assert_true(from->createtxg < to->createtxg);
+			if (st->intermediates)
+				assert_false(st->from_bookmark);
+			if (prev_to) {
+				assert_ptr_equal(from, prev_to);   /* steps chain */
+			} else if (it->action == ZF_REPLAN_INCREMENTAL) {
+				for (size_t i = 0; i < nd; i++)
+					if (!dv[i].bookmark && dv[i].guid == from->guid)
+						target_has_base = true;
+				assert_true(target_has_base);
+			}
+			prev_to = to;
+		}
+	}
+#undef RND
+	/* the histories reach every kind of decision */
+	for (int a = ZF_REPLAN_UP_TO_DATE; a <= ZF_REPLAN_CONFLICT; a++)
+		if (a != ZF_REPLAN_CREATE_PLACEHOLDER && seen[a] == 0)
+			fail_msg("no random history planned %s", zf_replan_action_str(a));
+	assert_true(forced > 0);
+}
+
 /* ---- scale, input checks, helpers --------------------------------------- */
 
 /* CPU time, not wall time: other builds on a 2-core CI machine must not fail the budget. */
@@ -1165,6 +1313,8 @@ int main(void)
 		cmocka_unit_test(test_tree_of_20),
 		cmocka_unit_test(test_failed_parent_skips_children),
 		cmocka_unit_test(test_sched_wait),
+		cmocka_unit_test(test_conflict_on_absent_parent),
+		cmocka_unit_test(test_random_invariants),
 		cmocka_unit_test(test_10000_versions),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_cursor_id),
