@@ -520,6 +520,33 @@ static bool check_flags(struct ctx *c, struct zf_replan_item *it, const struct s
 	return false;
 }
 
+/*
+ * A full receive into an existing target needs zfs recv -F, which receives
+ * into a hidden clone and swaps it in; a clone shares its origin's key, so
+ * zfs refuses to replace an encrypted target or to put a raw (encrypted)
+ * stream in place of a plain one (openzfs#6793, #7199).  Renaming the
+ * target aside still works; otherwise say so before zfs does.
+ */
+static void plan_full_replace(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			      const struct side *d, const struct zf_replan_version *to)
+{
+	if (!(want_flags(c, s, NULL) & ZF_REPLAN_RAW) && !d->fs->encrypted) {
+		plan_full(c, it, s, to, true);
+		return;
+	}
+	it->clear_placeholder = false;  /* the target is not replaced after all */
+	if (c->o->rename_diverged) {
+		plan_rename_full(c, it, s, to, keep(c->p, zf_xasprintf(
+			"zfs recv -F cannot replace '%s' (encryption)", tdisp(c, it))));
+		return;
+	}
+	conflict(it, ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE);
+	set_message(c, it, "%s '%s' cannot be replaced by a full receive: zfs recv -F refuses "
+		    "to replace an encrypted filesystem or to put a raw stream in place of a "
+		    "plain one (openzfs#6793); send without --raw, use --rename-diverged, or "
+		    "destroy it", d->fs->placeholder ? "placeholder" : "target", tdisp(c, it));
+}
+
 /* Sender and target share nothing usable; the target exists. */
 static void plan_no_common(struct ctx *c, struct zf_replan_item *it, const struct side *s,
 			   const struct side *d, const struct zf_replan_version *to)
@@ -532,7 +559,7 @@ static void plan_no_common(struct ctx *c, struct zf_replan_item *it, const struc
 	if (d->n_snaps == 0 && d->fs->placeholder) {
 		/* our own placeholder holds no data: a forced full replaces it */
 		it->clear_placeholder = true;
-		plan_full(c, it, s, to, true);
+		plan_full_replace(c, it, s, d, to);
 		return;
 	}
 	for (size_t i = d->n_marks; i-- > 0 && !mark;)
@@ -571,7 +598,7 @@ static void plan_no_common(struct ctx *c, struct zf_replan_item *it, const struc
 	if (why == ZF_REPLAN_CONFLICT_TARGET_EXISTS && c->o->force_rollback) {
 		set_message(c, it, "%s; --force-rollback overwrites it with a full receive",
 			    why_text);
-		plan_full(c, it, s, to, true);
+		plan_full_replace(c, it, s, d, to);
 		return;
 	}
 	if (c->o->rename_diverged) {
@@ -1097,6 +1124,8 @@ const char *zf_replan_conflict_str(enum zf_replan_conflict cf)
 		return "sync-snap-missing";
 	case ZF_REPLAN_CONFLICT_RESUME_STALE:
 		return "resume-stale";
+	case ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE:
+		return "encrypted-replace";
 	}
 	return "unknown";
 }

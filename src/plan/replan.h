@@ -59,7 +59,11 @@ struct zf_replan_fs {
 	const struct zf_replan_version *versions;
 	size_t n_versions;
 
-	bool encrypted;         /* sender: the dataset is encrypted (raw send by default) */
+	/*
+	 * sender: the dataset is encrypted (raw send by default).  receiver:
+	 * the target is encrypted, so zfs recv -F cannot replace it whole.
+	 */
+	bool encrypted;
 
 	/* receiver: `receive_resume_token`; NULL, "" and "-" mean none */
 	const char *resume_token;
@@ -162,6 +166,7 @@ enum zf_replan_conflict {
 	ZF_REPLAN_CONFLICT_TARGET_EXISTS,       /* target exists without snapshots, not ours */
 	ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING,   /* the sender lacks the sync snapshot */
 	ZF_REPLAN_CONFLICT_RESUME_STALE,        /* token's snapshot is gone from the sender */
+	ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE,   /* recv -F cannot replace it: encryption */
 };
 
 enum zf_replan_step_kind {

@@ -556,6 +556,37 @@ static void test_target_exists_without_snapshots(void **state)
 	expect_msg(it, "overwrites");
 }
 
+/* zfs recv -F cannot put a raw stream over a placeholder, nor replace an encrypted one. */
+static void test_placeholder_encrypted(void **state)
+{
+	(void)state;
+	struct zf_replan_opts o = opts_r;
+	const struct fsdef src_enc[] = { { .name = "", .versions = "@a=1", .encrypted = true }, END };
+	const struct fsdef src[] = { ROOT("@a=1"), END };
+	const struct fsdef dst_ph[] = { { .name = "", .placeholder = true }, END };
+	const struct fsdef dst_ph_enc[] = { { .name = "", .placeholder = true, .encrypted = true },
+					    END };
+	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src_enc, dst_ph, &o);
+	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, dst_ph_enc, &o);
+	const struct zf_replan_item *it;
+
+	it = expect_conflict(p, "", ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE);
+	expect_msg(it, "placeholder 'backup/data' cannot be replaced");
+	assert_false(it->clear_placeholder);
+	expect_conflict(p2, "", ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE);
+	/* not raw: the plain stream replaces the plain placeholder */
+	o.raw = ZF_REPLAN_RAW_OFF;
+	_cleanup_(zf_replan_freep) struct zf_replan *p3 = plan(src_enc, dst_ph, &o);
+	expect(p3, "", "full", "full @a -F");
+	/* renaming it aside works either way */
+	o.raw = ZF_REPLAN_RAW_AUTO;
+	o.rename_diverged = true;
+	o.diverged_stamp = "S";
+	_cleanup_(zf_replan_freep) struct zf_replan *p4 = plan(src_enc, dst_ph, &o);
+	it = expect(p4, "", "rename-and-full", "rename .zferry-diverged-S ; full @a");
+	assert_false(it->clear_placeholder);
+}
+
 /* An interrupted receive of @c is resumed first, then the rest follows. */
 static void test_resume(void **state)
 {
@@ -1293,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_modified_but_up_to_date),
 		cmocka_unit_test(test_receiver_bookmark_only),
 		cmocka_unit_test(test_target_exists_without_snapshots),
+		cmocka_unit_test(test_placeholder_encrypted),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_resume_token_dash),
 		cmocka_unit_test(test_no_resume_aborts),
