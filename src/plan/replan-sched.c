@@ -76,21 +76,14 @@ static void skip(struct zf_replan_sched *s, size_t i, const char *failed)
 void zf_replan_sched_done(struct zf_replan_sched *s, size_t i, bool ok)
 {
 	const struct zf_replan_item *it = &s->p->items[i];
-	_cleanup_free_ char *name = NULL;
+	bool skip_children = !ok && it->children_need;
 
 	assert(i < s->p->n_items && s->state[i] == ZF_REPLAN_RUNNING);
 	s->state[i] = ok ? ZF_REPLAN_DONE : ZF_REPLAN_FAILED;
 	s->running--;
-	if (!ok && it->children_need) {
-		if (s->p->dst_display)
-			name = *it->fs ? zf_xasprintf("%s/%s", s->p->dst_display, it->fs)
-				       : zf_xstrdup(s->p->dst_display);
-		else
-			name = zf_xstrdup(*it->fs ? it->fs : ".");
-	}
 	for (size_t k = s->first[i]; k < s->first[i + 1]; k++) {
-		if (name)
-			skip(s, s->children[k], name);
+		if (skip_children)
+			skip(s, s->children[k], it->display);
 		else
 			s->queue[s->tail++] = s->children[k];
 	}

@@ -293,11 +293,6 @@ static const char *disp(struct ctx *c, const char *root, const char *rel)
 	return *rel ? rel : ".";
 }
 
-static const char *tdisp(struct ctx *c, const struct zf_replan_item *it)
-{
-	return disp(c, c->o->dst_display, it->fs);
-}
-
 static const char *sdisp(struct ctx *c, const struct zf_replan_item *it)
 {
 	return disp(c, c->o->src_display, it->fs);
@@ -461,7 +456,7 @@ static void plan_rename_full(struct ctx *c, struct zf_replan_item *it, const str
 	st = add_step(it, ZF_REPLAN_STEP_RENAME);
 	st->rename_suffix = keep(c->p, zf_xasprintf(".zferry-diverged-%s", c->o->diverged_stamp));
 	set_message(c, it, "%s; renaming it to '%s%s' and sending '%s@%s' in full", why,
-		    tdisp(c, it), st->rename_suffix, sdisp(c, it), to->name);
+		    it->display, st->rename_suffix, sdisp(c, it), to->name);
 	plan_full(c, it, s, to, false);
 }
 
@@ -515,7 +510,7 @@ static bool check_flags(struct ctx *c, struct zf_replan_item *it, const struct s
 	}
 	conflict(it, ZF_REPLAN_CONFLICT_SENDFLAGS);
 	set_message(c, it, "target '%s' cannot continue its chain with these send flags: %s",
-		    tdisp(c, it), zf_buf_str(&b));
+		    it->display, zf_buf_str(&b));
 	zf_buf_release(&b);
 	return false;
 }
@@ -537,14 +532,14 @@ static void plan_full_replace(struct ctx *c, struct zf_replan_item *it, const st
 	it->clear_placeholder = false;  /* the target is not replaced after all */
 	if (c->o->rename_diverged) {
 		plan_rename_full(c, it, s, to, keep(c->p, zf_xasprintf(
-			"zfs recv -F cannot replace '%s' (encryption)", tdisp(c, it))));
+			"zfs recv -F cannot replace '%s' (encryption)", it->display)));
 		return;
 	}
 	conflict(it, ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE);
 	set_message(c, it, "%s '%s' cannot be replaced by a full receive: zfs recv -F refuses "
 		    "to replace an encrypted filesystem or to put a raw stream in place of a "
 		    "plain one (openzfs#6793); send without --raw, use --rename-diverged, or "
-		    "destroy it", d->fs->placeholder ? "placeholder" : "target", tdisp(c, it));
+		    "destroy it", d->fs->placeholder ? "placeholder" : "target", it->display);
 }
 
 /* Sender and target share nothing usable; the target exists. */
@@ -569,11 +564,11 @@ static void plan_no_common(struct ctx *c, struct zf_replan_item *it, const struc
 		why = ZF_REPLAN_CONFLICT_RECEIVER_BOOKMARK;
 		why_text = zf_xasprintf("target '%s' shares '#%s' with the source only as a "
 					"bookmark, and zfs recv needs the snapshot itself",
-					tdisp(c, it), mark->name);
+					it->display, mark->name);
 	} else if (d->n_snaps == 0) {
 		why = ZF_REPLAN_CONFLICT_TARGET_EXISTS;
 		why_text = zf_xasprintf("target '%s' exists, has no snapshots and is not a "
-					"zferry placeholder", tdisp(c, it));
+					"zferry placeholder", it->display);
 	} else {
 		for (size_t i = 0; i < d->n_snaps; i++) {
 			const struct zf_replan_version *sv = find_snap_name(s, d->snaps[i]->name);
@@ -588,10 +583,10 @@ static void plan_no_common(struct ctx *c, struct zf_replan_item *it, const struc
 		if (why == ZF_REPLAN_CONFLICT_NAME_GUID)
 			why_text = zf_xasprintf("target '%s' has snapshots named like the source's "
 						"but with other guids (%s): they are not the "
-						"same snapshots", tdisp(c, it), list);
+						"same snapshots", it->display, list);
 		else
 			why_text = zf_xasprintf("target '%s' has no snapshot in common with '%s' "
-						"but has %zu of its own (%s)", tdisp(c, it),
+						"but has %zu of its own (%s)", it->display,
 						sdisp(c, it), d->n_snaps, list);
 	}
 
@@ -662,7 +657,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 				conflict(it, ZF_REPLAN_CONFLICT_RESUME_STALE);
 				set_message(c, it, "target '%s' has an interrupted receive of a "
 					    "snapshot '%s' no longer has; use --no-resume to "
-					    "discard it", tdisp(c, it), sdisp(c, it));
+					    "discard it", it->display, sdisp(c, it));
 				it->children_need = d->n_snaps == 0;
 				return;
 			}
@@ -680,14 +675,14 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
 			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
 			set_message(c, it, "'%s' has no snapshots; creating placeholder '%s' for "
-				    "its children", sdisp(c, it), tdisp(c, it));
+				    "its children", sdisp(c, it), it->display);
 			return;
 		}
 		if (d && d->fs->placeholder && has_children) {
 			/* a parent never snapshotted, as intended: not worth an error each run */
 			it->action = ZF_REPLAN_UP_TO_DATE;
 			set_message(c, it, "'%s' has no snapshots; placeholder '%s' stays",
-				    sdisp(c, it), tdisp(c, it));
+				    sdisp(c, it), it->display);
 			return;
 		}
 		it->action = ZF_REPLAN_NOTHING_TO_SEND;
@@ -778,15 +773,15 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 
 		if (why == ZF_REPLAN_CONFLICT_NAME_GUID)
 			why_text = zf_xasprintf("target '%s' has snapshots named like the source's "
-						"but with other guids (%s)", tdisp(c, it), list);
+						"but with other guids (%s)", it->display, list);
 		else if (why == ZF_REPLAN_CONFLICT_TARGET_NEWER)
 			why_text = zf_xasprintf("target '%s' has %zu snapshot%s newer than the "
-						"common '@%s' (%s)", tdisp(c, it),
+						"common '@%s' (%s)", it->display,
 						it->in_the_way.n, it->in_the_way.n > 1 ? "s" : "",
 						rbase->name, list);
 		else
 			why_text = zf_xasprintf("target '%s' was modified since its newest "
-						"snapshot '@%s'", tdisp(c, it), rbase->name);
+						"snapshot '@%s'", it->display, rbase->name);
 
 		if (c->o->force_rollback &&
 		    (why != ZF_REPLAN_CONFLICT_NAME_GUID || clash_newer_only)) {
@@ -804,7 +799,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 			if (it->destroys.n) {
 				_cleanup_free_ char *dl = list_str(&it->destroys);
 				set_message(c, it, "%s; --force-rollback destroys %s on '%s'",
-					    why_text, dl, tdisp(c, it));
+					    why_text, dl, it->display);
 			} else {
 				set_message(c, it, "%s; --force-rollback rolls it back to '@%s'",
 					    why_text, rbase->name);
@@ -975,7 +970,6 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 		return r;
 
 	p = zf_xcalloc(1, sizeof(*p));
-	p->dst_display = dup_str(p, opts->dst_display);
 	c.p = p;
 	cursor_prefix(opts->cursor_id, c.cursor_prefix, sizeof(c.cursor_prefix));
 
@@ -1038,6 +1032,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 		it = &p->items[p->n_items];
 		stack_item[depth - 1] = (ssize_t)p->n_items++;
 		it->fs = dup_str(p, nd->name);
+		it->display = disp(&c, opts->dst_display, it->fs);
 		it->parent = parent;
 		if (nd->src) {
 			plan_fs(&c, it, nd->src, d, has_children);
@@ -1048,7 +1043,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 			it->children_need = true;
 			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
 			set_message(&c, it, "creating placeholder '%s' for the filesystems below it",
-				    tdisp(&c, it));
+				    it->display);
 		}
 	}
 

@@ -199,6 +199,7 @@ struct zf_replan_step {
  */
 struct zf_replan_item {
 	const char *fs;                 /* relative name */
+	const char *display;            /* the target's name for messages: "DST/fs" */
 	ssize_t parent;
 	enum zf_replan_action action;
 	enum zf_replan_conflict conflict;       /* CONFLICT only */
@@ -237,7 +238,6 @@ struct zf_replan_item {
 struct zf_replan {
 	struct zf_replan_item *items;
 	size_t n_items;
-	const char *dst_display;        /* copy of opts->dst_display, or NULL */
 	char **strings;                 /* private: what the items point into */
 	size_t n_strings, alloc_strings;
 };
