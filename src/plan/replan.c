@@ -42,7 +42,8 @@ static int cmp_txg(const void *a, const void *b)
 
 	if (x->createtxg != y->createtxg)
 		return x->createtxg < y->createtxg ? -1 : 1;
-	return strcmp(x->name, y->name);        /* same txg: snapshots of one `zfs snapshot -r`? */
+	/* `zfs snapshot fs@a fs@b` takes both in one txg: any fixed order will do */
+	return strcmp(x->name, y->name);
 }
 
 static int cmp_guid(const void *a, const void *b)

@@ -144,6 +144,25 @@ struct zf_replan_opts {
 
 /* ---- outputs ------------------------------------------------------------ */
 
+/*
+ * Carrying out one item (the replicate engine's part):
+ *
+ *   1. hold `holds` on the sender (zfs hold, one tag per job);
+ *   2. run `steps` in order.  SEND is zfs send with `flags` (-L -w -e -c),
+ *      -i or -I `from` when set, of SRC@to, into zfs recv -s [-F when
+ *      force] [-o zferry:sendflags=`sendflags`] DST; RESUME is zfs send -t
+ *      token into zfs recv -s; the others are named in the step kinds.
+ *      When `replan` is set, stop after the RESUME and plan this
+ *      filesystem again;
+ *   3. on success: drop zferry:placeholder if `clear_placeholder`, bookmark
+ *      the cursor if `cursor` is set, then destroy `cursor_remove`;
+ *   4. either way, release the holds.  A failed receive keeps its resume
+ *      token, and the next plan resumes it (guarantee 2).
+ *
+ * CONFLICT and NOTHING_TO_SEND have no steps: report `message`.
+ * UP_TO_DATE has none either but may still set the cursor (step 3).
+ */
+
 enum zf_replan_action {
 	ZF_REPLAN_UP_TO_DATE = 1,       /* nothing to receive; maybe set the cursor */
 	ZF_REPLAN_FULL,                 /* target absent (or a placeholder): full send */

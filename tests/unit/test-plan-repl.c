@@ -764,6 +764,14 @@ static void test_empty_sender(void **state)
 
 	assert_null(plan_err(none, none, &opts_r, -ENOENT, &err));
 	assert_non_null(strstr(err.msg, "nothing to replicate"));
+
+	/* without -r, children alone are nothing either */
+	const struct fsdef kids[] = { { .name = "a", .versions = "@a=1" }, END };
+	struct zf_replan_opts o = opts_r;
+	o.recursive = false;
+	zf_err_clear(&err);
+	assert_null(plan_err(kids, none, &o, -ENOENT, &err));
+	assert_non_null(strstr(err.msg, "the root is not among them"));
 	PLAN(p, ROOT(""), NOFS, &opts_r);
 	expect_msg(expect(p, "", "nothing-to-send", ""), "has no snapshots to send;");
 }
