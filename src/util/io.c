@@ -1,5 +1,6 @@
 /* src/util/io.c — full reads and writes */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <unistd.h>
 #include "util/buf.h"
@@ -90,6 +91,68 @@ int zf_read_all(int fd, struct zf_buf *b, size_t max)
 		b->data[b->len] = '\0';
 		if (b->len > max)
 			return -E2BIG;
+	}
+}
+
+#define COPY_CHUNK ((size_t)1 << 20)
+
+static int copy_rw(int in, int out, uint64_t *counter)
+{
+	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(in, buf, COPY_CHUNK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(in, POLLIN);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		int r = zf_write_full(out, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		if (counter)
+			__atomic_add_fetch(counter, (uint64_t)n, __ATOMIC_RELAXED);
+	}
+}
+
+int zf_copy_stream(int in, int out, uint64_t *counter)
+{
+	/* bigger pipes mean fewer wake-ups; a failure here only costs speed */
+	(void)fcntl(in, F_SETPIPE_SZ, (int)COPY_CHUNK);
+	(void)fcntl(out, F_SETPIPE_SZ, (int)COPY_CHUNK);
+
+	for (;;) {
+		ssize_t n = splice(in, NULL, out, NULL, COPY_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(in, POLLIN);
+				if (r < 0)
+					return r;
+				r = wait_fd(out, POLLOUT);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			if (errno == EINVAL || errno == ENOSYS)
+				return copy_rw(in, out, counter);       /* not two pipes */
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		if (counter)
+			__atomic_add_fetch(counter, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 }
 

@@ -1,6 +1,7 @@
 /* src/util/io.h — the only place that calls read(2)/write(2) directly */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "util/macro.h"
 
@@ -19,6 +20,14 @@ _must_check_ ssize_t zf_read_full(int fd, void *p, size_t n);
 _must_check_ int zf_write_full(int fd, const void *p, size_t n);
 /* Appends everything up to EOF to b; -E2BIG if more than max bytes arrive. */
 _must_check_ int zf_read_all(int fd, struct zf_buf *b, size_t max);
+/*
+ * Moves everything from in to out until EOF on in: splice(2) when both are
+ * pipes (no copy through user space), read/write otherwise.  *counter (may
+ * be NULL) grows as bytes go through, atomically, so another thread can
+ * show progress.  Returns 0 at EOF, or -errno: -EPIPE when out's reader went
+ * away.  Either way *counter says how far it got.
+ */
+_must_check_ int zf_copy_stream(int in, int out, uint64_t *counter);
 /* Sets or clears O_NONBLOCK / FD_CLOEXEC. */
 int zf_fd_nonblock(int fd, int on);
 int zf_fd_cloexec(int fd, int on);

@@ -138,12 +138,13 @@ pool_create()
 	_pools+=("$name")
 }
 
-# fs_checksum FS: one checksum of every file's path and content under FS's mountpoint.
+# fs_checksum FS: one checksum of the paths and contents of the files in FS itself
+# (not in filesystems mounted below it).
 fs_checksum()
 {
 	local mp
 	mp=$(zfs get -H -o value mountpoint "$1") || log_fail "no mountpoint for $1"
-	(cd "$mp" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
+	(cd "$mp" && find . -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
 }
 
 # expect_error ENAME CMD...: CMD must fail and print "ENAME: ..." (zfs-tool's format).

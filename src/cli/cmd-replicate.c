@@ -1,0 +1,241 @@
+/* src/cli/cmd-replicate.c — zferry replicate SRC DST */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "job/endpoint.h"
+#include "job/replicate.h"
+#include "log/log.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/strv.h"
+#include "util/banned.h"
+
+static void human_bytes(uint64_t b, char *buf, size_t n)
+{
+	const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static unsigned progress_lines;
+
+/* Redraws one line per running transfer on stderr (a terminal). */
+static void show_progress(const struct zf_replicate_progress *p, size_t n, void *userdata)
+{
+	(void)userdata;
+	for (unsigned i = 0; i < progress_lines; i++)
+		fputs("\033[1A\033[2K", stderr);
+	for (size_t i = 0; i < n; i++) {
+		char done[32], total[32], rate[32], eta[32] = "";
+		double r = p[i].seconds > 0 ? (double)p[i].bytes / p[i].seconds : 0;
+		human_bytes(p[i].bytes, done, sizeof(done));
+		human_bytes(p[i].estimate, total, sizeof(total));
+		human_bytes((uint64_t)r, rate, sizeof(rate));
+		if (p[i].estimate > p[i].bytes && r > 0)
+			snprintf(eta, sizeof(eta), ", ETA %.0f s",
+				 (double)(p[i].estimate - p[i].bytes) / r);
+		fprintf(stderr, "  %-40.40s %10s / %-10s %10s/s%s\n", p[i].target, done,
+			p[i].estimate ? total : "?", rate, eta);
+	}
+	progress_lines = (unsigned)n;
+	fflush(stderr);
+}
+
+static void print_text(const struct zf_replicate_result *res, bool dry_run)
+{
+	if (res->sync_snap)
+		printf("sync snapshot: @%s\n", res->sync_snap);
+	for (size_t i = 0; i < res->n; i++) {
+		const struct zf_replicate_fs_result *f = &res->v[i];
+		char bytes[32];
+
+		human_bytes(f->bytes, bytes, sizeof(bytes));
+		printf("%-8s %-18s %s", dry_run ? "plan" : zf_replicate_status_str(f->status),
+		       zf_replan_action_str(f->action), f->target);
+		if (f->to)
+			printf(" (%s%s%s@%s)", f->from ? "from " : "full ", f->from ? f->from : "",
+			       f->from ? " to " : "", f->to);
+		if (!dry_run && f->status == ZF_REPLICATE_OK && f->bytes)
+			printf(", %s in %.1f s", bytes, f->seconds);
+		putchar('\n');
+		if (f->error)
+			printf("         error: %s\n", f->error);
+		else if (f->message)
+			printf("         note: %s\n", f->message);
+	}
+	if (!dry_run)
+		printf("%u ok, %u failed, %u skipped\n", res->ok, res->failed, res->skipped);
+}
+
+static void print_json(const struct zf_replicate_result *res, bool dry_run)
+{
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+	zf_buf_addf(&b, "{\"result\":\"%s\",\"ok\":%u,\"failed\":%u,\"skipped\":%u,\"sync_snapshot\":",
+		    dry_run ? "planned" : res->failed || res->skipped ? "partial" : "ok", res->ok,
+		    res->failed, res->skipped);
+	if (res->sync_snap)
+		zf_buf_add_json_str(&b, res->sync_snap);
+	else
+		zf_buf_adds(&b, "null");
+	zf_buf_adds(&b, ",\"filesystems\":[");
+	for (size_t i = 0; i < res->n; i++) {
+		const struct zf_replicate_fs_result *f = &res->v[i];
+		zf_buf_adds(&b, i ? ",{\"source\":" : "{\"source\":");
+		zf_buf_add_json_str(&b, f->source);
+		zf_buf_adds(&b, ",\"target\":");
+		zf_buf_add_json_str(&b, f->target);
+		zf_buf_addf(&b, ",\"action\":\"%s\",\"from\":", zf_replan_action_str(f->action));
+		if (f->from)
+			zf_buf_add_json_str(&b, f->from);
+		else
+			zf_buf_adds(&b, "null");
+		zf_buf_adds(&b, ",\"to\":");
+		if (f->to)
+			zf_buf_add_json_str(&b, f->to);
+		else
+			zf_buf_adds(&b, "null");
+		zf_buf_addf(&b, ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,\"result\":\"%s\",\"error\":",
+			    f->bytes, f->seconds, zf_replicate_status_str(f->status));
+		if (f->error)
+			zf_buf_add_json_str(&b, f->error);
+		else
+			zf_buf_adds(&b, "null");
+		zf_buf_adds(&b, ",\"note\":");
+		if (f->message)
+			zf_buf_add_json_str(&b, f->message);
+		else
+			zf_buf_adds(&b, "null");
+		zf_buf_addc(&b, '}');
+	}
+	zf_buf_adds(&b, "]}\n");
+	fputs(zf_buf_str(&b), stdout);
+}
+
+enum {
+	OPT_EXCLUDE = 1000, OPT_NO_SYNC, OPT_SYNC_PREFIX, OPT_RAW, OPT_COMPRESSED, OPT_LARGE,
+	OPT_EMBED, OPT_PROPS, OPT_FORCE_ROLLBACK, OPT_RENAME_DIVERGED, OPT_NO_READONLY,
+	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
+	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID,
+};
+
+int cmd_replicate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "no-sync-snap", no_argument, NULL, OPT_NO_SYNC },
+		{ "sync-snap-prefix", required_argument, NULL, OPT_SYNC_PREFIX },
+		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "decrypt", no_argument, NULL, OPT_DECRYPT },
+		{ "compressed", no_argument, NULL, OPT_COMPRESSED },
+		{ "large-block", no_argument, NULL, OPT_LARGE },
+		{ "embed", no_argument, NULL, OPT_EMBED },
+		{ "props", no_argument, NULL, OPT_PROPS },
+		{ "force-rollback", no_argument, NULL, OPT_FORCE_ROLLBACK },
+		{ "rename-diverged", no_argument, NULL, OPT_RENAME_DIVERGED },
+		{ "no-readonly", no_argument, NULL, OPT_NO_READONLY },
+		{ "mount", no_argument, NULL, OPT_MOUNT },
+		{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
+		{ "no-intermediates", no_argument, NULL, OPT_NO_INTERMEDIATES },
+		{ "target-id", required_argument, NULL, OPT_TARGET_ID },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_strv_ struct zf_strv excludes = ZF_STRV_INIT;
+	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
+	_cleanup_strv_ struct zf_strv unset = ZF_STRV_INIT;
+	_cleanup_(zf_endpoint_freep) struct zf_endpoint *src = NULL;
+	_cleanup_(zf_endpoint_freep) struct zf_endpoint *dst = NULL;
+	struct zf_replicate_opts o = { .sync_snap = true, .intermediates = true };
+	struct zf_replicate_result res;
+	struct zf_err err = ZF_ERR_INIT;
+	int progress = -1, c, r;
+	bool json = false, raw = false, decrypt = false;
+
+	while ((c = getopt_long(argc, argv, "+rj:o:x:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'r': o.recursive = true; break;
+		case 'j': {
+			char *e;
+			unsigned long v = strtoul(optarg, &e, 10);
+			if (*e || !*optarg || v < 1 || v > 8)
+				return zf_usage_error("replicate", "--jobs takes 1 to 8, not '%s'", optarg);
+			o.jobs = (unsigned)v;
+			break;
+		}
+		case 'o':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return zf_usage_error("replicate", "-o takes PROP=VALUE, not '%s'", optarg);
+			zf_strv_add(&set, optarg);
+			break;
+		case 'x': zf_strv_add(&unset, optarg); break;
+		case OPT_EXCLUDE: zf_strv_add(&excludes, optarg); break;
+		case OPT_NO_SYNC: o.sync_snap = false; break;
+		case OPT_SYNC_PREFIX: o.sync_snap_prefix = optarg; break;
+		case OPT_RAW: raw = true; break;
+		case OPT_DECRYPT: decrypt = true; break;
+		case OPT_COMPRESSED: o.compressed = true; break;
+		case OPT_LARGE: o.large_block = true; break;
+		case OPT_EMBED: o.embed = true; break;
+		case OPT_PROPS: o.props = true; break;
+		case OPT_FORCE_ROLLBACK: o.force_rollback = true; break;
+		case OPT_RENAME_DIVERGED: o.rename_diverged = true; break;
+		case OPT_NO_READONLY: o.no_readonly = true; break;
+		case OPT_MOUNT: o.mount = true; break;
+		case OPT_NO_RESUME: o.no_resume = true; break;
+		case OPT_NO_INTERMEDIATES: o.intermediates = false; break;
+		case OPT_TARGET_ID: o.cursor_id = optarg; break;
+		case OPT_DRY_RUN: o.dry_run = true; break;
+		case OPT_JSON: json = true; break;
+		case OPT_PROGRESS: progress = 1; break;
+		case OPT_NO_PROGRESS: progress = 0; break;
+		case 'h': return zf_cmd_help("replicate", stdout, ZF_EXIT_OK);
+		default:
+			return zf_usage_error("replicate", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return zf_usage_error("replicate", "expected SRC and DST, got %d argument%s",
+				      argc - optind, argc - optind == 1 ? "" : "s");
+	if (raw && decrypt)
+		return zf_usage_error("replicate", "--raw and --decrypt exclude each other");
+	if (o.sync_snap_prefix && zf_zfs_shortname_check(o.sync_snap_prefix, &err) < 0)
+		return zf_usage_error("replicate", "bad --sync-snap-prefix: %s", zf_err_msg(&err));
+	o.raw = raw ? ZF_REPLAN_RAW_ON : decrypt ? ZF_REPLAN_RAW_OFF : ZF_REPLAN_RAW_AUTO;
+	o.excludes = excludes.n ? zf_strv_argv(&excludes) : NULL;
+	o.set_props = set.n ? zf_strv_argv(&set) : NULL;
+	o.exclude_props = unset.n ? zf_strv_argv(&unset) : NULL;
+	if (progress < 0)
+		progress = isatty(2) && !json;
+	if (progress && !o.dry_run)
+		o.progress = show_progress;
+
+	src = zf_endpoint_local_new();
+	dst = zf_endpoint_local_new();
+	r = zf_replicate(src, argv[optind], dst, argv[optind + 1], &o, &res, &err);
+	if (r < 0) {
+		log_error("replicate: %s", zf_err_msg(&err));
+		return r == -EINVAL || r == -ZF_E_BADNAME ? ZF_EXIT_USAGE : ZF_EXIT_FAIL;
+	}
+	if (json)
+		print_json(&res, o.dry_run);
+	else
+		print_text(&res, o.dry_run);
+	r = res.failed || res.skipped ? ZF_EXIT_FAIL : ZF_EXIT_OK;
+	zf_replicate_result_release(&res);
+	return r;
+}

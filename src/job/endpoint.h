@@ -1,0 +1,101 @@
+/* src/job/endpoint.h — one side of a replication: local zfs now, a remote zferry later */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "util/macro.h"
+#include "zfs/zfs.h"
+
+struct zf_err;
+
+/*
+ * The replication engine never calls zfs directly: it talks to two
+ * endpoints through this table, so that the same engine replicates between
+ * local pools (endpoint-local.c, the zfs layer) and, through the rpc client,
+ * to and from another host.  Names given to an endpoint are full dataset
+ * names on that side.
+ */
+
+/* One filesystem as the engine needs it: versions and the properties the planner reads. */
+struct zf_ep_fs {
+	char *name;                     /* full name */
+	struct zf_zfs_version *versions;        /* borrowed from the list's versions */
+	size_t n_versions;
+	bool encrypted;                 /* encryption != off */
+	char *resume_token;             /* receive_resume_token, NULL when none */
+	bool modified;                  /* written > 0 since the newest snapshot */
+	bool placeholder;               /* zferry:placeholder=on */
+	char *sendflags;                /* zferry:sendflags, NULL when unset */
+};
+
+struct zf_ep_fs_list {
+	struct zf_ep_fs *v;
+	size_t n, alloc;
+	struct zf_zfs_version_list versions;    /* owns what v[i].versions point into */
+};
+void zf_ep_fs_list_release(struct zf_ep_fs_list *l);
+
+/* A running send or receive: fd is the stream (read a send's, write a receive's). */
+struct zf_ep_stream {
+	int fd;
+	void *priv;
+};
+
+struct zf_endpoint;
+
+struct zf_endpoint_ops {
+	/*
+	 * Filesystems at and (recursive) below root, with versions and
+	 * properties; filter (may be NULL) drops names.  A root that does not
+	 * exist is -ENOENT.
+	 */
+	int (*list)(struct zf_endpoint *ep, const char *root, bool recursive,
+		    zf_zfs_filter_fn filter, void *userdata, struct zf_ep_fs_list *ret,
+		    struct zf_err *err);
+	int (*snapshot)(struct zf_endpoint *ep, const char *const *fs, size_t n, const char *name,
+			struct zf_err *err);
+	int (*hold)(struct zf_endpoint *ep, const char *tag, const char *const *snaps, size_t n,
+		    struct zf_err *err);
+	int (*release)(struct zf_endpoint *ep, const char *tag, const char *const *snaps, size_t n,
+		       struct zf_err *err);
+	int (*holds)(struct zf_endpoint *ep, const char *const *snaps, size_t n,
+		     struct zf_zfs_hold_list *ret, struct zf_err *err);
+	int (*bookmark)(struct zf_endpoint *ep, const char *snapshot, const char *bookmark,
+			struct zf_err *err);
+	int (*destroy_bookmark)(struct zf_endpoint *ep, const char *bookmark, struct zf_err *err);
+	int (*create)(struct zf_endpoint *ep, const char *fs, const char *const *props,
+		      struct zf_err *err);
+	int (*rename)(struct zf_endpoint *ep, const char *from, const char *to, struct zf_err *err);
+	int (*inherit)(struct zf_endpoint *ep, const char *fs, const char *prop, struct zf_err *err);
+	int (*recv_abort)(struct zf_endpoint *ep, const char *fs, struct zf_err *err);
+	/* snapshot NULL with opts->resume_token set resumes */
+	int (*send_estimate)(struct zf_endpoint *ep, const char *snapshot,
+			     const struct zf_zfs_send_opts *opts, uint64_t *ret_bytes,
+			     struct zf_err *err);
+	int (*send_start)(struct zf_endpoint *ep, const char *snapshot,
+			  const struct zf_zfs_send_opts *opts, struct zf_ep_stream *ret,
+			  struct zf_err *err);
+	int (*recv_start)(struct zf_endpoint *ep, const char *target,
+			  const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			  struct zf_err *err);
+	/* Ends a stream: closes fd, waits, reports the side's failure in err. */
+	int (*stream_finish)(struct zf_endpoint *ep, struct zf_ep_stream *s, const char *what,
+			     struct zf_err *err);
+	/* Stops a stream at once (the other side failed); finish must follow. */
+	void (*stream_kill)(struct zf_endpoint *ep, struct zf_ep_stream *s);
+	void (*free)(struct zf_endpoint *ep);
+};
+
+struct zf_endpoint {
+	const struct zf_endpoint_ops *ops;
+	const char *kind;               /* "local", ... for messages */
+};
+
+/* The local endpoint: the zfs layer on this host. */
+struct zf_endpoint *zf_endpoint_local_new(void);
+static inline void zf_endpoint_free(struct zf_endpoint *ep)
+{
+	if (ep)
+		ep->ops->free(ep);
+}
+DEFINE_CLEANUP_FUNC(struct zf_endpoint *, zf_endpoint_free);

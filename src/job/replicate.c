@@ -1,0 +1,787 @@
+/* src/job/replicate.c — carrying out a replication plan: workers, holds, streams, cursor */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include "job/endpoint.h"
+#include "job/replicate.h"
+#include "log/log.h"
+#include "plan/replan.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/strv.h"
+#include "util/banned.h"
+
+#define HOLD_TAG "zferry_replicate"
+#define JOBS_MAX 8
+
+/* One transfer in progress, for the progress reporter. */
+struct slot {
+	_Atomic bool active;
+	char target[512];
+	uint64_t bytes;                 /* updated by zf_copy_stream() atomically */
+	uint64_t estimate;
+	struct timespec start;
+};
+
+struct ctx {
+	struct zf_endpoint *src, *dst;
+	const char *src_root, *dst_root;
+	const struct zf_replicate_opts *o;
+	struct zf_replan *plan;
+	struct zf_replan_sched *sched;
+	struct zf_replicate_result *res;
+	char hold_tag[128];
+	char stamp[32];
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop_progress;
+	struct slot slots[JOBS_MAX];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* root + "/" + rel, or root for "". */
+static char *join(const char *root, const char *rel)
+{
+	return *rel ? zf_xasprintf("%s/%s", root, rel) : zf_xstrdup(root);
+}
+
+/* The part of full below root: "" for root itself, NULL when not below it. */
+static const char *relative(const char *root, const char *full)
+{
+	const char *rest = startswith(full, root);
+	if (!rest)
+		return NULL;
+	if (!*rest)
+		return "";
+	return *rest == '/' ? rest + 1 : NULL;
+}
+
+/* ---- excludes ------------------------------------------------------------ */
+
+struct excludes {
+	regex_t *re;
+	size_t n;
+	const char *root;
+};
+
+static bool keep_name(const char *name, void *userdata)
+{
+	const struct excludes *x = userdata;
+	if (streq(name, x->root))
+		return true;    /* the root is what the user named: never excluded */
+	for (size_t i = 0; i < x->n; i++)
+		if (regexec(&x->re[i], name, 0, NULL, 0) == 0)
+			return false;
+	return true;
+}
+
+/* ---- listing into the planner's structs ---------------------------------- */
+
+struct side {
+	struct zf_ep_fs_list list;
+	struct zf_replan_fs *fs;
+	struct zf_replan_version *versions;
+	size_t n;
+};
+
+static void side_release(struct side *s)
+{
+	zf_ep_fs_list_release(&s->list);
+	free(s->fs);
+	free(s->versions);
+}
+
+static void side_fill(struct side *s, const char *root)
+{
+	size_t nv = 0, k = 0;
+
+	for (size_t i = 0; i < s->list.n; i++)
+		nv += s->list.v[i].n_versions;
+	s->versions = zf_xcalloc(nv ? nv : 1, sizeof(*s->versions));
+	s->fs = zf_xcalloc(s->list.n ? s->list.n : 1, sizeof(*s->fs));
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct zf_ep_fs *e = &s->list.v[i];
+		const char *rel = relative(root, e->name);
+		if (!rel)
+			continue;
+		struct zf_replan_fs *f = &s->fs[s->n++];
+		f->name = rel;
+		f->versions = s->versions + k;
+		f->n_versions = e->n_versions;
+		for (size_t j = 0; j < e->n_versions; j++) {
+			const struct zf_zfs_version *v = &e->versions[j];
+			s->versions[k++] = (struct zf_replan_version){
+				.name = v->name,
+				.guid = v->guid,
+				.createtxg = v->createtxg,
+				.creation = v->creation,
+				.bookmark = v->bookmark,
+			};
+		}
+		f->encrypted = e->encrypted;
+		f->resume_token = e->resume_token;
+		f->modified = e->modified;
+		f->placeholder = e->placeholder;
+		f->sendflags = e->sendflags;
+	}
+}
+
+/* Lists one side; a DST root that does not exist yet is an empty side. */
+static int list_side(struct zf_endpoint *ep, const char *root, bool recursive,
+		     struct excludes *x, bool missing_ok, struct side *ret, struct zf_err *err)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	int r;
+
+	r = ep->ops->list(ep, root, recursive, x ? keep_name : NULL, x, &ret->list, &e2);
+	if (r == -ENOENT && missing_ok)
+		r = 0;
+	else if (r < 0)
+		return zf_err_set(err, r, "cannot list '%s': %s", root, zf_err_msg(&e2));
+	side_fill(ret, root);
+	return 0;
+}
+
+/* ---- stale holds ---------------------------------------------------------- */
+
+/* Releases holds with our tag that a killed run left on the sender. */
+static void release_stale_holds(struct ctx *c, const struct side *src)
+{
+	_cleanup_strv_ struct zf_strv held = ZF_STRV_INIT;
+	_cleanup_strv_ struct zf_strv ours = ZF_STRV_INIT;
+	struct zf_zfs_hold_list hl = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+
+	for (size_t i = 0; i < src->list.n; i++)
+		for (size_t j = 0; j < src->list.v[i].n_versions; j++) {
+			const struct zf_zfs_version *v = &src->list.v[i].versions[j];
+			if (!v->bookmark && v->userrefs > 0)
+				zf_strv_addf(&held, "%s@%s", v->fs, v->name);
+		}
+	if (!held.n)
+		return;
+	if (c->src->ops->holds(c->src, zf_strv_argv(&held), held.n, &hl, &err) < 0) {
+		log_warning("cannot list holds on the sender: %s", zf_err_msg(&err));
+		return;
+	}
+	for (size_t i = 0; i < hl.n; i++)
+		if (streq(hl.v[i].tag, c->hold_tag))
+			zf_strv_add(&ours, hl.v[i].snapshot);
+	zf_zfs_hold_list_release(&hl);
+	if (!ours.n)
+		return;
+	log_notice("releasing %zu hold(s) '%s' left by an interrupted run", ours.n, c->hold_tag);
+	if (c->src->ops->release(c->src, c->hold_tag, zf_strv_argv(&ours), ours.n, &err) < 0)
+		log_warning("cannot release stale holds: %s", zf_err_msg(&err));
+}
+
+/* ---- one stream: send | recv ----------------------------------------------- */
+
+static struct slot *slot_get(struct ctx *c, const char *target, uint64_t estimate)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < JOBS_MAX; i++) {
+		struct slot *s = &c->slots[i];
+		if (!s->active) {
+			snprintf(s->target, sizeof(s->target), "%s", target);
+			__atomic_store_n(&s->bytes, 0, __ATOMIC_RELAXED);
+			s->estimate = estimate;
+			clock_gettime(CLOCK_MONOTONIC, &s->start);
+			s->active = true;
+			pthread_mutex_unlock(&c->lock);
+			return s;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static void slot_put(struct ctx *c, struct slot *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&c->lock);
+	s->active = false;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Streams one send into one receive.  The receive's failure is the one
+ * reported when both fail (a full pool makes the sender see EPIPE); a
+ * sender that fails mid-stream fails the step even when the receive
+ * exited 0, and so does a copy that broke.
+ */
+static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_send_opts *so,
+		    const char *target, const struct zf_zfs_recv_opts *ro, uint64_t *bytes,
+		    struct zf_err *err)
+{
+	struct zf_ep_stream s = { -EBADF, NULL }, rv = { -EBADF, NULL };
+	struct zf_err se = ZF_ERR_INIT, re = ZF_ERR_INIT, ee = ZF_ERR_INIT;
+	uint64_t estimate = 0, counter = 0;
+	struct slot *sl;
+	int r, rs, rr;
+
+	if (c->o->progress)
+		(void)c->src->ops->send_estimate(c->src, snapshot, so, &estimate, &ee);
+	r = c->src->ops->send_start(c->src, snapshot, so, &s, err);
+	if (r < 0)
+		return r;
+	r = c->dst->ops->recv_start(c->dst, target, ro, &rv, err);
+	if (r < 0) {
+		c->src->ops->stream_kill(c->src, &s);
+		(void)c->src->ops->stream_finish(c->src, &s, "send", &se);
+		return r;
+	}
+	sl = slot_get(c, target, estimate);
+	r = zf_copy_stream(s.fd, rv.fd, sl ? &sl->bytes : &counter);
+	*bytes = sl ? __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) : counter;
+	slot_put(c, sl);
+	if (r < 0)
+		c->src->ops->stream_kill(c->src, &s);
+	rs = c->src->ops->stream_finish(c->src, &s, "zfs send", &se);
+	rr = c->dst->ops->stream_finish(c->dst, &rv, "zfs recv", &re);
+	if (rr < 0)
+		return zf_err_set(err, rr, "%s", zf_err_msg(&re));
+	if (rs < 0)
+		return zf_err_set(err, rs, "%s (stream broke after %" PRIu64 " bytes)",
+				  zf_err_msg(&se), *bytes);
+	/*
+	 * zfs recv exits as soon as it has read the end record, which it
+	 * checks against the stream's checksum; a copy that then meets EPIPE
+	 * before it saw the sender's EOF lost nothing, as both sides succeeded.
+	 */
+	if (r < 0 && r != -EPIPE)
+		return zf_err_set(err, r, "stream copy failed after %" PRIu64 " bytes: %s", *bytes,
+				  strerror(-r));
+	return 0;
+}
+
+/* ---- one item -------------------------------------------------------------- */
+
+static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force,
+		      struct zf_strv *set, struct zf_zfs_recv_opts *ro)
+{
+	const struct zf_replicate_opts *o = c->o;
+
+	if (!o->no_readonly)
+		zf_strv_add(set, "readonly=on");
+	if (!o->mount)
+		zf_strv_add(set, "canmount=noauto");
+	if (it->sendflags)
+		zf_strv_addf(set, "zferry:sendflags=%s", it->sendflags);
+	zf_strv_addv(set, o->set_props);
+	*ro = (struct zf_zfs_recv_opts){
+		.resumable = true,
+		.no_mount = !o->mount,
+		.force = force,
+		.set_props = set->n ? zf_strv_argv(set) : NULL,
+		.exclude_props = o->exclude_props,
+	};
+}
+
+static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
+
+/* After a resume: list the filesystem again and plan it alone. */
+static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs,
+		      struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	struct side s = { 0 }, d = { 0 };
+	struct zf_replan *p = NULL;
+	struct zf_replan_opts po = { 0 };
+	int r;
+
+	r = list_side(c->src, src_fs, false, NULL, false, &s, err);
+	if (r >= 0)
+		r = list_side(c->dst, dst_fs, false, NULL, true, &d, err);
+	if (r >= 0) {
+		po = (struct zf_replan_opts){
+			.intermediates = c->o->intermediates,
+			.flags = (c->o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
+				 (c->o->embed ? ZF_REPLAN_EMBED : 0) |
+				 (c->o->compressed ? ZF_REPLAN_COMPRESSED : 0),
+			.raw = c->o->raw,
+			.force_rollback = c->o->force_rollback,
+			.sync_snap = c->res->sync_snap,
+			.cursor_id = c->o->cursor_id,
+			.src_display = src_fs,
+			.dst_display = dst_fs,
+		};
+		r = zf_replan_new(s.fs, s.n, d.fs, d.n, &po, &p, err);
+	}
+	if (r >= 0) {
+		const struct zf_replan_item *it = &p->items[0];
+		if (it->replan || it->action == ZF_REPLAN_RESUME)
+			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
+				       dst_fs);
+		else if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND)
+			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
+		else
+			r = run_steps(c, it, src_fs, dst_fs, fr, err);
+	}
+	zf_replan_free(p);
+	side_release(&s);
+	side_release(&d);
+	return r;
+}
+
+static void set_cursor(struct ctx *c, const struct zf_replan_item *it, const char *src_fs)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	_cleanup_free_ char *snap = NULL, *mark = NULL;
+
+	if (it->cursor) {
+		snap = zf_xasprintf("%s@%s", src_fs, it->cursor_snapshot);
+		mark = zf_xasprintf("%s#%s", src_fs, it->cursor);
+		int r = c->src->ops->bookmark(c->src, snap, mark, &err);
+		if (r < 0 && r != -EEXIST) {
+			log_warning("cannot set replication cursor '%s': %s", mark, zf_err_msg(&err));
+			return;        /* keep the old cursors: they still mark a common version */
+		}
+	}
+	for (size_t i = 0; i < it->cursor_remove.n; i++) {
+		_cleanup_free_ char *old = zf_xasprintf("%s#%s", src_fs, it->cursor_remove.v[i]);
+		zf_err_clear(&err);
+		int r = c->src->ops->destroy_bookmark(c->src, old, &err);
+		if (r < 0 && r != -ENOENT)
+			log_warning("cannot remove old cursor '%s': %s", old, zf_err_msg(&err));
+	}
+}
+
+static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < it->n_steps && r >= 0; i++) {
+		const struct zf_replan_step *st = &it->steps[i];
+		_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
+		_cleanup_free_ char *snap = NULL, *from = NULL, *renamed = NULL;
+		struct zf_zfs_send_opts so = { 0 };
+		struct zf_zfs_recv_opts ro;
+		uint64_t bytes = 0;
+
+		switch (st->kind) {
+		case ZF_REPLAN_STEP_ABORT_RESUME:
+			log_info("discarding the partial receive of '%s'", dst_fs);
+			r = c->dst->ops->recv_abort(c->dst, dst_fs, err);
+			break;
+		case ZF_REPLAN_STEP_RESUME:
+			log_info("resuming the interrupted receive of '%s'", dst_fs);
+			so.resume_token = st->token;
+			recv_opts(c, it, false, &set, &ro);
+			r = transfer(c, NULL, &so, dst_fs, &ro, &bytes, err);
+			fr->bytes += bytes;
+			if (r >= 0 && it->replan)
+				return replan_one(c, src_fs, dst_fs, fr, err);
+			break;
+		case ZF_REPLAN_STEP_RENAME:
+			renamed = zf_xasprintf("%s%s", dst_fs, st->rename_suffix);
+			log_notice("moving diverged '%s' aside to '%s'", dst_fs, renamed);
+			r = c->dst->ops->rename(c->dst, dst_fs, renamed, err);
+			break;
+		case ZF_REPLAN_STEP_CREATE_PLACEHOLDER:
+			r = c->dst->ops->create(c->dst, dst_fs,
+						(const char *const[]){ "canmount=off",
+								       "zferry:placeholder=on", NULL },
+						err);
+			break;
+		case ZF_REPLAN_STEP_SEND:
+			snap = zf_xasprintf("%s@%s", src_fs, st->to);
+			if (st->from)
+				from = zf_xasprintf("%s%c%s", src_fs, st->from_bookmark ? '#' : '@',
+						    st->from);
+			so = (struct zf_zfs_send_opts){
+				.from = from,
+				.intermediates = st->intermediates,
+				.raw = it->flags & ZF_REPLAN_RAW,
+				.compressed = it->flags & ZF_REPLAN_COMPRESSED,
+				.large_block = it->flags & ZF_REPLAN_LARGE_BLOCK,
+				.embed = it->flags & ZF_REPLAN_EMBED,
+				.props = c->o->props,
+			};
+			recv_opts(c, it, st->force, &set, &ro);
+			r = transfer(c, snap, &so, dst_fs, &ro, &bytes, err);
+			fr->bytes += bytes;
+			if (!fr->from && st->from)
+				fr->from = zf_xstrdup(st->from);
+			free(fr->to);
+			fr->to = zf_xstrdup(st->to);
+			break;
+		}
+		if (r < 0)
+			zf_err_prefix(err, "%s", dst_fs);
+	}
+	if (r < 0)
+		return r;
+	if (it->clear_placeholder) {
+		struct zf_err e2 = ZF_ERR_INIT;
+		if (c->dst->ops->inherit(c->dst, dst_fs, "zferry:placeholder", &e2) < 0)
+			log_warning("cannot clear zferry:placeholder on '%s': %s", dst_fs,
+				    zf_err_msg(&e2));
+	}
+	set_cursor(c, it, src_fs);
+	return 0;
+}
+
+static int run_item(struct ctx *c, const struct zf_replan_item *it,
+		    struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
+	_cleanup_free_ char *dst_fs = join(c->dst_root, it->fs);
+	_cleanup_strv_ struct zf_strv holds = ZF_STRV_INIT;
+	_cleanup_(zf_log_scope_end) struct zf_log_scope scope = zf_log_scope("fs", dst_fs);
+	int r;
+
+	switch (it->action) {
+	case ZF_REPLAN_CONFLICT:
+	case ZF_REPLAN_NOTHING_TO_SEND:
+		return zf_err_set(err, it->action == ZF_REPLAN_CONFLICT ? -ZF_E_WOULD_DESTROY
+									 : -ENOENT,
+				  "%s", it->message ? it->message : zf_replan_action_str(it->action));
+	default:
+		break;
+	}
+
+	for (size_t i = 0; i < it->holds.n; i++)
+		zf_strv_addf(&holds, "%s@%s", src_fs, it->holds.v[i]);
+	if (holds.n) {
+		r = c->src->ops->hold(c->src, c->hold_tag, zf_strv_argv(&holds), holds.n, err);
+		if (r < 0)
+			return zf_err_prefix(err, "cannot hold the snapshots of '%s'", src_fs);
+	}
+	r = run_steps(c, it, src_fs, dst_fs, fr, err);
+	if (holds.n) {
+		struct zf_err e2 = ZF_ERR_INIT;
+		if (c->src->ops->release(c->src, c->hold_tag, zf_strv_argv(&holds), holds.n, &e2) < 0)
+			log_warning("cannot release holds on '%s' (the next run will): %s", src_fs,
+				    zf_err_msg(&e2));
+	}
+	return r;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+	struct ctx *c = arg;
+
+	for (;;) {
+		size_t i;
+		int r;
+
+		pthread_mutex_lock(&c->lock);
+		while ((r = zf_replan_sched_next(c->sched, &i)) == -EAGAIN)
+			pthread_cond_wait(&c->cond, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		if (r == 0)
+			return NULL;
+
+		const struct zf_replan_item *it = &c->plan->items[i];
+		struct zf_replicate_fs_result *fr = &c->res->v[i];
+		struct zf_err err = ZF_ERR_INIT;
+		double t0 = now_s();
+
+		r = run_item(c, it, fr, &err);
+		fr->seconds = now_s() - t0;
+		if (r < 0) {
+			fr->status = ZF_REPLICATE_FAILED;
+			fr->error = zf_xstrdup(zf_err_msg(&err));
+			log_error("%s", fr->error);
+		} else {
+			fr->status = ZF_REPLICATE_OK;
+		}
+		pthread_mutex_lock(&c->lock);
+		zf_replan_sched_done(c->sched, i, r >= 0);
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *progress_thread(void *arg)
+{
+	struct ctx *c = arg;
+	struct zf_replicate_progress p[JOBS_MAX];
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop_progress) {
+		struct timespec until;
+		size_t n = 0;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&c->cond, &c->lock, &until);
+		if (c->stop_progress)
+			break;
+		double t = now_s();
+		for (size_t i = 0; i < JOBS_MAX; i++) {
+			struct slot *s = &c->slots[i];
+			if (!s->active)
+				continue;
+			p[n++] = (struct zf_replicate_progress){
+				.target = s->target,
+				.bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED),
+				.estimate = s->estimate,
+				.seconds = t - ((double)s->start.tv_sec + (double)s->start.tv_nsec / 1e9),
+			};
+		}
+		c->o->progress(p, n, c->o->userdata);  /* under the lock: targets stay valid */
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+/* One replication of SRC to DST at a time: holds and partial state are per pair. */
+static int take_lock(const char *src_root, const char *dst_root, int *ret_fd, struct zf_err *err)
+{
+	uint64_t h = 1469598103934665603ULL;       /* FNV-1a of "src\0dst" */
+	char path[128];
+	const char *dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+	int fd;
+
+	for (const char *p = src_root; ; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		if (!*p)
+			break;
+	}
+	for (const char *p = dst_root; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(path, sizeof(path), "%s/zferry-replicate-%016" PRIx64 ".lock", dir, h);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return zf_err_set(err, -errno, "cannot open lock file '%s': %m", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		safe_close(fd);
+		return zf_err_set(err, r, "another zferry replicate of '%s' to '%s' is running",
+				  src_root, dst_root);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void make_stamp(char *buf, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+static void result_init(struct ctx *c)
+{
+	struct zf_replicate_result *res = c->res;
+
+	res->n = c->plan->n_items;
+	res->v = zf_xcalloc(res->n ? res->n : 1, sizeof(*res->v));
+	for (size_t i = 0; i < res->n; i++) {
+		const struct zf_replan_item *it = &c->plan->items[i];
+		struct zf_replicate_fs_result *fr = &res->v[i];
+		fr->source = join(c->src_root, it->fs);
+		fr->target = join(c->dst_root, it->fs);
+		fr->action = it->action;
+		fr->status = ZF_REPLICATE_PLANNED;
+		if (it->message)
+			fr->message = zf_xstrdup(it->message);
+		for (size_t k = 0; k < it->n_steps; k++) {
+			const struct zf_replan_step *st = &it->steps[k];
+			if (st->kind != ZF_REPLAN_STEP_SEND)
+				continue;
+			if (!fr->from && st->from)
+				fr->from = zf_xstrdup(st->from);
+			free(fr->to);
+			fr->to = zf_xstrdup(st->to);
+		}
+	}
+}
+
+static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
+{
+	const struct zf_replicate_opts *o = c->o;
+	struct side s = { 0 }, d = { 0 };
+	struct zf_replan_opts po;
+	pthread_t threads[JOBS_MAX], prog;
+	bool have_prog = false;
+	unsigned started = 0;
+	int r;
+
+	r = list_side(c->src, c->src_root, o->recursive, x, false, &s, err);
+	if (r >= 0 && s.n == 0)
+		r = zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
+
+	if (r >= 0 && o->sync_snap && !o->dry_run) {
+		_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
+		char name[256];
+
+		snprintf(name, sizeof(name), "%s%s", o->sync_snap_prefix ? o->sync_snap_prefix
+								     : "zferry_", c->stamp);
+		for (size_t i = 0; i < s.list.n; i++)
+			zf_strv_add(&names, s.list.v[i].name);
+		r = c->src->ops->snapshot(c->src, zf_strv_argv(&names), names.n, name, err);
+		if (r < 0) {
+			zf_err_prefix(err, "cannot take the sync snapshot");
+		} else {
+			c->res->sync_snap = zf_xstrdup(name);
+			side_release(&s);
+			s = (struct side){ 0 };
+			r = list_side(c->src, c->src_root, o->recursive, x, false, &s, err);
+		}
+	}
+	if (r >= 0)
+		r = list_side(c->dst, c->dst_root, true, NULL, true, &d, err);
+	if (r >= 0 && !o->dry_run)
+		release_stale_holds(c, &s);
+
+	if (r >= 0) {
+		po = (struct zf_replan_opts){
+			.recursive = o->recursive,
+			.intermediates = o->intermediates,
+			.flags = (o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
+				 (o->embed ? ZF_REPLAN_EMBED : 0) |
+				 (o->compressed ? ZF_REPLAN_COMPRESSED : 0),
+			.raw = o->raw,
+			.force_rollback = o->force_rollback,
+			.rename_diverged = o->rename_diverged,
+			.diverged_stamp = c->stamp,
+			.no_resume = o->no_resume,
+			.sync_snap = c->res->sync_snap,
+			.cursor_id = o->cursor_id,
+			.src_display = c->src_root,
+			.dst_display = c->dst_root,
+		};
+		r = zf_replan_new(s.fs, s.n, d.fs, d.n, &po, &c->plan, err);
+	}
+	if (r >= 0) {
+		result_init(c);
+	}
+	if (r >= 0 && !o->dry_run) {
+		c->sched = zf_replan_sched_new(c->plan);
+		if (o->progress && pthread_create(&prog, NULL, progress_thread, c) == 0)
+			have_prog = true;
+		for (; started < jobs; started++)
+			if (pthread_create(&threads[started], NULL, worker, c) != 0)
+				break;
+		if (started == 0)
+			worker(c);      /* no thread could start: do the work here */
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+		if (have_prog) {
+			pthread_mutex_lock(&c->lock);
+			c->stop_progress = true;
+			pthread_cond_broadcast(&c->cond);
+			pthread_mutex_unlock(&c->lock);
+			pthread_join(prog, NULL);
+		}
+		for (size_t i = 0; i < c->res->n; i++) {
+			struct zf_replicate_fs_result *fr = &c->res->v[i];
+			if (zf_replan_sched_state(c->sched, i) == ZF_REPLAN_SKIPPED) {
+				fr->status = ZF_REPLICATE_SKIPPED;
+				free(fr->error);
+				fr->error = zf_xstrdup(zf_replan_sched_reason(c->sched, i));
+			}
+			if (fr->status == ZF_REPLICATE_OK)
+				c->res->ok++;
+			else if (fr->status == ZF_REPLICATE_SKIPPED)
+				c->res->skipped++;
+			else
+				c->res->failed++;
+		}
+	}
+	side_release(&s);
+	side_release(&d);
+	return r;
+}
+
+int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,
+		 const char *dst_root, const struct zf_replicate_opts *o,
+		 struct zf_replicate_result *ret, struct zf_err *err)
+{
+	struct excludes x = { .root = src_root };
+	_cleanup_close_ int lock_fd = -EBADF;
+	struct ctx c = {
+		.src = src, .dst = dst, .src_root = src_root, .dst_root = dst_root, .o = o,
+		.res = ret,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	unsigned jobs = o->jobs;
+	int r = 0;
+
+	*ret = (struct zf_replicate_result){ 0 };
+	if ((r = zf_zfs_name_check(src_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
+	    (r = zf_zfs_name_check(dst_root, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	if (jobs == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = n > 0 ? (unsigned)n : 1;
+	}
+	if (jobs > JOBS_MAX)
+		jobs = JOBS_MAX;
+	snprintf(c.hold_tag, sizeof(c.hold_tag), "%s%s%s", HOLD_TAG, o->cursor_id ? "_" : "",
+		 o->cursor_id ? o->cursor_id : "");
+	make_stamp(c.stamp, sizeof(c.stamp));
+
+	for (const char *const *p = o->excludes; r >= 0 && p && *p; p++) {
+		x.re = zf_xreallocarray(x.re, x.n + 1, sizeof(regex_t));
+		if (regcomp(&x.re[x.n], *p, REG_EXTENDED | REG_NOSUB) != 0)
+			r = zf_err_set(err, -EINVAL, "invalid --exclude regular expression '%s'", *p);
+		else
+			x.n++;
+	}
+	if (r >= 0 && !o->dry_run)
+		r = take_lock(src_root, dst_root, &lock_fd, err);
+	if (r >= 0)
+		r = run(&c, &x, jobs, err);
+	for (size_t i = 0; i < x.n; i++)
+		regfree(&x.re[i]);
+	free(x.re);
+	zf_replan_sched_free(c.sched);
+	zf_replan_free(c.plan);
+	return r;
+}
+
+void zf_replicate_result_release(struct zf_replicate_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct zf_replicate_fs_result *f = &r->v[i];
+		free(f->source);
+		free(f->target);
+		free(f->from);
+		free(f->to);
+		free(f->error);
+		free(f->message);
+	}
+	free(r->v);
+	free(r->sync_snap);
+	*r = (struct zf_replicate_result){ 0 };
+}
+
+const char *zf_replicate_status_str(enum zf_replicate_status s)
+{
+	switch (s) {
+	case ZF_REPLICATE_OK: return "ok";
+	case ZF_REPLICATE_FAILED: return "failed";
+	case ZF_REPLICATE_SKIPPED: return "skipped";
+	case ZF_REPLICATE_PLANNED: return "planned";
+	}
+	return "unknown";
+}
