@@ -120,7 +120,7 @@ _cleanup()
 		eval "$c" >/dev/null 2>&1
 	done
 	for p in "${_pools[@]}"; do
-		zpool destroy -f "$p" >/dev/null 2>&1
+		zpool destroy -f "$p" >/dev/null 2>&1 && rm -rf "/mnt/$p"
 	done
 	rm -rf "$TEST_TMP"
 	exit "$rc"
@@ -132,6 +132,8 @@ pool_create()
 {
 	local name=$1 size=${2:-256M}
 	zpool destroy -f "$name" >/dev/null 2>&1
+	# mountpoint directories a previous test left would make zpool create refuse
+	mountpoint -q "/mnt/$name" || rm -rf "/mnt/$name"
 	truncate -s "$size" "$TEST_TMP/$name.img" || log_fail "cannot make pool file for $name"
 	zpool create -f -O mountpoint="/mnt/$name" "$name" "$TEST_TMP/$name.img" ||
 		log_fail "cannot create pool $name"

@@ -50,9 +50,9 @@ check_tree()
 	diff <(zfs list -Hp -t snapshot -o name,guid -r zs1/src | sed 's|^zs1/src|T|' | sort) \
 		<(zfs list -Hp -t snapshot -o name,guid -r zs2/dst | sed 's|^zs2/dst|T|' | sort) ||
 		log_fail "snapshots or guids differ"
-	assert_eq "$(zfs get -H -o value -r readonly zs2/dst | sort -u)" on "readonly of targets"
-	assert_eq "$(zfs get -H -o value -r canmount zs2/dst | sort -u)" noauto "canmount of targets"
-	assert_eq "$(zfs get -H -o value -r mounted zs2/dst | sort -u)" no "mounted targets"
+	assert_eq "$(zfs get -H -t filesystem -o value -r readonly zs2/dst | sort -u)" on "readonly of targets"
+	assert_eq "$(zfs get -H -t filesystem -o value -r canmount zs2/dst | sort -u)" noauto "canmount of targets"
+	assert_eq "$(zfs get -H -t filesystem -o value -r mounted zs2/dst | sort -u)" no "mounted targets"
 	for fs in "home/b c" "data v1.0/h i/j" "srv:web/f:g"; do
 		log_must zfs mount "zs2/dst/$fs"
 		assert_eq "$(fs_checksum "zs2/dst/$fs")" "$(fs_checksum "zs1/src/$fs")" "content of $fs"
