@@ -88,6 +88,15 @@ capture()
 	printf '+ %s  -> %s\n%s\n' "$*" "$RC" "$OUT"
 }
 
+# Like capture, but $OUT is stdout alone (for --json) and $ERR is stderr.
+capture_out()
+{
+	RC=0
+	OUT=$("$@" 2>"$TEST_TMP/.stderr") || RC=$?
+	ERR=$(cat "$TEST_TMP/.stderr")
+	printf '+ %s  -> %s\n%s\n%s\n' "$*" "$RC" "$ERR" "$OUT"
+}
+
 # assert_contains HAYSTACK NEEDLE [what]
 assert_contains()
 {

@@ -31,7 +31,7 @@ done
 log_must zfs snapshot -r zs1/src@base
 
 t0=$(date +%s.%N)
-capture "$ZFERRY" replicate -r --json zs1/src zs2/dst
+capture_out "$ZFERRY" replicate -r --json zs1/src zs2/dst
 log_note "first replicate took $(awk -v a="$(date +%s.%N)" -v b="$t0" "BEGIN{print a - b}") s"
 assert_eq "$RC" 0 "first replicate"
 python3 -c '
@@ -69,7 +69,7 @@ assert_eq "$cursors" "$n" "one cursor bookmark per source"
 echo changed >>"/mnt/zs1/src/home/b c/file"
 echo new >"/mnt/zs1/src/data v1.0/h i/j/new"
 t0=$(date +%s.%N)
-capture "$ZFERRY" replicate -r --json zs1/src zs2/dst
+capture_out "$ZFERRY" replicate -r --json zs1/src zs2/dst
 log_note "incremental replicate took $(awk -v a="$(date +%s.%N)" -v b="$t0" "BEGIN{print a - b}") s"
 assert_eq "$RC" 0 "incremental replicate"
 python3 -c '

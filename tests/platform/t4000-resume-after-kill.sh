@@ -2,7 +2,7 @@
 # DESCRIPTION: DESIGN.md guarantee 2 — an interrupted transfer resumes from its
 #   receive token; what the receiver has is not sent again
 # STRATEGY:
-#  1. Start replicating a 96 MiB filesystem; kill -9 zferry once part of it
+#  1. Start replicating a 192 MiB filesystem; kill -9 zferry once part of it
 #     has arrived.  The target holds a resume token.
 #  2. The next run resumes: it sends fewer bytes than the full stream, and
 #     the result matches the source (guid, content).
@@ -10,10 +10,10 @@
 #     discards the partial state instead.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-pool_create zs1 512M
-pool_create zs2 512M
+pool_create zs1 768M
+pool_create zs2 768M
 log_must zfs create -o compression=off zs1/a
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=96 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=192 status=none
 log_must zfs snapshot zs1/a@s1
 full=$(zfs send zs1/a@s1 | wc -c)
 
@@ -21,12 +21,12 @@ cut_transfer()	# TARGET
 {
 	"$ZFERRY" replicate --no-sync-snap --no-progress zs1/a "$1" >/dev/null 2>&1 &
 	local pid=$! i rpid read=0
-	# kill -9 zferry once its zfs recv has read 20 MiB of the stream
+	# kill -9 zferry once its zfs recv has read 8 MiB of the stream
 	for i in $(seq 1 1500); do
 		rpid=$(pgrep -f "^zfs recv .*$1\$" | head -n1)
 		if [ -n "$rpid" ]; then
 			read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-			[ "${read:-0}" -gt $((20 * 1024 * 1024)) ] && break
+			[ "${read:-0}" -gt $((8 * 1024 * 1024)) ] && break
 		fi
 		kill -0 $pid 2>/dev/null || log_fail "zferry finished before it could be killed"
 		sleep 0.1
@@ -44,7 +44,7 @@ cut_transfer zs2/a
 token=$(zfs get -H -o value receive_resume_token zs2/a 2>/dev/null || echo -)
 [ "$token" != - ] || log_fail "no resume token after kill -9"
 
-capture "$ZFERRY" replicate --no-sync-snap --json zs1/a zs2/a
+capture_out "$ZFERRY" replicate --no-sync-snap --json zs1/a zs2/a
 assert_eq "$RC" 0 "resumed run"
 sent=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["filesystems"][0]["bytes"])' "$OUT")
 log_note "full stream $full bytes, resumed run sent $sent"
@@ -56,7 +56,7 @@ assert_eq "$(zfs get -Hp -o value userrefs zs1/a@s1)" 0 "holds left on the sende
 
 cut_transfer zs2/b
 [ "$(zfs get -H -o value receive_resume_token zs2/b 2>/dev/null)" != - ] || log_fail "no token on zs2/b"
-capture "$ZFERRY" replicate --no-sync-snap --no-resume --json zs1/a zs2/b
+capture_out "$ZFERRY" replicate --no-sync-snap --no-resume --json zs1/a zs2/b
 assert_eq "$RC" 0 "--no-resume run"
 sent=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["filesystems"][0]["bytes"])' "$OUT")
 [ "$sent" -ge "$full" ] || log_fail "--no-resume sent only $sent of $full bytes"

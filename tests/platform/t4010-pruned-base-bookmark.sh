@@ -22,7 +22,7 @@ assert_eq "$(guid "$cursor")" "$(guid "$base")" "cursor guid"
 echo two >/mnt/zs1/a/g
 log_must zfs snapshot zs1/a@later
 log_must zfs destroy "$base"
-capture "$ZFERRY" replicate --json zs1/a zs2/a
+capture_out "$ZFERRY" replicate --json zs1/a zs2/a
 assert_eq "$RC" 0 "incremental from the cursor"
 python3 -c '
 import json, sys
