@@ -238,6 +238,54 @@ static void test_proc_release_kills(void **state)
 	assert_int_equal(WTERMSIG(p.status), SIGKILL);
 }
 
+/* zf_copy_stream() between two pipes (splice) and from a file (read/write) */
+static void test_copy_stream(void **state)
+{
+	int a[2], b[2];
+	uint64_t counter = 0;
+	char *big = malloc(3 << 20), *back = malloc((3 << 20) + 1);
+	(void)state;
+
+	for (size_t i = 0; i < (3u << 20); i++)
+		big[i] = (char)(i * 31 + 7);
+	assert_int_equal(pipe(a), 0);
+	assert_int_equal(pipe(b), 0);
+	pid_t writer = fork();
+	if (writer == 0) {
+		close(a[0]);
+		_exit(zf_write_full(a[1], big, 3 << 20) == 0 ? 0 : 1);
+	}
+	close(a[1]);
+	pid_t reader = fork();
+	if (reader == 0) {
+		close(b[1]);
+		ssize_t n = zf_read_full(b[0], back, (3 << 20) + 1);
+		_exit(n == (3 << 20) && memcmp(big, back, 3 << 20) == 0 ? 0 : 1);
+	}
+	close(b[0]);
+	assert_int_equal(zf_copy_stream(a[0], b[1], &counter), 0);
+	close(a[0]);
+	close(b[1]);
+	assert_int_equal(counter, 3 << 20);
+	int st;
+	waitpid(writer, &st, 0);
+	assert_int_equal(st, 0);
+	waitpid(reader, &st, 0);
+	assert_int_equal(st, 0);
+
+	/* the reader goes away: -EPIPE, and the counter says how far it got */
+	int fd = open("/dev/zero", O_RDONLY);
+	assert_int_equal(pipe(b), 0);
+	close(b[0]);
+	signal(SIGPIPE, SIG_IGN);
+	counter = 0;
+	assert_int_equal(zf_copy_stream(fd, b[1], &counter), -EPIPE);
+	close(fd);
+	close(b[1]);
+	free(big);
+	free(back);
+}
+
 static void test_alloc_grow(void **state)
 {
 	int *v = NULL;
@@ -271,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_proc_missing_program),
 		cmocka_unit_test(test_proc_pipes),
 		cmocka_unit_test(test_proc_release_kills),
+		cmocka_unit_test(test_copy_stream),
 		cmocka_unit_test(test_alloc_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
