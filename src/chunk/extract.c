@@ -243,7 +243,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
 	const struct zf_extract_opts *o = x->o;
 	struct zf_chunk_params params;
-	unsigned workers = o->jobs ? o->jobs : zf_cpu_count();
+	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
 	unsigned slots;
 	int r = 0;
 

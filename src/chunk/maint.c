@@ -67,7 +67,7 @@ int zf_chunk_verify(struct zf_store *store, unsigned jobs, bool repair,
 	_cleanup_free_ struct zf_chunk_id *ids = NULL;
 	struct id_list l = { 0 };
 	struct zf_verify_stats st = { 0 };
-	unsigned workers = jobs ? jobs : zf_cpu_count();
+	unsigned workers = jobs ? jobs : ZF_JOBS_DEFAULT();
 	int r;
 
 	r = zf_store_walk(store, collect, &l, err);

@@ -106,7 +106,7 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
 	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
-	unsigned workers = o->jobs ? o->jobs : zf_cpu_count();
+	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
 	int r = 0;
 
 	r = zf_index_writer_new(index_path, &o->params, &w, err);
@@ -162,7 +162,7 @@ int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store
 	struct zf_chunk_params params;
 	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
-	unsigned workers = jobs ? jobs : zf_cpu_count();
+	unsigned workers = jobs ? jobs : ZF_JOBS_DEFAULT();
 	int r;
 
 	r = zf_index_open_read(index_path, &idx, err);

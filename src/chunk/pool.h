@@ -63,3 +63,9 @@ void zf_pool_job_reserve(struct zf_pool_job *j, size_t n);
 unsigned zf_pool_workers(const struct zf_pool *p);
 /* Number of CPUs this process may run on. */
 unsigned zf_cpu_count(void);
+/*
+ * Default number of workers: all CPUs, and some more, because workers also
+ * wait for file I/O (open, read, rename of chunk files): measured on 2 CPUs,
+ * extract ran 1.7x faster with 8 workers than with 2, make no slower.
+ */
+#define ZF_JOBS_DEFAULT() (4 * zf_cpu_count())

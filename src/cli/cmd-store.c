@@ -37,7 +37,7 @@ static const char usage_make[] =
 	"                           chunk sizes in KiB (default 16:64:256), or in\n"
 	"                           bytes with a B suffix (48B); a single AVG means\n"
 	"                           AVG/4:AVG:AVG*4\n"
-	"  -j, --jobs N             hashing/compression threads (default: all CPUs)\n"
+	"  -j, --jobs N             hashing/compression threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object\n"
 	"  -h, --help               this text\n";
 
@@ -56,7 +56,7 @@ static const char usage_extract[] =
 	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
 	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
 	"      --no-seed-output     do not reuse chunks of an existing OUT\n"
-	"  -j, --jobs N             worker threads (default: all CPUs)\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object (not with OUT '-')\n"
 	"  -h, --help               this text\n";
 
@@ -69,7 +69,7 @@ static const char usage_verify[] =
 	"  -s, --store STORE        chunk store to check\n"
 	"      --repair             remove damaged chunks (a later make or chop puts\n"
 	"                           good copies back)\n"
-	"  -j, --jobs N             worker threads (default: all CPUs)\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print the result as one JSON object\n"
 	"  -h, --help               this text\n";
 
@@ -101,7 +101,7 @@ static const char usage_chop[] =
 	"the id INDEX names.  Repopulates a store from a file an index was made of.\n"
 	"\n"
 	"  -s, --store STORE        chunk store, created if missing\n"
-	"  -j, --jobs N             worker threads (default: all CPUs)\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"  -h, --help               this text\n";
 
 static const char usage_info[] =
@@ -329,9 +329,8 @@ static int cmd_extract(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char **store_paths = zf_xcalloc((size_t)argc + 1, sizeof(char *));
-	const char **seeds = zf_xcalloc((size_t)argc + 1, sizeof(char *));
-	_cleanup_free_ const char **free_sp = store_paths, **free_seeds = seeds;
+	_cleanup_free_ const char **store_paths = zf_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ const char **seeds = zf_xcalloc((size_t)argc + 1, sizeof(char *));
 	_cleanup_free_ struct zf_store **stores = NULL;
 	_cleanup_(zf_store_freep) struct zf_store *cache = NULL;
 	struct zf_extract_opts xo = { .seed_output = true };
