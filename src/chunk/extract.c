@@ -33,6 +33,7 @@ struct extract_state {
 	struct seed *files;
 	size_t nfiles;
 	size_t max;
+	int out_fd;                     /* >= 0: workers write here at each chunk's offset */
 };
 
 /* Seed chunks: hash them in the pool, in order, to learn their ids. */
@@ -87,6 +88,7 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
 
 	if (!v || v->size != j->size)
 		return false;
+	zf_pool_job_reserve(j, v->size);
 	k = pread(x->files[v->file].fd, j->data, v->size, (off_t)v->offset);
 	if (k != (ssize_t)v->size)
 		return false;
@@ -102,10 +104,29 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
  * Fetches from one store: 1 found and verified (raw bytes in w->scratch),
  * 0 missing, <0 damaged or unreadable (message in err).
  */
+/* Gives the job the worker's decoded buffer, and the worker the job's old one. */
+static void swap_out(struct zf_pool_job *j, struct zf_buf *out)
+{
+	uint8_t *data = j->data;
+	size_t alloc = j->alloc;
+
+	j->data = (uint8_t *)out->data;
+	j->alloc = out->alloc;
+	j->n = out->len;
+	out->data = (char *)data;
+	out->alloc = alloc;
+	out->len = 0;
+	if (out->data)
+		out->data[0] = '\0';
+}
+
+/*
+ * Fetches from one store: 1 found and verified (raw bytes in w->scratch,
+ * the data in the job), 0 missing, <0 damaged or unreadable (message in err).
+ */
 static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_worker *w,
 		     size_t max, struct zf_err *err)
 {
-	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
 	struct zf_err e = ZF_ERR_INIT;
 	struct zf_chunk_id got;
 	char hex[ZF_CHUNK_ID_HEX];
@@ -116,36 +137,55 @@ static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_w
 		return 0;
 	if (r < 0)
 		return zf_err_set(err, r, "%s", zf_err_msg(&e));
-	r = zf_cacnk_decode(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, max, &out,
+	r = zf_cacnk_decode(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, max, &w->out,
 			    &e);
 	zf_chunk_id_hex(&j->id, hex);
 	if (r < 0)
 		return zf_err_set(err, r, "chunk %s at offset %" PRIu64 " is damaged in store '%s': %s",
 				  hex, j->offset, zf_store_path(s), zf_err_msg(&e));
-	zf_chunk_id_hash(w->ctx, out.data, out.len, &got);
+	zf_chunk_id_hash(w->ctx, w->out.data, w->out.len, &got);
 	if (!zf_chunk_id_eq(&got, &j->id))
 		return zf_err_set(err, -ZF_E_CORRUPT,
 				  "chunk %s at offset %" PRIu64
 				  " is damaged in store '%s': content does not match its id",
 				  hex, j->offset, zf_store_path(s));
-	if (out.len != j->size)
+	if (w->out.len != j->size)
 		return zf_err_set(err, -EBADMSG,
 				  "chunk %s at offset %" PRIu64 " has %zu bytes, the index says %" PRIu64,
-				  hex, j->offset, out.len, j->size);
-	memcpy(j->data, out.data, out.len);
-	j->n = out.len;
+				  hex, j->offset, w->out.len, j->size);
+	swap_out(j, &w->out);
 	return 1;
 }
 
-static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+/*
+ * Output to a file: each worker writes its chunk at its offset, so writing
+ * runs on all cores and the data is not copied again.
+ */
+static int write_at(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
-	struct extract_state *x = userdata;
+	while (n > 0) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
+{
 	const struct zf_extract_opts *o = x->o;
 	struct zf_err first = ZF_ERR_INIT;
 	char hex[ZF_CHUNK_ID_HEX];
 	int r;
 
-	zf_pool_job_reserve(j, (size_t)j->size);
 	if (try_seed(x, j, w)) {
 		j->flags = FROM_SEED;
 		return;
@@ -182,6 +222,19 @@ static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *u
 		j->r = zf_err_set(&j->err, -ENOENT,
 				  "chunk %s at offset %" PRIu64 " is in no store",
 				  zf_chunk_id_hex(&j->id, hex), j->offset);
+}
+
+static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+{
+	struct extract_state *x = userdata;
+	int r;
+
+	fetch(x, j, w);
+	if (j->r < 0 || x->out_fd < 0)
+		return;
+	r = write_at(x->out_fd, j->data, j->n, j->offset);
+	if (r < 0)
+		j->r = zf_err_set(&j->err, r, "cannot write output: %s", strerror(-r));
 }
 
 static int open_seed(struct extract_state *x, const char *path, bool must, struct zf_err *err)
@@ -224,7 +277,7 @@ static int write_oldest(struct zf_pool *pool, int out_fd, struct zf_extract_stat
 	if (r >= 0 && d->r < 0) {
 		r = zf_err_set(err, d->r, "%s", zf_err_msg(&d->err));
 	} else if (r >= 0) {
-		r = zf_write_full(out_fd, d->data, d->n);
+		r = out_fd < 0 ? 0 : zf_write_full(out_fd, d->data, d->n);
 		if (r < 0)
 			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
 		st->size += d->n;
@@ -293,7 +346,7 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 {
 	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
 	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
-	_cleanup_(state_release) struct extract_state x = { .o = o };
+	_cleanup_(state_release) struct extract_state x = { .o = o, .out_fd = -EBADF };
 	struct zf_extract_stats st = { 0 };
 	int r;
 
@@ -314,7 +367,9 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 		r = zf_atomic_file_open(&f, out_path, err);
 		if (r < 0)
 			return r;
-		out_fd = f.fd;
+		/* a file: the workers write, each at its chunk's offset */
+		x.out_fd = f.fd;
+		out_fd = -EBADF;
 	}
 	r = do_extract(&x, idx, index_path, out_fd, &st, err);
 	if (r < 0)

@@ -35,7 +35,7 @@ unsigned zf_cpu_count(void)
 static void *worker_main(void *arg)
 {
 	struct zf_pool *p = arg;
-	struct zf_pool_worker w = { zf_chunk_ctx_new(), ZF_BUF_INIT };
+	struct zf_pool_worker w = { zf_chunk_ctx_new(), ZF_BUF_INIT, ZF_BUF_INIT };
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -58,6 +58,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&p->lock);
 	zf_chunk_ctx_free(w.ctx);
 	zf_buf_release(&w.scratch);
+	zf_buf_release(&w.out);
 	return NULL;
 }
 

@@ -41,6 +41,7 @@ struct zf_pool_job {
 struct zf_pool_worker {
 	struct zf_chunk_ctx *ctx;
 	struct zf_buf scratch;
+	struct zf_buf out;
 };
 
 typedef void (*zf_pool_fn)(struct zf_pool_job *job, struct zf_pool_worker *w, void *userdata);

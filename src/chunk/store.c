@@ -83,6 +83,49 @@ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret
 	return zf_err_set(err, -errno, "cannot access chunk '%s/%s': %m", s->path, rel);
 }
 
+/*
+ * An unnamed file in the chunk's directory, linked in under its final name
+ * once complete: link() never replaces, so the first writer wins, and a
+ * crash leaves nothing to clean up.  One directory operation instead of
+ * the two of create + rename.  1 linked, 0 already there, -EOPNOTSUPP (and
+ * friends) when the filesystem has no O_TMPFILE, other <0 on error.
+ */
+static int put_tmpfile(struct zf_store *s, const char *rel, const void *p, size_t n,
+		       struct zf_err *err)
+{
+	char dir[5], proc[64];
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	memcpy(dir, rel, 4);
+	dir[4] = '\0';
+	fd = openat(s->dirfd, dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(s->dirfd, dir, 0777) < 0 && errno != EEXIST)
+			return zf_err_set(err, -errno, "cannot create directory '%s/%s': %m",
+					  s->path, dir);
+		fd = openat(s->dirfd, dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	}
+	if (fd < 0) {
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+			return -EOPNOTSUPP;
+		return zf_err_set(err, -errno, "cannot write chunk to store '%s': %m", s->path);
+	}
+	r = zf_write_full(fd, p, n);
+	if (r < 0)
+		return zf_err_set(err, r, "cannot write chunk '%s/%s': %s", s->path, rel,
+				  strerror(-r));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, s->dirfd, rel, AT_SYMLINK_FOLLOW) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		if (errno == ENOENT && access("/proc/self/fd", F_OK) < 0)
+			return -EOPNOTSUPP;     /* no /proc */
+		return zf_err_set(err, -errno, "cannot write chunk '%s/%s': %m", s->path, rel);
+	}
+	return 1;
+}
+
 int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const void *p, size_t n,
 		     struct zf_err *err)
 {
@@ -92,6 +135,9 @@ int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const voi
 	int r;
 
 	rel_path(id, rel);
+	r = put_tmpfile(s, rel, p, n, err);
+	if (r != -EOPNOTSUPP)
+		return r < 0 ? r : !r;
 	full = zf_xasprintf("%s/%s", s->path, rel);
 	r = zf_atomic_file_open(&f, full, NULL);
 	if (r == -ENOENT) {

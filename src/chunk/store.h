@@ -11,9 +11,10 @@ struct zf_err;
 
 /*
  * Chunks live at <store>/<first 4 hex digits>/<64 hex digits>.cacnk, zstd
- * compressed, as casync keeps them.  A chunk is written to a temporary
- * dot-file in its directory and renamed into place without replacing, so a
- * crash never leaves half a chunk under its final name, two writers of one
+ * compressed, as casync keeps them.  A chunk is written to an unnamed
+ * O_TMPFILE in its directory and linked in under its final name (where
+ * O_TMPFILE is missing: a temporary dot-file renamed without replacing), so
+ * a crash never leaves half a chunk under its final name, two writers of one
  * chunk don't conflict, and an existing chunk is never rewritten.  Every
  * reader verifies the chunk's content against its id.  Safe to share
  * between threads.

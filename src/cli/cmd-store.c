@@ -246,7 +246,7 @@ static int cmd_make(int argc, char **argv)
 	struct zf_err err = ZF_ERR_INIT;
 	const char *index, *file;
 	bool json = false;
-	double t0;
+	double t0 = now();
 	int c, r;
 
 	zf_chunk_params_default(&mo.params);
@@ -339,7 +339,7 @@ static int cmd_extract(int argc, char **argv)
 	const char *cache_path = NULL, *index, *out;
 	size_t nstores = 0, nseeds = 0;
 	bool json = false;
-	double t0;
+	double t0 = now();
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+s:c:j:h", opts, NULL)) >= 0) {
