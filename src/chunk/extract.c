@@ -34,6 +34,7 @@ struct extract_state {
 	size_t nfiles;
 	size_t max;
 	int out_fd;                     /* >= 0: workers write here at each chunk's offset */
+	uint64_t flushed;               /* output bytes whose writeback was started */
 };
 
 /* Seed chunks: hash them in the pool, in order, to learn their ids. */
@@ -269,8 +270,23 @@ static void state_release(struct extract_state *x)
 }
 
 /* Writes out the oldest finished job (or, once failed, only drains it). */
-static int write_oldest(struct zf_pool *pool, int out_fd, struct zf_extract_stats *st, int r,
-			struct zf_err *err)
+/*
+ * Starts writeback of each finished 16 MiB of a file output, so the fsync()
+ * at the end finds little left to write: the disk works while we compute.
+ */
+static void start_writeback(struct extract_state *x, uint64_t done)
+{
+	const uint64_t step = 16u << 20;
+
+	if (x->out_fd < 0 || done < x->flushed + step)
+		return;
+	(void)sync_file_range(x->out_fd, (off_t)x->flushed, (off_t)(done - x->flushed),
+			      SYNC_FILE_RANGE_WRITE);
+	x->flushed = done;
+}
+
+static int write_oldest(struct extract_state *x, struct zf_pool *pool, int out_fd,
+			struct zf_extract_stats *st, int r, struct zf_err *err)
 {
 	struct zf_pool_job *d = zf_pool_wait_oldest(pool);
 
@@ -285,6 +301,7 @@ static int write_oldest(struct zf_pool *pool, int out_fd, struct zf_extract_stat
 		st->from_seed += d->flags == FROM_SEED;
 		st->from_cache += d->flags == FROM_CACHE;
 		st->from_store += d->flags == FROM_STORE;
+		start_writeback(x, st->size);
 	}
 	zf_pool_release(pool);
 	return r;
@@ -324,7 +341,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 			break;
 		r = 0;
 		while (r >= 0 && !(j = zf_pool_slot(pool))) {
-			r = write_oldest(pool, out_fd, st, r, err);
+			r = write_oldest(x, pool, out_fd, st, r, err);
 		}
 		if (r < 0)
 			break;
@@ -334,7 +351,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		zf_pool_submit(pool);
 	}
 	while (zf_pool_wait_oldest(pool))
-		r = write_oldest(pool, out_fd, st, r, err);
+		r = write_oldest(x, pool, out_fd, st, r, err);
 	if (r < 0 && err && err->code == 0)
 		zf_err_set(err, r, "cannot extract '%s'", index_path);
 	return r;
