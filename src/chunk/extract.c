@@ -278,7 +278,7 @@ static void start_writeback(struct extract_state *x, uint64_t done)
 {
 	const uint64_t step = 16u << 20;
 
-	if (x->out_fd < 0 || done < x->flushed + step)
+	if (x->out_fd < 0 || !x->o->fsync || done < x->flushed + step)
 		return;
 	(void)sync_file_range(x->out_fd, (off_t)x->flushed, (off_t)(done - x->flushed),
 			      SYNC_FILE_RANGE_WRITE);
@@ -392,7 +392,7 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 	if (r < 0)
 		return r;
 	if (out_path) {
-		r = zf_atomic_file_commit(&f, true, false, err);
+		r = zf_atomic_file_commit(&f, o->fsync, false, err);
 		if (r < 0)
 			return r;
 	}

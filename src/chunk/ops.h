@@ -47,6 +47,7 @@ struct zf_extract_opts {
 	const char *const *seeds;       /* files whose chunks may be reused */
 	size_t nseeds;
 	bool seed_output;               /* an existing output file is a seed too */
+	bool fsync;                     /* make a file output durable before renaming it */
 	unsigned jobs;
 };
 
@@ -57,7 +58,8 @@ struct zf_extract_stats {
 
 /*
  * Restores the blob index_path describes into out_path (temporary file +
- * rename: a failure leaves no output and the old file as it was), or to
+ * rename: a failure leaves no output and the old file as it was; fsync()ed
+ * first with o->fsync, as cp, rsync and casync do not by default), or to
  * out_fd in order when out_path is NULL.  Every chunk is verified; one that
  * is damaged or missing everywhere stops it with an error naming the id and
  * its offset in the blob.

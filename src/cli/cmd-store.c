@@ -43,7 +43,7 @@ static const char usage_make[] =
 
 static const char usage_extract[] =
 	"usage: zferry store extract -s STORE [-s STORE]... [-c CACHE] [--seed FILE]...\n"
-	"                            [-j N] [--no-seed-output] [--json] INDEX OUT|-\n"
+	"                            [-j N] [--no-seed-output] [--fsync] [--json] INDEX OUT|-\n"
 	"\n"
 	"Restores the blob INDEX describes into OUT (or standard output, '-', in\n"
 	"order).  OUT is written under a temporary name and renamed when complete, so\n"
@@ -56,6 +56,8 @@ static const char usage_extract[] =
 	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
 	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
 	"      --no-seed-output     do not reuse chunks of an existing OUT\n"
+	"      --fsync              make OUT durable before renaming it into place\n"
+	"                           (like casync, cp and rsync, the default does not)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object (not with OUT '-')\n"
 	"  -h, --help               this text\n";
@@ -318,12 +320,13 @@ static int cmd_make(int argc, char **argv)
 
 static int cmd_extract(int argc, char **argv)
 {
-	enum { OPT_SEED = 1000, OPT_NO_SEED_OUTPUT, OPT_JSON };
+	enum { OPT_SEED = 1000, OPT_NO_SEED_OUTPUT, OPT_JSON, OPT_FSYNC };
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "no-seed-output", no_argument, NULL, OPT_NO_SEED_OUTPUT },
+		{ "fsync", no_argument, NULL, OPT_FSYNC },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -355,6 +358,9 @@ static int cmd_extract(int argc, char **argv)
 			break;
 		case OPT_NO_SEED_OUTPUT:
 			xo.seed_output = false;
+			break;
+		case OPT_FSYNC:
+			xo.fsync = true;
 			break;
 		case 'j':
 			if (parse_jobs(optarg, &xo.jobs) < 0)
