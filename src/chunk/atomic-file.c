@@ -47,6 +47,19 @@ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path, struct zf_er
 	}
 }
 
+/* The rename itself is durable only once the directory is synced. */
+static int sync_dir(const char *path, struct zf_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? zf_xstrndup(path, (size_t)(slash - path) + 1)
+					 : zf_xstrdup(".");
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		return zf_err_set(err, -errno, "cannot sync directory '%s': %m", dir);
+	return 0;
+}
+
 int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, struct zf_err *err)
 {
 	int r;
@@ -79,6 +92,8 @@ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, s
 	if (r < 0)
 		return zf_err_set(err, -errno, "cannot rename '%s' to '%s': %m", f->tmp, f->path);
 	f->tmp = (free(f->tmp), NULL);
+	if (sync)
+		return sync_dir(f->path, err);
 	return 0;
 }
 

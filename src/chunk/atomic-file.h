@@ -24,7 +24,8 @@ struct zf_atomic_file {
 _must_check_ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path,
 				     struct zf_err *err);
 /*
- * fsync()s when sync is set, closes and renames over path.  With noreplace
+ * fsync()s when sync is set, closes and renames over path (and then
+ * fsync()s its directory, with sync).  With noreplace
  * an existing path is kept and 1 is returned (the temporary file is removed).
  */
 _must_check_ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace,
