@@ -88,8 +88,8 @@ void zf_chunk_id_hash(struct zf_chunk_ctx *ctx, const void *p, size_t n, struct 
 		ctx = own = zf_chunk_ctx_new();
 	/* SHA512/256 cannot fail on a valid context short of OOM */
 	if (EVP_DigestInit_ex(ctx->md, EVP_sha512_256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx->md, p, n) != 1 || EVP_DigestFinal_ex(ctx->md, ret->b, &len) != 1 ||
-	    len != ZF_CHUNK_ID_SIZE) {
+	    EVP_DigestUpdate(ctx->md, p, n) != 1 ||
+	    EVP_DigestFinal_ex(ctx->md, ret->b, &len) != 1 || len != ZF_CHUNK_ID_SIZE) {
 		fprintf(stderr, "zferry: fatal: SHA512/256 failed\n");
 		abort();
 	}

@@ -322,7 +322,9 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 	slots = (unsigned)MIN(MAX((16u << 20) / x->max, (size_t)workers * 2 + 2), (size_t)256);
 
 	if (x->nfiles > 0) {
-		_cleanup_(zf_pool_freep) struct zf_pool *hp = zf_pool_new(workers, slots, hash_job, x);
+		_cleanup_(zf_pool_freep) struct zf_pool *hp = NULL;
+
+		hp = zf_pool_new(workers, slots, hash_job, x);
 		for (uint32_t i = 0; i < x->nfiles; i++) {
 			r = add_seed(x, hp, i, &params, err);
 			if (r < 0)

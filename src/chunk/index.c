@@ -251,7 +251,8 @@ static int flush(struct zf_index_writer *w, struct zf_err *err)
 		return 0;
 	r = zf_write_full(w->file.fd, w->buf.data, w->buf.len);
 	if (r < 0)
-		return zf_err_set(err, r, "cannot write index '%s': %s", w->file.path, strerror(-r));
+		return zf_err_set(err, r, "cannot write index '%s': %s", w->file.path,
+				  strerror(-r));
 	zf_buf_reset(&w->buf);
 	return 0;
 }

@@ -182,7 +182,8 @@ int zf_store_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t ma
 	if (fstat(fd, &st) < 0)
 		return zf_err_set(err, -errno, "cannot stat chunk '%s/%s': %m", s->path, rel);
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max_raw)
-		return zf_err_set(err, -EBADMSG, "chunk '%s/%s' is not a regular file of at most %zu bytes",
+		return zf_err_set(err, -EBADMSG,
+				  "chunk '%s/%s' is not a regular file of at most %zu bytes",
 				  s->path, rel, max_raw);
 	zf_buf_reset(out);
 	zf_buf_grow(out, (size_t)st.st_size + 1);

@@ -364,7 +364,8 @@ static int cmd_extract(int argc, char **argv)
 			break;
 		case 'j':
 			if (parse_jobs(optarg, &xo.jobs) < 0)
-				return sub_usage_error("extract", "bad number of jobs '%s'", optarg);
+				return sub_usage_error("extract", "bad number of jobs '%s'",
+						       optarg);
 			break;
 		case OPT_JSON:
 			json = true;
@@ -513,8 +514,10 @@ static int cmd_verify(int argc, char **argv)
 			    st.chunks, st.damaged, st.removed, zf_buf_str(&b));
 		fputs(zf_buf_str(&j), stdout);
 	} else
-		fprintf(stderr, "zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
-			" removed\n", st.chunks, st.damaged, st.removed);
+		fprintf(stderr,
+			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
+			" removed\n",
+			st.chunks, st.damaged, st.removed);
 	return st.damaged > st.removed ? ZF_EXIT_FAIL : ZF_EXIT_OK;
 }
 
