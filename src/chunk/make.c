@@ -43,7 +43,7 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 	j->id = id;
 	if (!m->store)
 		return;
-	r = zf_store_has(m->store, &id, NULL, &j->err);
+	r = zf_store_has_quick(m->store, &id, &j->err);
 	if (r != 0) {
 		j->r = r < 0 ? r : 0;
 		return;

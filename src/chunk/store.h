@@ -34,6 +34,14 @@ DEFINE_CLEANUP_FUNC(struct zf_store *, zf_store_free);
 /* 1 if a chunk file exists under id (its size in *ret_size, may be NULL), 0 if not, <0. */
 _must_check_ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id,
 			      uint64_t *ret_size, struct zf_err *err);
+/*
+ * Like zf_store_has(), but answers 0 without a look when the chunk's
+ * directory did not exist when the store was opened and was not created
+ * through s since: a chunk another process added meanwhile may be missed.
+ * For skipping work only (make uses it before compressing).
+ */
+_must_check_ int zf_store_has_quick(struct zf_store *s, const struct zf_chunk_id *id,
+				    struct zf_err *err);
 /* Stores compressed bytes under id: 0 written, 1 already there, <0 error. */
 _must_check_ int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id,
 				  const void *p, size_t n, struct zf_err *err);
