@@ -35,3 +35,4 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
+int cmd_store(int argc, char **argv);

@@ -85,6 +85,20 @@ const struct zf_cmd zf_commands[] = {
 	  "  -h, --help             this text\n"
 	  "\n"
 	  "Exit status: 0 all replicated, 1 some failed or conflict, 2 usage error.\n" },
+	{ "store", cmd_store, 0, "casync-compatible chunk stores and .caibx indexes",
+	  "usage: zferry store SUBCOMMAND [OPTIONS] [ARGS]\n"
+	  "\n"
+	  "  make [-s STORE] [-m MIN:AVG:MAX] [-j N] [--json] INDEX FILE|-\n"
+	  "  extract -s STORE [-s STORE]... [-c CACHE] [--seed FILE]... INDEX OUT|-\n"
+	  "  verify -s STORE [--repair]\n"
+	  "  prune -s STORE [--dry-run] INDEX...\n"
+	  "  list-chunks INDEX\n"
+	  "  chop -s STORE INDEX FILE\n"
+	  "  info [-s STORE] INDEX...\n"
+	  "\n"
+	  "Chunks, chunk stores and .caibx index files are casync's: 'casync extract'\n"
+	  "reads what 'zferry store make' writes and the other way round.\n"
+	  "See 'zferry store SUBCOMMAND --help' for each one's options.\n" },
 	{ "help", cmd_help, 0, "show help for zferry or one command",
 	  "usage: zferry help [COMMAND]\n" },
 	{ "version", cmd_version, 0, "print the version",

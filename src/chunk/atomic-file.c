@@ -1,0 +1,110 @@
+/* src/chunk/atomic-file.c — temporary file + rename */
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "chunk/atomic-file.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+uint64_t zf_tmp_random(void)
+{
+	static _Atomic uint64_t counter;
+	uint64_t v = 0;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+	}
+	return v ^ atomic_fetch_add(&counter, 0x9e3779b97f4a7c15ull);
+}
+
+int zf_atomic_file_open(struct zf_atomic_file *f, const char *path, struct zf_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+
+	for (int tries = 0;; tries++) {
+		_cleanup_free_ char *tmp = zf_xasprintf("%.*s.%s.tmp-%016llx", (int)dirlen, path,
+							 path + dirlen,
+							 (unsigned long long)zf_tmp_random());
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+
+		if (fd < 0) {
+			if (errno == EEXIST && tries < 8)
+				continue;
+			return zf_err_set(err, -errno, "cannot create '%s': %m", tmp);
+		}
+		f->fd = fd;
+		f->path = zf_xstrdup(path);
+		f->tmp = TAKE_PTR(tmp);
+		return 0;
+	}
+}
+
+/* The rename itself is durable only once the directory is synced. */
+static int sync_dir(const char *path, struct zf_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? zf_xstrndup(path, (size_t)(slash - path) + 1)
+					 : zf_xstrdup(".");
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		return zf_err_set(err, -errno, "cannot sync directory '%s': %m", dir);
+	return 0;
+}
+
+int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, struct zf_err *err)
+{
+	int r;
+
+	if (sync && fsync(f->fd) < 0)
+		return zf_err_set(err, -errno, "cannot write '%s': %m", f->path);
+	r = close(TAKE_FD(f->fd));
+	if (r < 0 && errno != EINTR)
+		return zf_err_set(err, -errno, "cannot write '%s': %m", f->path);
+	if (noreplace) {
+		r = renameat2(AT_FDCWD, f->tmp, AT_FDCWD, f->path, RENAME_NOREPLACE);
+		if (r < 0 && errno == EEXIST) {
+			(void)unlink(f->tmp);
+			f->tmp = (free(f->tmp), NULL);
+			return 1;
+		}
+		if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+			/* filesystems without RENAME_NOREPLACE: link() never replaces */
+			r = link(f->tmp, f->path);
+			if (r == 0 || errno == EEXIST) {
+				int existed = r < 0;
+				(void)unlink(f->tmp);
+				f->tmp = (free(f->tmp), NULL);
+				return existed;
+			}
+		}
+	} else {
+		r = rename(f->tmp, f->path);
+	}
+	if (r < 0)
+		return zf_err_set(err, -errno, "cannot rename '%s' to '%s': %m", f->tmp, f->path);
+	f->tmp = (free(f->tmp), NULL);
+	if (sync)
+		return sync_dir(f->path, err);
+	return 0;
+}
+
+void zf_atomic_file_release(struct zf_atomic_file *f)
+{
+	f->fd = safe_close(f->fd);
+	if (f->tmp) {
+		(void)unlink(f->tmp);
+		free(f->tmp);
+		f->tmp = NULL;
+	}
+	free(f->path);
+	f->path = NULL;
+}

@@ -1,0 +1,404 @@
+/* src/chunk/extract.c — restore a blob from an index: seeds, cache, stores; verified */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "chunk/atomic-file.h"
+#include "chunk/idmap.h"
+#include "chunk/index.h"
+#include "chunk/ops.h"
+#include "chunk/pool.h"
+#include "chunk/store.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/banned.h"
+
+enum {
+	FROM_SEED = 1,
+	FROM_CACHE,
+	FROM_STORE,
+};
+
+struct seed {
+	const char *path;
+	int fd;
+};
+
+struct extract_state {
+	const struct zf_extract_opts *o;
+	struct zf_idmap seeds;          /* chunk id -> (seed file, offset, size) */
+	struct seed *files;
+	size_t nfiles;
+	size_t max;
+	int out_fd;                     /* >= 0: workers write here at each chunk's offset */
+	uint64_t flushed;               /* output bytes whose writeback was started */
+};
+
+/* Seed chunks: hash them in the pool, in order, to learn their ids. */
+static void hash_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+{
+	(void)userdata;
+	zf_chunk_id_hash(w->ctx, j->data, j->n, &j->id);
+}
+
+static int add_seed(struct extract_state *x, struct zf_pool *pool, uint32_t file,
+		    const struct zf_chunk_params *params, struct zf_err *err)
+{
+	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
+	struct zf_pool_job *j;
+	int r = 0;
+
+	rd = zf_chunk_reader_new(x->files[file].fd, params);
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+
+		r = zf_chunk_reader_next(rd, &p, &n, err);
+		if (r <= 0)
+			break;
+		while (!(j = zf_pool_slot(pool))) {
+			j = zf_pool_wait_oldest(pool);
+			struct zf_idmap_value v = { j->offset, (uint32_t)j->n, file };
+			zf_idmap_add(&x->seeds, &j->id, &v);
+			zf_pool_release(pool);
+		}
+		zf_pool_job_reserve(j, n);
+		memcpy(j->data, p, n);
+		j->n = n;
+		j->offset = zf_chunk_reader_offset(rd) - n;
+		zf_pool_submit(pool);
+	}
+	while ((j = zf_pool_wait_oldest(pool))) {
+		struct zf_idmap_value v = { j->offset, (uint32_t)j->n, file };
+		zf_idmap_add(&x->seeds, &j->id, &v);
+		zf_pool_release(pool);
+	}
+	if (r < 0)
+		return zf_err_prefix(err, "seed '%s'", x->files[file].path);
+	return 0;
+}
+
+static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
+{
+	const struct zf_idmap_value *v = zf_idmap_get(&x->seeds, &j->id);
+	struct zf_chunk_id got;
+	ssize_t k;
+
+	if (!v || v->size != j->size)
+		return false;
+	zf_pool_job_reserve(j, v->size);
+	k = pread(x->files[v->file].fd, j->data, v->size, (off_t)v->offset);
+	if (k != (ssize_t)v->size)
+		return false;
+	/* the seed may have changed since it was hashed: check again */
+	zf_chunk_id_hash(w->ctx, j->data, v->size, &got);
+	if (!zf_chunk_id_eq(&got, &j->id))
+		return false;
+	j->n = v->size;
+	return true;
+}
+
+/*
+ * Fetches from one store: 1 found and verified (raw bytes in w->scratch),
+ * 0 missing, <0 damaged or unreadable (message in err).
+ */
+/* Gives the job the worker's decoded buffer, and the worker the job's old one. */
+static void swap_out(struct zf_pool_job *j, struct zf_buf *out)
+{
+	uint8_t *data = j->data;
+	size_t alloc = j->alloc;
+
+	j->data = (uint8_t *)out->data;
+	j->alloc = out->alloc;
+	j->n = out->len;
+	out->data = (char *)data;
+	out->alloc = alloc;
+	out->len = 0;
+	if (out->data)
+		out->data[0] = '\0';
+}
+
+/*
+ * Fetches from one store: 1 found and verified (raw bytes in w->scratch,
+ * the data in the job), 0 missing, <0 damaged or unreadable (message in err).
+ */
+static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_worker *w,
+		     size_t max, struct zf_err *err)
+{
+	struct zf_err e = ZF_ERR_INIT;
+	struct zf_chunk_id got;
+	char hex[ZF_CHUNK_ID_HEX];
+	int r;
+
+	r = zf_store_get_raw(s, &j->id, zf_cacnk_max_raw(max), &w->scratch, &e);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return zf_err_set(err, r, "%s", zf_err_msg(&e));
+	r = zf_cacnk_decode(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, max, &w->out,
+			    &e);
+	zf_chunk_id_hex(&j->id, hex);
+	if (r < 0)
+		return zf_err_set(err, r, "chunk %s at offset %" PRIu64 " is damaged in store '%s': %s",
+				  hex, j->offset, zf_store_path(s), zf_err_msg(&e));
+	zf_chunk_id_hash(w->ctx, w->out.data, w->out.len, &got);
+	if (!zf_chunk_id_eq(&got, &j->id))
+		return zf_err_set(err, -ZF_E_CORRUPT,
+				  "chunk %s at offset %" PRIu64
+				  " is damaged in store '%s': content does not match its id",
+				  hex, j->offset, zf_store_path(s));
+	if (w->out.len != j->size)
+		return zf_err_set(err, -EBADMSG,
+				  "chunk %s at offset %" PRIu64 " has %zu bytes, the index says %" PRIu64,
+				  hex, j->offset, w->out.len, j->size);
+	swap_out(j, &w->out);
+	return 1;
+}
+
+/*
+ * Output to a file: each worker writes its chunk at its offset, so writing
+ * runs on all cores and the data is not copied again.
+ */
+static int write_at(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
+{
+	const struct zf_extract_opts *o = x->o;
+	struct zf_err first = ZF_ERR_INIT;
+	char hex[ZF_CHUNK_ID_HEX];
+	int r;
+
+	if (try_seed(x, j, w)) {
+		j->flags = FROM_SEED;
+		return;
+	}
+	if (o->cache) {
+		struct zf_err e = ZF_ERR_INIT;
+		r = try_store(o->cache, j, w, x->max, &e);
+		if (r > 0) {
+			j->flags = FROM_CACHE;
+			return;
+		}
+		/* a damaged cache entry is dropped and fetched again */
+		if (r < 0) {
+			int q = zf_store_remove(o->cache, &j->id, NULL);
+			(void)q;
+		}
+	}
+	for (size_t i = 0; i < o->nstores; i++) {
+		r = try_store(o->stores[i], j, w, x->max, &first);
+		if (r > 0) {
+			j->flags = FROM_STORE;
+			if (o->cache) {
+				/* a cache that cannot be written only costs speed */
+				int q = zf_store_put_raw(o->cache, &j->id, w->scratch.data,
+							 w->scratch.len, NULL);
+				(void)q;
+			}
+			return;
+		}
+	}
+	if (first.code < 0)
+		j->r = zf_err_set(&j->err, first.code, "%s", first.msg);
+	else
+		j->r = zf_err_set(&j->err, -ENOENT,
+				  "chunk %s at offset %" PRIu64 " is in no store",
+				  zf_chunk_id_hex(&j->id, hex), j->offset);
+}
+
+static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+{
+	struct extract_state *x = userdata;
+	int r;
+
+	fetch(x, j, w);
+	if (j->r < 0 || x->out_fd < 0)
+		return;
+	r = write_at(x->out_fd, j->data, j->n, j->offset);
+	if (r < 0)
+		j->r = zf_err_set(&j->err, r, "cannot write output: %s", strerror(-r));
+}
+
+static int open_seed(struct extract_state *x, const char *path, bool must, struct zf_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (!must && errno == ENOENT)
+			return 0;
+		return zf_err_set(err, -errno, "cannot open seed '%s': %m", path);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		safe_close(fd);
+		if (!must)
+			return 0;
+		return zf_err_set(err, -EINVAL, "seed '%s' is not a regular file", path);
+	}
+	x->files = zf_xreallocarray(x->files, x->nfiles + 1, sizeof(*x->files));
+	x->files[x->nfiles].path = path;
+	x->files[x->nfiles].fd = fd;
+	x->nfiles++;
+	return 1;
+}
+
+static void state_release(struct extract_state *x)
+{
+	for (size_t i = 0; i < x->nfiles; i++)
+		safe_close(x->files[i].fd);
+	free(x->files);
+	zf_idmap_release(&x->seeds);
+}
+
+/* Writes out the oldest finished job (or, once failed, only drains it). */
+/*
+ * Starts writeback of each finished 16 MiB of a file output, so the fsync()
+ * at the end finds little left to write: the disk works while we compute.
+ */
+static void start_writeback(struct extract_state *x, uint64_t done)
+{
+	const uint64_t step = 16u << 20;
+
+	if (x->out_fd < 0 || !x->o->fsync || done < x->flushed + step)
+		return;
+	(void)sync_file_range(x->out_fd, (off_t)x->flushed, (off_t)(done - x->flushed),
+			      SYNC_FILE_RANGE_WRITE);
+	x->flushed = done;
+}
+
+static int write_oldest(struct extract_state *x, struct zf_pool *pool, int out_fd,
+			struct zf_extract_stats *st, int r, struct zf_err *err)
+{
+	struct zf_pool_job *d = zf_pool_wait_oldest(pool);
+
+	if (r >= 0 && d->r < 0) {
+		r = zf_err_set(err, d->r, "%s", zf_err_msg(&d->err));
+	} else if (r >= 0) {
+		r = out_fd < 0 ? 0 : zf_write_full(out_fd, d->data, d->n);
+		if (r < 0)
+			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
+		st->size += d->n;
+		st->chunks++;
+		st->from_seed += d->flags == FROM_SEED;
+		st->from_cache += d->flags == FROM_CACHE;
+		st->from_store += d->flags == FROM_STORE;
+		start_writeback(x, st->size);
+	}
+	zf_pool_release(pool);
+	return r;
+}
+
+static int do_extract(struct extract_state *x, struct zf_index *idx, const char *index_path,
+		      int out_fd, struct zf_extract_stats *st, struct zf_err *err)
+{
+	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	const struct zf_extract_opts *o = x->o;
+	struct zf_chunk_params params;
+	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
+	unsigned slots;
+	int r = 0;
+
+	zf_index_params(idx, &params);
+	x->max = (size_t)params.max;
+	slots = (unsigned)MIN(MAX((16u << 20) / x->max, (size_t)workers * 2 + 2), (size_t)256);
+
+	if (x->nfiles > 0) {
+		_cleanup_(zf_pool_freep) struct zf_pool *hp = NULL;
+
+		hp = zf_pool_new(workers, slots, hash_job, x);
+		for (uint32_t i = 0; i < x->nfiles; i++) {
+			r = add_seed(x, hp, i, &params, err);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	pool = zf_pool_new(workers, slots, extract_job, x);
+	for (;;) {
+		struct zf_pool_job *j;
+		struct zf_chunk_id id;
+		uint64_t off, size;
+
+		r = zf_index_next(idx, &id, &off, &size, err);
+		if (r <= 0)
+			break;
+		r = 0;
+		while (r >= 0 && !(j = zf_pool_slot(pool))) {
+			r = write_oldest(x, pool, out_fd, st, r, err);
+		}
+		if (r < 0)
+			break;
+		j->id = id;
+		j->offset = off;
+		j->size = size;
+		zf_pool_submit(pool);
+	}
+	while (zf_pool_wait_oldest(pool))
+		r = write_oldest(x, pool, out_fd, st, r, err);
+	if (r < 0 && err && err->code == 0)
+		zf_err_set(err, r, "cannot extract '%s'", index_path);
+	return r;
+}
+
+int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
+		     const struct zf_extract_opts *o, struct zf_extract_stats *ret,
+		     struct zf_err *err)
+{
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
+	_cleanup_(state_release) struct extract_state x = { .o = o, .out_fd = -EBADF };
+	struct zf_extract_stats st = { 0 };
+	int r;
+
+	r = zf_index_open_read(index_path, &idx, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < o->nseeds; i++) {
+		r = open_seed(&x, o->seeds[i], true, err);
+		if (r < 0)
+			return r;
+	}
+	if (out_path && o->seed_output) {
+		r = open_seed(&x, out_path, false, err);
+		if (r < 0)
+			return r;
+	}
+	if (out_path) {
+		r = zf_atomic_file_open(&f, out_path, err);
+		if (r < 0)
+			return r;
+		/* a file: the workers write, each at its chunk's offset */
+		x.out_fd = f.fd;
+		out_fd = -EBADF;
+	}
+	r = do_extract(&x, idx, index_path, out_fd, &st, err);
+	if (r < 0)
+		return r;
+	if (out_path) {
+		r = zf_atomic_file_commit(&f, o->fsync, false, err);
+		if (r < 0)
+			return r;
+	}
+	if (ret)
+		*ret = st;
+	return 0;
+}

@@ -1,0 +1,220 @@
+/* src/chunk/make.c — make and chop: chunk, hash and compress on all cores, then index */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "chunk/index.h"
+#include "chunk/ops.h"
+#include "chunk/pool.h"
+#include "chunk/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/banned.h"
+
+enum {
+	JOB_EXPECT = 1 << 0,    /* job->id holds the id the data must have */
+	JOB_NEW = 1 << 1,       /* the worker wrote a chunk file */
+};
+
+/* Bytes of chunk data in flight: bounds memory whatever the input. */
+#define IN_FLIGHT_BYTES (16u * 1024 * 1024)
+
+struct make_state {
+	struct zf_store *store;
+};
+
+static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+{
+	struct make_state *m = userdata;
+	struct zf_chunk_id id;
+	int r;
+
+	zf_chunk_id_hash(w->ctx, j->data, j->n, &id);
+	if (j->flags & JOB_EXPECT) {
+		if (!zf_chunk_id_eq(&id, &j->id)) {
+			char hex[ZF_CHUNK_ID_HEX];
+			j->r = zf_err_set(&j->err, -ZF_E_CORRUPT,
+					  "data at offset %" PRIu64 " does not match chunk %s",
+					  j->offset, zf_chunk_id_hex(&j->id, hex));
+			return;
+		}
+	}
+	j->id = id;
+	if (!m->store)
+		return;
+	r = zf_store_has_quick(m->store, &id, &j->err);
+	if (r != 0) {
+		j->r = r < 0 ? r : 0;
+		return;
+	}
+	zf_buf_reset(&w->scratch);
+	r = zf_cacnk_encode(w->ctx, j->data, j->n, &w->scratch, &j->err);
+	if (r >= 0)
+		r = zf_store_put_raw(m->store, &id, w->scratch.data, w->scratch.len, &j->err);
+	if (r < 0) {
+		j->r = r;
+		return;
+	}
+	if (r == 0) {
+		j->flags |= JOB_NEW;
+		j->aux = w->scratch.len;
+	}
+}
+
+static unsigned slots_for(size_t max, unsigned workers)
+{
+	size_t s = IN_FLIGHT_BYTES / (max ? max : 1);
+
+	s = MAX(s, (size_t)workers * 2 + 2);
+	return (unsigned)MIN(s, (size_t)256);
+}
+
+/* Consumes the oldest job: into the index (w may be NULL) and the stats. */
+static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_make_stats *st,
+		   int first, struct zf_err *err)
+{
+	struct zf_pool_job *j = zf_pool_wait_oldest(pool);
+	int r = 0;
+
+	if (first < 0) {
+		/* already failed: only drain */
+		zf_pool_release(pool);
+		return first;
+	}
+	if (j->r < 0) {
+		r = zf_err_set(err, j->r, "%s", zf_err_msg(&j->err));
+	} else {
+		if (w)
+			r = zf_index_writer_add(w, &j->id, j->n, err);
+		st->chunks++;
+		st->size += j->n;
+		if (j->flags & JOB_NEW) {
+			st->new_chunks++;
+			st->new_bytes += j->aux;
+		}
+	}
+	zf_pool_release(pool);
+	return r;
+}
+
+int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
+		  const struct zf_make_opts *o, struct zf_make_stats *ret, struct zf_err *err)
+{
+	_cleanup_(zf_index_writer_freep) struct zf_index_writer *w = NULL;
+	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
+	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	struct make_state m = { store };
+	struct zf_make_stats st = { 0 };
+	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
+	int r = 0;
+
+	r = zf_index_writer_new(index_path, &o->params, &w, err);
+	if (r < 0)
+		return r;
+	rd = zf_chunk_reader_new(fd, &o->params);
+	pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job, &m);
+
+	while (r >= 0) {
+		struct zf_pool_job *j;
+		const uint8_t *p;
+		size_t n;
+		int k;
+
+		k = zf_chunk_reader_next(rd, &p, &n, err);
+		if (k <= 0) {
+			r = k;
+			break;
+		}
+		while (r >= 0 && !(j = zf_pool_slot(pool)))
+			r = consume(pool, w, &st, r, err);
+		if (r < 0)
+			break;
+		zf_pool_job_reserve(j, n);
+		memcpy(j->data, p, n);
+		j->n = n;
+		j->offset = zf_chunk_reader_offset(rd) - n;
+		zf_pool_submit(pool);
+	}
+	while (zf_pool_wait_oldest(pool))
+		r = consume(pool, w, &st, r, err);
+	if (r < 0)
+		return r;
+	if (store) {
+		r = zf_store_sync(store, err);
+		if (r < 0)
+			return r;
+	}
+	r = zf_index_writer_finish(w, err);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = st;
+	return 0;
+}
+
+int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store *store,
+		  unsigned jobs, struct zf_make_stats *ret, struct zf_err *err)
+{
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct zf_chunk_params params;
+	struct make_state m = { store };
+	struct zf_make_stats st = { 0 };
+	unsigned workers = jobs ? jobs : ZF_JOBS_DEFAULT();
+	int r;
+
+	r = zf_index_open_read(index_path, &idx, err);
+	if (r < 0)
+		return r;
+	zf_index_params(idx, &params);
+	fd = open(file_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return zf_err_set(err, -errno, "cannot open '%s': %m", file_path);
+	pool = zf_pool_new(workers, slots_for((size_t)params.max, workers), make_job, &m);
+
+	while (r >= 0) {
+		struct zf_pool_job *j;
+		struct zf_chunk_id id;
+		uint64_t off, size;
+		ssize_t k;
+
+		r = zf_index_next(idx, &id, &off, &size, err);
+		if (r <= 0)
+			break;
+		r = 0;
+		while (r >= 0 && !(j = zf_pool_slot(pool)))
+			r = consume(pool, NULL, &st, r, err);
+		if (r < 0)
+			break;
+		zf_pool_job_reserve(j, (size_t)size);
+		k = zf_read_full(fd, j->data, (size_t)size);
+		if (k < 0) {
+			r = zf_err_set(err, (int)k, "cannot read '%s': %s", file_path,
+				       strerror((int)-k));
+			break;
+		}
+		if ((uint64_t)k < size) {
+			r = zf_err_set(err, -EBADMSG,
+				       "'%s' ends at byte %" PRIu64 ", index '%s' needs %" PRIu64,
+				       file_path, off + (uint64_t)k, index_path, off + size);
+			break;
+		}
+		j->n = (size_t)size;
+		j->offset = off;
+		j->id = id;
+		j->flags = JOB_EXPECT;
+		zf_pool_submit(pool);
+	}
+	while (zf_pool_wait_oldest(pool))
+		r = consume(pool, NULL, &st, r, err);
+	if (r < 0)
+		return r;
+	r = zf_store_sync(store, err);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = st;
+	return 0;
+}

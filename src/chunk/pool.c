@@ -1,0 +1,172 @@
+/* src/chunk/pool.c — ordered worker pool (pthreads) */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include "chunk/pool.h"
+#include "util/alloc.h"
+#include "util/banned.h"
+
+struct zf_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv;         /* workers: a job was submitted, or stop */
+	pthread_cond_t done_cv;         /* consumer: a job was finished */
+	struct zf_pool_job *jobs;
+	unsigned nslots;
+	uint64_t head;                  /* next to submit */
+	uint64_t claim;                 /* next for a worker to take */
+	uint64_t tail;                  /* oldest not released */
+	bool stop;
+	zf_pool_fn fn;
+	void *userdata;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+unsigned zf_cpu_count(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static void *worker_main(void *arg)
+{
+	struct zf_pool *p = arg;
+	struct zf_pool_worker w = { zf_chunk_ctx_new(), ZF_BUF_INIT, ZF_BUF_INIT };
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct zf_pool_job *j;
+
+		while (p->claim == p->head && !p->stop)
+			pthread_cond_wait(&p->work_cv, &p->lock);
+		if (p->claim == p->head)
+			break;          /* stop, and nothing left */
+		j = &p->jobs[p->claim % p->nslots];
+		p->claim++;
+		pthread_mutex_unlock(&p->lock);
+
+		p->fn(j, &w, p->userdata);
+
+		pthread_mutex_lock(&p->lock);
+		j->done = true;
+		pthread_cond_broadcast(&p->done_cv);
+	}
+	pthread_mutex_unlock(&p->lock);
+	zf_chunk_ctx_free(w.ctx);
+	zf_buf_release(&w.scratch);
+	zf_buf_release(&w.out);
+	return NULL;
+}
+
+struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata)
+{
+	struct zf_pool *p = zf_xcalloc(1, sizeof(*p));
+
+	if (workers == 0)
+		workers = zf_cpu_count();
+	if (slots < 2)
+		slots = 2;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
+	p->jobs = zf_xcalloc(slots, sizeof(*p->jobs));
+	p->nslots = slots;
+	p->fn = fn;
+	p->userdata = userdata;
+	p->threads = zf_xcalloc(workers, sizeof(*p->threads));
+	for (unsigned i = 0; i < workers; i++) {
+		int r = pthread_create(&p->threads[i], NULL, worker_main, p);
+		if (r != 0) {
+			if (i == 0) {
+				fprintf(stderr, "zferry: fatal: cannot start worker thread: %s\n",
+					strerror(r));
+				abort();
+			}
+			break;  /* fewer workers still work */
+		}
+		p->nthreads++;
+	}
+	return p;
+}
+
+struct zf_pool *zf_pool_free(struct zf_pool *p)
+{
+	if (!p)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	for (unsigned i = 0; i < p->nslots; i++)
+		free(p->jobs[i].data);
+	free(p->jobs);
+	free(p->threads);
+	pthread_cond_destroy(&p->work_cv);
+	pthread_cond_destroy(&p->done_cv);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return NULL;
+}
+
+unsigned zf_pool_workers(const struct zf_pool *p)
+{
+	return p->nthreads;
+}
+
+struct zf_pool_job *zf_pool_slot(struct zf_pool *p)
+{
+	struct zf_pool_job *j;
+
+	/* only the producer moves head and tail: no lock needed to read them */
+	if (p->head - p->tail >= p->nslots)
+		return NULL;
+	j = &p->jobs[p->head % p->nslots];
+	j->n = 0;
+	j->offset = j->size = j->aux = 0;
+	j->r = 0;
+	j->flags = 0;
+	j->done = false;
+	zf_err_clear(&j->err);
+	return j;
+}
+
+void zf_pool_submit(struct zf_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->head++;
+	pthread_cond_signal(&p->work_cv);
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p)
+{
+	struct zf_pool_job *j;
+
+	if (p->tail == p->head)
+		return NULL;
+	j = &p->jobs[p->tail % p->nslots];
+	pthread_mutex_lock(&p->lock);
+	while (!j->done)
+		pthread_cond_wait(&p->done_cv, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	return j;
+}
+
+void zf_pool_release(struct zf_pool *p)
+{
+	p->tail++;
+}
+
+void zf_pool_job_reserve(struct zf_pool_job *j, size_t n)
+{
+	if (j->alloc < n) {
+		j->data = zf_xrealloc(j->data, n);
+		j->alloc = n;
+	}
+}

@@ -1,0 +1,72 @@
+/* src/chunk/pool.h — worker threads that process chunk jobs, results consumed in order */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "chunk/chunk.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/macro.h"
+
+/*
+ * One thread produces jobs and consumes their results, in submission order;
+ * the workers run the pool's function on them in any order.  Jobs live in
+ * a ring of a fixed number of slots whose buffers are reused, so memory is
+ * bounded by slots * the largest job.
+ *
+ *         while (more) {
+ *                 struct zf_pool_job *j;
+ *                 while (!(j = zf_pool_slot(pool)))       // ring full: consume one
+ *                         consume(zf_pool_wait_oldest(pool)), zf_pool_release(pool);
+ *                 fill(j);
+ *                 zf_pool_submit(pool);
+ *         }
+ *         while ((j = zf_pool_wait_oldest(pool)))
+ *                 consume(j), zf_pool_release(pool);
+ */
+struct zf_pool_job {
+	uint8_t *data;          /* reused between jobs: grow with zf_pool_job_reserve() */
+	size_t n, alloc;
+	uint64_t offset;
+	struct zf_chunk_id id;
+	uint64_t size;
+	int r;                  /* the worker's result */
+	struct zf_err err;
+	unsigned flags;         /* free for the pool's user */
+	uint64_t aux;           /* free for the pool's user */
+	bool done;
+};
+
+/* What a worker hands its function: per-thread state. */
+struct zf_pool_worker {
+	struct zf_chunk_ctx *ctx;
+	struct zf_buf scratch;
+	struct zf_buf out;
+};
+
+typedef void (*zf_pool_fn)(struct zf_pool_job *job, struct zf_pool_worker *w, void *userdata);
+
+struct zf_pool;
+/* workers == 0 means one per CPU. */
+struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata);
+/* Waits for the workers to finish what was submitted and joins them. */
+struct zf_pool *zf_pool_free(struct zf_pool *p);
+DEFINE_CLEANUP_FUNC(struct zf_pool *, zf_pool_free);
+
+/* The next free slot (reset: r = 0, err clear, flags = 0), or NULL when all are in use. */
+struct zf_pool_job *zf_pool_slot(struct zf_pool *p);
+void zf_pool_submit(struct zf_pool *p);
+/* The oldest submitted job once it is done, or NULL when none is outstanding. */
+struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p);
+/* Hands the oldest job's slot back. */
+void zf_pool_release(struct zf_pool *p);
+void zf_pool_job_reserve(struct zf_pool_job *j, size_t n);
+unsigned zf_pool_workers(const struct zf_pool *p);
+/* Number of CPUs this process may run on. */
+unsigned zf_cpu_count(void);
+/*
+ * Default number of workers: all CPUs, and some more, because workers also
+ * wait for file I/O (open, read, rename of chunk files): measured on 2 CPUs,
+ * extract ran 1.7x faster with 8 workers than with 2, make no slower.
+ */
+#define ZF_JOBS_DEFAULT() (4 * zf_cpu_count())

@@ -1,0 +1,75 @@
+/* src/chunk/store.h — a casync-layout chunk store in a local directory */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "chunk/chunk.h"
+#include "util/macro.h"
+
+struct zf_buf;
+struct zf_err;
+
+/*
+ * Chunks live at <store>/<first 4 hex digits>/<64 hex digits>.cacnk, zstd
+ * compressed, as casync keeps them.  A chunk is written to an unnamed
+ * O_TMPFILE in its directory and linked in under its final name (where
+ * O_TMPFILE is missing: a temporary dot-file renamed without replacing), so
+ * a crash never leaves half a chunk under its final name, two writers of one
+ * chunk don't conflict, and an existing chunk is never rewritten.  Every
+ * reader verifies the chunk's content against its id.  Safe to share
+ * between threads.
+ */
+struct zf_store;
+
+enum {
+	ZF_STORE_CREATE = 1 << 0,       /* mkdir the store if missing */
+};
+
+_must_check_ int zf_store_open(const char *path, unsigned flags, struct zf_store **ret,
+			       struct zf_err *err);
+const char *zf_store_path(const struct zf_store *s);
+struct zf_store *zf_store_free(struct zf_store *s);
+DEFINE_CLEANUP_FUNC(struct zf_store *, zf_store_free);
+
+/* 1 if a chunk file exists under id (its size in *ret_size, may be NULL), 0 if not, <0. */
+_must_check_ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id,
+			      uint64_t *ret_size, struct zf_err *err);
+/*
+ * Like zf_store_has(), but answers 0 without a look when the chunk's
+ * directory did not exist when the store was opened and was not created
+ * through s since: a chunk another process added meanwhile may be missed.
+ * For skipping work only (make uses it before compressing).
+ */
+_must_check_ int zf_store_has_quick(struct zf_store *s, const struct zf_chunk_id *id,
+				    struct zf_err *err);
+/* Stores compressed bytes under id: 0 written, 1 already there, <0 error. */
+_must_check_ int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id,
+				  const void *p, size_t n, struct zf_err *err);
+/* Reads the compressed bytes (at most max_raw): 0, -ENOENT when missing, <0. */
+_must_check_ int zf_store_get_raw(struct zf_store *s, const struct zf_chunk_id *id,
+				  size_t max_raw, struct zf_buf *out, struct zf_err *err);
+/*
+ * Reads, decompresses (at most max bytes) and verifies a chunk: 0,
+ * -ENOENT when missing, -ZF_E_CORRUPT / -EBADMSG when damaged (message
+ * names the chunk), other <0 on I/O errors.  ctx may be NULL.
+ */
+_must_check_ int zf_store_get(struct zf_store *s, struct zf_chunk_ctx *ctx,
+			      const struct zf_chunk_id *id, size_t max, struct zf_buf *out,
+			      struct zf_err *err);
+/* Removes a chunk; a missing one is not an error. */
+_must_check_ int zf_store_remove(struct zf_store *s, const struct zf_chunk_id *id,
+				 struct zf_err *err);
+/* Makes every chunk written so far durable (syncfs). */
+_must_check_ int zf_store_sync(struct zf_store *s, struct zf_err *err);
+
+/*
+ * Calls cb for every chunk file (name = valid id + ".cacnk" in the right
+ * directory); other files are skipped.  A negative return from cb stops
+ * the walk and is returned.  size is the compressed size.
+ */
+typedef int (*zf_store_walk_fn)(const struct zf_chunk_id *id, uint64_t size, void *userdata);
+_must_check_ int zf_store_walk(struct zf_store *s, zf_store_walk_fn cb, void *userdata,
+			       struct zf_err *err);
+
+/* The largest .cacnk file accepted for a chunk of max bytes. */
+size_t zf_cacnk_max_raw(size_t max);

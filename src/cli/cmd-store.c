@@ -1,0 +1,833 @@
+/* src/cli/cmd-store.c — zferry store: casync-compatible chunk stores and .caibx indexes */
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "chunk/chunker.h"
+#include "chunk/index.h"
+#include "chunk/ops.h"
+#include "chunk/store.h"
+#include "cli/cli.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+struct store_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+static const char usage_make[] =
+	"usage: zferry store make [-s STORE] [-m MIN:AVG:MAX] [-j N] [--json] INDEX FILE|-\n"
+	"\n"
+	"Cuts FILE (or standard input, '-') into content-defined chunks exactly as\n"
+	"'casync make' does, stores the new ones zstd-compressed in STORE and writes\n"
+	"the .caibx INDEX, byte-identical to casync's for the same input and sizes.\n"
+	"Reads pipes with bounded memory.\n"
+	"\n"
+	"  -s, --store STORE        chunk store directory, created if missing\n"
+	"                           (default: default.castr next to INDEX, as casync)\n"
+	"  -m, --chunk-size MIN:AVG:MAX\n"
+	"                           chunk sizes in KiB (default 16:64:256), or in\n"
+	"                           bytes with a B suffix (48B); a single AVG means\n"
+	"                           AVG/4:AVG:AVG*4\n"
+	"  -j, --jobs N             hashing/compression threads (default: 4 per CPU)\n"
+	"      --json               print statistics as one JSON object\n"
+	"  -h, --help               this text\n";
+
+static const char usage_extract[] =
+	"usage: zferry store extract -s STORE [-s STORE]... [-c CACHE] [--seed FILE]...\n"
+	"                            [-j N] [--no-seed-output] [--fsync] [--json] INDEX OUT|-\n"
+	"\n"
+	"Restores the blob INDEX describes into OUT (or standard output, '-', in\n"
+	"order).  OUT is written under a temporary name and renamed when complete, so\n"
+	"a failure leaves no partial file.  Chunks are taken, in this order, from an\n"
+	"existing OUT and the seed files (found by their chunk ids), the cache, then\n"
+	"the stores.  Every chunk is verified against its id; a damaged or missing one\n"
+	"stops the extraction with an error naming it and its offset.\n"
+	"\n"
+	"  -s, --store STORE        chunk store to read (repeatable; tried in order)\n"
+	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
+	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
+	"      --no-seed-output     do not reuse chunks of an existing OUT\n"
+	"      --fsync              make OUT durable before renaming it into place\n"
+	"                           (like casync, cp and rsync, the default does not)\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
+	"      --json               print statistics as one JSON object (not with OUT '-')\n"
+	"  -h, --help               this text\n";
+
+static const char usage_verify[] =
+	"usage: zferry store verify -s STORE [--repair] [-j N] [--json]\n"
+	"\n"
+	"Decompresses every chunk in STORE and checks it against its id; lists every\n"
+	"damaged chunk, one per line.  Exits 1 while damaged chunks remain.\n"
+	"\n"
+	"  -s, --store STORE        chunk store to check\n"
+	"      --repair             remove damaged chunks (a later make or chop puts\n"
+	"                           good copies back)\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
+	"      --json               print the result as one JSON object\n"
+	"  -h, --help               this text\n";
+
+static const char usage_prune[] =
+	"usage: zferry store prune -s STORE [--dry-run] [--json] INDEX...\n"
+	"\n"
+	"Removes every chunk from STORE that none of the INDEX files needs.  All\n"
+	"indexes are read completely before anything is removed.  Do not run it while\n"
+	"a make into the same store is in progress: that make's new chunks are in no\n"
+	"index yet.\n"
+	"\n"
+	"  -s, --store STORE        chunk store to prune\n"
+	"  -n, --dry-run            only list what would be removed\n"
+	"      --json               print the result as one JSON object\n"
+	"  -h, --help               this text\n";
+
+static const char usage_list_chunks[] =
+	"usage: zferry store list-chunks [--json] INDEX\n"
+	"\n"
+	"Prints the chunks INDEX lists, in order: offset, size and id, one per line.\n"
+	"\n"
+	"      --json               one JSON object instead\n"
+	"  -h, --help               this text\n";
+
+static const char usage_chop[] =
+	"usage: zferry store chop -s STORE [-j N] INDEX FILE\n"
+	"\n"
+	"Stores the chunks of FILE into STORE, cut where INDEX says; each must match\n"
+	"the id INDEX names.  Repopulates a store from a file an index was made of.\n"
+	"\n"
+	"  -s, --store STORE        chunk store, created if missing\n"
+	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
+	"  -h, --help               this text\n";
+
+static const char usage_info[] =
+	"usage: zferry store info [-s STORE] [--json] INDEX...\n"
+	"\n"
+	"Prints for each INDEX the blob size, the number of chunks, of distinct chunks,\n"
+	"and the deduplication ratio (size / bytes in distinct chunks); with STORE\n"
+	"also the compressed bytes stored and the chunks missing from it.\n"
+	"\n"
+	"  -s, --store STORE        chunk store to look the chunks up in\n"
+	"      --json               one JSON object instead\n"
+	"  -h, --help               this text\n";
+
+static int fail(const char *sub, const struct zf_err *err)
+{
+	fprintf(stderr, "zferry store %s: %s\n", sub, zf_err_msg(err));
+	return ZF_EXIT_FAIL;
+}
+
+static int sub_usage_error(const char *sub, const char *fmt, ...) _printf_(2, 3);
+static int sub_usage_error(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "zferry store %s: ", sub);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'zferry store %s --help')\n", sub);
+	return ZF_EXIT_USAGE;
+}
+
+static int bad_option(const char *sub, int argc, char **argv)
+{
+	const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (optopt && !strchr(o, '='))
+		return sub_usage_error(sub, "option '%s' is unknown or needs an argument", o);
+	return sub_usage_error(sub, "unknown option '%s'", o);
+}
+
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_jobs(const char *s, unsigned *ret)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v) < 0 || v == 0 || v > 1024)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* "MIN:AVG:MAX" or "AVG", in KiB */
+static int parse_sizes(const char *s, struct zf_chunk_params *ret, struct zf_err *err)
+{
+	_cleanup_free_ char *copy = zf_xstrdup(s);
+	char *parts[3] = { NULL, NULL, NULL };
+	uint64_t v[3];
+	size_t n = 0;
+	char *p = copy;
+
+	for (;;) {
+		char *colon = strchr(p, ':');
+		if (n == 3)
+			return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG",
+					  s);
+		parts[n++] = p;
+		if (!colon)
+			break;
+		*colon = '\0';
+		p = colon + 1;
+	}
+	if (n != 1 && n != 3)
+		return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG", s);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(parts[i]);
+		uint64_t unit = 1024;
+
+		/* a trailing B means bytes: casync's odd sizes, for tests */
+		if (len > 0 && parts[i][len - 1] == 'B') {
+			parts[i][len - 1] = '\0';
+			unit = 1;
+		}
+		if (parse_u64(parts[i], &v[i]) < 0 || v[i] == 0 || v[i] > (UINT64_C(1) << 30))
+			return zf_err_set(err, -EINVAL,
+					  "chunk sizes '%s': '%s' is not a size in KiB", s, parts[i]);
+		v[i] *= unit;
+	}
+	if (n == 1) {
+		v[1] = v[0];
+		v[0] = v[1] / 4 ? v[1] / 4 : 1;
+		v[2] = v[1] * 4;
+	}
+	return zf_chunk_params_init(ret, v[0], v[1], v[2], err);
+}
+
+static char *default_store(const char *index)
+{
+	const char *slash = strrchr(index, '/');
+
+	if (!slash)
+		return zf_xstrdup("default.castr");
+	return zf_xasprintf("%.*s/default.castr", (int)(slash - index), index);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_make(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "chunk-size", required_argument, NULL, 'm' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_free_ char *store_path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct zf_make_opts mo = { .jobs = 0 };
+	struct zf_make_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *index, *file;
+	bool json = false;
+	double t0 = now();
+	int c, r;
+
+	zf_chunk_params_default(&mo.params);
+	while ((c = getopt_long(argc, argv, "+s:m:j:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			free(store_path);
+			store_path = zf_xstrdup(optarg);
+			break;
+		case 'm':
+			if (parse_sizes(optarg, &mo.params, &err) < 0)
+				return sub_usage_error("make", "%s", zf_err_msg(&err));
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &mo.jobs) < 0)
+				return sub_usage_error("make", "bad number of jobs '%s'", optarg);
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_make, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("make", argc, argv);
+		}
+	}
+	if (argc - optind != 2)
+		return sub_usage_error("make", "want INDEX and FILE (or '-')");
+	index = argv[optind];
+	file = argv[optind + 1];
+	if (streq(index, "-"))
+		return sub_usage_error("make", "INDEX must be a file name");
+	if (!store_path)
+		store_path = default_store(index);
+
+	if (streq(file, "-")) {
+		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		zf_err_set(&err, -errno, "cannot open '%s': %m", file);
+		return fail("make", &err);
+	}
+	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
+	if (r < 0)
+		return fail("make", &err);
+	t0 = now();
+	r = zf_chunk_make(fd, index, store, &mo, &st, &err);
+	if (r < 0)
+		return fail("make", &err);
+	if (json) {
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+		zf_buf_adds(&b, "{\"index\":");
+		zf_buf_add_json_str(&b, index);
+		zf_buf_adds(&b, ",\"store\":");
+		zf_buf_add_json_str(&b, store_path);
+		zf_buf_addf(&b, ",\"size\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64
+			    ",\"new_bytes\":%" PRIu64 ",\"chunk_size\":[%" PRIu64 ",%" PRIu64
+			    ",%" PRIu64 "],\"seconds\":%.3f}\n",
+			    st.size, st.chunks, st.new_chunks, st.new_bytes, mo.params.min,
+			    mo.params.avg, mo.params.max, now() - t0);
+		fputs(zf_buf_str(&b), stdout);
+	}
+	return ZF_EXIT_OK;
+}
+
+static int cmd_extract(int argc, char **argv)
+{
+	enum { OPT_SEED = 1000, OPT_NO_SEED_OUTPUT, OPT_JSON, OPT_FSYNC };
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "no-seed-output", no_argument, NULL, OPT_NO_SEED_OUTPUT },
+		{ "fsync", no_argument, NULL, OPT_FSYNC },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_free_ const char **store_paths = zf_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ const char **seeds = zf_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ struct zf_store **stores = NULL;
+	_cleanup_(zf_store_freep) struct zf_store *cache = NULL;
+	struct zf_extract_opts xo = { .seed_output = true };
+	struct zf_extract_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *cache_path = NULL, *index, *out;
+	size_t nstores = 0, nseeds = 0;
+	bool json = false;
+	double t0 = now();
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:c:j:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_paths[nstores++] = optarg;
+			break;
+		case 'c':
+			cache_path = optarg;
+			break;
+		case OPT_SEED:
+			seeds[nseeds++] = optarg;
+			break;
+		case OPT_NO_SEED_OUTPUT:
+			xo.seed_output = false;
+			break;
+		case OPT_FSYNC:
+			xo.fsync = true;
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &xo.jobs) < 0)
+				return sub_usage_error("extract", "bad number of jobs '%s'",
+						       optarg);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_extract, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("extract", argc, argv);
+		}
+	}
+	if (argc - optind != 2)
+		return sub_usage_error("extract", "want INDEX and OUT (or '-')");
+	if (nstores == 0)
+		return sub_usage_error("extract", "no store given (-s STORE)");
+	index = argv[optind];
+	out = argv[optind + 1];
+	if (json && streq(out, "-"))
+		return sub_usage_error("extract", "--json needs OUT to be a file");
+
+	stores = zf_xcalloc(nstores, sizeof(*stores));
+	for (size_t i = 0; i < nstores; i++) {
+		r = zf_store_open(store_paths[i], 0, &stores[i], &err);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0 && cache_path)
+		r = zf_store_open(cache_path, ZF_STORE_CREATE, &cache, &err);
+	if (r >= 0) {
+		xo.stores = stores;
+		xo.nstores = nstores;
+		xo.cache = cache;
+		xo.seeds = seeds;
+		xo.nseeds = nseeds;
+		t0 = now();
+		if (streq(out, "-"))
+			r = zf_chunk_extract(index, NULL, STDOUT_FILENO, &xo, &st, &err);
+		else
+			r = zf_chunk_extract(index, out, -EBADF, &xo, &st, &err);
+	}
+	for (size_t i = 0; i < nstores; i++)
+		zf_store_free(stores[i]);
+	if (r < 0)
+		return fail("extract", &err);
+	if (json) {
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+		zf_buf_adds(&b, "{\"index\":");
+		zf_buf_add_json_str(&b, index);
+		zf_buf_adds(&b, ",\"output\":");
+		zf_buf_add_json_str(&b, out);
+		zf_buf_addf(&b, ",\"size\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"from_seed\":%" PRIu64
+			    ",\"from_cache\":%" PRIu64 ",\"from_store\":%" PRIu64
+			    ",\"seconds\":%.3f}\n",
+			    st.size, st.chunks, st.from_seed, st.from_cache, st.from_store,
+			    now() - t0);
+		fputs(zf_buf_str(&b), stdout);
+	}
+	return ZF_EXIT_OK;
+}
+
+struct verify_out {
+	bool json;
+	struct zf_buf *b;
+	size_t n;
+};
+
+static void verify_report(const struct zf_chunk_id *id, const char *why, bool removed,
+			  void *userdata)
+{
+	struct verify_out *v = userdata;
+	char hex[ZF_CHUNK_ID_HEX];
+
+	zf_chunk_id_hex(id, hex);
+	if (v->json) {
+		zf_buf_addf(v->b, "%s{\"id\":\"%s\",\"removed\":%s,\"error\":", v->n ? "," : "",
+			    hex, removed ? "true" : "false");
+		zf_buf_add_json_str(v->b, why);
+		zf_buf_addc(v->b, '}');
+	} else {
+		printf("%s %s: %s\n", removed ? "removed" : "damaged", hex, why);
+	}
+	v->n++;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	enum { OPT_REPAIR = 1000, OPT_JSON };
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "repair", no_argument, NULL, OPT_REPAIR },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct verify_out vo = { false, &b, 0 };
+	struct zf_verify_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *store_path = NULL;
+	unsigned jobs = 0;
+	bool repair = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case OPT_REPAIR:
+			repair = true;
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &jobs) < 0)
+				return sub_usage_error("verify", "bad number of jobs '%s'", optarg);
+			break;
+		case OPT_JSON:
+			vo.json = true;
+			break;
+		case 'h':
+			fputs(usage_verify, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("verify", argc, argv);
+		}
+	}
+	if (optind != argc)
+		return sub_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (!store_path)
+		return sub_usage_error("verify", "no store given (-s STORE)");
+	r = zf_store_open(store_path, 0, &store, &err);
+	if (r < 0)
+		return fail("verify", &err);
+	r = zf_chunk_verify(store, jobs, repair, verify_report, &vo, &st, &err);
+	if (r < 0)
+		return fail("verify", &err);
+	if (vo.json) {
+		_cleanup_buf_ struct zf_buf j = ZF_BUF_INIT;
+
+		zf_buf_adds(&j, "{\"store\":");
+		zf_buf_add_json_str(&j, store_path);
+		zf_buf_addf(&j, ",\"chunks\":%" PRIu64 ",\"damaged\":%" PRIu64 ",\"removed\":%" PRIu64
+			    ",\"damaged_chunks\":[%s]}\n",
+			    st.chunks, st.damaged, st.removed, zf_buf_str(&b));
+		fputs(zf_buf_str(&j), stdout);
+	} else
+		fprintf(stderr,
+			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
+			" removed\n",
+			st.chunks, st.damaged, st.removed);
+	return st.damaged > st.removed ? ZF_EXIT_FAIL : ZF_EXIT_OK;
+}
+
+struct prune_out {
+	bool json, dry_run;
+	struct zf_buf *b;
+	size_t n;
+};
+
+static void prune_report(const struct zf_chunk_id *id, uint64_t size, void *userdata)
+{
+	struct prune_out *p = userdata;
+	char hex[ZF_CHUNK_ID_HEX];
+
+	zf_chunk_id_hex(id, hex);
+	if (p->json)
+		zf_buf_addf(p->b, "%s\"%s\"", p->n ? "," : "", hex);
+	else
+		printf("%s %s %" PRIu64 "\n", p->dry_run ? "would remove" : "removed", hex, size);
+	p->n++;
+}
+
+static int cmd_prune(int argc, char **argv)
+{
+	enum { OPT_JSON = 1000 };
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct prune_out po = { false, false, &b, 0 };
+	struct zf_prune_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *store_path = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:nh", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case 'n':
+			po.dry_run = true;
+			break;
+		case OPT_JSON:
+			po.json = true;
+			break;
+		case 'h':
+			fputs(usage_prune, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("prune", argc, argv);
+		}
+	}
+	if (!store_path)
+		return sub_usage_error("prune", "no store given (-s STORE)");
+	if (optind >= argc)
+		return sub_usage_error("prune", "no INDEX given (pruning to nothing is refused)");
+	r = zf_store_open(store_path, 0, &store, &err);
+	if (r < 0)
+		return fail("prune", &err);
+	r = zf_chunk_prune(store, (const char *const *)argv + optind, (size_t)(argc - optind),
+			   po.dry_run, prune_report, &po, &st, &err);
+	if (r < 0)
+		return fail("prune", &err);
+	if (po.json)
+		printf("{\"dry_run\":%s,\"kept\":%" PRIu64 ",\"removed\":%" PRIu64
+		       ",\"removed_bytes\":%" PRIu64 ",\"removed_chunks\":[%s]}\n",
+		       po.dry_run ? "true" : "false", st.kept, st.removed, st.removed_bytes,
+		       zf_buf_str(&b));
+	return ZF_EXIT_OK;
+}
+
+static int cmd_list_chunks(int argc, char **argv)
+{
+	enum { OPT_JSON = 1000 };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	bool json = false;
+	size_t n = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_list_chunks, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("list-chunks", argc, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return sub_usage_error("list-chunks", "want one INDEX");
+	r = zf_index_open_read(argv[optind], &idx, &err);
+	if (r < 0)
+		return fail("list-chunks", &err);
+	if (json)
+		zf_buf_adds(&b, "{\"chunks\":[");
+	for (;;) {
+		struct zf_chunk_id id;
+		uint64_t off, size;
+		char hex[ZF_CHUNK_ID_HEX];
+
+		r = zf_index_next(idx, &id, &off, &size, &err);
+		if (r <= 0)
+			break;
+		zf_chunk_id_hex(&id, hex);
+		if (json)
+			zf_buf_addf(&b, "%s{\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"id\":\"%s\"}",
+				    n ? "," : "", off, size, hex);
+		else
+			zf_buf_addf(&b, "%" PRIu64 " %" PRIu64 " %s\n", off, size, hex);
+		n++;
+		if (!json && b.len > 65536) {
+			fputs(zf_buf_str(&b), stdout);
+			zf_buf_reset(&b);
+		}
+	}
+	if (r < 0) {
+		fflush(stdout);
+		return fail("list-chunks", &err);
+	}
+	if (json)
+		zf_buf_adds(&b, "]}\n");
+	fputs(zf_buf_str(&b), stdout);
+	return ZF_EXIT_OK;
+}
+
+static int cmd_chop(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	struct zf_make_stats st;
+	const char *store_path = NULL;
+	unsigned jobs = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &jobs) < 0)
+				return sub_usage_error("chop", "bad number of jobs '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage_chop, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("chop", argc, argv);
+		}
+	}
+	if (!store_path)
+		return sub_usage_error("chop", "no store given (-s STORE)");
+	if (argc - optind != 2)
+		return sub_usage_error("chop", "want INDEX and FILE");
+	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
+	if (r < 0)
+		return fail("chop", &err);
+	r = zf_chunk_chop(argv[optind], argv[optind + 1], store, jobs, &st, &err);
+	if (r < 0)
+		return fail("chop", &err);
+	return ZF_EXIT_OK;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	enum { OPT_JSON = 1000 };
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *store_path = NULL;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_info, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("info", argc, argv);
+		}
+	}
+	if (optind >= argc)
+		return sub_usage_error("info", "no INDEX given");
+	if (store_path) {
+		r = zf_store_open(store_path, 0, &store, &err);
+		if (r < 0)
+			return fail("info", &err);
+	}
+	if (json)
+		zf_buf_adds(&b, "{\"indexes\":[");
+	for (int i = optind; i < argc; i++) {
+		struct zf_index_stats st;
+		double ratio;
+
+		r = zf_chunk_index_stats(argv[i], store, &st, &err);
+		if (r < 0)
+			return fail("info", &err);
+		ratio = st.unique_bytes ? (double)st.size / (double)st.unique_bytes : 1.0;
+		if (json) {
+			zf_buf_adds(&b, i > optind ? ",{\"index\":" : "{\"index\":");
+			zf_buf_add_json_str(&b, argv[i]);
+			zf_buf_addf(&b, ",\"chunk_size\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				    "],\"size\":%" PRIu64 ",\"chunks\":%" PRIu64
+				    ",\"unique\":%" PRIu64 ",\"unique_bytes\":%" PRIu64
+				    ",\"dedup_ratio\":%.3f",
+				    st.min, st.avg, st.max, st.size, st.chunks, st.unique,
+				    st.unique_bytes, ratio);
+			if (store)
+				zf_buf_addf(&b, ",\"stored_bytes\":%" PRIu64 ",\"missing\":%" PRIu64,
+					    st.stored_bytes, st.missing);
+			zf_buf_addc(&b, '}');
+		} else {
+			zf_buf_addf(&b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
+				    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
+				    "\n  unique     %" PRIu64 " (%" PRIu64 " bytes)"
+				    "\n  dedup      %.2fx\n",
+				    argv[i], st.min, st.avg, st.max, st.size, st.chunks, st.unique,
+				    st.unique_bytes, ratio);
+			if (store)
+				zf_buf_addf(&b, "  stored     %" PRIu64 " bytes compressed\n"
+					    "  missing    %" PRIu64 " chunks\n",
+					    st.stored_bytes, st.missing);
+		}
+	}
+	if (json)
+		zf_buf_adds(&b, "]}\n");
+	fputs(zf_buf_str(&b), stdout);
+	return ZF_EXIT_OK;
+}
+
+static const struct store_cmd store_cmds[] = {
+	{ "make", cmd_make, "chunk a file or pipe into a store and write its index", usage_make },
+	{ "extract", cmd_extract, "restore a file from an index", usage_extract },
+	{ "verify", cmd_verify, "check every chunk in a store", usage_verify },
+	{ "prune", cmd_prune, "remove chunks no index needs", usage_prune },
+	{ "list-chunks", cmd_list_chunks, "print the chunks of an index", usage_list_chunks },
+	{ "chop", cmd_chop, "store a file's chunks as an index cuts them", usage_chop },
+	{ "info", cmd_info, "size, chunks, unique chunks and dedup ratio", usage_info },
+};
+
+static const struct store_cmd *find_sub(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(store_cmds); i++)
+		if (streq(store_cmds[i].name, name))
+			return &store_cmds[i];
+	return NULL;
+}
+
+static void store_help(FILE *out)
+{
+	const struct zf_cmd *c = zf_cmd_find("store");
+
+	fputs(c ? c->usage : "usage: zferry store SUBCOMMAND [ARGS]\n", out);
+}
+
+int cmd_store(int argc, char **argv)
+{
+	const struct store_cmd *s;
+
+	if (argc < 2) {
+		store_help(stderr);
+		return ZF_EXIT_USAGE;
+	}
+	if (streq(argv[1], "-h") || streq(argv[1], "--help") || streq(argv[1], "help")) {
+		if (argc > 2 && (s = find_sub(argv[2]))) {
+			fputs(s->usage, stdout);
+			return ZF_EXIT_OK;
+		}
+		store_help(stdout);
+		return ZF_EXIT_OK;
+	}
+	s = find_sub(argv[1]);
+	if (!s)
+		return zf_usage_error("store", "unknown subcommand '%s'", argv[1]);
+	optind = 0;     /* full re-initialisation of getopt for the subcommand */
+	opterr = 0;
+	return s->fn(argc - 1, argv + 1);
+}

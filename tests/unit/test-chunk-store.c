@@ -1,0 +1,373 @@
+/* tests/unit/test-chunk-store.c — directory store and the make/extract/verify/prune/chop ops */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "chunk/chunk.h"
+#include "chunk/index.h"
+#include "chunk/ops.h"
+#include "chunk/store.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/io.h"
+
+struct fixture {
+	char dir[64];
+	char *store_path;
+	struct zf_store *store;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = zf_xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/zf-test-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store_path = zf_xasprintf("%s/store", f->dir);
+	assert_int_equal(zf_store_open(f->store_path, ZF_STORE_CREATE, &f->store, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	zf_store_free(f->store);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->store_path);
+	free(f);
+	return 0;
+}
+
+static char *path_in(struct fixture *f, const char *name)
+{
+	return zf_xasprintf("%s/%s", f->dir, name);
+}
+
+/* Pseudo-random bytes with some repetition, written to a file. */
+static char *write_data(struct fixture *f, const char *name, size_t n, uint64_t seed)
+{
+	char *path = path_in(f, name);
+	_cleanup_free_ uint8_t *p = zf_xmalloc(n);
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t x = seed;
+
+	for (size_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(x >> 56);
+	}
+	if (n > 600000)
+		memcpy(p + 300000, p, 300000);  /* a repeated block */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(zf_write_full(fd, p, n), 0);
+	return path;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	_cleanup_buf_ struct zf_buf x = ZF_BUF_INIT, y = ZF_BUF_INIT;
+	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+
+	if (fa < 0 || fb < 0)
+		return false;
+	assert_int_equal(zf_read_all(fa, &x, 1u << 30), 0);
+	assert_int_equal(zf_read_all(fb, &y, 1u << 30), 0);
+	return x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+}
+
+static void make_index(struct fixture *f, const char *file, const char *index,
+		       struct zf_make_stats *st)
+{
+	struct zf_make_opts o = { .jobs = 3 };
+	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(zf_chunk_params_init(&o.params, 4096, 16384, 65536, NULL), 0);
+	assert_int_equal(zf_chunk_make(fd, index, f->store, &o, st, NULL), 0);
+}
+
+static void test_put_get(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_buf_ struct zf_buf enc = ZF_BUF_INIT, out = ZF_BUF_INIT;
+	struct zf_chunk_id id;
+	struct zf_err err = ZF_ERR_INIT;
+	struct stat st1, st2;
+	char hex[ZF_CHUNK_ID_HEX];
+	_cleanup_free_ char *file = NULL;
+
+	zf_chunk_id_hash(NULL, "hello", 5, &id);
+	assert_int_equal(zf_store_has(f->store, &id, NULL, NULL), 0);
+	assert_int_equal(zf_store_get(f->store, NULL, &id, 100, &out, NULL), -ENOENT);
+	assert_int_equal(zf_cacnk_encode(NULL, "hello", 5, &enc, NULL), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, enc.data, enc.len, NULL), 0);
+	assert_int_equal(zf_store_has(f->store, &id, NULL, NULL), 1);
+	assert_int_equal(zf_store_get(f->store, NULL, &id, 100, &out, NULL), 0);
+	assert_int_equal(out.len, 5);
+	assert_memory_equal(out.data, "hello", 5);
+
+	/* casync's layout, and an existing chunk is never rewritten */
+	zf_chunk_id_hex(&id, hex);
+	file = zf_xasprintf("%s/%.4s/%s.cacnk", f->store_path, hex, hex);
+	assert_int_equal(stat(file, &st1), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, "junk", 4, NULL), 1);
+	assert_int_equal(stat(file, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_int_equal(st2.st_size, enc.len);
+
+	/* a chunk whose content does not match its id */
+	{
+		_cleanup_buf_ struct zf_buf bad = ZF_BUF_INIT;
+		struct zf_chunk_id other;
+		zf_chunk_id_hash(NULL, "other", 5, &other);
+		assert_int_equal(zf_cacnk_encode(NULL, "HELLO", 5, &bad, NULL), 0);
+		assert_int_equal(zf_store_put_raw(f->store, &other, bad.data, bad.len, NULL), 0);
+		assert_int_equal(zf_store_get(f->store, NULL, &other, 100, &out, &err),
+				 -ZF_E_CORRUPT);
+		assert_non_null(strstr(err.msg, "does not match its id"));
+		assert_non_null(strstr(err.msg, zf_chunk_id_hex(&other, hex)));
+	}
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+	assert_int_equal(zf_store_has(f->store, &id, NULL, NULL), 0);
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+}
+
+static void test_make_extract(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 2000000, 7);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_free_ char *out = path_in(f, "out");
+	_cleanup_free_ char *cache = path_in(f, "cache");
+	struct zf_make_stats ms, ms2;
+	struct zf_extract_stats xs;
+	struct zf_extract_opts xo = { .seed_output = true, .jobs = 2 };
+	struct zf_index_stats is;
+	_cleanup_(zf_store_freep) struct zf_store *cs = NULL;
+
+	make_index(f, data, index, &ms);
+	assert_int_equal(ms.size, 2000000);
+	assert_true(ms.chunks > 20);
+	assert_true(ms.new_chunks < ms.chunks);         /* the repeated block dedups */
+	make_index(f, data, index, &ms2);
+	assert_int_equal(ms2.new_chunks, 0);
+	assert_int_equal(ms2.chunks, ms.chunks);
+
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_store_open(cache, ZF_STORE_CREATE, &cs, NULL), 0);
+	xo.cache = cs;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, &xs, NULL), 0);
+	assert_true(same_file(data, out));
+	/* repeated chunks may come from the cache their first copy filled */
+	assert_int_equal(xs.from_store + xs.from_cache, ms.chunks);
+	assert_true(xs.from_store >= ms.new_chunks);
+	/* again: everything comes from the existing output */
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, &xs, NULL), 0);
+	assert_true(same_file(data, out));
+	assert_int_equal(xs.from_seed, ms.chunks);
+	/* without the output as seed: from the cache */
+	xo.seed_output = false;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, &xs, NULL), 0);
+	assert_int_equal(xs.from_cache, ms.chunks);
+	/* with an explicit seed */
+	{
+		const char *seeds[] = { data };
+		xo.cache = NULL;
+		xo.seeds = seeds;
+		xo.nseeds = 1;
+		assert_int_equal(unlink(out), 0);
+		assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, &xs, NULL), 0);
+		assert_int_equal(xs.from_seed, ms.chunks);
+		assert_true(same_file(data, out));
+	}
+
+	assert_int_equal(zf_chunk_index_stats(index, f->store, &is, NULL), 0);
+	assert_int_equal(is.size, 2000000);
+	assert_int_equal(is.chunks, ms.chunks);
+	assert_int_equal(is.unique, ms.new_chunks);
+	assert_int_equal(is.missing, 0);
+	assert_true(is.unique_bytes < is.size);
+}
+
+static void test_damaged(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 300000, 9);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_free_ char *out = path_in(f, "out");
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	struct zf_extract_opts xo = { .jobs = 2 };
+	struct zf_verify_stats vs;
+	struct zf_make_stats ms;
+	struct zf_chunk_id id;
+	struct zf_err err = ZF_ERR_INIT;
+	_cleanup_buf_ struct zf_buf enc = ZF_BUF_INIT;
+	uint64_t off, size;
+	char hex[ZF_CHUNK_ID_HEX], offs[32];
+
+	make_index(f, data, index, &ms);
+	/* damage the third chunk: valid zstd, wrong content */
+	assert_int_equal(zf_index_open_read(index, &idx, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(zf_index_next(idx, &id, &off, &size, NULL), 1);
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+	assert_int_equal(zf_cacnk_encode(NULL, "not it", 6, &enc, NULL), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, enc.data, enc.len, NULL), 0);
+
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ZF_E_CORRUPT);
+	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
+	snprintf(offs, sizeof(offs), "offset %llu", (unsigned long long)off);
+	assert_non_null(strstr(err.msg, offs));
+	assert_int_equal(access(out, F_OK), -1);        /* no output, no temp file left */
+	{
+		int n = 0;
+		DIR *d = opendir(f->dir);
+		struct dirent *de;
+		while ((de = readdir(d)))
+			n += de->d_name[0] != '.';
+		closedir(d);
+		assert_int_equal(n, 3);                 /* store, data, data.caibx */
+	}
+
+	assert_int_equal(zf_chunk_verify(f->store, 2, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.damaged, 1);
+	assert_int_equal(vs.removed, 0);
+	assert_int_equal(zf_chunk_verify(f->store, 2, true, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.removed, 1);
+	assert_int_equal(zf_chunk_verify(f->store, 2, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.damaged, 0);
+
+	/* missing now: extract names it; chop puts it back */
+	zf_err_clear(&err);
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "is in no store"));
+	assert_int_equal(zf_chunk_chop(index, data, f->store, 2, &ms, NULL), 0);
+	assert_int_equal(ms.new_chunks, 1);
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, NULL), 0);
+	assert_true(same_file(data, out));
+	/* chop of a different file is refused */
+	{
+		_cleanup_free_ char *other = write_data(f, "other", 300000, 10);
+		zf_err_clear(&err);
+		assert_int_equal(zf_chunk_chop(index, other, f->store, 2, NULL, &err),
+				 -ZF_E_CORRUPT);
+		assert_non_null(strstr(err.msg, "does not match chunk"));
+	}
+}
+
+static void test_bad_zstd(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 100000, 11);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_free_ char *out = path_in(f, "out");
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	struct zf_extract_opts xo = { .jobs = 1 };
+	struct zf_make_stats ms;
+	struct zf_verify_stats vs;
+	struct zf_chunk_id id;
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t off, size;
+
+	make_index(f, data, index, &ms);
+	assert_int_equal(zf_index_open_read(index, &idx, NULL), 0);
+	assert_int_equal(zf_index_next(idx, &id, &off, &size, NULL), 1);
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, "garbage!", 8, NULL), 0);
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "not valid zstd"));
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(zf_chunk_verify(f->store, 1, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.damaged, 1);
+}
+
+static void test_prune(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *a = write_data(f, "a", 200000, 1);
+	_cleanup_free_ char *b = write_data(f, "b", 200000, 2);
+	_cleanup_free_ char *ia = path_in(f, "a.caibx");
+	_cleanup_free_ char *ib = path_in(f, "b.caibx");
+	_cleanup_free_ char *bad = path_in(f, "bad.caibx");
+	struct zf_make_stats msa, msb;
+	struct zf_prune_stats ps;
+	struct zf_verify_stats vs;
+	const char *keep[] = { ia };
+	const char *keep_bad[] = { ia, bad };
+
+	make_index(f, a, ia, &msa);
+	make_index(f, b, ib, &msb);
+	/* an unreadable index stops prune before anything is removed */
+	assert_int_equal(zf_chunk_prune(f->store, keep_bad, 2, false, NULL, NULL, &ps, NULL),
+			 -ENOENT);
+	assert_int_equal(zf_chunk_verify(f->store, 1, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.chunks, msa.new_chunks + msb.new_chunks);
+
+	assert_int_equal(zf_chunk_prune(f->store, keep, 1, true, NULL, NULL, &ps, NULL), 0);
+	assert_int_equal(ps.removed, msb.new_chunks);
+	assert_int_equal(zf_chunk_verify(f->store, 1, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.chunks, msa.new_chunks + msb.new_chunks);
+	assert_int_equal(zf_chunk_prune(f->store, keep, 1, false, NULL, NULL, &ps, NULL), 0);
+	assert_int_equal(ps.removed, msb.new_chunks);
+	assert_int_equal(ps.kept, msa.new_chunks);
+	assert_int_equal(zf_chunk_verify(f->store, 1, false, NULL, NULL, &vs, NULL), 0);
+	assert_int_equal(vs.chunks, msa.new_chunks);
+}
+
+static void test_unwritable(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 100000, 3);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_free_ char *noidx = path_in(f, "nodir/data.caibx");
+	struct zf_make_opts o = { .jobs = 1 };
+	struct zf_err err = ZF_ERR_INIT;
+	_cleanup_close_ int fd = open(data, O_RDONLY | O_CLOEXEC);
+
+	zf_chunk_params_default(&o.params);
+	assert_int_equal(zf_chunk_make(fd, noidx, f->store, &o, NULL, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot create"));
+	if (geteuid() == 0)
+		return;         /* root writes anywhere: the rest needs a plain user */
+	assert_int_equal(chmod(f->store_path, 0555), 0);
+	zf_err_clear(&err);
+	assert_int_equal(zf_chunk_make(fd, index, f->store, &o, NULL, &err), -EACCES);
+	assert_int_equal(chmod(f->store_path, 0755), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_make_extract, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_zstd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
