@@ -42,6 +42,14 @@ struct ctx {
 	struct zf_replicate_result *res;
 	char hold_tag[128];
 	char stamp[32];
+	/*
+	 * Every item's holds, taken in one atomic `zfs hold` before the
+	 * workers start and released in one call at the end (two zfs runs
+	 * instead of two per filesystem).  When that fails, items hold their
+	 * own snapshots.
+	 */
+	struct zf_strv batch_holds;
+	bool batch_held;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -460,7 +468,7 @@ static int run_item(struct ctx *c, const struct zf_replan_item *it,
 		break;
 	}
 
-	for (size_t i = 0; i < it->holds.n; i++)
+	for (size_t i = 0; !c->batch_held && i < it->holds.n; i++)
 		zf_strv_addf(&holds, "%s@%s", src_fs, it->holds.v[i]);
 	if (holds.n) {
 		r = c->src->ops->hold(c->src, c->hold_tag, zf_strv_argv(&holds), holds.n, err);
@@ -674,6 +682,24 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		result_init(c);
 	}
 	if (r >= 0 && !o->dry_run) {
+		for (size_t i = 0; i < c->plan->n_items; i++) {
+			const struct zf_replan_item *it = &c->plan->items[i];
+			_cleanup_free_ char *fs = join(c->src_root, it->fs);
+			for (size_t k = 0; k < it->holds.n; k++) {
+				_cleanup_free_ char *snap = zf_xasprintf("%s@%s", fs, it->holds.v[k]);
+				if (!zf_strv_contains(&c->batch_holds, snap))    /* zfs refuses twice */
+					zf_strv_add(&c->batch_holds, snap);
+			}
+		}
+		if (c->batch_holds.n) {
+			struct zf_err e2 = ZF_ERR_INIT;
+			c->batch_held = c->src->ops->hold(c->src, c->hold_tag,
+							  zf_strv_argv(&c->batch_holds),
+							  c->batch_holds.n, &e2) >= 0;
+			if (!c->batch_held)
+				log_info("holding all at once failed, holding per filesystem: %s",
+					 zf_err_msg(&e2));
+		}
 		c->sched = zf_replan_sched_new(c->plan);
 		if (o->progress && pthread_create(&prog, NULL, progress_thread, c) == 0)
 			have_prog = true;
@@ -690,6 +716,13 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 			pthread_cond_broadcast(&c->cond);
 			pthread_mutex_unlock(&c->lock);
 			pthread_join(prog, NULL);
+		}
+		if (c->batch_held) {
+			struct zf_err e2 = ZF_ERR_INIT;
+			if (c->src->ops->release(c->src, c->hold_tag, zf_strv_argv(&c->batch_holds),
+						 c->batch_holds.n, &e2) < 0)
+				log_warning("cannot release holds (the next run will): %s",
+					    zf_err_msg(&e2));
 		}
 		for (size_t i = 0; i < c->res->n; i++) {
 			struct zf_replicate_fs_result *fr = &c->res->v[i];
@@ -756,6 +789,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	free(x.re);
 	zf_replan_sched_free(c.sched);
 	zf_replan_free(c.plan);
+	zf_strv_release(&c.batch_holds);
 	return r;
 }
 
