@@ -34,3 +34,5 @@ int zf_cmd_help(const char *cmd, FILE *out, int status);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
