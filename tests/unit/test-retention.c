@@ -162,6 +162,8 @@ static void test_parse_bad(void **state)
 		{ "regex:!", "regex: empty expression at column 8" },
 		{ "regex:a(", "regex: invalid expression at column 7" },
 		{ "regex:!a[", "regex: invalid expression at column 8" },
+		{ "regex:a++", "regex: repetition of a repetition at column 9" },
+		{ "regex:x|l{2}*", "regex: repetition of a repetition at column 13" },
 		{ "not_replicated:1", "not_replicated: unexpected ':' at column 15" },
 		{ "hourly=", "periods: expected count at column 8" },
 		{ "hourly=24,", "periods: expected a period name at column 11" },
