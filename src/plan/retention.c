@@ -761,6 +761,8 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 	static const struct zf_retention_opts defaults = { 0 };
 	_cleanup_free_ struct cand *c = NULL;
 	_cleanup_free_ struct keyed *scratch = NULL;
+	_cleanup_free_ uint64_t *cursors = NULL;
+	size_t ncursors = 0, acursors = 0;
 	bool have_cursor = false;
 	uint64_t cursor_txg = 0;
 	size_t nc = 0;
@@ -782,6 +784,12 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 	if (n > INT32_MAX)
 		return zf_err_set(err, -E2BIG, "too many versions (%zu)", n);
 	c = zf_xcalloc(n ? n : 1, sizeof(*c));
+	/* the guids cursors point at: few, so a list beats a lookup structure */
+	for (size_t i = 0; i < n; i++)
+		if (is_cursor(&v[i])) {
+			ZF_ALLOC_GROW(cursors, ncursors + 1, acursors);
+			cursors[ncursors++] = v[i].guid;
+		}
 
 	for (size_t i = 0; i < n; i++) {
 		ret[i] = (struct zf_retention_verdict){ 0 };
@@ -794,12 +802,11 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 			ret[i].protect |= ZF_RETENTION_FOREIGN;
 		if (v[i].userrefs > 0)
 			ret[i].protect |= ZF_RETENTION_HELD;
-		if (have_cursor)
-			for (size_t j = 0; j < n; j++)
-				if (is_cursor(&v[j]) && v[j].guid == v[i].guid) {
-					ret[i].protect |= ZF_RETENTION_CURSOR;
-					break;
-				}
+		for (size_t j = 0; j < ncursors; j++)
+			if (cursors[j] == v[i].guid) {
+				ret[i].protect |= ZF_RETENTION_CURSOR;
+				break;
+			}
 		if (!(ret[i].protect & ZF_RETENTION_FOREIGN)) {
 			int64_t off = opts->utc_offset ? opts->utc_offset(v[i].creation,
 									  opts->userdata) : 0;

@@ -556,13 +556,21 @@ static void test_large(void **state)
 	srand(42);
 	for (int64_t i = 0, s = T0; i < 10000; i++, s += 60 + rand() % 1140)
 		tl_snap(&t, s);
+	/* a cursor at snapshot 9000: not_replicated keeps the last 999 */
+	t.v[tl_add(&t, "zferry_cursor", T0)].bookmark = true;
+	t.v[t.n - 1].guid = t.v[9000].guid;
+	t.v[t.n - 1].createtxg = t.v[9000].createtxg;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	r = tl_eval(&t, "grid:1x1h(keep=all)|24x1h|30x1d|12x30d|hourly=48,daily=60,weekly=8,"
-			"monthly=12,yearly=2|last_n:10|regex:5$", NULL);
+			"monthly=12,yearly=2|last_n:10|regex:5$|not_replicated", NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	print_message("10000 snapshots: %d to destroy, %.3f s\n", r, secs);
-	assert_true(r > 8000 && r < 9900);
+	assert_true(r > 7000 && r < 8900);
+	assert_false(t.d[9000].destroy);
+	assert_int_equal(t.d[9000].protect, ZF_RETENTION_CURSOR);
+	for (size_t i = 9001; i < 10000; i++)
+		assert_false(t.d[i].destroy);
 	assert_true(secs < 2.0);
 	tl_release(&t);
 }
