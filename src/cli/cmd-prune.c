@@ -152,7 +152,7 @@ int cmd_prune(int argc, char **argv)
 	bool json = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+rnh", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+:rnh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'r':
 			po.recursive = true;
@@ -181,10 +181,10 @@ int cmd_prune(int argc, char **argv)
 			break;
 		case 'h':
 			return zf_cmd_help("prune", stdout, ZF_EXIT_OK);
+		case ':':
+			return zf_usage_error("prune", "option '%s' needs an argument",
+					      argv[optind - 1]);
 		default:
-			if (optopt && optopt != '?')
-				return zf_usage_error("prune", "option '-%c' needs an argument or is "
-						      "unknown", optopt);
 			return zf_usage_error("prune", "unknown option '%s'", argv[optind - 1]);
 		}
 	}

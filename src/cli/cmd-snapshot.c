@@ -30,7 +30,7 @@ int cmd_snapshot(int argc, char **argv)
 	bool local = false, json = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+rh", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+:rh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'r':
 			so.recursive = true;
@@ -49,10 +49,10 @@ int cmd_snapshot(int argc, char **argv)
 			break;
 		case 'h':
 			return zf_cmd_help("snapshot", stdout, ZF_EXIT_OK);
+		case ':':
+			return zf_usage_error("snapshot", "option '%s' needs an argument",
+					      argv[optind - 1]);
 		default:
-			if (optopt && optopt != '?')
-				return zf_usage_error("snapshot", "option '-%c' needs an argument or is "
-						      "unknown", optopt);
 			return zf_usage_error("snapshot", "unknown option '%s'", argv[optind - 1]);
 		}
 	}

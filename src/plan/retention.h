@@ -26,7 +26,9 @@ struct zf_retention_policy;     /* opaque: parsed rules plus the candidate filte
  * continues the rule before it: more intervals of a grid, or another
  * alternative of a regex, so `grid:1x1h(keep=all)|24x1h|30x1d` is one rule
  * and `regex:^a|^b|last_n:3` is the regex `^a|^b` plus last_n:3.  Blanks
- * (space, tab) are allowed around tokens of grid entries and around '|'.
+ * (space, tab) are allowed around tokens of grid entries and around '|',
+ * except that inside a regex they are part of the expression (names may
+ * hold spaces).
  *
  * The rules are combined as a UNION: a snapshot survives if any rule keeps it.
  *
