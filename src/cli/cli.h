@@ -36,3 +36,5 @@ int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);

@@ -230,7 +230,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmd_make(int argc, char **argv)
+static int store_make(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -318,7 +318,7 @@ static int cmd_make(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
-static int cmd_extract(int argc, char **argv)
+static int store_extract(int argc, char **argv)
 {
 	enum { OPT_SEED = 1000, OPT_NO_SEED_OUTPUT, OPT_JSON, OPT_FSYNC };
 	static const struct option opts[] = {
@@ -451,7 +451,7 @@ static void verify_report(const struct zf_chunk_id *id, const char *why, bool re
 	v->n++;
 }
 
-static int cmd_verify(int argc, char **argv)
+static int store_verify(int argc, char **argv)
 {
 	enum { OPT_REPAIR = 1000, OPT_JSON };
 	static const struct option opts[] = {
@@ -540,7 +540,7 @@ static void prune_report(const struct zf_chunk_id *id, uint64_t size, void *user
 	p->n++;
 }
 
-static int cmd_prune(int argc, char **argv)
+static int store_prune(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
 	static const struct option opts[] = {
@@ -595,7 +595,7 @@ static int cmd_prune(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
-static int cmd_list_chunks(int argc, char **argv)
+static int store_list_chunks(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
 	static const struct option opts[] = {
@@ -659,7 +659,7 @@ static int cmd_list_chunks(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
-static int cmd_chop(int argc, char **argv)
+static int store_chop(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -703,7 +703,7 @@ static int cmd_chop(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
-static int cmd_info(int argc, char **argv)
+static int store_info(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
 	static const struct option opts[] = {
@@ -784,13 +784,13 @@ static int cmd_info(int argc, char **argv)
 }
 
 static const struct store_cmd store_cmds[] = {
-	{ "make", cmd_make, "chunk a file or pipe into a store and write its index", usage_make },
-	{ "extract", cmd_extract, "restore a file from an index", usage_extract },
-	{ "verify", cmd_verify, "check every chunk in a store", usage_verify },
-	{ "prune", cmd_prune, "remove chunks no index needs", usage_prune },
-	{ "list-chunks", cmd_list_chunks, "print the chunks of an index", usage_list_chunks },
-	{ "chop", cmd_chop, "store a file's chunks as an index cuts them", usage_chop },
-	{ "info", cmd_info, "size, chunks, unique chunks and dedup ratio", usage_info },
+	{ "make", store_make, "chunk a file or pipe into a store and write its index", usage_make },
+	{ "extract", store_extract, "restore a file from an index", usage_extract },
+	{ "verify", store_verify, "check every chunk in a store", usage_verify },
+	{ "prune", store_prune, "remove chunks no index needs", usage_prune },
+	{ "list-chunks", store_list_chunks, "print the chunks of an index", usage_list_chunks },
+	{ "chop", store_chop, "store a file's chunks as an index cuts them", usage_chop },
+	{ "info", store_info, "size, chunks, unique chunks and dedup ratio", usage_info },
 };
 
 static const struct store_cmd *find_sub(const char *name)

@@ -455,7 +455,7 @@ static int run_item(struct ctx *c, const struct zf_replan_item *it,
 	_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
 	_cleanup_free_ char *dst_fs = join(c->dst_root, it->fs);
 	_cleanup_strv_ struct zf_strv holds = ZF_STRV_INIT;
-	_cleanup_(zf_log_scope_end) struct zf_log_scope scope = zf_log_scope("fs", dst_fs);
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope scope = zf_log_scope("fs", dst_fs);
 	int r;
 
 	switch (it->action) {

@@ -1,0 +1,225 @@
+/* src/cli/cmd-prune.c — zferry prune: retention rules applied, batched destroys */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "cli/cli.h"
+#include "job/prune.h"
+#include "plan/retention.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "zfs/zfs.h"
+#include "util/banned.h"
+
+static const unsigned protect_bits[] = {
+	ZF_RETENTION_HELD, ZF_RETENTION_CURSOR, ZF_RETENTION_NEWEST,
+};
+
+/* The local zone's offset at t, for calendar periods under --local-time (TZ applies). */
+static int64_t local_offset(int64_t t, void *userdata)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	(void)userdata;
+	if (!localtime_r(&tt, &tm))
+		return 0;
+	return tm.tm_gmtoff;
+}
+
+static void format_time(int64_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "%" PRId64, t);
+}
+
+/* "grid:24x1h, last_n:3, held" */
+static void add_reasons(struct zf_buf *b, const struct zf_retention_policy *p,
+			const struct zf_prune_item *it, bool json)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < zf_retention_policy_nrules(p); i++) {
+		if (!(it->verdict.rules & (UINT64_C(1) << i)))
+			continue;
+		if (!first)
+			zf_buf_adds(b, json ? "," : ", ");
+		first = false;
+		if (json)
+			zf_buf_add_json_str(b, zf_retention_rule_text(p, i));
+		else
+			zf_buf_adds(b, zf_retention_rule_text(p, i));
+	}
+	if (json)
+		zf_buf_adds(b, "],\"protected\":[");
+	first = true;
+	for (size_t i = 0; i < ELEMENTSOF(protect_bits); i++) {
+		if (!(it->verdict.protect & protect_bits[i]))
+			continue;
+		if (!first || (!json && it->verdict.rules))
+			zf_buf_adds(b, json ? "," : ", ");
+		first = false;
+		if (json)
+			zf_buf_add_json_str(b, zf_retention_protect_str(protect_bits[i]));
+		else
+			zf_buf_adds(b, zf_retention_protect_str(protect_bits[i]));
+	}
+}
+
+static void print_json(const struct zf_prune_report *rep, const struct zf_retention_policy *p,
+		       bool dry_run)
+{
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	size_t k = 0;
+
+	zf_buf_addf(&b, "{\"dry_run\":%s,\"destroy\":%zu,\"held\":%zu,\"failed\":%zu,"
+		    "\"filesystems\":[", dry_run ? "true" : "false", rep->ndestroy, rep->nheld,
+		    rep->nfailed);
+	for (size_t f = 0; f < rep->nfs; f++) {
+		bool first = true;
+		zf_buf_adds(&b, f ? ",{\"name\":" : "{\"name\":");
+		zf_buf_add_json_str(&b, rep->fs[f]);
+		zf_buf_adds(&b, ",\"snapshots\":[");
+		for (; k < rep->n && rep->v[k].fs == rep->fs[f]; k++) {
+			const struct zf_prune_item *it = &rep->v[k];
+			char when[32];
+			format_time(it->creation, when, sizeof(when));
+			zf_buf_adds(&b, first ? "{\"name\":" : ",{\"name\":");
+			first = false;
+			zf_buf_add_json_str(&b, it->name);
+			zf_buf_addf(&b, ",\"createtxg\":%" PRIu64 ",\"creation\":%" PRId64
+				    ",\"time\":\"%s\",\"action\":\"%s\",\"destroyed\":%s,"
+				    "\"failed\":%s,\"rules\":[",
+				    it->createtxg, it->creation, when,
+				    it->verdict.destroy ? "destroy" : "keep",
+				    it->destroyed ? "true" : "false", it->failed ? "true" : "false");
+			add_reasons(&b, p, it, true);
+			zf_buf_adds(&b, "]}");
+		}
+		zf_buf_adds(&b, "]}");
+	}
+	zf_buf_adds(&b, "]}\n");
+	fputs(zf_buf_str(&b), stdout);
+}
+
+static void print_text(const struct zf_prune_report *rep, const struct zf_retention_policy *p,
+		       bool dry_run)
+{
+	for (size_t k = 0; k < rep->n; k++) {
+		const struct zf_prune_item *it = &rep->v[k];
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+		if (it->verdict.destroy) {
+			if (dry_run)
+				printf("would destroy %s@%s\n", it->fs, it->name);
+			else if (it->destroyed)
+				printf("destroyed %s@%s\n", it->fs, it->name);
+			else
+				printf("failed to destroy %s@%s\n", it->fs, it->name);
+			continue;
+		}
+		add_reasons(&b, p, it, false);
+		/* a real run shows only what is worth telling: holds that saved a snapshot */
+		if (dry_run || (!it->verdict.rules && (it->verdict.protect & ZF_RETENTION_HELD)))
+			printf("keep %s@%s (%s)\n", it->fs, it->name, zf_buf_str(&b));
+	}
+}
+
+int cmd_prune(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "regex", required_argument, NULL, 'e' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "allow-empty", no_argument, NULL, 'E' },
+		{ "local-time", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(zf_retention_policy_freep) struct zf_retention_policy *policy =
+		zf_retention_policy_new();
+	struct zf_prune_report rep = { 0 };
+	struct zf_prune_opts po = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	const char *prefix = NULL, *regex = NULL;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+:rnh", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'r':
+			po.recursive = true;
+			break;
+		case 'k':
+			if (zf_retention_policy_parse(policy, optarg, &err) < 0)
+				return zf_usage_error("prune", "--keep '%s': %s", optarg, err.msg);
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 'e':
+			regex = optarg;
+			break;
+		case 'n':
+			po.dry_run = true;
+			break;
+		case 'E':
+			po.ropts.allow_empty = true;
+			break;
+		case 'l':
+			po.ropts.utc_offset = local_offset;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			return zf_cmd_help("prune", stdout, ZF_EXIT_OK);
+		case ':':
+			return zf_usage_error("prune", "option '%s' needs an argument",
+					      argv[optind - 1]);
+		default:
+			return zf_usage_error("prune", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (zf_retention_policy_nrules(policy) == 0)
+		return zf_usage_error("prune", "no --keep rules given");
+	if (prefix && regex)
+		return zf_usage_error("prune", "--prefix and --regex exclude each other");
+	if (prefix && !*prefix)
+		return zf_usage_error("prune", "empty --prefix would make every snapshot a "
+				      "candidate; use --regex '.*' to mean that");
+	if (zf_retention_policy_set_select(policy, prefix, regex, &err) < 0)
+		return zf_usage_error("prune", "--regex: %s", err.msg);
+	if (optind >= argc)
+		return zf_usage_error("prune", "no filesystem given");
+	for (int i = optind; i < argc; i++)
+		if (zf_zfs_name_check(argv[i], ZF_ZFS_NAME_DATASET, &err) < 0)
+			return zf_usage_error("prune", "%s", err.msg);
+
+	if (po.ropts.utc_offset)
+		tzset();
+	po.filesystems = (const char *const *)argv + optind;
+	po.n = (size_t)(argc - optind);
+	po.policy = policy;
+	r = zf_prune_run(&po, &rep, &err);
+	if (json)
+		print_json(&rep, policy, po.dry_run);
+	else
+		print_text(&rep, policy, po.dry_run);
+	if (rep.nheld)
+		fprintf(stderr, "zferry prune: %zu snapshot%s kept only because of holds\n",
+			rep.nheld, rep.nheld == 1 ? "" : "s");
+	zf_prune_report_release(&rep);
+	if (r < 0) {
+		fprintf(stderr, "zferry prune: %s\n", zf_err_msg(&err));
+		return ZF_EXIT_FAIL;
+	}
+	return ZF_EXIT_OK;
+}

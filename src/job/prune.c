@@ -1,0 +1,173 @@
+/* src/job/prune.c — zferry prune: two listings, a pure decision, batched destroys */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "job/prune.h"
+#include "log/log.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "zfs/zfs.h"
+#include "util/banned.h"
+
+/* Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): stay well below. */
+#define DESTROY_ARG_MAX 65536
+
+void zf_prune_report_release(struct zf_prune_report *r)
+{
+	for (size_t i = 0; i < r->nfs; i++)
+		free(r->fs[i]);
+	free(r->fs);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].name);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	const struct zf_zfs_version *x = *(const struct zf_zfs_version *const *)a;
+	const struct zf_zfs_version *y = *(const struct zf_zfs_version *const *)b;
+	int c = strcmp(x->fs, y->fs);
+
+	if (c)
+		return c;
+	if (x->createtxg != y->createtxg)
+		return x->createtxg < y->createtxg ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Destroys items [from, to) of the report that are marked destroy, in batches. */
+static int destroy_fs(const struct zf_prune_opts *o, const char *fs, struct zf_prune_item *items,
+		      size_t nitems, struct zf_prune_report *rep, struct zf_err *err)
+{
+	_cleanup_free_ const char **names = zf_xcalloc(nitems ? nitems : 1, sizeof(char *));
+	_cleanup_free_ size_t *which = zf_xcalloc(nitems ? nitems : 1, sizeof(size_t));
+	int first = 0;
+	size_t i = 0;
+
+	while (i < nitems) {
+		size_t nb = 0, bytes = strlen(fs);
+		struct zf_err e = ZF_ERR_INIT;
+		int r;
+
+		for (; i < nitems; i++) {
+			size_t len;
+			if (!items[i].verdict.destroy)
+				continue;
+			len = strlen(items[i].name) + 1;
+			if (nb > 0 && (bytes + len > DESTROY_ARG_MAX ||
+				       (o->batch_max && nb >= o->batch_max)))
+				break;
+			names[nb] = items[i].name;
+			which[nb++] = i;
+			bytes += len;
+		}
+		if (nb == 0)
+			break;
+		log_debug("destroying %zu snapshots of '%s'", nb, fs);
+		r = zf_zfs_destroy_snapshots(fs, names, nb, &e);
+		for (size_t k = 0; k < nb; k++) {
+			items[which[k]].destroyed = r >= 0;
+			items[which[k]].failed = r < 0;
+		}
+		if (r < 0) {
+			rep->nfailed += nb;
+			log_debug("cannot destroy %zu snapshots of '%s': %s", nb, fs, e.msg);
+			if (!first) {
+				first = r;
+				zf_err_set(err, r, "cannot destroy snapshots of '%s': %s", fs, e.msg);
+			}
+		}
+	}
+	return first;
+}
+
+int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, struct zf_err *err)
+{
+	struct zf_zfs_fs_list fs = { 0 };
+	struct zf_zfs_version_list vers = { 0 };
+	struct zf_zfs_list_opts lo = { .recursive = o->recursive };
+	_cleanup_free_ const struct zf_zfs_version **sorted = NULL;
+	_cleanup_free_ struct zf_retention_version *in = NULL;
+	_cleanup_free_ struct zf_retention_verdict *out = NULL;
+	int r, first = 0;
+	size_t k;
+
+	r = zf_zfs_list_fs(o->filesystems, o->n, &lo, &fs, err);
+	for (size_t i = 0; r >= 0 && i < fs.n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < rep->nfs && !dup; j++)
+			dup = streq(rep->fs[j], fs.v[i].name);
+		if (dup)
+			continue;
+		ZF_ALLOC_GROW(rep->fs, rep->nfs + 1, rep->afs);
+		rep->fs[rep->nfs++] = zf_xstrdup(fs.v[i].name);
+	}
+	zf_zfs_fs_list_release(&fs);
+	if (r >= 0)
+		r = zf_zfs_list_versions((const char *const *)rep->fs, rep->nfs, &vers, err);
+	if (r < 0) {
+		zf_zfs_version_list_release(&vers);
+		return r;
+	}
+
+	/* group by filesystem; each group in createtxg order */
+	sorted = zf_xcalloc(vers.n ? vers.n : 1, sizeof(*sorted));
+	in = zf_xcalloc(vers.n ? vers.n : 1, sizeof(*in));
+	out = zf_xcalloc(vers.n ? vers.n : 1, sizeof(*out));
+	for (size_t i = 0; i < vers.n; i++)
+		sorted[i] = &vers.v[i];
+	qsort(sorted, vers.n, sizeof(*sorted), cmp_version);
+
+	for (size_t f = 0; f < rep->nfs; f++) {
+		const char *name = rep->fs[f];
+		size_t start, n, base = rep->n;
+
+		/* groups come in strcmp order, the fs table in zfs's: find this one's */
+		for (start = 0; start < vers.n && strcmp(sorted[start]->fs, name) < 0; start++)
+			;
+		for (k = start; k < vers.n && streq(sorted[k]->fs, name); k++)
+			in[k - start] = (struct zf_retention_version){
+				.name = sorted[k]->name,
+				.bookmark = sorted[k]->bookmark,
+				.guid = sorted[k]->guid,
+				.createtxg = sorted[k]->createtxg,
+				.creation = sorted[k]->creation,
+				.userrefs = sorted[k]->userrefs,
+			};
+		n = k - start;
+		r = zf_retention_evaluate(o->policy, in, n, &o->ropts, out, err);
+		if (r < 0) {
+			zf_err_prefix(err, "'%s'", name);
+			zf_zfs_version_list_release(&vers);
+			return r;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct zf_prune_item *it;
+			unsigned p = out[i].protect;
+
+			if (p & (ZF_RETENTION_BOOKMARK | ZF_RETENTION_FOREIGN))
+				continue;
+			ZF_ALLOC_GROW(rep->v, rep->n + 1, rep->alloc);
+			it = &rep->v[rep->n++];
+			*it = (struct zf_prune_item){
+				.fs = name,
+				.name = zf_xstrdup(in[i].name),
+				.createtxg = in[i].createtxg,
+				.creation = in[i].creation,
+				.verdict = out[i],
+			};
+			rep->ndestroy += out[i].destroy;
+			/* held and nothing else keeps it: worth telling */
+			rep->nheld += !out[i].rules && (p & ZF_RETENTION_HELD) &&
+				      !(p & ~(unsigned)ZF_RETENTION_HELD);
+		}
+		if (!o->dry_run) {
+			r = destroy_fs(o, name, rep->v + base, rep->n - base, rep, err);
+			if (r < 0 && !first)
+				first = r;
+		}
+	}
+	zf_zfs_version_list_release(&vers);
+	return first;
+}
