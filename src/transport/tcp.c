@@ -131,20 +131,16 @@ int zf_tcp_connect(const char *host, const char *port, int timeout_ms, struct zf
 			  strerror(-last));
 }
 
-int zf_tcp_listen(const char *host, const char *port, int *ret_fd, struct zf_err *err)
+static int listen_addrinfo(const char *h, const char *port, int family, int *ret_fd)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE,
-				  .ai_family = host ? AF_UNSPEC : AF_INET6 };
+				  .ai_family = family };
 	struct addrinfo *res = NULL;
-	char hbuf[256];
-	const char *h = strip_brackets(host, hbuf, sizeof(hbuf));
 	int r, last = -EADDRNOTAVAIL;
 
 	r = getaddrinfo(h, port, &hints, &res);
 	if (r != 0)
-		return zf_err_set(err, r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL,
-				  "cannot resolve listen address '%s' port '%s': %s",
-				  host ? host : "*", port, gai_strerror(r));
+		return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		_cleanup_close_ int fd = -EBADF;
 		int one = 1, zero = 0;
@@ -156,7 +152,7 @@ int zf_tcp_listen(const char *host, const char *port, int *ret_fd, struct zf_err
 		}
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		/* without a host, one IPv6 socket serves IPv4 too */
-		if (!host && ai->ai_family == AF_INET6)
+		if (!h && ai->ai_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
 			last = -errno;
@@ -167,8 +163,27 @@ int zf_tcp_listen(const char *host, const char *port, int *ret_fd, struct zf_err
 		return 0;
 	}
 	freeaddrinfo(res);
-	return zf_err_set(err, last, "cannot listen on '%s' port %s: %s", host ? host : "*", port,
-			  strerror(-last));
+	return last;
+}
+
+int zf_tcp_listen(const char *host, const char *port, int *ret_fd, struct zf_err *err)
+{
+	char hbuf[256];
+	const char *h = strip_brackets(host, hbuf, sizeof(hbuf));
+	int r;
+
+	if (h)
+		r = listen_addrinfo(h, port, AF_UNSPEC, ret_fd);
+	else {
+		/* every address: dual-stack IPv6, or IPv4 alone on hosts without IPv6 */
+		r = listen_addrinfo(NULL, port, AF_INET6, ret_fd);
+		if (r < 0)
+			r = listen_addrinfo(NULL, port, AF_INET, ret_fd);
+	}
+	if (r < 0)
+		return zf_err_set(err, r, "cannot listen on '%s' port %s: %s", host ? host : "*",
+				  port, strerror(-r));
+	return 0;
 }
 
 int zf_tcp_local_port(int fd, uint16_t *ret_port, struct zf_err *err)

@@ -97,7 +97,12 @@ static ssize_t fd_read(struct zf_transport *t, void *p, size_t n, struct zf_err 
 
 static int fd_write(struct zf_transport *t, const void *p, size_t n, struct zf_err *err)
 {
-	int r = zf_write_timeout(t->wfd, p, n, t->timeout_ms);
+	int r;
+
+	if (t->wfd < 0)
+		return zf_err_set(err, -EPIPE, "connection to %s peer '%s' already shut down",
+				  t->kind, t->peer);
+	r = zf_write_timeout(t->wfd, p, n, t->timeout_ms);
 
 	if (r == -ETIMEDOUT)
 		return zf_err_set(err, r, "%s peer '%s' accepted nothing for %d ms", t->kind,

@@ -64,6 +64,8 @@ DEFINE_CLEANUP_FUNC(struct zf_transport *, zf_transport_free);
 /*
  * local: a socketpair, or a pipe pair (rfd != wfd, e.g. ssh's stdin/stdout).
  * Takes ownership of both fds (once when equal); identity names the peer.
+ * Sockets are written with MSG_NOSIGNAL; a pipe whose reader is gone
+ * raises SIGPIPE, which cli/main.c ignores, so the write then fails -EPIPE.
  */
 struct zf_transport *zf_transport_local_new(int rfd, int wfd, const char *identity);
 /* Both ends of a fresh socketpair, for in-process peers and tests. */
