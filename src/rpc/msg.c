@@ -270,6 +270,76 @@ int zf_msg_get_strv(const struct zf_msg *m, uint16_t tag, struct zf_strv *ret, s
 	return 0;
 }
 
+int zf_msg_entry_append(struct zf_buf *out, const struct zf_buf *entry)
+{
+	uint8_t l[4];
+
+	if (entry->len > ZF_MSG_MAX_ENTRY)
+		return -E2BIG;
+	put_be(l, entry->len, 4);
+	zf_buf_add(out, l, 4);
+	zf_buf_add(out, entry->data, entry->len);
+	return 0;
+}
+
+void zf_msg_entry_reader_init(struct zf_msg_entry_reader *r, zf_msg_entry_fn fn, void *userdata)
+{
+	zf_buf_init(&r->pending);
+	r->fn = fn;
+	r->userdata = userdata;
+	r->count = 0;
+}
+
+void zf_msg_entry_reader_release(struct zf_msg_entry_reader *r)
+{
+	zf_buf_release(&r->pending);
+}
+
+int zf_msg_entry_reader_feed(struct zf_msg_entry_reader *r, const void *p, size_t n,
+			     struct zf_err *err)
+{
+	const uint8_t *d;
+	size_t off = 0, avail;
+
+	zf_buf_add(&r->pending, p, n);
+	d = (const uint8_t *)r->pending.data;
+	avail = r->pending.len;
+	while (avail - off >= 4) {
+		_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+		uint32_t len = (uint32_t)get_be(d + off, 4);
+		int q;
+
+		if (len > ZF_MSG_MAX_ENTRY)
+			return zf_err_set(err, -EBADMSG, "list entry %llu of %u bytes exceeds %u",
+					  (unsigned long long)r->count + 1, len, ZF_MSG_MAX_ENTRY);
+		if (avail - off - 4 < len)
+			break;
+		q = zf_msg_parse(d + off + 4, len, &m, err);
+		if (q < 0)
+			return zf_err_prefix(err, "list entry %llu", (unsigned long long)r->count + 1);
+		q = r->fn(r->userdata, &m, err);
+		if (q < 0)
+			return q;
+		r->count++;
+		off += 4 + (size_t)len;
+	}
+	/* keep only the incomplete tail */
+	if (off > 0) {
+		memmove(r->pending.data, r->pending.data + off, avail - off);
+		r->pending.len = avail - off;
+		r->pending.data[r->pending.len] = '\0';
+	}
+	return 0;
+}
+
+int zf_msg_entry_reader_finish(struct zf_msg_entry_reader *r, struct zf_err *err)
+{
+	if (r->pending.len > 0)
+		return zf_err_set(err, -EBADMSG, "list ends inside entry %llu (%zu bytes left over)",
+				  (unsigned long long)r->count + 1, r->pending.len);
+	return 0;
+}
+
 /*
  * The request table.  changes_state decides the access check (guarantee 5):
  * a read-only grant may run exactly the rows without ZF_RPC_CHANGES_STATE.

@@ -3,9 +3,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "util/buf.h"
 #include "util/macro.h"
 
-struct zf_buf;
 struct zf_err;
 struct zf_strv;
 
@@ -123,6 +123,32 @@ _must_check_ int zf_msg_get_flag(const struct zf_msg *m, uint16_t tag, bool *ret
 /* Appends every STR with tag, in order, to ret (nothing when none). */
 _must_check_ int zf_msg_get_strv(const struct zf_msg *m, uint16_t tag, struct zf_strv *ret,
 				 struct zf_err *err);
+
+/*
+ * List results (LIST_FS, LIST_VERSIONS, HOLDS) are streams of entries, each
+ * a u32 length and a body of that length (kind 0), so a list is bounded by
+ * nothing but the stream and is checksummed like one.  An entry is at most
+ * ZF_MSG_MAX_ENTRY bytes.
+ */
+#define ZF_MSG_MAX_ENTRY (1u << 20)
+/* Appends entry (a body from zf_msg_start(b, 0)) to out; -E2BIG when too long. */
+_must_check_ int zf_msg_entry_append(struct zf_buf *out, const struct zf_buf *entry);
+
+typedef int (*zf_msg_entry_fn)(void *userdata, const struct zf_msg *entry, struct zf_err *err);
+/* Reassembles entries from stream bytes cut anywhere (a stream sink). */
+struct zf_msg_entry_reader {
+	struct zf_buf pending;          /* bytes of an entry not yet complete */
+	zf_msg_entry_fn fn;
+	void *userdata;
+	uint64_t count;                 /* entries delivered */
+};
+void zf_msg_entry_reader_init(struct zf_msg_entry_reader *r, zf_msg_entry_fn fn, void *userdata);
+void zf_msg_entry_reader_release(struct zf_msg_entry_reader *r);
+/* Feeds bytes, calling fn for each complete entry; -EBADMSG for a malformed one. */
+_must_check_ int zf_msg_entry_reader_feed(struct zf_msg_entry_reader *r, const void *p, size_t n,
+					  struct zf_err *err);
+/* At the stream's END: -EBADMSG when a partial entry is left over. */
+_must_check_ int zf_msg_entry_reader_finish(struct zf_msg_entry_reader *r, struct zf_err *err);
 
 /* The requests.  Numbers are part of the protocol and never change. */
 enum zf_rpc_kind {

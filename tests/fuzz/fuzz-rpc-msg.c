@@ -6,8 +6,24 @@
 #include "util/strv.h"
 #include "util/banned.h"
 
+static int entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	(void)userdata;
+	(void)err;
+	return m->n > 1000 ? -E2BIG : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct zf_msg_entry_reader reader;
+
+	/* the same bytes as a list stream, in two pieces */
+	zf_msg_entry_reader_init(&reader, entry, NULL);
+	if (zf_msg_entry_reader_feed(&reader, data, size / 2, NULL) == 0 &&
+	    zf_msg_entry_reader_feed(&reader, data + size / 2, size - size / 2, NULL) == 0 &&
+	    zf_msg_entry_reader_finish(&reader, NULL) == 0) {}
+	zf_msg_entry_reader_release(&reader);
+
 	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
 	struct zf_err err = ZF_ERR_INIT;
 

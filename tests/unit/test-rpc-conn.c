@@ -131,7 +131,66 @@ static int h_hold(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	return 0;
 }
 
+struct mem {
+	const char *p;
+	size_t n, pos;
+};
+
+static int mem_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
+{
+	struct mem *m = userdata;
+	size_t k = MIN(size, m->n - m->pos);
+	(void)err;
+
+	memcpy(buf, m->p + m->pos, k);
+	m->pos += k;
+	*ret_n = k;
+	return 0;
+}
+
+/* LIST_FS: 20000 entries, several DATA frames' worth. */
+static int h_list(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
+	struct mem m;
+	(void)userdata;
+
+	for (uint64_t i = 0; i < 20000; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "pool/fs with space %llu", (unsigned long long)i);
+		zf_msg_start(&e, 0);
+		zf_msg_add_u64(&e, ZF_TAG_GUID, i);
+		if (zf_msg_add_str(&e, ZF_TAG_FS, name) < 0 || zf_msg_entry_append(&out, &e) < 0)
+			return zf_err_set(err, -E2BIG, "entry too long");
+	}
+	m = (struct mem){ out.data, out.len, 0 };
+	return zf_rpc_request_send_stream(req, mem_source, &m, err);
+}
+
+static int list_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	_cleanup_free_ char *fs = NULL;
+	uint64_t *n = userdata;
+	char want[64];
+	int r = zf_msg_get_str(m, ZF_TAG_FS, &fs, err);
+
+	if (r < 0)
+		return r;
+	snprintf(want, sizeof(want), "pool/fs with space %llu", (unsigned long long)*n);
+	if (!streq(fs, want))
+		return zf_err_set(err, -EINVAL, "entry '%s', want '%s'", fs, want);
+	(*n)++;
+	return 0;
+}
+
+static int entry_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	return zf_msg_entry_reader_feed(userdata, p, n, err);
+}
+
 static const struct zf_rpc_handler handlers[] = {
+	{ ZF_RPC_LIST_FS, h_list },
 	{ ZF_RPC_SEND, h_send },
 	{ ZF_RPC_RECV, h_recv },
 	{ ZF_RPC_HOLD, h_hold },
@@ -230,6 +289,24 @@ static void session(struct zf_rpc_conn *c, bool read_only)
 	assert_int_equal(rc.stream_bytes, 3u << 20);
 	assert_int_equal(chk.pos, 3u << 20);
 	assert_false(chk.bad);
+
+	/* LIST_FS: a list as a stream of entries */
+	{
+		struct zf_msg_entry_reader er;
+		uint64_t n = 0;
+
+		zf_msg_entry_reader_init(&er, list_entry, &n);
+		zf_msg_start(&body, ZF_RPC_LIST_FS);
+		assert_int_equal(zf_msg_add_str(&body, ZF_TAG_FS, "pool"), 0);
+		rc = (struct zf_rpc_call){ .sink = entry_sink, .sink_data = &er };
+		r = call(c, &body, &rc, &err);
+		if (r < 0)
+			fail_msg("LIST_FS: %s", err.msg);
+		assert_int_equal(zf_msg_entry_reader_finish(&er, &err), 0);
+		assert_int_equal(n, 20000);
+		zf_msg_entry_reader_release(&er);
+		rc = (struct zf_rpc_call){ .sink = check_sink, .sink_data = &chk };
+	}
 
 	/* the empty stream is END alone */
 	zf_msg_start(&body, ZF_RPC_SEND);

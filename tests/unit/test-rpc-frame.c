@@ -344,6 +344,77 @@ static void test_msg_malformed(void **state)
 	}
 }
 
+static int count_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	uint64_t *seen = userdata, v = 0;
+	int r = zf_msg_get_u64(m, ZF_TAG_GUID, &v, err);
+
+	if (r < 0)
+		return r;
+	if (v != *seen)
+		return zf_err_set(err, -EINVAL, "entry %llu out of order", (unsigned long long)v);
+	(*seen)++;
+	return 0;
+}
+
+static void test_list_entries(void **state)
+{
+	_cleanup_buf_ struct zf_buf stream = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	for (uint64_t i = 0; i < 500; i++) {
+		zf_msg_start(&e, 0);
+		assert_int_equal(zf_msg_add_str(&e, ZF_TAG_FS, "pool/some fs"), 0);
+		zf_msg_add_u64(&e, ZF_TAG_GUID, i);
+		assert_int_equal(zf_msg_entry_append(&stream, &e), 0);
+	}
+	/* cut into pieces of every size from 1 to 37 bytes */
+	for (size_t step = 1; step < 38; step += 6) {
+		struct zf_msg_entry_reader r;
+		uint64_t seen = 0;
+
+		zf_msg_entry_reader_init(&r, count_entry, &seen);
+		for (size_t o = 0; o < stream.len; o += step)
+			assert_int_equal(zf_msg_entry_reader_feed(&r, stream.data + o,
+								  MIN(step, stream.len - o), &err), 0);
+		assert_int_equal(zf_msg_entry_reader_finish(&r, &err), 0);
+		assert_int_equal(seen, 500);
+		assert_int_equal(r.count, 500);
+		zf_msg_entry_reader_release(&r);
+	}
+	/* a list that stops inside an entry */
+	{
+		struct zf_msg_entry_reader r;
+		uint64_t seen = 0;
+
+		zf_msg_entry_reader_init(&r, count_entry, &seen);
+		assert_int_equal(zf_msg_entry_reader_feed(&r, stream.data, stream.len - 3, &err), 0);
+		assert_int_equal(zf_msg_entry_reader_finish(&r, &err), -EBADMSG);
+		assert_non_null(strstr(err.msg, "inside entry 500"));
+		zf_msg_entry_reader_release(&r);
+	}
+	/* an entry length over the limit, and a malformed entry body */
+	{
+		struct zf_msg_entry_reader r;
+		uint64_t seen = 0;
+
+		zf_msg_entry_reader_init(&r, count_entry, &seen);
+		zf_err_clear(&err);
+		assert_int_equal(zf_msg_entry_reader_feed(&r, "\x00\x10\x00\x01", 4, &err),
+				 -EBADMSG);
+		assert_non_null(strstr(err.msg, "exceeds"));
+		zf_msg_entry_reader_release(&r);
+		zf_msg_entry_reader_init(&r, count_entry, &seen);
+		zf_err_clear(&err);
+		assert_int_equal(zf_msg_entry_reader_feed(&r, "\0\0\0\3\0\0\0", 7, &err),
+				 -EBADMSG);
+		assert_non_null(strstr(err.msg, "list entry 1"));
+		zf_msg_entry_reader_release(&r);
+	}
+}
+
 static void test_request_table(void **state)
 {
 	(void)state;
@@ -375,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_stream_end),
 		cmocka_unit_test(test_msg_roundtrip),
 		cmocka_unit_test(test_msg_malformed),
+		cmocka_unit_test(test_list_entries),
 		cmocka_unit_test(test_request_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
