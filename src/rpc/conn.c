@@ -402,7 +402,8 @@ int zf_rpc_call(struct zf_rpc_conn *c, const struct zf_buf *body, struct zf_rpc_
 		return zf_err_set(err, -ZF_E_PROTO, "%s: response of kind %u", info->name,
 				  ret->kind);
 	if (info->flags & ZF_RPC_STREAM_OUT) {
-		r = zf_rpc_stream_recv(c, id, call ? call->sink : NULL, call ? call->sink_data : NULL,
+		r = zf_rpc_stream_recv(c, id, call ? call->sink : NULL,
+				       call ? call->sink_data : NULL,
 				       call ? &call->stream_bytes : NULL, err);
 		if (r < 0)
 			return zf_err_prefix(err, "%s", info->name);
@@ -494,7 +495,8 @@ static int dispatch(struct zf_rpc_conn *c, const struct zf_rpc_server *s, const 
 		r = 0;
 	if (r == 0)
 		r = fn(&req, s->userdata, &herr);
-	if (r == 0 && !req.stream_done && (req.info->flags & (ZF_RPC_STREAM_IN | ZF_RPC_STREAM_OUT)))
+	if (r == 0 && !req.stream_done &&
+	    (req.info->flags & (ZF_RPC_STREAM_IN | ZF_RPC_STREAM_OUT)))
 		r = zf_err_set(&herr, -EIO, "%s handler did not handle its stream",
 			       req.info->name);
 	if (r < 0 && (req.info->flags & ZF_RPC_STREAM_IN) && !req.stream_done) {

@@ -264,7 +264,8 @@ int zf_frame_parse_hello(const struct zf_frame *f, struct zf_frame_hello *ret, s
 	h.version_max = get16(f->payload + 2);
 	h.features = get64(f->payload + 4);
 	h.reserved = get32(f->payload + 12);
-	memcpy(h.identity, f->payload + ZF_FRAME_HELLO_FIXED + 1, f->len - ZF_FRAME_HELLO_FIXED - 1);
+	memcpy(h.identity, f->payload + ZF_FRAME_HELLO_FIXED + 1,
+	       f->len - ZF_FRAME_HELLO_FIXED - 1);
 	*ret = h;
 	return 0;
 }

@@ -32,6 +32,8 @@ struct tls {
 	SSL *ssl;
 	const char *role;       /* "server" or "client": the peer's role, for messages */
 	int verify_error;       /* first failure the verify callback saw at depth 0..n */
+	bool server;
+	bool got_data;          /* read anything since the handshake */
 	char verify_cn[ZF_TRANSPORT_MAX_PEER];
 };
 
@@ -199,14 +201,21 @@ static int ssl_wait(struct tls *t, int r, const char *what, struct zf_err *err)
 		if (ERR_peek_last_error() != 0)
 			break;
 		ERR_clear_error();
+		/*
+		 * In TLS 1.3 the server checks our certificate after our
+		 * handshake ended, so a refusal shows up here as a drop.
+		 */
 		return zf_err_set(err, q ? -q : -EPIPE,
-				  "tls %s with '%s': connection closed without close_notify", what,
-				  t->base.peer[0] ? t->base.peer : t->tcp->peer);
+				  "tls %s with '%s': connection closed without close_notify%s",
+				  what, t->base.peer[0] ? t->base.peer : t->tcp->peer,
+				  !t->server && !t->got_data ?
+				  " (did the server refuse our certificate? see its log)" : "");
 	default:
 		break;
 	}
 	return zf_err_set(err, -EPROTO, "tls %s with '%s' failed: %s", what,
-			  t->base.peer[0] ? t->base.peer : t->tcp->peer, ssl_reason(buf, sizeof(buf)));
+			  t->base.peer[0] ? t->base.peer : t->tcp->peer,
+			  ssl_reason(buf, sizeof(buf)));
 }
 
 static ssize_t tls_read(struct zf_transport *tt, void *p, size_t n, struct zf_err *err)
@@ -216,8 +225,10 @@ static ssize_t tls_read(struct zf_transport *tt, void *p, size_t n, struct zf_er
 	for (;;) {
 		size_t got = 0;
 		int r = SSL_read_ex(t->ssl, p, n, &got);
-		if (r == 1)
+		if (r == 1) {
+			t->got_data = true;
 			return (ssize_t)got;
+		}
 		r = ssl_wait(t, r, "read", err);
 		if (r <= 0)
 			return r;
@@ -338,6 +349,7 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 	t->base.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : tcp->timeout_ms;
 	t->tcp = TAKE_PTR(owned);
 	t->role = server ? "client" : "server";
+	t->server = server;
 	tt = &t->base;
 
 	r = make_ctx(o, server, &ctx, err);

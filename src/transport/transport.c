@@ -30,7 +30,8 @@ int zf_transport_read_full(struct zf_transport *t, void *p, size_t n, struct zf_
 		if (k < 0)
 			return (int)k;
 		if (k == 0)
-			return zf_err_set(err, -EPIPE, "%s peer '%s' closed the connection after %zu of %zu bytes",
+			return zf_err_set(err, -EPIPE,
+					  "%s peer '%s' closed the connection after %zu of %zu bytes",
 					  t->kind, t->peer, done, n);
 		done += (size_t)k;
 	}
