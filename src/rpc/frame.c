@@ -304,6 +304,8 @@ enum zf_rpc_errcode zf_rpc_errcode_from_errno(int e)
 		return ZF_RPC_E_PROTO;
 	if (e == -EMSGSIZE)
 		return ZF_RPC_E_TOOBIG;
+	if (e == -EPROTONOSUPPORT || e == -ENOTSUP || e == -ENOSYS)
+		return ZF_RPC_E_NOTSUP;
 	/* skip UNKNOWN's row: -EIO means IO */
 	for (size_t i = 1; i < ELEMENTSOF(errcodes); i++)
 		if (errcodes[i].err == e)

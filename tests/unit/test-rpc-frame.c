@@ -165,6 +165,7 @@ static void test_error_frames(void **state)
 	}
 	assert_int_equal(zf_rpc_errcode_from_errno(-ENOTTY), ZF_RPC_E_UNKNOWN);
 	assert_int_equal(zf_rpc_errcode_from_errno(-EPERM), ZF_RPC_E_DENIED);
+	assert_int_equal(zf_rpc_errcode_from_errno(-EPROTONOSUPPORT), ZF_RPC_E_NOTSUP);
 	assert_int_equal(zf_rpc_errcode_to_errno(999), -EIO);
 	assert_int_equal(zf_rpc_errcode_to_errno(ZF_RPC_E_WOULD_DESTROY), -ZF_E_WOULD_DESTROY);
 }
