@@ -124,7 +124,12 @@ struct zf_rpc_request {
 _must_check_ int zf_rpc_request_recv_stream(struct zf_rpc_request *req, zf_rpc_sink_fn sink,
 					    void *userdata, uint64_t *ret_bytes,
 					    struct zf_err *err);
-/* STREAM_OUT handlers: sends RESPONSE (req->resp as filled so far), then the stream. */
+/*
+ * STREAM_OUT handlers: sends RESPONSE (req->resp as filled so far), then the
+ * stream.  Whatever can still fail (zfs send's exit status) must fail inside
+ * the source, before it reports the end: once END is out the stream is
+ * vouched for, and a handler error after it is only logged.
+ */
 _must_check_ int zf_rpc_request_send_stream(struct zf_rpc_request *req, zf_rpc_source_fn source,
 					    void *userdata, struct zf_err *err);
 
