@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "util/buf.h"
 #include "util/io.h"
@@ -172,4 +174,88 @@ int zf_fd_cloexec(int fd, int on)
 		return -errno;
 	fl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
 	return fcntl(fd, F_SETFD, fl) < 0 ? -errno : 0;
+}
+
+int zf_fd_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+ssize_t zf_read_timeout(int fd, void *p, size_t n, int timeout_ms)
+{
+	for (;;) {
+		int r = zf_fd_wait(fd, POLLIN, timeout_ms);
+		ssize_t k;
+
+		if (r < 0)
+			return r;
+		k = read(fd, p, n);
+		if (k >= 0)
+			return k;
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+}
+
+int zf_write_timeout(int fd, const void *p, size_t n, int timeout_ms)
+{
+	size_t done = 0;
+	bool sock = true;
+
+	while (done < n) {
+		ssize_t k;
+		int r = zf_fd_wait(fd, POLLOUT, timeout_ms);
+
+		if (r < 0)
+			return r;
+		if (sock) {
+			k = send(fd, (const char *)p + done, n - done, MSG_NOSIGNAL);
+			if (k < 0 && errno == ENOTSOCK) {
+				sock = false;
+				continue;
+			}
+		} else
+			k = write(fd, (const char *)p + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+ssize_t zf_recv_some(int fd, void *p, size_t n)
+{
+	for (;;) {
+		ssize_t k = recv(fd, p, n, 0);
+		if (k >= 0)
+			return k;
+		if (errno != EINTR)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+}
+
+ssize_t zf_send_some(int fd, const void *p, size_t n)
+{
+	for (;;) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k >= 0)
+			return k;
+		if (errno != EINTR)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
 }

@@ -31,3 +31,29 @@ _must_check_ int zf_copy_stream(int in, int out, uint64_t *counter);
 /* Sets or clears O_NONBLOCK / FD_CLOEXEC. */
 int zf_fd_nonblock(int fd, int on);
 int zf_fd_cloexec(int fd, int on);
+
+/*
+ * Waits until fd is ready for events (POLLIN/POLLOUT) or timeout_ms passes
+ * (-1: forever).  0 when ready (also on POLLHUP/POLLERR: the next read or
+ * write reports it), -ETIMEDOUT, or -errno.
+ */
+_must_check_ int zf_fd_wait(int fd, short events, int timeout_ms);
+/*
+ * One read of at most n bytes that waits at most timeout_ms for data.
+ * Returns the bytes read (> 0), 0 at end of file, -ETIMEDOUT, or -errno.
+ */
+_must_check_ ssize_t zf_read_timeout(int fd, void *p, size_t n, int timeout_ms);
+/*
+ * Writes all n bytes; fails with -ETIMEDOUT when the fd accepts nothing for
+ * timeout_ms (so a slow peer is fine, a stopped one is not).  Sockets are
+ * written with MSG_NOSIGNAL: a closed peer is -EPIPE, not SIGPIPE.
+ */
+_must_check_ int zf_write_timeout(int fd, const void *p, size_t n, int timeout_ms);
+/*
+ * One non-waiting recv(2)/send(2) on a socket, retrying EINTR: bytes moved,
+ * 0 at end of file (recv), or -errno (-EAGAIN when it would block).  send
+ * uses MSG_NOSIGNAL.  For code such as a TLS library's I/O callbacks that
+ * does its own waiting.
+ */
+_must_check_ ssize_t zf_recv_some(int fd, void *p, size_t n);
+_must_check_ ssize_t zf_send_some(int fd, const void *p, size_t n);
