@@ -21,23 +21,31 @@ static int wait_fd(int fd, short events)
 	}
 }
 
+/* One read(2), retried on EINTR and waited out on EAGAIN: bytes (0 at EOF) or -errno. */
+static ssize_t read_once(int fd, void *p, size_t n)
+{
+	for (;;) {
+		ssize_t k = read(fd, p, n);
+		if (k >= 0)
+			return k;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int r = wait_fd(fd, POLLIN);
+		if (r < 0)
+			return r;
+	}
+}
+
 ssize_t zf_read_full(int fd, void *p, size_t n)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		ssize_t k = read(fd, (char *)p + done, n - done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int r = wait_fd(fd, POLLIN);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			return -errno;
-		}
+		ssize_t k = read_once(fd, (char *)p + done, n - done);
+		if (k < 0)
+			return k;
 		if (k == 0)
 			break;
 		done += (size_t)k;
@@ -75,20 +83,9 @@ int zf_read_all(int fd, struct zf_buf *b, size_t max)
 		ssize_t k;
 
 		zf_buf_grow(b, 65536);
-		k = read(fd, b->data + b->len, b->alloc - b->len - 1);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int r = wait_fd(fd, POLLIN);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			return -errno;
-		}
-		if (k == 0)
-			return 0;
+		k = read_once(fd, b->data + b->len, b->alloc - b->len - 1);
+		if (k <= 0)
+			return (int)k;
 		b->len += (size_t)k;
 		b->data[b->len] = '\0';
 		if (b->len > max)
@@ -105,20 +102,9 @@ static int copy_rw(int in, int out, uint64_t *counter)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t n = read(in, buf, COPY_CHUNK);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int r = wait_fd(in, POLLIN);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
+		ssize_t n = read_once(in, buf, COPY_CHUNK);
+		if (n <= 0)
+			return (int)n;
 		int r = zf_write_full(out, buf, (size_t)n);
 		if (r < 0)
 			return r;
