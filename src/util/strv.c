@@ -38,6 +38,12 @@ void zf_strv_addv(struct zf_strv *s, const char *const *strs)
 		zf_strv_add(s, *strs);
 }
 
+void zf_strv_addn(struct zf_strv *s, const char *const *strs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		zf_strv_add(s, strs[i]);
+}
+
 void zf_strv_release(struct zf_strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)

@@ -14,6 +14,7 @@ struct zf_strv {
 void zf_strv_add(struct zf_strv *s, const char *str);
 _printf_(2, 3) void zf_strv_addf(struct zf_strv *s, const char *fmt, ...);
 void zf_strv_addv(struct zf_strv *s, const char *const *strs);   /* NULL-terminated list */
+void zf_strv_addn(struct zf_strv *s, const char *const *strs, size_t n);       /* n strings */
 void zf_strv_release(struct zf_strv *s);
 /* The vector as const argv, valid until the next add; never NULL. */
 const char *const *zf_strv_argv(struct zf_strv *s);

@@ -173,8 +173,7 @@ int zf_zfs_list_fs(const char *const *roots, size_t nroots, const struct zf_zfs_
 						   "name,type,guid,createtxg", NULL });
 	if (opts && opts->recursive)
 		zf_strv_add(&args, "-r");
-	for (size_t i = 0; i < nroots; i++)
-		zf_strv_add(&args, roots[i]);
+	zf_strv_addn(&args, roots, nroots);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
 	if ((r = zf_zfs_parse_fs_list(out.data, out.len, &all, err)) < 0)
@@ -208,8 +207,7 @@ int zf_zfs_list_versions(const char *const *datasets, size_t n, struct zf_zfs_ve
 						   "-s", "createtxg", "-o",
 						   "name,type,guid,createtxg,creation,userrefs",
 						   NULL });
-	for (size_t i = 0; i < n; i++)
-		zf_strv_add(&args, datasets[i]);
+	zf_strv_addn(&args, datasets, n);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
 	return zf_zfs_parse_version_list(out.data, out.len, ret, err);
@@ -236,8 +234,7 @@ int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const 
 	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-o", "name,property,value,source",
 						   NULL });
 	zf_strv_add(&args, zf_buf_str(&list));
-	for (size_t i = 0; i < ndatasets; i++)
-		zf_strv_add(&args, datasets[i]);
+	zf_strv_addn(&args, datasets, ndatasets);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
 	return zf_zfs_parse_props(out.data, out.len, ret, err);
@@ -356,8 +353,7 @@ static int hold_release(const char *verb, const char *tag, const char *const *sn
 		return 0;
 	args_init(&args, verb);
 	zf_strv_add(&args, tag);
-	for (size_t i = 0; i < n; i++)
-		zf_strv_add(&args, snapshots[i]);
+	zf_strv_addn(&args, snapshots, n);
 	return zfs_run(&args, NULL, err);
 }
 
@@ -384,8 +380,7 @@ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list
 		return r;
 	args_init(&args, "holds");
 	zf_strv_add(&args, "-Hp");
-	for (size_t i = 0; i < n; i++)
-		zf_strv_add(&args, snapshots[i]);
+	zf_strv_addn(&args, snapshots, n);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
 	return zf_zfs_parse_holds(out.data, out.len, ret, err);

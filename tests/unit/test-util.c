@@ -83,11 +83,15 @@ static void test_strv(void **state)
 	zf_strv_addv(&s, (const char *const[]){ "c", "with space", NULL });
 	assert_int_equal(s.n, 4);
 	assert_null(s.v[4]);
+	zf_strv_addn(&s, (const char *const[]){ "n1", "n2", "not added" }, 2);
+	assert_int_equal(s.n, 6);
+	assert_string_equal(s.v[5], "n2");
+	assert_null(s.v[6]);
 	assert_true(zf_strv_contains(&s, "with space"));
 	assert_false(zf_strv_contains(&s, "with"));
 	zf_strv_sort(&s);
 	assert_string_equal(s.v[0], "a1");
-	assert_string_equal(s.v[3], "with space");
+	assert_string_equal(s.v[5], "with space");
 }
 
 static void test_err_first_wins(void **state)
