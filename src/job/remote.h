@@ -1,0 +1,46 @@
+/* src/job/remote.h — the rpc ends of a replication: remote endpoint (client) and request handlers (server) */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "util/macro.h"
+
+struct zf_endpoint;
+struct zf_err;
+struct zf_msg;
+struct zf_rpc_conn;
+struct zf_rpc_req_info;
+struct zf_transport;
+
+/*
+ * Client side.  A remote endpoint implements struct zf_endpoint_ops over
+ * the protocol of docs/protocol.md.  It opens connections through connect
+ * (one per concurrent caller: each replication worker gets its own, a
+ * running stream keeps its connection until stream_finish), runs the
+ * handshake on each, and reuses idle ones.  A connection that failed
+ * mid-request is discarded, never reused.
+ */
+typedef int (*zf_remote_connect_fn)(void *userdata, struct zf_transport **ret,
+				    struct zf_err *err);
+
+struct zf_remote_opts {
+	zf_remote_connect_fn connect;
+	void *userdata;                 /* for connect; must outlive the endpoint */
+	void (*userdata_free)(void *userdata);  /* called by free, may be NULL */
+	const char *name;               /* for messages: "tls://host:port", "ssh host" */
+	int timeout_ms;                 /* per read/write; 0: ZF_TRANSPORT_DEFAULT_TIMEOUT_MS */
+};
+_must_check_ int zf_endpoint_remote_new(const struct zf_remote_opts *opts,
+					struct zf_endpoint **ret, struct zf_err *err);
+
+/*
+ * Server side.  Serves one connection (after the handshake) until the
+ * client closes it: every request of docs/protocol.md is carried out by
+ * ep (the local endpoint in production, and the zfs layer for requests
+ * the endpoint table lacks), after allow said yes.  allow is the one
+ * access check (guarantee 5); NULL allows everything.
+ */
+typedef int (*zf_serve_allow_fn)(void *userdata, const char *identity,
+				 const struct zf_rpc_req_info *info, const struct zf_msg *msg,
+				 struct zf_err *err);
+_must_check_ int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,
+			       zf_serve_allow_fn allow, void *userdata, struct zf_err *err);
