@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/regex.h"
 #include "util/strv.h"
 #include "util/banned.h"
 
@@ -774,9 +775,12 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	make_stamp(c.stamp, sizeof(c.stamp));
 
 	for (const char *const *p = o->excludes; r >= 0 && p && *p; p++) {
+		char why[128];
+
 		x.re = zf_xreallocarray(x.re, x.n + 1, sizeof(regex_t));
-		if (regcomp(&x.re[x.n], *p, REG_EXTENDED | REG_NOSUB) != 0)
-			r = zf_err_set(err, -EINVAL, "invalid --exclude regular expression '%s'", *p);
+		if (zf_regex_compile(&x.re[x.n], *p, why, sizeof(why)) < 0)
+			r = zf_err_set(err, -EINVAL, "invalid --exclude regular expression '%s': %s",
+				       *p, why);
 		else
 			x.n++;
 	}
