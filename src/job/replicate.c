@@ -152,8 +152,44 @@ static void side_fill(struct side *s, const char *root)
 	}
 }
 
+bool zf_replicate_transient(int r)
+{
+	switch (-r) {
+	case EPIPE:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+	case ZF_E_PROTO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Sleeps before retry attempt (1-based): the delay doubles each time, up to a minute. */
+static void retry_wait(const struct zf_replicate_opts *o, unsigned attempt, const char *what,
+		       const struct zf_err *why)
+{
+	uint64_t ms = o->retry_delay_ms ? o->retry_delay_ms : ZF_REPLICATE_RETRY_DELAY_MS;
+
+	for (unsigned i = 1; i < attempt && ms < ZF_REPLICATE_RETRY_DELAY_MAX_MS; i++)
+		ms *= 2;
+	if (ms > ZF_REPLICATE_RETRY_DELAY_MAX_MS)
+		ms = ZF_REPLICATE_RETRY_DELAY_MAX_MS;
+	log_warning("%s: %s; retrying in %.1f s (attempt %u of %u)", what, zf_err_msg(why),
+		    (double)ms / 1000, attempt, o->retries);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* Lists one side; a DST root that does not exist yet is an empty side. */
-static int list_side(struct zf_endpoint *ep, const char *root, bool recursive,
+static int list_side_once(struct zf_endpoint *ep, const char *root, bool recursive,
 		     struct excludes *x, bool missing_ok, struct side *ret, struct zf_err *err)
 {
 	struct zf_err e2 = ZF_ERR_INIT;
@@ -166,6 +202,24 @@ static int list_side(struct zf_endpoint *ep, const char *root, bool recursive,
 		return zf_err_set(err, r, "cannot list '%s': %s", root, zf_err_msg(&e2));
 	side_fill(ret, root);
 	return 0;
+}
+
+/* list_side_once(), retried while the failure is the connection's. */
+static int list_side(const struct zf_replicate_opts *o, struct zf_endpoint *ep, const char *root,
+		     bool recursive, struct excludes *x, bool missing_ok, struct side *ret,
+		     struct zf_err *err)
+{
+	int r;
+
+	for (unsigned attempt = 1;; attempt++) {
+		r = list_side_once(ep, root, recursive, x, missing_ok, ret, err);
+		if (r >= 0 || !zf_replicate_transient(r) || attempt > o->retries)
+			return r;
+		retry_wait(o, attempt, "listing", err);
+		zf_err_clear(err);
+		side_release(ret);
+		*ret = (struct side){ 0 };
+	}
 }
 
 /* ---- stale holds ---------------------------------------------------------- */
@@ -308,8 +362,15 @@ static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force
 static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
 		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
 
-/* After a resume: list the filesystem again and plan it alone. */
-static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs,
+static int run_item(struct ctx *c, const struct zf_replan_item *it,
+		    struct zf_replicate_fs_result *fr, struct zf_err *err);
+
+/*
+ * Lists one filesystem again and plans it alone: after a resume (the rest
+ * of its steps), or to retry it after its connection broke (everything,
+ * from the resume token the broken transfer left).
+ */
+static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, bool retry,
 		      struct zf_replicate_fs_result *fr, struct zf_err *err)
 {
 	struct side s = { 0 }, d = { 0 };
@@ -317,9 +378,9 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs,
 	struct zf_replan_opts po = { 0 };
 	int r;
 
-	r = list_side(c->src, src_fs, false, NULL, false, &s, err);
+	r = list_side(c->o, c->src, src_fs, false, NULL, false, &s, err);
 	if (r >= 0)
-		r = list_side(c->dst, dst_fs, false, NULL, true, &d, err);
+		r = list_side(c->o, c->dst, dst_fs, false, NULL, true, &d, err);
 	if (r >= 0) {
 		po = (struct zf_replan_opts){
 			.intermediates = c->o->intermediates,
@@ -337,7 +398,14 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs,
 	}
 	if (r >= 0) {
 		const struct zf_replan_item *it = &p->items[0];
-		if (it->replan || it->action == ZF_REPLAN_RESUME)
+		if (p->n_items == 0)
+			r = zf_err_set(err, -ENOENT, "'%s' is gone", src_fs);
+		else if (retry && (it->action == ZF_REPLAN_CONFLICT ||
+				   it->action == ZF_REPLAN_NOTHING_TO_SEND))
+			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
+		else if (retry)
+			r = run_item(c, it, fr, err);
+		else if (it->replan || it->action == ZF_REPLAN_RESUME)
 			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
 				       dst_fs);
 		else if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND)
@@ -399,7 +467,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 			r = transfer(c, NULL, &so, dst_fs, &ro, &bytes, err);
 			fr->bytes += bytes;
 			if (r >= 0 && it->replan)
-				return replan_one(c, src_fs, dst_fs, fr, err);
+				return replan_one(c, src_fs, dst_fs, false, fr, err);
 			break;
 		case ZF_REPLAN_STEP_RENAME:
 			renamed = zf_xasprintf("%s%s", dst_fs, st->rename_suffix);
@@ -509,6 +577,14 @@ static void *worker(void *arg)
 		double t0 = now_s();
 
 		r = run_item(c, it, fr, &err);
+		for (unsigned attempt = 1; r < 0 && zf_replicate_transient(r) &&
+					   attempt <= c->o->retries; attempt++) {
+			_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
+
+			retry_wait(c->o, attempt, fr->target, &err);
+			zf_err_clear(&err);
+			r = replan_one(c, src_fs, fr->target, true, fr, &err);
+		}
 		fr->seconds = now_s() - t0;
 		if (r < 0) {
 			fr->status = ZF_REPLICATE_FAILED;
@@ -633,7 +709,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	unsigned started = 0;
 	int r;
 
-	r = list_side(c->src, c->src_root, o->recursive, x, false, &s, err);
+	r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
 	if (r >= 0 && s.n == 0)
 		r = zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
 
@@ -652,11 +728,11 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 			c->res->sync_snap = zf_xstrdup(name);
 			side_release(&s);
 			s = (struct side){ 0 };
-			r = list_side(c->src, c->src_root, o->recursive, x, false, &s, err);
+			r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
 		}
 	}
 	if (r >= 0)
-		r = list_side(c->dst, c->dst_root, true, NULL, true, &d, err);
+		r = list_side(o, c->dst, c->dst_root, true, NULL, true, &d, err);
 	if (r >= 0 && !o->dry_run)
 		release_stale_holds(c, &s);
 

@@ -35,6 +35,15 @@ struct zf_replicate_opts {
 	bool no_resume;                 /* abort partial receives instead of resuming */
 	bool dry_run;                   /* plan only */
 	const char *cursor_id;          /* names this target's cursor and holds; NULL: none */
+	/*
+	 * A filesystem whose transfer failed because the connection to a
+	 * remote end broke (zf_replicate_transient()) is listed and planned
+	 * again and retried up to this many times, after retry_delay_ms,
+	 * doubling each time up to a minute (0: ZF_REPLICATE_RETRY_DELAY_MS).
+	 * Listing either side at the start is retried the same way.
+	 */
+	unsigned retries;
+	unsigned retry_delay_ms;
 	/* Called about once a second from a helper thread while transfers run. */
 	void (*progress)(const struct zf_replicate_progress *running, size_t n, void *userdata);
 	void *userdata;
@@ -65,6 +74,16 @@ struct zf_replicate_result {
 	unsigned ok, failed, skipped;
 	char *sync_snap;                /* name of the sync snapshot taken, or NULL */
 };
+
+#define ZF_REPLICATE_RETRY_DELAY_MS 1000
+#define ZF_REPLICATE_RETRY_DELAY_MAX_MS 60000
+
+/*
+ * Whether a failure is the connection's (reset, timed out, refused, cut
+ * mid-stream, a peer that broke the protocol) rather than a zfs or
+ * access failure that would fail the same way again.
+ */
+bool zf_replicate_transient(int r);
 
 /*
  * Replicates src_root on src to dst_root on dst.  Returns 0 when the run
