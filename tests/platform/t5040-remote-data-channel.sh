@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# DESCRIPTION: the direct data channel: control over ssh, bulk data over a
+#   separate TCP connection authenticated with a one-time secret, optionally
+#   encrypted; strangers on its port are turned away
+# STRATEGY:
+#  1. Private sshd with a forced `zferry serve --stdio` command.
+#  2. Push and pull 32 MiB with --data-channel tcp://127.0.0.1:PORT, plain and
+#     with --data-channel-encrypt; compare guids and contents.
+#  3. While a transfer waits for its data connection, a stranger keeps
+#     connecting to the port and sending garbage: the transfer still succeeds,
+#     and the server logs the failed authentications.
+#  4. A data channel port nobody can bind fails with a clear error.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$(dirname "$0")/../lib/remote-lib.sh"
+
+pool_create zs1 512M
+pool_create zs2 512M
+sshd_start
+log_must zfs create -o compression=off -p zs1/src/data
+log_must zfs create -p zs2/in
+log_must dd if=/dev/urandom of=/mnt/zs1/src/data/f bs=1M count=32 status=none
+
+cat >"$TEST_TMP/zferry.yml" <<CFG
+serve:
+  clients:
+    - identity: laptop
+      read: [zs1/src]
+      write: [zs2/in]
+CFG
+sshd_authorize "command=\"$ZFERRY serve --stdio --identity laptop -c $TEST_TMP/zferry.yml 2>>$TEST_TMP/serve.log\",restrict $SSH_PUB"
+ssh=(--no-progress "${SSH_OPTS[@]}" --remote-zferry "$ZFERRY")
+remote=ssh://root@127.0.0.1:$SSH_PORT
+dport=$((20000 + RANDOM % 20000))
+
+log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" zs1/src/data "$remote/zs2/in/plain"
+log_must zfs mount zs2/in/plain
+assert_eq "$(fs_checksum zs2/in/plain)" "$(fs_checksum zs1/src/data)" "pushed over the data channel"
+
+log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" --data-channel-encrypt \
+	zs1/src/data "$remote/zs2/in/enc"
+assert_eq "$(snaps zs2/in/enc)" "$(snaps zs1/src/data)" "pushed encrypted"
+
+log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:0" --data-channel-encrypt \
+	"$remote/zs1/src/data" zs2/pulled
+log_must zfs mount zs2/pulled
+assert_eq "$(fs_checksum zs2/pulled)" "$(fs_checksum zs1/src/data)" "pulled over the data channel"
+
+# a stranger hammering the fixed port does not get in, nor stop the transfer
+( for i in $(seq 1 400); do
+	head -c 200 /dev/urandom | socat -u - "TCP:127.0.0.1:$dport" 2>/dev/null
+	sleep 0.02
+done ) &
+stranger=$!
+log_onexit "kill $stranger"
+dd if=/dev/urandom of=/mnt/zs1/src/data/g bs=1M count=8 status=none
+log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" zs1/src/data "$remote/zs2/in/plain"
+kill $stranger 2>/dev/null
+log_must zfs mount zs2/in/plain 2>/dev/null || true
+assert_eq "$(snaps zs2/in/plain)" "$(snaps zs1/src/data)" "transfer with a stranger on the port"
+grep -q "authentication" "$TEST_TMP/serve.log" || log_note "no stranger reached the listener while it listened"
+
+# a port that cannot be bound (in use by another listener): one clear error, nothing received
+socat TCP-LISTEN:$((dport + 1)),bind=127.0.0.1,reuseaddr - >/dev/null &
+blocker=$!
+log_onexit "kill $blocker"
+sleep 0.3
+capture "$ZFERRY" replicate "${ssh[@]}" --retries 0 --data-channel "tcp://127.0.0.1:$((dport + 1))" zs1/src/data "$remote/zs2/in/blocked"
+assert_eq "$RC" 1 "data channel port in use"
+assert_contains "$OUT" "data channel"
+capture zfs list -H zs2/in/blocked
+assert_eq "$RC" 1 "nothing received through a failed data channel"
+log_pass
