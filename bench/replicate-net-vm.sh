@@ -1,0 +1,61 @@
+# bench/replicate-net-vm.sh — runs inside the VM (see bench/replicate-net-vm)
+set -euo pipefail
+mb=${BENCH_MB:-2048}
+mount -o remount,size=9G /tmp
+echo $((1024 * 1024 * 1024)) >/sys/module/zfs/parameters/zfs_arc_max
+now() { date +%s.%N; }
+secs() { awk -v a="$2" -v b="$1" 'BEGIN{printf "%.2f", a - b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+cold() { zpool export p1 && zpool import -d /tmp p1; }
+w=$(mktemp -d)
+
+# a CA, a server and a client certificate, as docs/serve.md shows
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$w/ca.key" -out "$w/ca.pem" -subj /CN=bench-ca 2>/dev/null
+for n in server bench; do
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w/$n.key" \
+		-out "$w/$n.csr" -subj "/CN=$n" 2>/dev/null
+	openssl x509 -req -in "$w/$n.csr" -CA "$w/ca.pem" -CAkey "$w/ca.key" -CAcreateserial \
+		-days 2 -out "$w/$n.pem" 2>/dev/null
+done
+cat >"$w/zferry.yml" <<CFG
+serve:
+  tls: { ca: $w/ca.pem, cert: $w/server.pem, key: $w/server.key }
+  clients:
+    - identity: bench
+      write: [p2]
+CFG
+
+truncate -s $((mb * 2 + 1024))M /tmp/p1.img /tmp/p2.img
+zpool create -f -O mountpoint=/mnt/p1 p1 /tmp/p1.img
+zpool create -f -O mountpoint=/mnt/p2 p2 /tmp/p2.img
+zfs create -o compression=off p1/a
+head -c "${mb}M" /dev/urandom >/mnt/p1/a/data
+zfs snapshot p1/a@s
+bytes=$(zfs send -nP p1/a@s | awk '/^size/ {print $2}')
+
+zferry serve -c "$w/zferry.yml" --listen tls://127.0.0.1:0 2>"$w/serve.log" &
+serve=$!
+for i in $(seq 1 100); do
+	port=$(sed -n 's/.*listening on tls:\/\/.*:\([0-9]*\)$/\1/p' "$w/serve.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+
+cold
+t0=$(now); zfs send p1/a@s | zfs recv -u p2/raw; zpool sync p2; t1=$(now)
+raw=$(secs "$t0" "$t1")
+zfs destroy -r p2/raw
+cold
+t0=$(now)
+zferry replicate --no-sync-snap --no-progress --tls-ca "$w/ca.pem" --tls-cert "$w/bench.pem" \
+	--tls-key "$w/bench.key" p1/a "tls://127.0.0.1:$port/p2/zf" >/dev/null
+zpool sync p2
+t1=$(now)
+zf=$(secs "$t0" "$t1")
+kill $serve
+echo "== full replication of $mb MiB of incompressible data, in the VM (TCG)"
+echo "stream bytes:                    $bytes"
+echo "raw zfs send | zfs recv:         $raw s  ($(awk -v b="$bytes" -v t="$raw" 'BEGIN{printf "%.1f", b / t / 1e6}') MB/s)"
+echo "zferry replicate over tls:       $zf s  ($(awk -v b="$bytes" -v t="$zf" 'BEGIN{printf "%.1f", b / t / 1e6}') MB/s)"
+echo "throughput ratio tls/raw:        $(ratio "$raw" "$zf")"
