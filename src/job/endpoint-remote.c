@@ -700,20 +700,32 @@ static void rstream_free(struct rstream *st)
 }
 
 /*
- * Cuts the connection under a running pump: shutdown(2) makes its blocked
- * read or write fail at once.  The fds stay open (the pump still uses
- * them) until the connection is freed after the join.  A transport over
- * pipes (ssh) is no socket; its pump fails at the transport's timeout.
+ * Cuts the connection under a running pump, so that its blocked read or
+ * write fails now rather than at the timeout: shutdown(2) for a socket;
+ * for a transport over pipes (ssh's stdin and stdout), /dev/null is
+ * dup2()ed over both fds, which reads as the end of the stream and refuses
+ * writes.  The fd numbers stay valid either way (the pump still uses
+ * them) until the connection is freed after the join.
  */
+static void cut_fd(int fd)
+{
+	_cleanup_close_ int null = -EBADF;
+
+	if (fd < 0 || shutdown(fd, SHUT_RDWR) == 0 || errno != ENOTSOCK)
+		return;
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0)
+		(void)dup3(null, fd, O_CLOEXEC);
+}
+
 static void cut(struct rstream *st)
 {
 	struct zf_transport *t = st->rc->t;
 
 	__atomic_store_n(&st->killed, true, __ATOMIC_SEQ_CST);
-	if (t->rfd >= 0)
-		(void)shutdown(t->rfd, SHUT_RDWR);
-	if (t->wfd >= 0 && t->wfd != t->rfd)
-		(void)shutdown(t->wfd, SHUT_RDWR);
+	cut_fd(t->rfd);
+	if (t->wfd != t->rfd)
+		cut_fd(t->wfd);
 }
 
 static void mark_started(struct rstream *st)
