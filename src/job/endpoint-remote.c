@@ -424,8 +424,9 @@ static void link_versions(struct zf_ep_fs_list *l)
 {
 	struct zf_zfs_version_list *vl = &l->versions;
 
-	qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
-	for (size_t i = 0; i < l->n; i++) {
+	if (vl->n > 0)
+		qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
+	for (size_t i = 0; i < l->n && vl->n > 0; i++) {
 		struct zf_ep_fs *f = &l->v[i];
 		size_t lo = 0, hi = vl->n;
 

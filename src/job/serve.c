@@ -189,7 +189,8 @@ static int mem_source(void *userdata, void *buf, size_t size, size_t *ret_n, str
 	size_t k = MIN(size, m->b->len - m->pos);
 	(void)err;
 
-	memcpy(buf, m->b->data + m->pos, k);
+	if (k > 0)
+		memcpy(buf, m->b->data + m->pos, k);
 	m->pos += k;
 	*ret_n = k;
 	return 0;
