@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "job/endpoint.h"
 #include "job/remote.h"
@@ -28,6 +29,7 @@
 #include "util/err.h"
 #include "util/io.h"
 #include "util/strv.h"
+#include "zfs/zfs.h"
 
 /* Quotes, ';' and unicode: fine in tags, values and list results, never in dataset names. */
 #define ODD_TAG "zferry \"q\"; 'x' \xc3\xbc\xe2\x9c\x93"
@@ -1277,6 +1279,40 @@ static void test_decode_errors(void **state)
 		assert_string_equal(tok, "1-abc " ODD_VALUE);
 	}
 	expect_no_call(&net->fake);
+
+	/* DESTROY_VERSIONS goes to the zfs layer: a fake zfs records its argv */
+	{
+		char dir[] = "/tmp/zferry-remote-XXXXXX", prog[64], out[64];
+		_cleanup_buf_ struct zf_buf got = ZF_BUF_INIT;
+		FILE *fp;
+		int fd;
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(prog, sizeof(prog), "%s/zfs", dir);
+		snprintf(out, sizeof(out), "%s/argv", dir);
+		fp = fopen(prog, "w");
+		assert_non_null(fp);
+		fprintf(fp, "#!/bin/sh\nfor a; do printf '[%%s]' \"$a\"; done > '%s'\n", out);
+		assert_int_equal(fclose(fp), 0);
+		assert_int_equal(chmod(prog, 0700), 0);
+		zf_zfs_set_program(prog);
+		zf_msg_start(&body, ZF_RPC_DESTROY_VERSIONS);
+		assert_int_equal(zf_msg_add_str(&body, ZF_TAG_FS, "pool/a b"), 0);
+		assert_int_equal(zf_msg_add_str(&body, ZF_TAG_NAME, "s 1"), 0);
+		assert_int_equal(zf_msg_add_str(&body, ZF_TAG_NAME, "s2"), 0);
+		zf_msg_release(&m);
+		if (zf_rpc_call(c, &body, NULL, &resp, &m, &err) < 0)
+			fail_msg("DESTROY_VERSIONS: %s", err.msg);
+		zf_zfs_set_program("zfs");
+		fd = open(out, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(zf_read_all(fd, &got, 4096), 0);
+		close(fd);
+		assert_string_equal(got.data, "[destroy][pool/a b@s 1,s2]");
+		assert_int_equal(unlink(out), 0);
+		assert_int_equal(unlink(prog), 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
 #undef CALL
 
 	zf_msg_release(&m);
