@@ -456,17 +456,16 @@ static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
 	struct list_ctx ctx = { &l, filter, userdata };
 	int r;
 
-	zf_msg_start(&body, ZF_RPC_LIST_FS);
-	r = add_str(rm, &body, ZF_TAG_FS, root, err);
-	if (r < 0)
-		return r;
-	add_flag(&body, ZF_TAG_RECURSIVE, recursive);
-	r = remote_list_call(rm, &body, fs_entry, &ctx, err);
-	if (r >= 0 && l.n > 0) {
-		/* the same fields, another kind */
-		body.data[0] = (char)(ZF_RPC_LIST_VERSIONS >> 8);
-		body.data[1] = (char)(ZF_RPC_LIST_VERSIONS & 0xff);
-		r = remote_list_call(rm, &body, version_entry, &ctx, err);
+	for (int i = 0; i < 2; i++) {
+		/* LIST_FS, then LIST_VERSIONS with the same fields */
+		zf_msg_start(&body, i == 0 ? ZF_RPC_LIST_FS : ZF_RPC_LIST_VERSIONS);
+		r = add_str(rm, &body, ZF_TAG_FS, root, err);
+		if (r < 0)
+			return r;
+		add_flag(&body, ZF_TAG_RECURSIVE, recursive);
+		r = remote_list_call(rm, &body, i == 0 ? fs_entry : version_entry, &ctx, err);
+		if (r < 0 || l.n == 0)
+			break;
 	}
 	if (r < 0) {
 		zf_ep_fs_list_release(&l);

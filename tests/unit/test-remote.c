@@ -677,6 +677,12 @@ static bool drop_none(const char *name, void *userdata)
 	return strstr(name, "/none") == NULL;
 }
 
+static bool drop_child(const char *name, void *userdata)
+{
+	assert_ptr_equal(userdata, NULL);
+	return strstr(name, "/child") == NULL;
+}
+
 static void test_list(void **state)
 {
 	struct net *net = net_new();
@@ -720,9 +726,20 @@ static void test_list(void **state)
 	assert_null(f->sendflags);
 	assert_int_equal(f->n_versions, 1);
 	assert_string_equal(f->versions[0].name, "s2");
-	/* the filtered filesystem's versions are gone with it */
 	assert_int_equal(l.versions.n, 3);
 	assert_true(f->versions >= l.versions.v && f->versions < l.versions.v + l.versions.n);
+	zf_ep_fs_list_release(&l);
+
+	/* a filtered filesystem takes its versions with it */
+	if (ep->ops->list(ep, "pool/a b", true, drop_child, NULL, &l, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	expect_call(&net->fake, "list root=pool/a b rec=1 filter=0");
+	expect_call(&net->fake, "list root=pool/a b rec=1 filter=0");
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].name, "pool/a b/none");
+	assert_null(l.v[1].versions);
+	assert_int_equal(l.versions.n, 2);
+	assert_int_equal(l.v[0].n_versions, 2);
 	zf_ep_fs_list_release(&l);
 
 	/* a filesystem without versions */
