@@ -17,7 +17,15 @@ struct zf_transport;
  * (one per concurrent caller: each replication worker gets its own, a
  * running stream keeps its connection until stream_finish), runs the
  * handshake on each, and reuses idle ones.  A connection that failed
- * mid-request is discarded, never reused.
+ * mid-request is discarded, never reused; one that got the server's ERROR
+ * is kept.  connect may run in several threads at once.
+ *
+ * Errors name the remote: "NAME: message", with the server's own message
+ * for its failures.  A stream's fd is a pipe served by a thread of the
+ * endpoint: stream_finish closes it, joins the thread and returns the
+ * stream's result, which is never success for a stream that stopped
+ * without a matching END; stream_kill cuts the connection at once.
+ * Finish every stream before freeing the endpoint.
  */
 typedef int (*zf_remote_connect_fn)(void *userdata, struct zf_transport **ret,
 				    struct zf_err *err);
@@ -37,7 +45,10 @@ _must_check_ int zf_endpoint_remote_new(const struct zf_remote_opts *opts,
  * client closes it: every request of docs/protocol.md is carried out by
  * ep (the local endpoint in production, and the zfs layer for requests
  * the endpoint table lacks), after allow said yes.  allow is the one
- * access check (guarantee 5); NULL allows everything.
+ * access check (guarantee 5); NULL allows everything.  Every name in a
+ * request is checked with the zfs layer's rules before ep sees it.  The
+ * process must ignore SIGPIPE (cli/main.c does): a receive that died
+ * makes the next write of its stream fail with EPIPE.
  */
 typedef int (*zf_serve_allow_fn)(void *userdata, const char *identity,
 				 const struct zf_rpc_req_info *info, const struct zf_msg *msg,

@@ -1,0 +1,1009 @@
+/*
+ * src/job/endpoint-remote.c — the endpoint on another host, over the rpc protocol
+ *
+ * Every op is one request of docs/protocol.md §4 on a connection taken
+ * from a pool: idle connections wait in a list, an op takes one (or opens
+ * a new one) and gives it back when the request ended on a frame
+ * boundary.  A connection whose request broke (transport or protocol
+ * error, a killed stream) is closed instead: what is left in it cannot be
+ * trusted to start the next request cleanly.
+ *
+ * Streams run in a pump thread per stream, because zf_rpc_call() is one
+ * blocking call from REQUEST to the END of the stream, while the engine
+ * wants a file descriptor it can splice from or to.  A send's pump writes
+ * the DATA payloads into a pipe whose read end the engine gets; a
+ * receive's pump reads the engine's pipe and sends it as the request's
+ * stream.  The pump blocks SIGPIPE for itself, so an engine that stops
+ * reading makes its pipe write fail with -EPIPE rather than kill us
+ * (cli/main.c ignores SIGPIPE for the process too).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "job/endpoint.h"
+#include "job/remote.h"
+#include "log/log.h"
+#include "rpc/conn.h"
+#include "transport/transport.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/strv.h"
+#include "util/banned.h"
+
+/* TCP keepalive: probe after 30 s of silence, every 10 s, give up after 6. */
+#define KEEPALIVE_IDLE_S 30
+#define KEEPALIVE_INTVL_S 10
+#define KEEPALIVE_CNT 6
+
+struct rconn {
+	struct zf_rpc_conn *c;
+	struct zf_transport *t;         /* owned by c; kept to cut it from another thread */
+	struct rconn *next;
+};
+
+struct remote {
+	struct zf_endpoint ep;
+	zf_remote_connect_fn connect;
+	void *userdata;
+	void (*userdata_free)(void *userdata);
+	char *name;
+	int timeout_ms;
+	pthread_mutex_t lock;
+	struct rconn *idle;             /* protected by lock */
+};
+
+static struct remote *to_remote(struct zf_endpoint *ep)
+{
+	return (struct remote *)ep;
+}
+
+static void rconn_free(struct rconn *rc, bool clean)
+{
+	if (!rc)
+		return;
+	/* a clean close tells the server this was the end, not a dropped link */
+	if (clean)
+		(void)zf_rpc_conn_close(rc->c, NULL);
+	zf_rpc_conn_free(rc->c);
+	free(rc);
+}
+
+/*
+ * Errors after which the connection may be inside a frame or a stream.
+ * The server's ERROR replies map to none of these except TIMEDOUT and
+ * PROTO, and closing a healthy connection only costs a reconnect.
+ */
+static bool conn_broken(int r)
+{
+	switch (-r) {
+	case EPIPE:
+	case ETIMEDOUT:
+	case EBADMSG:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ENOTCONN:
+	case EPROTO:
+	case ESHUTDOWN:
+	case ZF_E_PROTO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int conn_get(struct remote *rm, struct rconn **ret, struct zf_err *err)
+{
+	struct zf_err kerr = ZF_ERR_INIT;
+	struct zf_transport *t = NULL;
+	struct rconn *rc;
+	int r;
+
+	pthread_mutex_lock(&rm->lock);
+	rc = rm->idle;
+	if (rc)
+		rm->idle = rc->next;
+	pthread_mutex_unlock(&rm->lock);
+	if (rc) {
+		rc->next = NULL;
+		*ret = rc;
+		return 0;
+	}
+
+	r = rm->connect(rm->userdata, &t, err);
+	if (r < 0) {
+		zf_err_prefix(err, "cannot connect to '%s'", rm->name);
+		return r;
+	}
+	if (!t)
+		return zf_err_set(err, -EINVAL, "cannot connect to '%s': no transport", rm->name);
+	zf_transport_set_timeout(t, rm->timeout_ms);
+	r = zf_transport_set_keepalive(t, KEEPALIVE_IDLE_S, KEEPALIVE_INTVL_S, KEEPALIVE_CNT,
+				       &kerr);
+	if (r < 0 && r != -ENOTSOCK) {
+		zf_transport_free(t);
+		return zf_err_set(err, r, "%s: %s", rm->name, zf_err_msg(&kerr));
+	}
+	rc = zf_xcalloc(1, sizeof(*rc));
+	rc->t = t;
+	rc->c = zf_rpc_conn_new(t);
+	r = zf_rpc_handshake(rc->c, false, err);
+	if (r < 0) {
+		rconn_free(rc, false);
+		zf_err_prefix(err, "cannot connect to '%s'", rm->name);
+		return r;
+	}
+	*ret = rc;
+	return 0;
+}
+
+/* Gives a connection back after a request that ended with r. */
+static void conn_put(struct remote *rm, struct rconn *rc, int r)
+{
+	if (conn_broken(r)) {
+		rconn_free(rc, false);
+		return;
+	}
+	pthread_mutex_lock(&rm->lock);
+	rc->next = rm->idle;
+	rm->idle = rc;
+	pthread_mutex_unlock(&rm->lock);
+}
+
+/*
+ * Names the remote in a failure: "NAME: message".  The server's ERROR
+ * arrives as "PEER: message" (PEER being the transport's view of the
+ * server, e.g. a certificate CN); NAME replaces it, as it is what the
+ * person configured.
+ */
+static int remote_err(struct remote *rm, const char *peer, int r, struct zf_err *err)
+{
+	size_t n = strlen(peer);
+
+	if (!err)
+		return r;
+	if (!err->code)
+		zf_err_set(err, r, "%s", strerror(r < 0 && -r < ZF_E_BASE ? -r : EIO));
+	if (strncmp(err->msg, peer, n) == 0 && strncmp(err->msg + n, ": ", 2) == 0)
+		memmove(err->msg, err->msg + n + 2, strlen(err->msg + n + 2) + 1);
+	zf_err_prefix(err, "%s", rm->name);
+	return r;
+}
+
+/* One request on a pooled connection; *ret borrows resp. */
+static int remote_call(struct remote *rm, const struct zf_buf *body, struct zf_rpc_call *call,
+		       struct zf_buf *resp, struct zf_msg *ret, struct zf_err *err)
+{
+	struct rconn *rc = NULL;
+	char peer[ZF_TRANSPORT_MAX_PEER];
+	int r;
+
+	r = conn_get(rm, &rc, err);
+	if (r < 0)
+		return r;
+	snprintf(peer, sizeof(peer), "%s", zf_rpc_conn_peer(rc->c));
+	r = zf_rpc_call(rc->c, body, call, resp, ret, err);
+	conn_put(rm, rc, r);
+	if (r < 0)
+		return remote_err(rm, peer, r, err);
+	return 0;
+}
+
+/* A request whose response carries nothing we need. */
+static int remote_simple(struct remote *rm, const struct zf_buf *body, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf resp = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+
+	return remote_call(rm, body, NULL, &resp, &m, err);
+}
+
+/* ---- encoding ---------------------------------------------------------------- */
+
+static int add_str(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *s,
+		   struct zf_err *err)
+{
+	if (zf_msg_add_str(b, tag, s) < 0)
+		return zf_err_set(err, -E2BIG, "%s: name of %zu bytes exceeds the %u of the "
+				  "protocol", rm->name, strlen(s), ZF_MSG_MAX_STR);
+	return 0;
+}
+
+static int add_strs(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *const *v,
+		    size_t n, struct zf_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = add_str(rm, b, tag, v[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* NULL-terminated or NULL. */
+static int add_strv(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *const *v,
+		    struct zf_err *err)
+{
+	for (; v && *v; v++) {
+		int r = add_str(rm, b, tag, *v, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void add_flag(struct zf_buf *b, uint16_t tag, bool v)
+{
+	if (v)
+		zf_msg_add_bool(b, tag, true);
+}
+
+static int encode_send(struct remote *rm, struct zf_buf *b, uint16_t kind, const char *snapshot,
+		       const struct zf_zfs_send_opts *o, struct zf_err *err)
+{
+	static const struct zf_zfs_send_opts none = { 0 };
+	int r = 0;
+
+	if (!o)
+		o = &none;
+	zf_msg_start(b, kind);
+	if (snapshot)
+		r = add_str(rm, b, ZF_TAG_SNAPSHOT, snapshot, err);
+	if (r >= 0 && o->from)
+		r = add_str(rm, b, ZF_TAG_FROM, o->from, err);
+	if (r >= 0 && o->resume_token)
+		r = add_str(rm, b, ZF_TAG_RESUME_TOKEN, o->resume_token, err);
+	if (r < 0)
+		return r;
+	add_flag(b, ZF_TAG_INTERMEDIATES, o->intermediates);
+	add_flag(b, ZF_TAG_RAW, o->raw);
+	add_flag(b, ZF_TAG_COMPRESSED, o->compressed);
+	add_flag(b, ZF_TAG_LARGE_BLOCK, o->large_block);
+	add_flag(b, ZF_TAG_EMBED, o->embed);
+	add_flag(b, ZF_TAG_PROPS, o->props);
+	return 0;
+}
+
+/* A required field of a list entry. */
+static int entry_str(const struct zf_msg *m, uint16_t tag, const char *what, char **ret,
+		     struct zf_err *err)
+{
+	int r = zf_msg_get_str(m, tag, ret, err);
+
+	if (r == -ENOENT)
+		return zf_err_set(err, -EBADMSG, "list entry without %s", what);
+	return r;
+}
+
+static int entry_opt_str(const struct zf_msg *m, uint16_t tag, char **ret, struct zf_err *err)
+{
+	int r = zf_msg_get_str(m, tag, ret, err);
+
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	return r;
+}
+
+static int entry_u64(const struct zf_msg *m, uint16_t tag, const char *what, uint64_t *ret,
+		     struct zf_err *err)
+{
+	int r = zf_msg_get_u64(m, tag, ret, err);
+
+	if (r == -ENOENT)
+		return zf_err_set(err, -EBADMSG, "list entry without %s", what);
+	return r;
+}
+
+static int entry_bool(const struct zf_msg *m, uint16_t tag, const char *what, bool *ret,
+		      struct zf_err *err)
+{
+	int r = zf_msg_get_bool(m, tag, ret, err);
+
+	if (r == -ENOENT)
+		return zf_err_set(err, -EBADMSG, "list entry without %s", what);
+	return r;
+}
+
+static int entry_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	return zf_msg_entry_reader_feed(userdata, p, n, err);
+}
+
+/* A STREAM_OUT list request: every entry goes to fn. */
+static int remote_list_call(struct remote *rm, const struct zf_buf *body, zf_msg_entry_fn fn,
+			    void *userdata, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf resp = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	struct zf_msg_entry_reader er;
+	struct zf_rpc_call call = { 0 };
+	int r;
+
+	zf_msg_entry_reader_init(&er, fn, userdata);
+	call.sink = entry_sink;
+	call.sink_data = &er;
+	r = remote_call(rm, body, &call, &resp, &m, err);
+	if (r >= 0) {
+		r = zf_msg_entry_reader_finish(&er, err);
+		if (r < 0)
+			zf_err_prefix(err, "%s", rm->name);
+	}
+	zf_msg_entry_reader_release(&er);
+	return r;
+}
+
+/* ---- list ---------------------------------------------------------------------- */
+
+struct list_ctx {
+	struct zf_ep_fs_list *l;
+	zf_zfs_filter_fn filter;
+	void *userdata;
+};
+
+static int fs_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	struct list_ctx *ctx = userdata;
+	struct zf_ep_fs f = { 0 };
+	int r;
+
+	r = entry_str(m, ZF_TAG_FS, "FS", &f.name, err);
+	if (r >= 0)
+		r = entry_bool(m, ZF_TAG_ENCRYPTED, "ENCRYPTED", &f.encrypted, err);
+	if (r >= 0)
+		r = entry_bool(m, ZF_TAG_MODIFIED, "MODIFIED", &f.modified, err);
+	if (r >= 0)
+		r = entry_bool(m, ZF_TAG_PLACEHOLDER, "PLACEHOLDER", &f.placeholder, err);
+	if (r >= 0)
+		r = entry_opt_str(m, ZF_TAG_RESUME_TOKEN, &f.resume_token, err);
+	if (r >= 0)
+		r = entry_opt_str(m, ZF_TAG_SENDFLAGS, &f.sendflags, err);
+	if (r < 0 || (ctx->filter && !ctx->filter(f.name, ctx->userdata))) {
+		free(f.name);
+		free(f.resume_token);
+		free(f.sendflags);
+		return r < 0 ? r : 0;
+	}
+	ZF_ALLOC_GROW(ctx->l->v, ctx->l->n + 1, ctx->l->alloc);
+	ctx->l->v[ctx->l->n++] = f;
+	return 0;
+}
+
+static int version_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	struct list_ctx *ctx = userdata;
+	struct zf_zfs_version_list *vl = &ctx->l->versions;
+	struct zf_zfs_version v = { 0 };
+	uint64_t creation = 0;
+	int r;
+
+	r = entry_str(m, ZF_TAG_FS, "FS", &v.fs, err);
+	if (r >= 0)
+		r = entry_str(m, ZF_TAG_NAME, "NAME", &v.name, err);
+	if (r >= 0)
+		r = entry_bool(m, ZF_TAG_IS_BOOKMARK, "IS_BOOKMARK", &v.bookmark, err);
+	if (r >= 0)
+		r = entry_u64(m, ZF_TAG_GUID, "GUID", &v.guid, err);
+	if (r >= 0)
+		r = entry_u64(m, ZF_TAG_CREATETXG, "CREATETXG", &v.createtxg, err);
+	if (r >= 0)
+		r = entry_u64(m, ZF_TAG_CREATION, "CREATION", &creation, err);
+	if (r >= 0)
+		r = entry_u64(m, ZF_TAG_USERREFS, "USERREFS", &v.userrefs, err);
+	if (r < 0 || (ctx->filter && !ctx->filter(v.fs, ctx->userdata))) {
+		free(v.fs);
+		free(v.name);
+		return r < 0 ? r : 0;
+	}
+	v.creation = (int64_t)creation;
+	ZF_ALLOC_GROW(vl->v, vl->n + 1, vl->alloc);
+	vl->v[vl->n++] = v;
+	return 0;
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	const struct zf_zfs_version *x = a, *y = b;
+	int c = strcmp(x->fs, y->fs);
+
+	if (c)
+		return c;
+	if (x->createtxg != y->createtxg)
+		return x->createtxg < y->createtxg ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Points every filesystem at its run of versions, as endpoint-local.c does. */
+static void link_versions(struct zf_ep_fs_list *l)
+{
+	struct zf_zfs_version_list *vl = &l->versions;
+
+	if (vl->n > 0)
+		qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
+	for (size_t i = 0; i < l->n && vl->n > 0; i++) {
+		struct zf_ep_fs *f = &l->v[i];
+		size_t lo = 0, hi = vl->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(vl->v[mid].fs, f->name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		f->versions = vl->v + lo;
+		f->n_versions = 0;
+		while (lo + f->n_versions < vl->n && streq(vl->v[lo + f->n_versions].fs, f->name))
+			f->n_versions++;
+		if (!f->n_versions)
+			f->versions = NULL;
+	}
+}
+
+static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
+		       zf_zfs_filter_fn filter, void *userdata, struct zf_ep_fs_list *ret,
+		       struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	struct zf_ep_fs_list l = { 0 };
+	struct list_ctx ctx = { &l, filter, userdata };
+	int r;
+
+	for (int i = 0; i < 2; i++) {
+		/* LIST_FS, then LIST_VERSIONS with the same fields */
+		zf_msg_start(&body, i == 0 ? ZF_RPC_LIST_FS : ZF_RPC_LIST_VERSIONS);
+		r = add_str(rm, &body, ZF_TAG_FS, root, err);
+		if (r < 0)
+			return r;
+		add_flag(&body, ZF_TAG_RECURSIVE, recursive);
+		r = remote_list_call(rm, &body, i == 0 ? fs_entry : version_entry, &ctx, err);
+		if (r < 0 || l.n == 0)
+			break;
+	}
+	if (r < 0) {
+		zf_ep_fs_list_release(&l);
+		return r;
+	}
+	link_versions(&l);
+	*ret = l;
+	return 0;
+}
+
+/* ---- simple requests ------------------------------------------------------------- */
+
+static int remote_snapshot(struct zf_endpoint *ep, const char *const *fs, size_t n,
+			   const char *name, struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_SNAPSHOT);
+	r = add_strs(rm, &body, ZF_TAG_FS, fs, n, err);
+	if (r >= 0)
+		r = add_str(rm, &body, ZF_TAG_NAME, name, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int hold_release(struct remote *rm, uint16_t kind, const char *tag,
+			const char *const *snaps, size_t n, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, kind);
+	r = add_str(rm, &body, ZF_TAG_HOLD_TAG, tag, err);
+	if (r >= 0)
+		r = add_strs(rm, &body, ZF_TAG_SNAPSHOT, snaps, n, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_hold(struct zf_endpoint *ep, const char *tag, const char *const *snaps,
+		       size_t n, struct zf_err *err)
+{
+	return hold_release(to_remote(ep), ZF_RPC_HOLD, tag, snaps, n, err);
+}
+
+static int remote_release(struct zf_endpoint *ep, const char *tag, const char *const *snaps,
+			  size_t n, struct zf_err *err)
+{
+	return hold_release(to_remote(ep), ZF_RPC_RELEASE, tag, snaps, n, err);
+}
+
+static int hold_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
+{
+	struct zf_zfs_hold_list *hl = userdata;
+	struct zf_zfs_hold h = { 0 };
+	uint64_t created = 0;
+	int r;
+
+	r = entry_str(m, ZF_TAG_SNAPSHOT, "SNAPSHOT", &h.snapshot, err);
+	if (r >= 0)
+		r = entry_str(m, ZF_TAG_HOLD_TAG, "HOLD_TAG", &h.tag, err);
+	if (r >= 0)
+		r = entry_u64(m, ZF_TAG_CREATION, "CREATION", &created, err);
+	if (r < 0) {
+		free(h.snapshot);
+		free(h.tag);
+		return r;
+	}
+	h.created = (int64_t)created;
+	ZF_ALLOC_GROW(hl->v, hl->n + 1, hl->alloc);
+	hl->v[hl->n++] = h;
+	return 0;
+}
+
+static int remote_holds(struct zf_endpoint *ep, const char *const *snaps, size_t n,
+			struct zf_zfs_hold_list *ret, struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	struct zf_zfs_hold_list hl = { 0 };
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_HOLDS);
+	r = add_strs(rm, &body, ZF_TAG_SNAPSHOT, snaps, n, err);
+	if (r >= 0)
+		r = remote_list_call(rm, &body, hold_entry, &hl, err);
+	if (r < 0) {
+		zf_zfs_hold_list_release(&hl);
+		return r;
+	}
+	*ret = hl;
+	return 0;
+}
+
+static int remote_bookmark(struct zf_endpoint *ep, const char *snapshot, const char *bookmark,
+			   struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_BOOKMARK);
+	r = add_str(rm, &body, ZF_TAG_SNAPSHOT, snapshot, err);
+	if (r >= 0)
+		r = add_str(rm, &body, ZF_TAG_BOOKMARK, bookmark, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+/* Requests of one string field. */
+static int remote_one(struct remote *rm, uint16_t kind, uint16_t tag, const char *s,
+		      struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, kind);
+	r = add_str(rm, &body, tag, s, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_destroy_bookmark(struct zf_endpoint *ep, const char *bookmark,
+				   struct zf_err *err)
+{
+	return remote_one(to_remote(ep), ZF_RPC_DESTROY_BOOKMARK, ZF_TAG_BOOKMARK, bookmark, err);
+}
+
+static int remote_create(struct zf_endpoint *ep, const char *fs, const char *const *props,
+			 struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_CREATE);
+	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
+	if (r >= 0)
+		r = add_strv(rm, &body, ZF_TAG_PROP, props, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_rename(struct zf_endpoint *ep, const char *from, const char *to,
+			 struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_RENAME);
+	r = add_str(rm, &body, ZF_TAG_FROM, from, err);
+	if (r >= 0)
+		r = add_str(rm, &body, ZF_TAG_TO, to, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_inherit(struct zf_endpoint *ep, const char *fs, const char *prop,
+			  struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_INHERIT);
+	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
+	if (r >= 0)
+		r = add_str(rm, &body, ZF_TAG_PROP, prop, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_recv_abort(struct zf_endpoint *ep, const char *fs, struct zf_err *err)
+{
+	return remote_one(to_remote(ep), ZF_RPC_RECV_ABORT, ZF_TAG_FS, fs, err);
+}
+
+static int remote_send_estimate(struct zf_endpoint *ep, const char *snapshot,
+				const struct zf_zfs_send_opts *opts, uint64_t *ret_bytes,
+				struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf resp = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	uint64_t bytes;
+	int r;
+
+	r = encode_send(rm, &body, ZF_RPC_SEND_ESTIMATE, snapshot, opts, err);
+	if (r >= 0)
+		r = remote_call(rm, &body, NULL, &resp, &m, err);
+	if (r < 0)
+		return r;
+	r = zf_msg_get_u64(&m, ZF_TAG_BYTES, &bytes, err);
+	if (r == -ENOENT)
+		return zf_err_set(err, -EBADMSG, "%s: SEND_ESTIMATE response without BYTES",
+				  rm->name);
+	if (r < 0) {
+		zf_err_prefix(err, "%s: SEND_ESTIMATE response", rm->name);
+		return r;
+	}
+	*ret_bytes = bytes;
+	return 0;
+}
+
+/* ---- streams ------------------------------------------------------------------- */
+
+struct rstream {
+	struct remote *rm;
+	struct rconn *rc;
+	char peer[ZF_TRANSPORT_MAX_PEER];
+	struct zf_buf body;             /* the request */
+	bool sending;                   /* SEND: the pump writes into the pipe */
+	int pump_fd;                    /* the pump's end of the pipe */
+	pthread_t thread;
+	bool joined;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;                   /* SEND: the first DATA arrived */
+	bool done;                      /* the call returned: r and err are set */
+	bool killed;                    /* atomic: stream_kill ran */
+	int r;
+	struct zf_err err;
+};
+
+static void rstream_free(struct rstream *st)
+{
+	if (!st)
+		return;
+	safe_close(st->pump_fd);
+	zf_buf_release(&st->body);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	free(st);
+}
+
+/*
+ * Cuts the connection under a running pump, so that its blocked read or
+ * write fails now rather than at the timeout: shutdown(2) for a socket;
+ * for a transport over pipes (ssh's stdin and stdout), /dev/null is
+ * dup2()ed over both fds, which reads as the end of the stream and refuses
+ * writes.  The fd numbers stay valid either way (the pump still uses
+ * them) until the connection is freed after the join.
+ */
+static void cut_fd(int fd)
+{
+	_cleanup_close_ int null = -EBADF;
+
+	if (fd < 0 || shutdown(fd, SHUT_RDWR) == 0 || errno != ENOTSOCK)
+		return;
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0)
+		(void)dup3(null, fd, O_CLOEXEC);
+}
+
+static void cut(struct rstream *st)
+{
+	struct zf_transport *t = st->rc->t;
+
+	__atomic_store_n(&st->killed, true, __ATOMIC_SEQ_CST);
+	cut_fd(t->rfd);
+	if (t->wfd != t->rfd)
+		cut_fd(t->wfd);
+}
+
+static void mark_started(struct rstream *st)
+{
+	pthread_mutex_lock(&st->lock);
+	st->started = true;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* SEND: DATA payloads into the engine's pipe. */
+static int pump_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	struct rstream *st = userdata;
+	int r;
+
+	if (!st->started)
+		mark_started(st);
+	r = zf_write_full(st->pump_fd, p, n);
+	if (r < 0) {
+		/*
+		 * The engine stopped reading.  zf_rpc_stream_recv() would
+		 * drain the rest of a possibly huge stream to keep the
+		 * connection usable; cutting it is cheaper.
+		 */
+		cut(st);
+		return zf_err_set(err, r, "cannot pass the stream on: %s", strerror(-r));
+	}
+	return 0;
+}
+
+/* RECV: the engine's pipe as the request's stream. */
+static int pump_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
+{
+	struct rstream *st = userdata;
+	ssize_t k = zf_read_full(st->pump_fd, buf, size);
+
+	if (k < 0)
+		return zf_err_set(err, (int)k, "cannot read the stream to send: %s",
+				  strerror((int)-k));
+	/* a killed stream's end is no end: the server must not take it for complete */
+	if (k == 0 && __atomic_load_n(&st->killed, __ATOMIC_SEQ_CST))
+		return zf_err_set(err, -ECANCELED, "stream stopped by the sender");
+	*ret_n = (size_t)k;
+	return 0;
+}
+
+static void *pump_main(void *userdata)
+{
+	struct rstream *st = userdata;
+	_cleanup_buf_ struct zf_buf resp = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	struct zf_rpc_call call = { 0 };
+	sigset_t set;
+	int r;
+
+	/* an engine that closed its end makes our pipe write fail, not kill us */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (st->sending) {
+		call.sink = pump_sink;
+		call.sink_data = st;
+	} else {
+		call.source = pump_source;
+		call.source_data = st;
+	}
+	r = zf_rpc_call(st->rc->c, &st->body, &call, &resp, &m, &st->err);
+	/* EOF for the engine reading a send, EPIPE for one still writing a receive */
+	st->pump_fd = safe_close(st->pump_fd);
+	pthread_mutex_lock(&st->lock);
+	st->r = r;
+	st->done = true;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/* Joins the pump and gives the connection back; the stream's result. */
+static int stream_end(struct rstream *st, struct zf_err *err)
+{
+	int r;
+
+	if (!st->joined) {
+		pthread_join(st->thread, NULL);
+		st->joined = true;
+	}
+	r = st->r;
+	conn_put(st->rm, st->rc, __atomic_load_n(&st->killed, __ATOMIC_SEQ_CST) ? -EPIPE : r);
+	st->rc = NULL;
+	if (r < 0) {
+		remote_err(st->rm, st->peer, r, &st->err);
+		return zf_err_set(err, r, "%s", st->err.msg);
+	}
+	return 0;
+}
+
+static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
+			struct zf_ep_stream *ret, struct zf_err *err)
+{
+	struct rstream *st;
+	int p[2], r;
+
+	st = zf_xcalloc(1, sizeof(*st));
+	st->rm = rm;
+	st->sending = sending;
+	st->pump_fd = -EBADF;
+	st->body = *body;
+	*body = (struct zf_buf)ZF_BUF_INIT;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+
+	r = conn_get(rm, &st->rc, err);
+	if (r < 0) {
+		rstream_free(st);
+		return r;
+	}
+	snprintf(st->peer, sizeof(st->peer), "%s", zf_rpc_conn_peer(st->rc->c));
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = zf_err_set(err, -errno, "%s: cannot create stream pipe: %m", rm->name);
+		conn_put(rm, st->rc, 0);
+		rstream_free(st);
+		return r;
+	}
+	st->pump_fd = sending ? p[1] : p[0];
+	ret->fd = sending ? p[0] : p[1];
+	r = -pthread_create(&st->thread, NULL, pump_main, st);
+	if (r < 0) {
+		ret->fd = safe_close(ret->fd);
+		conn_put(rm, st->rc, 0);
+		rstream_free(st);
+		return zf_err_set(err, r, "%s: cannot start stream thread: %s", rm->name,
+				  strerror(-r));
+	}
+
+	/*
+	 * A send that the server refuses (no such snapshot, access denied)
+	 * fails here, where the engine expects it, rather than as an empty
+	 * stream: wait for the first DATA or the end of the call.
+	 */
+	if (sending) {
+		pthread_mutex_lock(&st->lock);
+		while (!st->started && !st->done)
+			pthread_cond_wait(&st->cond, &st->lock);
+		r = st->done ? st->r : 0;
+		pthread_mutex_unlock(&st->lock);
+		if (r < 0) {
+			ret->fd = safe_close(ret->fd);
+			r = stream_end(st, err);
+			rstream_free(st);
+			return r;
+		}
+	}
+	ret->priv = st;
+	return 0;
+}
+
+static int remote_send_start(struct zf_endpoint *ep, const char *snapshot,
+			     const struct zf_zfs_send_opts *opts, struct zf_ep_stream *ret,
+			     struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	r = encode_send(rm, &body, ZF_RPC_SEND, snapshot, opts, err);
+	if (r < 0)
+		return r;
+	return stream_start(rm, &body, true, ret, err);
+}
+
+static int remote_recv_start(struct zf_endpoint *ep, const char *target,
+			     const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			     struct zf_err *err)
+{
+	static const struct zf_zfs_recv_opts none = { 0 };
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	if (!opts)
+		opts = &none;
+	zf_msg_start(&body, ZF_RPC_RECV);
+	r = add_str(rm, &body, ZF_TAG_FS, target, err);
+	if (r >= 0)
+		r = add_strv(rm, &body, ZF_TAG_SET_PROP, opts->set_props, err);
+	if (r >= 0)
+		r = add_strv(rm, &body, ZF_TAG_EXCLUDE_PROP, opts->exclude_props, err);
+	if (r < 0)
+		return r;
+	add_flag(&body, ZF_TAG_RESUMABLE, opts->resumable);
+	add_flag(&body, ZF_TAG_NO_MOUNT, opts->no_mount);
+	add_flag(&body, ZF_TAG_FORCE, opts->force);
+	return stream_start(rm, &body, false, ret, err);
+}
+
+static int remote_stream_finish(struct zf_endpoint *ep, struct zf_ep_stream *s, const char *what,
+				struct zf_err *err)
+{
+	struct rstream *st = s->priv;
+	int r;
+	(void)ep;
+	(void)what;
+
+	s->fd = safe_close(s->fd);
+	if (!st)
+		return 0;
+	r = stream_end(st, err);
+	rstream_free(st);
+	s->priv = NULL;
+	return r;
+}
+
+static void remote_stream_kill(struct zf_endpoint *ep, struct zf_ep_stream *s)
+{
+	struct rstream *st = s->priv;
+	(void)ep;
+
+	if (st && st->rc)
+		cut(st);
+}
+
+static void remote_free(struct zf_endpoint *ep)
+{
+	struct remote *rm = to_remote(ep);
+
+	while (rm->idle) {
+		struct rconn *rc = rm->idle;
+		rm->idle = rc->next;
+		rconn_free(rc, true);
+	}
+	if (rm->userdata_free)
+		rm->userdata_free(rm->userdata);
+	pthread_mutex_destroy(&rm->lock);
+	free(rm->name);
+	free(rm);
+}
+
+static const struct zf_endpoint_ops remote_ops = {
+	.list = remote_list,
+	.snapshot = remote_snapshot,
+	.hold = remote_hold,
+	.release = remote_release,
+	.holds = remote_holds,
+	.bookmark = remote_bookmark,
+	.destroy_bookmark = remote_destroy_bookmark,
+	.create = remote_create,
+	.rename = remote_rename,
+	.inherit = remote_inherit,
+	.recv_abort = remote_recv_abort,
+	.send_estimate = remote_send_estimate,
+	.send_start = remote_send_start,
+	.recv_start = remote_recv_start,
+	.stream_finish = remote_stream_finish,
+	.stream_kill = remote_stream_kill,
+	.free = remote_free,
+};
+
+int zf_endpoint_remote_new(const struct zf_remote_opts *opts, struct zf_endpoint **ret,
+			   struct zf_err *err)
+{
+	struct remote *rm;
+
+	if (!opts || !opts->connect)
+		return zf_err_set(err, -EINVAL, "remote endpoint without a connect function");
+	if (opts->timeout_ms < 0)
+		return zf_err_set(err, -EINVAL, "remote '%s': negative timeout %d ms",
+				  opts->name ? opts->name : "?", opts->timeout_ms);
+	rm = zf_xcalloc(1, sizeof(*rm));
+	rm->ep.ops = &remote_ops;
+	rm->ep.kind = "remote";
+	rm->connect = opts->connect;
+	rm->userdata = opts->userdata;
+	rm->userdata_free = opts->userdata_free;
+	rm->name = zf_xstrdup(opts->name ? opts->name : "remote");
+	rm->timeout_ms = opts->timeout_ms ? opts->timeout_ms : ZF_TRANSPORT_DEFAULT_TIMEOUT_MS;
+	pthread_mutex_init(&rm->lock, NULL);
+	*ret = &rm->ep;
+	return 0;
+}

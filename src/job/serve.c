@@ -1,0 +1,722 @@
+/*
+ * src/job/serve.c — the server's request handlers: docs/protocol.md §4 on an endpoint
+ *
+ * One handler per request kind.  Each decodes its fields first, checks
+ * every name with the zfs layer's rules (a leading '-' never reaches an
+ * argv), and only then calls the endpoint.  A missing field is -EINVAL, a
+ * repeated single field -EBADMSG, a bad name -ZF_E_BADNAME, each with one
+ * line naming the request and the field; zf_rpc_serve() turns them into
+ * ERROR frames and the connection goes on.
+ *
+ * Streams keep their promise: SEND reports the end of its stream only
+ * after the endpoint's stream_finish succeeded, so END vouches for a send
+ * that zfs completed; RECV answers only after its receive finished, and a
+ * client stream that breaks kills the receive (zfs recv -s keeps the
+ * resume token) instead of letting it finish on a short stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "job/endpoint.h"
+#include "job/remote.h"
+#include "log/log.h"
+#include "rpc/conn.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/strv.h"
+#include "zfs/zfs.h"
+#include "util/banned.h"
+
+struct serve {
+	struct zf_endpoint *ep;
+	zf_serve_allow_fn allow;
+	void *userdata;
+};
+
+/* What a string field must be. */
+enum check {
+	CHECK_FS = ZF_ZFS_NAME_DATASET,
+	CHECK_SNAPSHOT = ZF_ZFS_NAME_SNAPSHOT,
+	CHECK_BOOKMARK = ZF_ZFS_NAME_BOOKMARK,
+	CHECK_VERSION = ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK,
+	CHECK_ANY = ZF_ZFS_NAME_ANY,
+	CHECK_SHORT = 1 << 8,           /* snapshot name after '@' */
+	CHECK_WORD,                     /* hold tag, property name, resume token */
+	CHECK_ASSIGN,                   /* name=value */
+};
+
+static const char *tag_name(uint16_t tag)
+{
+	switch (tag) {
+	case ZF_TAG_FS: return "FS";
+	case ZF_TAG_SNAPSHOT: return "SNAPSHOT";
+	case ZF_TAG_BOOKMARK: return "BOOKMARK";
+	case ZF_TAG_HOLD_TAG: return "HOLD_TAG";
+	case ZF_TAG_NAME: return "NAME";
+	case ZF_TAG_FROM: return "FROM";
+	case ZF_TAG_TO: return "TO";
+	case ZF_TAG_PROP: return "PROP";
+	case ZF_TAG_RESUME_TOKEN: return "RESUME_TOKEN";
+	case ZF_TAG_SET_PROP: return "SET_PROP";
+	case ZF_TAG_EXCLUDE_PROP: return "EXCLUDE_PROP";
+	default: return "?";
+	}
+}
+
+/* A word that becomes one argv element: not empty, no option, one line. */
+static int check_word(const char *s, const char *what, struct zf_err *err)
+{
+	if (!*s)
+		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s: empty", what);
+	if (s[0] == '-')
+		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s '%s': must not start with '-'",
+				  what, s);
+	if (strpbrk(s, "\n\r"))
+		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s: contains a line break", what);
+	return 0;
+}
+
+static int check_value(const char *s, enum check check, const char *what, struct zf_err *err)
+{
+	const char *eq;
+
+	switch (check) {
+	case CHECK_SHORT:
+		return zf_zfs_shortname_check(s, err);
+	case CHECK_WORD:
+		return check_word(s, what, err);
+	case CHECK_ASSIGN:
+		eq = strchr(s, '=');
+		if (!eq || eq == s)
+			return zf_err_set(err, -ZF_E_BADNAME, "invalid %s '%s': want name=value",
+					  what, s);
+		return check_word(s, what, err);
+	default:
+		return zf_zfs_name_check(s, (unsigned)check, err);
+	}
+}
+
+/* A single string field: -ENOENT (no message) when absent, else 0 and *ret checked. */
+static int get_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
+		   struct zf_err *err)
+{
+	_cleanup_free_ char *s = NULL;
+	struct zf_err ferr = ZF_ERR_INIT;
+	int r;
+
+	r = zf_msg_get_str(req->msg, tag, &s, &ferr);
+	if (r == -ENOENT)
+		return r;
+	if (r >= 0)
+		r = check_value(s, check, tag_name(tag), &ferr);
+	if (r < 0)
+		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
+				  zf_err_msg(&ferr));
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static int need_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
+		    struct zf_err *err)
+{
+	int r = get_str(req, tag, check, ret, err);
+
+	if (r == -ENOENT)
+		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
+				  tag_name(tag));
+	return r;
+}
+
+static int opt_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
+		   struct zf_err *err)
+{
+	int r = get_str(req, tag, check, ret, err);
+
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	return r;
+}
+
+/* A repeated string field; at least one with need. */
+static int get_strv(const struct zf_rpc_request *req, uint16_t tag, enum check check, bool need,
+		    struct zf_strv *ret, struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+	int r;
+
+	r = zf_msg_get_strv(req->msg, tag, ret, &ferr);
+	for (size_t i = 0; r >= 0 && i < ret->n; i++)
+		r = check_value(ret->v[i], check, tag_name(tag), &ferr);
+	if (r < 0)
+		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
+				  zf_err_msg(&ferr));
+	if (need && ret->n == 0)
+		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
+				  tag_name(tag));
+	return 0;
+}
+
+static int get_flag(const struct zf_rpc_request *req, uint16_t tag, const char *what, bool *ret,
+		    struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+	int r = zf_msg_get_flag(req->msg, tag, ret, &ferr);
+
+	if (r < 0)
+		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, what,
+				  zf_err_msg(&ferr));
+	return 0;
+}
+
+static struct zf_endpoint *endpoint(void *userdata)
+{
+	return ((struct serve *)userdata)->ep;
+}
+
+/* ---- list results ----------------------------------------------------------------- */
+
+struct mem {
+	const struct zf_buf *b;
+	size_t pos;
+};
+
+static int mem_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
+{
+	struct mem *m = userdata;
+	size_t k = MIN(size, m->b->len - m->pos);
+	(void)err;
+
+	if (k > 0)
+		memcpy(buf, m->b->data + m->pos, k);
+	m->pos += k;
+	*ret_n = k;
+	return 0;
+}
+
+static int send_entries(struct zf_rpc_request *req, const struct zf_buf *out, struct zf_err *err)
+{
+	struct mem m = { out, 0 };
+
+	return zf_rpc_request_send_stream(req, mem_source, &m, err);
+}
+
+static int append_entry(struct zf_buf *out, struct zf_buf *e, struct zf_err *err)
+{
+	if (zf_msg_entry_append(out, e) < 0)
+		return zf_err_set(err, -E2BIG, "list entry of %zu bytes too long", e->len);
+	return 0;
+}
+
+static int add_str(struct zf_buf *b, uint16_t tag, const char *s, struct zf_err *err)
+{
+	if (zf_msg_add_str(b, tag, s) < 0)
+		return zf_err_set(err, -E2BIG, "string of %zu bytes too long for the protocol",
+				  strlen(s));
+	return 0;
+}
+
+/* LIST_FS and LIST_VERSIONS: FS (root), RECURSIVE?. */
+static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list *ret,
+		struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *root = NULL;
+	bool recursive;
+	int r;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &root, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_RECURSIVE, "RECURSIVE", &recursive, err);
+	if (r < 0)
+		return r;
+	return ep->ops->list(ep, root, recursive, NULL, NULL, ret, err);
+}
+
+static int h_list_fs(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_ep_fs_list l = { 0 };
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
+	int r;
+
+	r = list(req, userdata, &l, err);
+	for (size_t i = 0; r >= 0 && i < l.n; i++) {
+		const struct zf_ep_fs *f = &l.v[i];
+
+		zf_msg_start(&e, 0);
+		r = add_str(&e, ZF_TAG_FS, f->name, err);
+		zf_msg_add_bool(&e, ZF_TAG_ENCRYPTED, f->encrypted);
+		zf_msg_add_bool(&e, ZF_TAG_MODIFIED, f->modified);
+		zf_msg_add_bool(&e, ZF_TAG_PLACEHOLDER, f->placeholder);
+		if (r >= 0 && f->resume_token)
+			r = add_str(&e, ZF_TAG_RESUME_TOKEN, f->resume_token, err);
+		if (r >= 0 && f->sendflags)
+			r = add_str(&e, ZF_TAG_SENDFLAGS, f->sendflags, err);
+		if (r >= 0)
+			r = append_entry(&out, &e, err);
+	}
+	zf_ep_fs_list_release(&l);
+	if (r < 0)
+		return r;
+	return send_entries(req, &out, err);
+}
+
+static int h_list_versions(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_ep_fs_list l = { 0 };
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
+	int r;
+
+	r = list(req, userdata, &l, err);
+	for (size_t i = 0; r >= 0 && i < l.n; i++)
+		for (size_t j = 0; r >= 0 && j < l.v[i].n_versions; j++) {
+			const struct zf_zfs_version *v = &l.v[i].versions[j];
+
+			zf_msg_start(&e, 0);
+			r = add_str(&e, ZF_TAG_FS, l.v[i].name, err);
+			if (r >= 0)
+				r = add_str(&e, ZF_TAG_NAME, v->name, err);
+			zf_msg_add_bool(&e, ZF_TAG_IS_BOOKMARK, v->bookmark);
+			zf_msg_add_u64(&e, ZF_TAG_GUID, v->guid);
+			zf_msg_add_u64(&e, ZF_TAG_CREATETXG, v->createtxg);
+			zf_msg_add_u64(&e, ZF_TAG_CREATION, (uint64_t)v->creation);
+			zf_msg_add_u64(&e, ZF_TAG_USERREFS, v->userrefs);
+			if (r >= 0)
+				r = append_entry(&out, &e, err);
+		}
+	zf_ep_fs_list_release(&l);
+	if (r < 0)
+		return r;
+	return send_entries(req, &out, err);
+}
+
+static int h_get_resume_token(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *fs = NULL;
+	struct zf_ep_fs_list l = { 0 };
+	int r;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	if (r >= 0)
+		r = ep->ops->list(ep, fs, false, NULL, NULL, &l, err);
+	for (size_t i = 0; r >= 0 && i < l.n; i++)
+		if (streq(l.v[i].name, fs) && l.v[i].resume_token)
+			r = add_str(&req->resp, ZF_TAG_RESUME_TOKEN, l.v[i].resume_token, err);
+	zf_ep_fs_list_release(&l);
+	return r;
+}
+
+/* ---- simple requests ------------------------------------------------------------------ */
+
+static int h_snapshot(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_strv_ struct zf_strv fs = ZF_STRV_INIT;
+	_cleanup_free_ char *name = NULL;
+	int r;
+
+	r = get_strv(req, ZF_TAG_FS, CHECK_FS, true, &fs, err);
+	if (r >= 0)
+		r = need_str(req, ZF_TAG_NAME, CHECK_SHORT, &name, err);
+	if (r < 0)
+		return r;
+	return ep->ops->snapshot(ep, zf_strv_argv(&fs), fs.n, name, err);
+}
+
+static int hold_release(struct zf_rpc_request *req, void *userdata, bool hold,
+			struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_strv_ struct zf_strv snaps = ZF_STRV_INIT;
+	_cleanup_free_ char *tag = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_HOLD_TAG, CHECK_WORD, &tag, err);
+	if (r >= 0)
+		r = get_strv(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, true, &snaps, err);
+	if (r < 0)
+		return r;
+	if (hold)
+		return ep->ops->hold(ep, tag, zf_strv_argv(&snaps), snaps.n, err);
+	return ep->ops->release(ep, tag, zf_strv_argv(&snaps), snaps.n, err);
+}
+
+static int h_hold(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	return hold_release(req, userdata, true, err);
+}
+
+static int h_release(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	return hold_release(req, userdata, false, err);
+}
+
+static int h_holds(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_strv_ struct zf_strv snaps = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
+	struct zf_zfs_hold_list hl = { 0 };
+	int r;
+
+	r = get_strv(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, true, &snaps, err);
+	if (r >= 0)
+		r = ep->ops->holds(ep, zf_strv_argv(&snaps), snaps.n, &hl, err);
+	for (size_t i = 0; r >= 0 && i < hl.n; i++) {
+		zf_msg_start(&e, 0);
+		r = add_str(&e, ZF_TAG_SNAPSHOT, hl.v[i].snapshot, err);
+		if (r >= 0)
+			r = add_str(&e, ZF_TAG_HOLD_TAG, hl.v[i].tag, err);
+		zf_msg_add_u64(&e, ZF_TAG_CREATION, (uint64_t)hl.v[i].created);
+		if (r >= 0)
+			r = append_entry(&out, &e, err);
+	}
+	zf_zfs_hold_list_release(&hl);
+	if (r < 0)
+		return r;
+	return send_entries(req, &out, err);
+}
+
+static int h_bookmark(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *snap = NULL, *mark = NULL;
+	int r;
+
+	/* zfs bookmark copies a bookmark too, so SNAPSHOT may name one */
+	r = need_str(req, ZF_TAG_SNAPSHOT, CHECK_VERSION, &snap, err);
+	if (r >= 0)
+		r = need_str(req, ZF_TAG_BOOKMARK, CHECK_BOOKMARK, &mark, err);
+	if (r < 0)
+		return r;
+	return ep->ops->bookmark(ep, snap, mark, err);
+}
+
+static int h_destroy_bookmark(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *mark = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_BOOKMARK, CHECK_BOOKMARK, &mark, err);
+	if (r < 0)
+		return r;
+	return ep->ops->destroy_bookmark(ep, mark, err);
+}
+
+/* Not in the endpoint table: the zfs layer of this host. */
+static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
+	_cleanup_free_ char *fs = NULL;
+	int r;
+	(void)userdata;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	if (r >= 0)
+		r = get_strv(req, ZF_TAG_NAME, CHECK_SHORT, true, &names, err);
+	if (r < 0)
+		return r;
+	return zf_zfs_destroy_snapshots(fs, zf_strv_argv(&names), names.n, err);
+}
+
+static int h_create(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_strv_ struct zf_strv props = ZF_STRV_INIT;
+	_cleanup_free_ char *fs = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	if (r >= 0)
+		r = get_strv(req, ZF_TAG_PROP, CHECK_ASSIGN, false, &props, err);
+	if (r < 0)
+		return r;
+	return ep->ops->create(ep, fs, props.n ? zf_strv_argv(&props) : NULL, err);
+}
+
+static int h_rename(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *from = NULL, *to = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_FROM, CHECK_ANY, &from, err);
+	if (r >= 0)
+		r = need_str(req, ZF_TAG_TO, CHECK_ANY, &to, err);
+	if (r < 0)
+		return r;
+	return ep->ops->rename(ep, from, to, err);
+}
+
+static int h_inherit(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *fs = NULL, *prop = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	if (r >= 0)
+		r = need_str(req, ZF_TAG_PROP, CHECK_WORD, &prop, err);
+	if (r < 0)
+		return r;
+	return ep->ops->inherit(ep, fs, prop, err);
+}
+
+static int h_recv_abort(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_free_ char *fs = NULL;
+	int r;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	if (r < 0)
+		return r;
+	return ep->ops->recv_abort(ep, fs, err);
+}
+
+/* ---- send ------------------------------------------------------------------------ */
+
+struct send_req {
+	char *snapshot, *from, *resume_token;
+	struct zf_zfs_send_opts o;
+};
+
+static void send_req_release(struct send_req *s)
+{
+	free(s->snapshot);
+	free(s->from);
+	free(s->resume_token);
+}
+
+/* SEND and SEND_ESTIMATE: SNAPSHOT (absent when resuming), FROM?, RESUME_TOKEN?, flags. */
+static int decode_send(struct zf_rpc_request *req, struct send_req *s, struct zf_err *err)
+{
+	const char *name = req->info->name;
+	int r;
+
+	r = opt_str(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, &s->snapshot, err);
+	if (r >= 0)
+		r = opt_str(req, ZF_TAG_FROM, CHECK_VERSION, &s->from, err);
+	if (r >= 0)
+		r = opt_str(req, ZF_TAG_RESUME_TOKEN, CHECK_WORD, &s->resume_token, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_INTERMEDIATES, "INTERMEDIATES", &s->o.intermediates, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_RAW, "RAW", &s->o.raw, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_COMPRESSED, "COMPRESSED", &s->o.compressed, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_LARGE_BLOCK, "LARGE_BLOCK", &s->o.large_block, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_EMBED, "EMBED", &s->o.embed, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_PROPS, "PROPS", &s->o.props, err);
+	if (r < 0)
+		return r;
+	if (!s->snapshot && !s->resume_token)
+		return zf_err_set(err, -EINVAL, "%s: missing field SNAPSHOT (or RESUME_TOKEN)",
+				  name);
+	if (s->snapshot && s->resume_token)
+		return zf_err_set(err, -EINVAL, "%s: SNAPSHOT and RESUME_TOKEN exclude each other",
+				  name);
+	if (s->resume_token && s->from)
+		return zf_err_set(err, -EINVAL, "%s: FROM and RESUME_TOKEN exclude each other",
+				  name);
+	s->o.from = s->from;
+	s->o.resume_token = s->resume_token;
+	return 0;
+}
+
+static int h_send_estimate(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	struct send_req s = { 0 };
+	uint64_t bytes = 0;
+	int r;
+
+	r = decode_send(req, &s, err);
+	if (r >= 0)
+		r = ep->ops->send_estimate(ep, s.snapshot, &s.o, &bytes, err);
+	if (r >= 0)
+		zf_msg_add_u64(&req->resp, ZF_TAG_BYTES, bytes);
+	send_req_release(&s);
+	return r;
+}
+
+struct send_stream {
+	struct zf_endpoint *ep;
+	struct zf_ep_stream st;
+	const char *what;
+	bool finished;
+};
+
+/* The send's fd; its end only once stream_finish said zfs send succeeded. */
+static int send_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
+{
+	struct send_stream *ss = userdata;
+	ssize_t k = zf_read_full(ss->st.fd, buf, size);
+	int r;
+
+	if (k < 0)
+		return zf_err_set(err, (int)k, "cannot read %s: %s", ss->what, strerror((int)-k));
+	if (k == 0) {
+		ss->finished = true;
+		r = ss->ep->ops->stream_finish(ss->ep, &ss->st, ss->what, err);
+		if (r < 0)
+			return r;
+	}
+	*ret_n = (size_t)k;
+	return 0;
+}
+
+static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	struct send_stream ss = { .ep = ep, .st = { -EBADF, NULL } };
+	_cleanup_free_ char *what = NULL;
+	struct send_req s = { 0 };
+	int r;
+
+	r = decode_send(req, &s, err);
+	if (r >= 0)
+		r = ep->ops->send_start(ep, s.snapshot, &s.o, &ss.st, err);
+	if (r < 0) {
+		send_req_release(&s);
+		return r;
+	}
+	what = s.snapshot ? zf_xasprintf("send '%s'", s.snapshot)
+			  : zf_xstrdup("resumed send");
+	ss.what = what;
+	/* no BYTES: an estimate costs a second zfs run; SEND_ESTIMATE asks for it */
+	r = zf_rpc_request_send_stream(req, send_source, &ss, err);
+	if (!ss.finished) {
+		/* the client went away or the read failed: stop zfs send, reap it */
+		struct zf_err ferr = ZF_ERR_INIT;
+		ep->ops->stream_kill(ep, &ss.st);
+		(void)ep->ops->stream_finish(ep, &ss.st, what, &ferr);
+	}
+	send_req_release(&s);
+	return r;
+}
+
+/* ---- receive ----------------------------------------------------------------------- */
+
+struct recv_sink {
+	int fd;
+	bool failed;                    /* the receive stopped taking data */
+};
+
+static int recv_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	struct recv_sink *rs = userdata;
+	int r = zf_write_full(rs->fd, p, n);
+
+	if (r < 0) {
+		rs->failed = true;
+		return zf_err_set(err, r, "cannot write to zfs recv: %s", strerror(-r));
+	}
+	return 0;
+}
+
+static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct zf_endpoint *ep = endpoint(userdata);
+	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT, exclude = ZF_STRV_INIT;
+	_cleanup_free_ char *target = NULL, *what = NULL;
+	struct zf_ep_stream st = { -EBADF, NULL };
+	struct zf_zfs_recv_opts o = { 0 };
+	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
+	struct recv_sink rs;
+	int r, q;
+
+	r = need_str(req, ZF_TAG_FS, CHECK_FS, &target, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_RESUMABLE, "RESUMABLE", &o.resumable, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_NO_MOUNT, "NO_MOUNT", &o.no_mount, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_FORCE, "FORCE", &o.force, err);
+	if (r >= 0)
+		r = get_strv(req, ZF_TAG_SET_PROP, CHECK_ASSIGN, false, &set, err);
+	if (r >= 0)
+		r = get_strv(req, ZF_TAG_EXCLUDE_PROP, CHECK_WORD, false, &exclude, err);
+	if (r < 0)
+		return r;
+	o.set_props = set.n ? zf_strv_argv(&set) : NULL;
+	o.exclude_props = exclude.n ? zf_strv_argv(&exclude) : NULL;
+	what = zf_xasprintf("receive into '%s'", target);
+
+	r = ep->ops->recv_start(ep, target, &o, &st, err);
+	if (r < 0)
+		return r;
+	rs = (struct recv_sink){ st.fd, false };
+	r = zf_rpc_request_recv_stream(req, recv_sink, &rs, NULL, &serr);
+	if (r < 0 && !rs.failed) {
+		/*
+		 * The client's stream broke (ERROR, a cut connection, a bad
+		 * END): zfs recv must not finish on what it got as if that
+		 * were the whole stream.  Killed, it keeps its resume token.
+		 */
+		ep->ops->stream_kill(ep, &st);
+		(void)ep->ops->stream_finish(ep, &st, what, &ferr);
+		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
+	}
+	/* zfs recv's own verdict explains a sink failure better than EPIPE does */
+	q = ep->ops->stream_finish(ep, &st, what, &ferr);
+	if (q < 0)
+		return zf_err_set(err, q, "%s", zf_err_msg(&ferr));
+	if (r < 0)
+		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
+	return 0;
+}
+
+/* ---- serving ---------------------------------------------------------------------- */
+
+static const struct zf_rpc_handler handlers[] = {
+	{ ZF_RPC_LIST_FS, h_list_fs },
+	{ ZF_RPC_LIST_VERSIONS, h_list_versions },
+	{ ZF_RPC_SEND, h_send },
+	{ ZF_RPC_RECV, h_recv },
+	{ ZF_RPC_HOLD, h_hold },
+	{ ZF_RPC_RELEASE, h_release },
+	{ ZF_RPC_HOLDS, h_holds },
+	{ ZF_RPC_BOOKMARK, h_bookmark },
+	{ ZF_RPC_DESTROY_BOOKMARK, h_destroy_bookmark },
+	{ ZF_RPC_DESTROY_VERSIONS, h_destroy_versions },
+	{ ZF_RPC_CREATE, h_create },
+	{ ZF_RPC_RENAME, h_rename },
+	{ ZF_RPC_INHERIT, h_inherit },
+	{ ZF_RPC_RECV_ABORT, h_recv_abort },
+	{ ZF_RPC_GET_RESUME_TOKEN, h_get_resume_token },
+	{ ZF_RPC_SEND_ESTIMATE, h_send_estimate },
+	{ ZF_RPC_SNAPSHOT, h_snapshot },
+};
+
+static int serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
+		       const struct zf_msg *msg, struct zf_err *err)
+{
+	struct serve *s = userdata;
+
+	return s->allow(s->userdata, identity, info, msg, err);
+}
+
+int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep, zf_serve_allow_fn allow,
+		  void *userdata, struct zf_err *err)
+{
+	struct serve s = { ep, allow, userdata };
+	struct zf_rpc_server server = {
+		.handlers = handlers,
+		.n_handlers = ELEMENTSOF(handlers),
+		.allow = allow ? serve_allow : NULL,
+		.userdata = &s,
+	};
+
+	return zf_rpc_serve(c, &server, err);
+}
