@@ -146,6 +146,47 @@ const struct zf_cmd zf_commands[] = {
 	  "      --local-time   calendar periods in local time (TZ) instead of UTC\n"
 	  "      --json         one JSON document with a verdict per snapshot\n"
 	  "  -h, --help         this text\n" },
+	{ "serve", cmd_serve, 0, "serve replication requests from other hosts (ssh, tls, tcp)",
+	  "usage: zferry serve --stdio [--identity NAME -c FILE]\n"
+	  "       zferry serve --listen tls://[ADDR]:PORT [--listen tcp://[ADDR]:PORT]... -c FILE\n"
+	  "\n"
+	  "The far end of a remote 'zferry replicate': answers the rpc protocol's\n"
+	  "requests with the local pools, after checking each against the grants of the\n"
+	  "client's identity in the config's serve: section (docs/serve.md).\n"
+	  "\n"
+	  "  --stdio            serve one connection on stdin/stdout, as ssh starts it;\n"
+	  "                     logs go to stderr only (stdout carries the protocol)\n"
+	  "  --identity NAME    with --stdio and -c: the client is NAME and gets NAME's\n"
+	  "                     grants.  Put it in an authorized_keys forced command,\n"
+	  "                     command=\"zferry serve --stdio --identity laptop -c FILE\",\n"
+	  "                     so the key can do nothing else.  Without -c, --stdio allows\n"
+	  "                     everything (identity 'ssh'): only for a login that could\n"
+	  "                     run zfs itself anyway, such as root with a normal key\n"
+	  "  --listen URL       accept connections on tls://[ADDR]:PORT (certificates from\n"
+	  "                     serve.tls; the client certificate's CN is the identity) or\n"
+	  "                     tcp://[ADDR]:PORT (serve.tcp.allow required; the identity\n"
+	  "                     is tcp:ADDRESS, unencrypted: trusted networks only).\n"
+	  "                     Repeatable.  ADDR empty: every address; [v6] in brackets;\n"
+	  "                     PORT 0: any free port.  Prints 'zferry serve: listening on\n"
+	  "                     URL' on stderr for each, with the real port\n"
+	  "  -c, --config FILE  the config (serve: section: tls, tcp, timeout, clients)\n"
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Each connection runs in its own process, at most 64 at a time.  SIGTERM or\n"
+	  "SIGINT stops accepting; zferry exits when the open connections have ended.\n"
+	  "Exit status: 0 stopped cleanly, 1 failure (port in use, unreadable\n"
+	  "certificate, a failed --stdio session), 2 usage or config error.\n" },
+	{ "config", cmd_config, 0, "check the configuration file",
+	  "usage: zferry config check [-c FILE] [-q]\n"
+	  "\n"
+	  "Parses and validates the YAML config and prints a short summary: listeners,\n"
+	  "clients and their grants.  Any error is one line, FILE:LINE:COLUMN: what.\n"
+	  "\n"
+	  "  -c, --config FILE  the config (default /etc/zferry/zferry.yml)\n"
+	  "  -q, --quiet        print nothing when valid\n"
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Exit status: 0 valid, 2 invalid or unreadable.\n" },
 	{ "help", cmd_help, 0, "show help for zferry or one command",
 	  "usage: zferry help [COMMAND]\n" },
 	{ "version", cmd_version, 0, "print the version",
