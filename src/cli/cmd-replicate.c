@@ -333,8 +333,9 @@ int cmd_replicate(int argc, char **argv)
 		case OPT_TLS_SERVER_CN: ra.tls_server_cn = optarg; break;
 		case OPT_SSH_OPTION:
 			if (!*optarg || optarg[0] == '-')
-				return zf_usage_error("replicate", "--ssh-option takes an ssh_config "
-						      "option such as Port=2222, not '%s'", optarg);
+				return zf_usage_error("replicate",
+						      "--ssh-option takes an ssh_config option "
+						      "such as Port=2222, not '%s'", optarg);
 			zf_strv_add(&ssh_options, optarg);
 			break;
 		case OPT_REMOTE_ZFERRY:
@@ -381,7 +382,8 @@ int cmd_replicate(int argc, char **argv)
 				      "be local");
 	if ((src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) &&
 	    (!ra.tls_ca || !ra.tls_cert || !ra.tls_key))
-		return zf_usage_error("replicate", "tls:// needs --tls-ca, --tls-cert and --tls-key");
+		return zf_usage_error("replicate",
+				      "tls:// needs --tls-ca, --tls-cert and --tls-key");
 	src_root = zf_xstrdup(src_url.dataset);
 	dst_root = zf_xstrdup(dst_url.dataset);
 	if (make_endpoint(&src_url, &ra, &src, &err) < 0 ||

@@ -204,7 +204,8 @@ static void reap(struct child *kids, size_t *n)
 				continue;
 			zf_proc_status_str(status, st, sizeof(st));
 			if (status == 0)
-				log_info("connection from '%s' ended (pid %d)", kids[i].peer, (int)pid);
+				log_info("connection from '%s' ended (pid %d)", kids[i].peer,
+					 (int)pid);
 			else
 				log_notice("connection from '%s' ended: %s (pid %d)", kids[i].peer,
 					   st, (int)pid);

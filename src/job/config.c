@@ -322,6 +322,8 @@ static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serv
 		const yaml_node_t *n = yaml_document_get_node(p->doc, *i);
 		struct client_ctx c = {};
 
+		if (s->n_clients >= ZF_CONFIG_MAX_CLIENTS)
+			return fail(p, n, "more than %d clients", ZF_CONFIG_MAX_CLIENTS);
 		ZF_ALLOC_GROW(s->clients, s->n_clients + 1, alloc);
 		c.cl = &s->clients[s->n_clients++];
 		memset(c.cl, 0, sizeof(*c.cl));

@@ -26,6 +26,7 @@ struct zf_err;
 #define ZF_CONFIG_MAX_SIZE (1u << 20)
 #define ZF_CONFIG_DEFAULT_PATH "/etc/zferry/zferry.yml"
 #define ZF_CONFIG_DEFAULT_TIMEOUT 60
+#define ZF_CONFIG_MAX_CLIENTS 4096      /* bounds the duplicate-identity check */
 
 /* One client and what it may reach (guarantee 5). */
 struct zf_config_client {

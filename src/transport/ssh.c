@@ -124,8 +124,9 @@ static int before_hello(struct ssh_transport *s, int code, const struct zf_err *
 
 	if (wait_exit(&s->proc, SSH_STATUS_WAIT_MS))
 		return zf_err_set(err, code < 0 ? code : -EPIPE,
-				  "ssh to '%s' %s before zferry answered (see ssh's messages above)",
-				  s->t.peer + 4, zf_proc_status_str(s->proc.status, st, sizeof(st)));
+				  "ssh to '%s' %s before zferry answered (see ssh's messages "
+				  "above)", s->t.peer + 4,
+				  zf_proc_status_str(s->proc.status, st, sizeof(st)));
 	if (code < 0)
 		return zf_err_set(err, code, "%s", e->msg);
 	return zf_err_set(err, -EPIPE, "ssh to '%s' closed its output before zferry answered",

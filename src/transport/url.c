@@ -105,7 +105,8 @@ static int parse_authority(const char *url, const char *s, size_t n, struct zf_u
 		hend = colon ? colon : end;
 		if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
 			return zf_err_set(err, -EINVAL,
-					  "bad host in '%s': write IPv6 addresses in brackets", url);
+					  "bad host in '%s': write IPv6 addresses in brackets",
+					  url);
 	}
 	if (hend == h)
 		return zf_err_set(err, -EINVAL, "empty host in '%s'", url);
@@ -165,7 +166,8 @@ int zf_url_parse(const char *s, struct zf_url *ret, struct zf_err *err)
 		slash = strchr(rest, '/');
 		if (!slash)
 			return zf_err_set(err, -EINVAL, "no dataset in '%s': %s://HOST%s/DATASET",
-					  s, zf_url_kind_str(u.kind), u.kind == ZF_URL_SSH ? "" : ":PORT");
+					  s, zf_url_kind_str(u.kind),
+					  u.kind == ZF_URL_SSH ? "" : ":PORT");
 		r = parse_authority(s, rest, (size_t)(slash - rest), &u, err);
 		if (r < 0)
 			return r;
@@ -185,9 +187,8 @@ int zf_url_parse(const char *s, struct zf_url *ret, struct zf_err *err)
 			if (*host == '[') {
 				const char *close = strchr(host, ']');
 				if (!close || close[1] != ':')
-					return zf_err_set(err, -EINVAL,
-							  "bad IPv6 host in '%s': [ADDRESS]:DATASET",
-							  s);
+					return zf_err_set(err, -EINVAL, "bad IPv6 host in '%s': "
+							  "[ADDRESS]:DATASET", s);
 				end = close + 1;
 			} else
 				end = colon;

@@ -19,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct zf_config_client *cl = &c->serve.clients[i];
 		const struct zf_strv *lists[] = { &cl->read, &cl->write };
 
-		if (zf_config_find_client(c, cl->identity) != cl && !startswith(cl->identity, "tcp:"))
+		bool tcp = startswith(cl->identity, "tcp:");
+
+		if (zf_config_find_client(c, cl->identity) != cl && !tcp)
 			abort();
 		for (size_t l = 0; l < 2; l++) {
 			for (size_t j = 0; j < lists[l]->n; j++) {
@@ -34,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 				r = zf_serve_allow(c, cl->identity, zf_rpc_req_lookup(m.kind), &m,
 						   &err);
-				if (r < 0 && !startswith(cl->identity, "tcp:"))
+				if (r < 0 && !tcp)
 					abort();
 				zf_msg_release(&m);
 				zf_buf_release(&b);
