@@ -148,7 +148,7 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 {
 	struct zf_err err = ZF_ERR_INIT;
 	const char *addr = zf_transport_peer(t);
-	_cleanup_(zf_log_scope_end) struct zf_log_scope s = zf_log_scope("peer", addr);
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("peer", addr);
 	int r;
 
 	zf_transport_set_timeout(t, cfg->serve.timeout_s * 1000);
