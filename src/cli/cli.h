@@ -38,3 +38,5 @@ int cmd_replicate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_config(int argc, char **argv);

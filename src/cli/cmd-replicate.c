@@ -6,8 +6,12 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "job/endpoint.h"
+#include "job/remote.h"
 #include "job/replicate.h"
 #include "log/log.h"
+#include "transport/transport.h"
+#include "transport/url.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/strv.h"
@@ -120,11 +124,118 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 	fputs(zf_buf_str(&b), stdout);
 }
 
+/* How to reach the remote end: what the endpoint's connect callback needs, owned. */
+struct remote {
+	struct zf_url url;
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_cn;
+	struct zf_strv ssh_options;
+	char *remote_zferry;
+	int timeout_ms;
+};
+
+struct remote_args {
+	const char *tls_ca, *tls_cert, *tls_key, *tls_server_cn;
+	struct zf_strv *ssh_options;
+	const char *remote_zferry;
+	int timeout_ms;
+};
+
+static void remote_free(void *userdata)
+{
+	struct remote *r = userdata;
+
+	zf_url_release(&r->url);
+	free(r->tls_ca);
+	free(r->tls_cert);
+	free(r->tls_key);
+	free(r->tls_server_cn);
+	zf_strv_release(&r->ssh_options);
+	free(r->remote_zferry);
+	free(r);
+}
+
+static char *xstrdup_null(const char *s)
+{
+	return s ? zf_xstrdup(s) : NULL;
+}
+
+static int remote_connect(void *userdata, struct zf_transport **ret, struct zf_err *err)
+{
+	struct remote *rm = userdata;
+	struct zf_transport *t = NULL;
+	int r;
+
+	if (rm->url.kind == ZF_URL_SSH) {
+		const struct zf_ssh_opts o = {
+			.host = rm->url.host,
+			.user = rm->url.user,
+			.port = rm->url.port,
+			.options = (const char *const *)rm->ssh_options.v,
+			.n_options = rm->ssh_options.n,
+			.remote_zferry = rm->remote_zferry,
+			.timeout_ms = rm->timeout_ms,
+		};
+		return zf_ssh_connect(&o, ret, err);
+	}
+	r = zf_tcp_connect(rm->url.host, rm->url.port, rm->timeout_ms, &t, err);
+	if (r < 0)
+		return r;
+	(void)zf_transport_set_keepalive(t, 60, 10, 6, NULL);
+	if (rm->url.kind == ZF_URL_TLS) {
+		const struct zf_tls_opts o = {
+			.ca_file = rm->tls_ca,
+			.cert_file = rm->tls_cert,
+			.key_file = rm->tls_key,
+			.expected_cn = rm->tls_server_cn,
+			.timeout_ms = rm->timeout_ms,
+		};
+		return zf_tls_client(t, &o, ret, err);
+	}
+	*ret = t;
+	return 0;
+}
+
+/* The endpoint for one end: the local pools, or a zferry serve reached through url. */
+static int make_endpoint(struct zf_url *url, const struct remote_args *a,
+			 struct zf_endpoint **ret, struct zf_err *err)
+{
+	_cleanup_free_ char *name = NULL;
+	struct zf_remote_opts o = { .connect = remote_connect, .userdata_free = remote_free,
+				    .timeout_ms = a->timeout_ms };
+	struct remote *rm;
+	int r;
+
+	if (url->kind == ZF_URL_LOCAL) {
+		*ret = zf_endpoint_local_new();
+		return 0;
+	}
+	rm = zf_xcalloc(1, sizeof(*rm));
+	rm->url = *url;
+	*url = (struct zf_url)ZF_URL_INIT;
+	rm->tls_ca = xstrdup_null(a->tls_ca);
+	rm->tls_cert = xstrdup_null(a->tls_cert);
+	rm->tls_key = xstrdup_null(a->tls_key);
+	rm->tls_server_cn = xstrdup_null(a->tls_server_cn);
+	if (a->ssh_options->n)
+		zf_strv_addn(&rm->ssh_options, (const char *const *)a->ssh_options->v,
+			     a->ssh_options->n);
+	rm->remote_zferry = xstrdup_null(a->remote_zferry);
+	rm->timeout_ms = a->timeout_ms;
+	name = zf_url_origin(&rm->url);
+	o.userdata = rm;
+	o.name = name;
+	r = zf_endpoint_remote_new(&o, ret, err);
+	if (r < 0)
+		remote_free(rm);
+	return r;
+}
+
 enum {
 	OPT_EXCLUDE = 1000, OPT_NO_SYNC, OPT_SYNC_PREFIX, OPT_RAW, OPT_COMPRESSED, OPT_LARGE,
 	OPT_EMBED, OPT_PROPS, OPT_FORCE_ROLLBACK, OPT_RENAME_DIVERGED, OPT_NO_READONLY,
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
-	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID,
+	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
+	OPT_TLS_KEY, OPT_TLS_SERVER_CN, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
 };
 
 int cmd_replicate(int argc, char **argv)
@@ -152,9 +263,22 @@ int cmd_replicate(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-server-cn", required_argument, NULL, OPT_TLS_SERVER_CN },
+		{ "ssh-option", required_argument, NULL, OPT_SSH_OPTION },
+		{ "remote-zferry", required_argument, NULL, OPT_REMOTE_ZFERRY },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	_cleanup_(zf_url_releasep) struct zf_url src_url = ZF_URL_INIT;
+	_cleanup_(zf_url_releasep) struct zf_url dst_url = ZF_URL_INIT;
+	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
+	struct remote_args ra = { .ssh_options = &ssh_options,
+				  .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
+	_cleanup_free_ char *src_root = NULL, *dst_root = NULL;
 	_cleanup_strv_ struct zf_strv excludes = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv unset = ZF_STRV_INIT;
@@ -203,6 +327,31 @@ int cmd_replicate(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_PROGRESS: progress = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
+		case OPT_TLS_CA: ra.tls_ca = optarg; break;
+		case OPT_TLS_CERT: ra.tls_cert = optarg; break;
+		case OPT_TLS_KEY: ra.tls_key = optarg; break;
+		case OPT_TLS_SERVER_CN: ra.tls_server_cn = optarg; break;
+		case OPT_SSH_OPTION:
+			if (!*optarg || optarg[0] == '-')
+				return zf_usage_error("replicate",
+						      "--ssh-option takes an ssh_config option "
+						      "such as Port=2222, not '%s'", optarg);
+			zf_strv_add(&ssh_options, optarg);
+			break;
+		case OPT_REMOTE_ZFERRY:
+			if (!*optarg)
+				return zf_usage_error("replicate", "--remote-zferry is empty");
+			ra.remote_zferry = optarg;
+			break;
+		case OPT_TIMEOUT: {
+			char *e;
+			unsigned long v = strtoul(optarg, &e, 10);
+			if (*e || !*optarg || optarg[0] == '-' || v < 1 || v > 86400)
+				return zf_usage_error("replicate", "--timeout takes 1 to 86400 "
+						      "seconds, not '%s'", optarg);
+			ra.timeout_ms = (int)v * 1000;
+			break;
+		}
 		case 'h': return zf_cmd_help("replicate", stdout, ZF_EXIT_OK);
 		default:
 			return zf_usage_error("replicate", "unknown option '%s'", argv[optind - 1]);
@@ -224,9 +373,25 @@ int cmd_replicate(int argc, char **argv)
 	if (progress && !o.dry_run)
 		o.progress = show_progress;
 
-	src = zf_endpoint_local_new();
-	dst = zf_endpoint_local_new();
-	r = zf_replicate(src, argv[optind], dst, argv[optind + 1], &o, &res, &err);
+	if (zf_url_parse(argv[optind], &src_url, &err) < 0)
+		return zf_usage_error("replicate", "bad SRC: %s", zf_err_msg(&err));
+	if (zf_url_parse(argv[optind + 1], &dst_url, &err) < 0)
+		return zf_usage_error("replicate", "bad DST: %s", zf_err_msg(&err));
+	if (src_url.kind != ZF_URL_LOCAL && dst_url.kind != ZF_URL_LOCAL)
+		return zf_usage_error("replicate", "SRC and DST are both remote: one end must "
+				      "be local");
+	if ((src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) &&
+	    (!ra.tls_ca || !ra.tls_cert || !ra.tls_key))
+		return zf_usage_error("replicate",
+				      "tls:// needs --tls-ca, --tls-cert and --tls-key");
+	src_root = zf_xstrdup(src_url.dataset);
+	dst_root = zf_xstrdup(dst_url.dataset);
+	if (make_endpoint(&src_url, &ra, &src, &err) < 0 ||
+	    make_endpoint(&dst_url, &ra, &dst, &err) < 0) {
+		log_error("replicate: %s", zf_err_msg(&err));
+		return ZF_EXIT_FAIL;
+	}
+	r = zf_replicate(src, src_root, dst, dst_root, &o, &res, &err);
 	if (r < 0) {
 		log_error("replicate: %s", zf_err_msg(&err));
 		return r == -EINVAL || r == -ZF_E_BADNAME ? ZF_EXIT_USAGE : ZF_EXIT_FAIL;

@@ -341,31 +341,37 @@ int zf_msg_entry_reader_finish(struct zf_msg_entry_reader *r, struct zf_err *err
 }
 
 /*
- * The request table.  changes_state decides the access check (guarantee 5):
- * a read-only grant may run exactly the rows without ZF_RPC_CHANGES_STATE.
+ * The request table.  ZF_RPC_SOURCE_OK decides the access check (guarantee
+ * 5): a read-only grant may run exactly those rows, the ones without
+ * ZF_RPC_CHANGES_STATE plus the changes a replication source makes to
+ * itself (SNAPSHOT, HOLD, RELEASE, BOOKMARK, DESTROY_BOOKMARK), none of
+ * which can destroy or overwrite a filesystem or snapshot.
  * SEND only reads, but it can reveal data, so it is still subject to the
  * per-filesystem check through fs_tag.
  */
+#define SRC ZF_RPC_SOURCE_OK
 static const struct zf_rpc_req_info requests[] = {
-	{ ZF_RPC_PING, "PING", 0, 0 },
-	{ ZF_RPC_LIST_FS, "LIST_FS", ZF_RPC_STREAM_OUT, ZF_TAG_FS },
-	{ ZF_RPC_LIST_VERSIONS, "LIST_VERSIONS", ZF_RPC_STREAM_OUT, ZF_TAG_FS },
-	{ ZF_RPC_SEND, "SEND", ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_PING, "PING", SRC, 0 },
+	{ ZF_RPC_LIST_FS, "LIST_FS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_FS },
+	{ ZF_RPC_LIST_VERSIONS, "LIST_VERSIONS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_FS },
+	{ ZF_RPC_SEND, "SEND", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
 	{ ZF_RPC_RECV, "RECV", ZF_RPC_CHANGES_STATE | ZF_RPC_STREAM_IN, ZF_TAG_FS },
-	{ ZF_RPC_HOLD, "HOLD", ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_RELEASE, "RELEASE", ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_HOLDS, "HOLDS", ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_BOOKMARK, "BOOKMARK", ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_DESTROY_BOOKMARK, "DESTROY_BOOKMARK", ZF_RPC_CHANGES_STATE, ZF_TAG_BOOKMARK },
+	{ ZF_RPC_HOLD, "HOLD", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_RELEASE, "RELEASE", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_HOLDS, "HOLDS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_BOOKMARK, "BOOKMARK", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_DESTROY_BOOKMARK, "DESTROY_BOOKMARK", SRC | ZF_RPC_CHANGES_STATE,
+	  ZF_TAG_BOOKMARK },
 	{ ZF_RPC_DESTROY_VERSIONS, "DESTROY_VERSIONS", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_CREATE, "CREATE", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_RENAME, "RENAME", ZF_RPC_CHANGES_STATE, ZF_TAG_FROM },
 	{ ZF_RPC_INHERIT, "INHERIT", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_RECV_ABORT, "RECV_ABORT", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
-	{ ZF_RPC_GET_RESUME_TOKEN, "GET_RESUME_TOKEN", 0, ZF_TAG_FS },
-	{ ZF_RPC_SEND_ESTIMATE, "SEND_ESTIMATE", 0, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_SNAPSHOT, "SNAPSHOT", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
+	{ ZF_RPC_GET_RESUME_TOKEN, "GET_RESUME_TOKEN", SRC, ZF_TAG_FS },
+	{ ZF_RPC_SEND_ESTIMATE, "SEND_ESTIMATE", SRC, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_SNAPSHOT, "SNAPSHOT", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 };
+#undef SRC
 
 const struct zf_rpc_req_info *zf_rpc_req_lookup(uint16_t kind)
 {

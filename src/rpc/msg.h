@@ -177,6 +177,12 @@ enum {
 	ZF_RPC_CHANGES_STATE = 1 << 0,  /* writes to the server's pools: access checks */
 	ZF_RPC_STREAM_IN = 1 << 1,      /* the client sends DATA... END after REQUEST */
 	ZF_RPC_STREAM_OUT = 1 << 2,     /* the server sends DATA... END after RESPONSE */
+	/*
+	 * A read (source-only) grant may run it: the read-only requests plus
+	 * what a replication source does to itself (sync snapshots, step
+	 * holds, cursor bookmarks).  Everything else needs a write grant.
+	 */
+	ZF_RPC_SOURCE_OK = 1 << 3,
 };
 
 /* One row per request (STYLE.md §7); what an access check needs is here, in one place. */

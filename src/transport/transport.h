@@ -1,4 +1,4 @@
-/* src/transport/transport.h — byte streams for rpc behind one vtable: local, tcp, tls */
+/* src/transport/transport.h — byte streams for rpc behind one vtable: local, tcp, tls, ssh */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -7,7 +7,9 @@
 #include <sys/types.h>
 #include "util/macro.h"
 
+struct zf_buf;
 struct zf_err;
+struct zf_strv;
 
 /*
  * A transport is a reliable, ordered byte stream with a peer identity and
@@ -33,7 +35,7 @@ struct zf_transport_ops {
 
 struct zf_transport {
 	const struct zf_transport_ops *ops;
-	const char *kind;               /* "local", "tcp", "tls" */
+	const char *kind;               /* "local", "tcp", "tls", "ssh" */
 	int rfd, wfd;                   /* the fds polled for reading and writing */
 	int timeout_ms;                 /* per read/write without progress; -1 waits forever */
 	char peer[ZF_TRANSPORT_MAX_PEER];       /* the identity the transport established */
@@ -125,3 +127,35 @@ _must_check_ int zf_tls_client(struct zf_transport *tcp, const struct zf_tls_opt
 			       struct zf_transport **ret, struct zf_err *err);
 _must_check_ int zf_tls_server(struct zf_transport *tcp, const struct zf_tls_opts *opts,
 			       struct zf_transport **ret, struct zf_err *err);
+
+/*
+ * ssh: runs the system ssh with an argv (no shell on our side):
+ *
+ *   ssh [-p PORT] [-l USER] [-o OPT]... -o BatchMode=yes HOST -- 'zferry' 'serve' '--stdio'
+ *
+ * The remote command's words are single-quoted, because ssh joins them
+ * with spaces and the remote user's shell parses the result.  The
+ * transport reads ssh's stdout and writes its stdin; ssh's stderr is ours,
+ * so its own messages (host key, permission denied) reach the user.  The
+ * identity is "ssh:HOST".  If ssh exits before the peer sent a byte, the
+ * error says so with ssh's exit status.  Freeing closes both pipes and
+ * reaps ssh, with SIGTERM if it lingers.
+ */
+struct zf_ssh_opts {
+	const char *host;               /* name or address, without brackets */
+	const char *user;               /* -l; NULL: ssh's default */
+	const char *port;               /* -p; NULL: ssh's default */
+	const char *const *options;     /* each passed as -o OPT */
+	size_t n_options;
+	const char *remote_zferry;      /* the remote command's first word; NULL: "zferry" */
+	const char *ssh;                /* the program; NULL: "ssh" from PATH */
+	int timeout_ms;                 /* per read/write; 0: the default */
+	int exit_grace_ms;              /* free waits this long before SIGTERM; 0: 5000 */
+};
+_must_check_ int zf_ssh_connect(const struct zf_ssh_opts *opts, struct zf_transport **ret,
+				struct zf_err *err);
+/* Test-only: the argv zf_ssh_connect() runs; -EINVAL for an option-like host or user. */
+_must_check_ int zf_ssh_argv(const struct zf_ssh_opts *opts, struct zf_strv *ret,
+			     struct zf_err *err);
+/* Appends s quoted as one word for a POSIX shell: it's -> 'it'\''s'. */
+void zf_sh_quote(struct zf_buf *b, const char *s);

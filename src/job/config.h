@@ -1,0 +1,81 @@
+/* src/job/config.h — the zferry YAML config: the `serve:` section (grants, listeners) */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "util/macro.h"
+#include "util/strv.h"
+
+struct zf_err;
+
+/*
+ * The file is one YAML mapping.  Known top-level keys: `serve`.  Any other
+ * key is an error (a later version adds `jobs:` and `global:`), so a typo
+ * never silently turns a setting off.  Every error is one line,
+ * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md is the reference.
+ *
+ *   serve:
+ *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key }
+ *     tcp: { allow: [127.0.0.1, "10.0.0.0/8", "::1"] }
+ *     timeout: 60
+ *     clients:
+ *       - identity: laptop
+ *         read: [tank/home]
+ *         write: [backup/clients/laptop]
+ */
+
+#define ZF_CONFIG_MAX_SIZE (1u << 20)
+#define ZF_CONFIG_DEFAULT_PATH "/etc/zferry/zferry.yml"
+#define ZF_CONFIG_DEFAULT_TIMEOUT 60
+#define ZF_CONFIG_MAX_CLIENTS 4096      /* bounds the duplicate-identity check */
+
+/* One client and what it may reach (guarantee 5). */
+struct zf_config_client {
+	/*
+	 * A TLS client certificate's CN, the --identity of an ssh forced
+	 * command, or "tcp:ADDRESS" (stored in inet_ntop() form, no port).
+	 */
+	char *identity;
+	struct zf_strv read;            /* subtrees it may replicate from (be a source) */
+	struct zf_strv write;           /* subtrees it may replicate into (be a target) */
+	unsigned line;                  /* where it was defined, for messages */
+};
+
+struct zf_config_serve {
+	bool present;                   /* a serve: section was given */
+	char *tls_ca;                   /* all three set, or all NULL */
+	char *tls_cert;
+	char *tls_key;
+	bool tcp_present;               /* a tcp: section (tcp:// listeners need it) */
+	struct zf_strv tcp_allow;       /* checked with zf_tcp_allow_parse() */
+	int timeout_s;                  /* seconds of silence before a peer is dropped */
+	struct zf_config_client *clients;
+	size_t n_clients;
+};
+
+struct zf_config {
+	char *path;                     /* the name used in messages */
+	struct zf_config_serve serve;
+};
+
+/* Parses a config held in memory; name is used in messages.  *ret owns the result. */
+_must_check_ int zf_config_parse(const char *name, const void *p, size_t n,
+				 struct zf_config **ret, struct zf_err *err);
+/* Reads and parses path (at most ZF_CONFIG_MAX_SIZE bytes). */
+_must_check_ int zf_config_load(const char *path, struct zf_config **ret, struct zf_err *err);
+struct zf_config *zf_config_free(struct zf_config *c);         /* NULL-safe; returns NULL */
+DEFINE_CLEANUP_FUNC(struct zf_config *, zf_config_free);
+
+/*
+ * The client an identity names, or NULL.  A transport identity
+ * "tcp:ADDR:PORT" (or "tcp:[v6]:PORT") matches the config's "tcp:ADDR"
+ * without the port; every other identity matches exactly.
+ */
+const struct zf_config_client *zf_config_find_client(const struct zf_config *c,
+						     const char *identity);
+
+/*
+ * Checks one grant path: a filesystem name by OpenZFS's rules, not
+ * absolute, no '..' or '.', no leading '-', no '@' or '#'.  0, or
+ * -EINVAL and why.
+ */
+_must_check_ int zf_config_check_grant(const char *path, struct zf_err *err);

@@ -1,0 +1,25 @@
+/* src/job/grants.h — the server's access check: which identity may touch which filesystems */
+#pragma once
+#include "util/macro.h"
+
+struct zf_err;
+struct zf_msg;
+struct zf_rpc_req_info;
+
+/*
+ * The zf_serve_allow_fn of src/job/remote.h (guarantee 5); userdata is the
+ * parsed struct zf_config.  It reads only the request table row and the
+ * names the request carries: every value of the row's subject tag and of
+ * FS, SNAPSHOT, BOOKMARK, FROM and TO (RENAME's target, SEND's base).
+ *
+ * A name is inside a grant when its filesystem part (before '@' or '#')
+ * equals the granted path or lies below it on a '/' boundary.  A write
+ * grant allows every request; a read grant the rows flagged
+ * ZF_RPC_SOURCE_OK (what a replication source runs on itself).  Refusals
+ * are -EACCES "identity 'X' has no read|write grant for 'NAME'", the same
+ * whether or not NAME exists; a name zfs would reject is -ZF_E_BADNAME; an
+ * identity the config does not list is refused everything.
+ */
+_must_check_ int zf_serve_allow(void *userdata, const char *identity,
+				const struct zf_rpc_req_info *info, const struct zf_msg *msg,
+				struct zf_err *err);

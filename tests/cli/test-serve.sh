@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# tests/cli/test-serve.sh ZFERRY — zferry serve, config check and replicate's remote
+# argument handling, as a user runs them: exit statuses, one-line errors, the
+# "listening on" line with the real port, a refused port in use, a clean stop on
+# SIGTERM.  Loopback only; no root, no zfs.
+set -u
+Z=$1
+T=$(mktemp -d /tmp/zferry-test-serve.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# expect STATUS PATTERN -- command...: the exit status and one line of stderr matching PATTERN
+expect() {
+	local want=$1 pat=$2 got
+	shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	[ "$got" = "$want" ] || fail "$*: exit $got, want $want ($(cat "$T/err"))"
+	if [ -n "$pat" ]; then
+		grep -q -- "$pat" "$T/err" || fail "$*: stderr '$(cat "$T/err")' lacks '$pat'"
+		[ "$(wc -l <"$T/err")" -le 1 ] || fail "$*: more than one line: $(cat "$T/err")"
+	fi
+}
+
+cat >"$T/good.yml" <<'YML'
+serve:
+  tcp:
+    allow: [127.0.0.1]
+  timeout: 5
+  clients:
+    - identity: "tcp:127.0.0.1"
+      read: [tank/home]
+YML
+printf 'serve:\n  clients:\n  - identity: a\n    read: [/tank]\n' >"$T/bad.yml"
+printf 'serve:\n  tls: {ca: %s/no-ca.pem, cert: %s/c.pem, key: %s/k.pem}\n' "$T" "$T" "$T" >"$T/tls.yml"
+printf 'serve:\n  clients:\n  - identity: a\n    read: [tank]\n' >"$T/notcp.yml"
+
+# config check
+expect 0 "" -- "$Z" config check -c "$T/good.yml"
+grep -q "client 'tcp:127.0.0.1': read tank/home" "$T/out" || fail "config check summary: $(cat "$T/out")"
+expect 2 "bad.yml:4:12: grant '/tank' is a dataset name" -- "$Z" config check -c "$T/bad.yml"
+expect 2 "cannot open config" -- "$Z" config check -c "$T/missing.yml"
+expect 2 "unknown subcommand 'chek'" -- "$Z" config chek
+expect 0 "" -- "$Z" config check -q -c "$T/good.yml"
+[ -s "$T/out" ] && fail "config check -q printed something"
+
+# serve: usage and config errors
+expect 2 "either --stdio or --listen" -- "$Z" serve
+expect 2 "--identity needs -c" -- "$Z" serve --stdio --identity laptop
+expect 2 "needs --identity" -- "$Z" serve --stdio -c "$T/good.yml"
+expect 2 "--listen needs -c" -- "$Z" serve --listen tcp://127.0.0.1:0
+expect 2 "bad port" -- "$Z" serve --listen tcp://127.0.0.1:99999 -c "$T/good.yml"
+expect 2 "tls://\[ADDR\]:PORT" -- "$Z" serve --listen http://127.0.0.1:1 -c "$T/good.yml"
+expect 2 "bad.yml:4:12:" -- "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/bad.yml"
+expect 2 "needs serve.tcp.allow" -- "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/notcp.yml"
+expect 2 "needs serve.tls" -- "$Z" serve --listen tls://127.0.0.1:0 -c "$T/good.yml"
+expect 1 "cannot read serve.tls.ca" -- "$Z" serve --listen tls://127.0.0.1:0 -c "$T/tls.yml"
+
+# --stdio: the protocol (our HELLO, magic "ZF") on stdout, logs on stderr only
+"$Z" serve --stdio </dev/null >"$T/stdio.out" 2>"$T/stdio.err"
+st=$?
+[ "$st" = 1 ] || fail "serve --stdio with a silent peer: exit $st, want 1"
+[ "$(head -c 2 "$T/stdio.out")" = "ZF" ] || fail "serve --stdio: stdout does not start with a frame"
+grep -q "zferry" "$T/stdio.out" && fail "serve --stdio: a log line went to stdout"
+
+# listen on port 0: the real port is printed; a second server on it fails; SIGTERM stops
+"$Z" serve --listen tcp://127.0.0.1:0 -c "$T/good.yml" 2>"$T/serve.err" &
+spid=$!
+pids+=("$spid")
+port=
+for _ in $(seq 50); do
+	port=$(sed -n 's|^zferry serve: listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/serve.err")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+if [ -z "$port" ] || [ "$port" = 0 ]; then
+	fail "no 'listening on' line with a port: $(cat "$T/serve.err")"
+else
+	expect 1 "Address already in use" -- "$Z" serve --listen "tcp://127.0.0.1:$port" -c "$T/good.yml"
+	# a client that connects and leaves: served by a child, logged, reaped
+	(exec 3<>"/dev/tcp/127.0.0.1/$port"; sleep 0.2) 2>/dev/null || fail "cannot connect to $port"
+fi
+kill -TERM "$spid"
+for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$spid" 2>/dev/null; then
+	fail "serve still runs 5 s after SIGTERM"
+else
+	wait "$spid"
+	st=$?
+	[ "$st" = 0 ] || fail "serve after SIGTERM: exit $st, want 0 ($(cat "$T/serve.err"))"
+	grep -q "connection from 'tcp:127.0.0.1:[0-9]*': identity 'tcp:127.0.0.1:" "$T/serve.err" ||
+		fail "the connection's identity was not logged: $(cat "$T/serve.err")"
+	grep -q "connection from 'tcp:127.0.0.1:[0-9]*' ended" "$T/serve.err" ||
+		fail "the connection's end was not logged: $(cat "$T/serve.err")"
+fi
+
+# replicate: remote ends are checked before anything runs
+expect 2 "one end must be local" -- "$Z" replicate a:tank/x b:tank/y
+expect 2 "tls:// needs --tls-ca, --tls-cert and --tls-key" -- "$Z" replicate tank/x tls://h:1/t
+expect 2 "unknown scheme 'ftp'" -- "$Z" replicate ftp://h/tank/x tank/y
+expect 2 "bad DST: host in '-oProxyCommand=x:t' must not start with '-'" -- \
+	"$Z" replicate tank/x -oProxyCommand=x:t
+expect 2 "--timeout takes 1 to 86400" -- "$Z" replicate --timeout 0 tank/x tank/y
+
+echo "$fails failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,388 @@
+/* tests/unit/test-config.c — the YAML config parser and the serve grants (guarantee 5) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include "job/config.h"
+#include "job/grants.h"
+#include "rpc/msg.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+static const char good[] =
+	"# zferry\n"
+	"serve:\n"
+	"  tls:\n"
+	"    ca: /etc/zferry/ca.pem\n"
+	"    cert: /etc/zferry/server.pem\n"
+	"    key: /etc/zferry/server.key\n"
+	"  tcp:\n"
+	"    allow: [127.0.0.1, \"10.0.0.0/8\", \"::1\"]\n"
+	"  timeout: 30\n"
+	"  clients:\n"
+	"    - identity: laptop\n"
+	"      read: [tank/home, tank/projects]\n"
+	"      write: [backup/clients/laptop]\n"
+	"    - identity: \"tcp:10.0.0.7\"\n"
+	"      write: [backup/tcp]\n"
+	"    - identity: \"tcp:[::1]\"\n"
+	"      read: [tank/v6]\n"
+	"    - identity: reader\n"
+	"      read: [tank/home]\n"
+	"    - identity: \"with space\"\n"
+	"      read: [\"tank/a b\"]\n";
+
+static void test_good(void **state)
+{
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	const struct zf_config_client *cl;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("t.yml", good, strlen(good), &c, &err), 0);
+	assert_true(c->serve.present);
+	assert_string_equal(c->serve.tls_ca, "/etc/zferry/ca.pem");
+	assert_string_equal(c->serve.tls_key, "/etc/zferry/server.key");
+	assert_true(c->serve.tcp_present);
+	assert_int_equal(c->serve.tcp_allow.n, 3);
+	assert_string_equal(c->serve.tcp_allow.v[1], "10.0.0.0/8");
+	assert_int_equal(c->serve.timeout_s, 30);
+	assert_int_equal(c->serve.n_clients, 5);
+	cl = zf_config_find_client(c, "laptop");
+	assert_non_null(cl);
+	assert_int_equal(cl->read.n, 2);
+	assert_string_equal(cl->write.v[0], "backup/clients/laptop");
+	/* tcp identities match without the port, v6 in brackets, in inet_ntop form */
+	assert_ptr_equal(zf_config_find_client(c, "tcp:10.0.0.7:4242"), &c->serve.clients[1]);
+	assert_ptr_equal(zf_config_find_client(c, "tcp:[::1]:22"), &c->serve.clients[2]);
+	assert_string_equal(c->serve.clients[2].identity, "tcp:::1");
+	assert_null(zf_config_find_client(c, "tcp:10.0.0.70:1"));
+	assert_null(zf_config_find_client(c, "tcp:10.0.0.7"));
+	assert_null(zf_config_find_client(c, "Laptop"));
+	assert_null(zf_config_find_client(c, "laptop "));
+}
+
+static void test_empty_and_defaults(void **state)
+{
+	const char *docs[] = { "", "# only a comment\n", "---\n", "serve: {}\n" };
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+		struct zf_err err = ZF_ERR_INIT;
+
+		if (zf_config_parse("e.yml", docs[i], strlen(docs[i]), &c, &err) != 0)
+			fail_msg("'%s': %s", docs[i], err.msg);
+		assert_int_equal(c->serve.timeout_s, ZF_CONFIG_DEFAULT_TIMEOUT);
+		assert_false(c->serve.tcp_present);
+		assert_null(c->serve.tls_ca);
+		assert_int_equal(c->serve.n_clients, 0);
+	}
+}
+
+struct bad {
+	const char *yaml;
+	const char *where;      /* "file:line:col:" */
+	const char *what;
+};
+
+static const struct bad bads[] = {
+	{ "jobs: []\n", "b.yml:1:1:", "unknown key 'jobs'" },
+	{ "serve:\n  tls: {ca: /a, cert: /b, key: /c}\n  tlss: {}\n", "b.yml:3:3:",
+	  "unknown key 'tlss' in serve" },
+	{ "- a\n- b\n", "b.yml:1:1:", "the top level must be a mapping, not a list" },
+	{ "serve: 3\n", "b.yml:1:8:", "serve must be a mapping, not a scalar" },
+	{ "serve: {}\nserve: {}\n", "b.yml:2:1:", "duplicate key 'serve'" },
+	{ "serve:\n  tls:\n    ca: etc/ca.pem\n    cert: /b\n    key: /c\n", "b.yml:3:9:",
+	  "serve.tls.ca 'etc/ca.pem' must be an absolute path" },
+	{ "serve:\n  tls:\n    ca: /a\n    cert: /b\n", "b.yml:3:5:",
+	  "serve.tls needs ca, cert and key" },
+	{ "serve:\n  tls:\n    ca: [/a]\n", "b.yml:3:9:",
+	  "serve.tls.ca must be a scalar, not a list" },
+	{ "serve:\n  tcp:\n    allow: [10.0.0.300]\n", "b.yml:3:13:", "10.0.0.300" },
+	{ "serve:\n  tcp:\n    allow: []\n", "b.yml:3:12:", "serve.tcp.allow is empty" },
+	{ "serve:\n  tcp:\n    allow: 127.0.0.1\n", "b.yml:3:12:", "must be a list" },
+	{ "serve:\n  tcp: {}\n", "b.yml:2:8:", "serve.tcp needs allow" },
+	{ "serve:\n  timeout: 0\n", "b.yml:2:12:", "serve.timeout must be seconds" },
+	{ "serve:\n  timeout: 10s\n", "b.yml:2:12:", "not '10s'" },
+	{ "serve:\n  timeout: 99999999999999999999\n", "b.yml:2:12:", "serve.timeout" },
+	{ "serve:\n  clients: {identity: a}\n", "b.yml:2:12:", "serve.clients must be a list" },
+	{ "serve:\n  clients:\n  - read: [tank]\n", "b.yml:3:5:", "client without identity" },
+	{ "serve:\n  clients:\n  - identity: a\n", "b.yml:3:5:",
+	  "client 'a' has neither read nor write grants" },
+	{ "serve:\n  clients:\n  - identity: a\n    reed: [tank]\n", "b.yml:4:5:",
+	  "unknown key 'reed' in a client (known: identity, read, write)" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: [tank]\n  - identity: a\n"
+	  "    write: [x]\n", "b.yml:5:5:", "duplicate identity 'a' (first on line 3)" },
+	{ "serve:\n  clients:\n  - identity: \"tcp:10.0.0.1\"\n    read: [t]\n"
+	  "  - identity: \"tcp:10.0.0.01\"\n    read: [t]\n", "b.yml:5:15:", "10.0.0.01" },
+	{ "serve:\n  clients:\n  - identity: \"tcp:[::1]\"\n    read: [t]\n"
+	  "  - identity: \"tcp:0::1\"\n    read: [t]\n", "b.yml:5:5:",
+	  "duplicate identity 'tcp:::1'" },
+	{ "serve:\n  clients:\n  - identity: \"tcp:host.example\"\n    read: [t]\n",
+	  "b.yml:3:15:", "is not an IP address" },
+	{ "serve:\n  clients:\n  - identity: \"tcp:10.0.0.1:22\"\n    read: [t]\n",
+	  "b.yml:3:15:", "is not an IP address" },
+	{ "serve:\n  clients:\n  - identity: \"\"\n    read: [t]\n", "b.yml:3:15:",
+	  "empty identity" },
+	{ "serve:\n  clients:\n  - identity: \"a\\tb\"\n    read: [t]\n", "b.yml:3:15:",
+	  "control character" },
+	{ "serve:\n  clients:\n  - identity: \"a\\0b\"\n    read: [t]\n", "b.yml:3:15:",
+	  "NUL byte" },
+	{ "serve:\n  clients:\n  - identity: [a]\n    read: [t]\n", "b.yml:3:15:",
+	  "identity must be a scalar" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: tank\n", "b.yml:4:11:",
+	  "read must be a list" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: [/tank/home]\n", "b.yml:4:12:",
+	  "drop the leading '/'" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: [tank/../etc]\n", "b.yml:4:12:",
+	  "'..' not allowed" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [-R]\n", "b.yml:4:13:",
+	  "must not start with '-'" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [\"tank@snap\"]\n", "b.yml:4:13:",
+	  "names a snapshot or bookmark" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [\"tank#b\"]\n", "b.yml:4:13:",
+	  "names a snapshot or bookmark" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [\"tank/\"]\n", "b.yml:4:13:",
+	  "empty" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [\"tank/x$y\"]\n", "b.yml:4:13:",
+	  "character '$'" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [[tank]]\n", "b.yml:4:13:",
+	  "a grant must be a scalar, not a list" },
+	{ "serve:\n  clients:\n  - identity: a\n    write: [\"\"]\n", "b.yml:4:13:",
+	  "empty grant path" },
+	{ "serve: {\n", "b.yml:2:1:", "did not find expected node content" },
+	{ "serve:\n\ttls: {}\n", "b.yml:2:1:", "cannot start any token" },
+	{ "serve: {}\n---\nserve: {}\n", "b.yml:2:1:", "more than one YAML document" },
+	{ "? [a]\n: b\n", "b.yml:1:3:", "a key must be a scalar" },
+};
+
+static void test_bad(void **state)
+{
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+		struct zf_err err = ZF_ERR_INIT;
+		int r = zf_config_parse("b.yml", bads[i].yaml, strlen(bads[i].yaml), &c, &err);
+
+		if (r >= 0)
+			fail_msg("bad config %zu accepted:\n%s", i, bads[i].yaml);
+		assert_null(c);
+		if (strncmp(err.msg, bads[i].where, strlen(bads[i].where)) != 0 ||
+		    !strstr(err.msg, bads[i].what))
+			fail_msg("bad config %zu: got '%s', want '%s ... %s'", i, err.msg,
+				 bads[i].where, bads[i].what);
+		if (strchr(err.msg, '\n'))
+			fail_msg("bad config %zu: message is not one line: '%s'", i, err.msg);
+	}
+}
+
+static void test_load(void **state)
+{
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	char path[] = "/tmp/zferry-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+	close(fd);
+	assert_int_equal(zf_config_load(path, &c, &err), 0);
+	assert_string_equal(c->path, path);
+	unlink(path);
+	c = zf_config_free(c);
+	assert_int_equal(zf_config_load(path, &c, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot open config"));
+}
+
+/* Grants ------------------------------------------------------------------ */
+
+struct req {
+	const char *identity;
+	uint16_t kind;
+	/* tag=name pairs */
+	uint16_t tags[4];
+	const char *names[4];
+	int want;               /* 0 or the refusal */
+	const char *msg;        /* in the refusal */
+};
+
+#define F(t) ZF_TAG_##t
+static const struct req reqs[] = {
+	/* write grants allow everything inside */
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop" }, 0, NULL },
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop/a/b" }, 0, NULL },
+	{ "laptop", ZF_RPC_DESTROY_VERSIONS, { F(FS) }, { "backup/clients/laptop/x" }, 0, NULL },
+	{ "laptop", ZF_RPC_CREATE, { F(FS) }, { "backup/clients/laptop/new" }, 0, NULL },
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "backup/clients/laptop" }, 0, NULL },
+	{ "laptop", ZF_RPC_RENAME, { F(FROM), F(TO) },
+	  { "backup/clients/laptop/a", "backup/clients/laptop/a.old" }, 0, NULL },
+	/* read grants: sources */
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home" }, 0, NULL },
+	{ "laptop", ZF_RPC_LIST_VERSIONS, { F(FS) }, { "tank/home/user" }, 0, NULL },
+	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT), F(FROM) }, { "tank/home@b", "tank/home#a" }, 0,
+	  NULL },
+	{ "laptop", ZF_RPC_SEND_ESTIMATE, { F(SNAPSHOT) }, { "tank/projects/x@s" }, 0, NULL },
+	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(FS), F(NAME) },
+	  { "tank/home", "tank/projects", "zferry_1" }, 0, NULL },
+	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT), F(SNAPSHOT) },
+	  { "zferry", "tank/home@a", "tank/home/u@a" }, 0, NULL },
+	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "zferry", "tank/home@a" }, 0,
+	  NULL },
+	{ "laptop", ZF_RPC_HOLDS, { F(SNAPSHOT) }, { "tank/home@a" }, 0, NULL },
+	{ "laptop", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) },
+	  { "tank/home@a", "tank/home#zferry_cursor" }, 0, NULL },
+	{ "laptop", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) }, { "tank/home#c" }, 0, NULL },
+	{ "laptop", ZF_RPC_GET_RESUME_TOKEN, { F(FS) }, { "tank/home" }, 0, NULL },
+	{ "laptop", ZF_RPC_PING, {}, {}, 0, NULL },
+	/* read grants refuse what only a target does */
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "tank/home/x" }, -EACCES,
+	  "identity 'laptop' has no write grant for 'tank/home/x'" },
+	{ "laptop", ZF_RPC_CREATE, { F(FS) }, { "tank/home/x" }, -EACCES, "no write grant" },
+	{ "laptop", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) }, { "tank/home", "a" }, -EACCES,
+	  "identity 'laptop' has no write grant for 'tank/home'" },
+	{ "laptop", ZF_RPC_INHERIT, { F(FS), F(PROP) }, { "tank/home", "mountpoint" }, -EACCES,
+	  "no write grant" },
+	{ "laptop", ZF_RPC_RECV_ABORT, { F(FS) }, { "tank/home" }, -EACCES, "no write grant" },
+	{ "reader", ZF_RPC_RENAME, { F(FROM), F(TO) }, { "tank/home/a", "tank/home/b" }, -EACCES,
+	  "no write grant for 'tank/home/a'" },
+	/* outside every grant, whether it exists or not */
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank" }, -EACCES,
+	  "identity 'laptop' has no read grant for 'tank'" },
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home2" }, -EACCES,
+	  "no read grant for 'tank/home2'" },
+	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT) }, { "tank/home2@a" }, -EACCES,
+	  "no read grant for 'tank/home2@a'" },
+	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT), F(FROM) }, { "tank/home@b", "tank/secret@a" },
+	  -EACCES, "no read grant for 'tank/secret@a'" },
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop2" }, -EACCES,
+	  "no write grant for 'backup/clients/laptop2'" },
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients" }, -EACCES, "no write grant" },
+	{ "laptop", ZF_RPC_RENAME, { F(FROM), F(TO) },
+	  { "backup/clients/laptop/a", "backup/clients/other" }, -EACCES,
+	  "no write grant for 'backup/clients/other'" },
+	{ "laptop", ZF_RPC_RENAME, { F(FROM), F(TO) },
+	  { "backup/clients/other", "backup/clients/laptop/a" }, -EACCES,
+	  "no write grant for 'backup/clients/other'" },
+	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT), F(SNAPSHOT) },
+	  { "t", "tank/home@a", "tank/other@a" }, -EACCES, "no read grant for 'tank/other@a'" },
+	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(FS), F(NAME) }, { "tank/home", "tank", "s" },
+	  -EACCES, "no read grant for 'tank'" },
+	{ "laptop", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) }, { "tank/home@a", "tank/x#b" },
+	  -EACCES, "no read grant for 'tank/x#b'" },
+	/* names that zfs would reject never count as inside */
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home/../secret" }, -ZF_E_BADNAME, "'..'" },
+	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop/.." }, -ZF_E_BADNAME, "'..'" },
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "-R" }, -ZF_E_BADNAME, "start with '-'" },
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home/" }, -ZF_E_BADNAME, "empty" },
+	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "" }, -ZF_E_BADNAME, "empty" },
+	/* no subject: nothing to check, so nothing allowed */
+	{ "laptop", ZF_RPC_LIST_FS, {}, {}, -EACCES, "names no dataset" },
+	{ "laptop", ZF_RPC_SEND, { F(RESUME_TOKEN) }, { "1-abc-def" }, -EACCES,
+	  "SEND names no snapshot" },
+	/* identities */
+	{ "eve", ZF_RPC_PING, {}, {}, -EACCES, "identity 'eve' has no grants" },
+	{ "eve", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home" }, -EACCES, "'eve' has no grants" },
+	{ "Laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home" }, -EACCES, "no grants" },
+	{ "tcp:10.0.0.7:55555", ZF_RPC_RECV, { F(FS) }, { "backup/tcp/x" }, 0, NULL },
+	{ "tcp:10.0.0.8:55555", ZF_RPC_RECV, { F(FS) }, { "backup/tcp/x" }, -EACCES,
+	  "'tcp:10.0.0.8:55555' has no grants" },
+	{ "tcp:[::1]:1234", ZF_RPC_SEND, { F(SNAPSHOT) }, { "tank/v6@s" }, 0, NULL },
+	{ "tcp:[::1]:1234", ZF_RPC_RECV, { F(FS) }, { "tank/v6" }, -EACCES, "no write grant" },
+	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a b/c" }, 0, NULL },
+	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a bc" }, -EACCES, "no read grant" },
+};
+#undef F
+
+static void build(const struct req *q, struct zf_buf *b)
+{
+	zf_msg_start(b, q->kind);
+	for (size_t i = 0; i < 4 && q->tags[i]; i++)
+		assert_int_equal(zf_msg_add_str(b, q->tags[i], q->names[i]), 0);
+}
+
+static void test_grants(void **state)
+{
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("t.yml", good, strlen(good), &c, &err), 0);
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		const struct req *q = &reqs[i];
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+		_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+		const struct zf_rpc_req_info *info = zf_rpc_req_lookup(q->kind);
+		int r;
+
+		zf_err_clear(&err);
+		build(q, &b);
+		assert_int_equal(zf_msg_parse((const uint8_t *)b.data, b.len, &m, &err), 0);
+		r = zf_serve_allow(c, q->identity, info, &m, &err);
+		if (r != q->want)
+			fail_msg("request %zu (%s by %s): got %d '%s', want %d", i, info->name,
+				 q->identity, r, err.msg, q->want);
+		if (q->msg && !strstr(err.msg, q->msg))
+			fail_msg("request %zu (%s): '%s' does not mention '%s'", i, info->name,
+				 err.msg, q->msg);
+	}
+}
+
+static void test_grants_edges(void **state)
+{
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("t.yml", good, strlen(good), &c, &err), 0);
+	/* a subject field of the wrong type is malformed, not a way around the check */
+	zf_msg_start(&b, ZF_RPC_RECV);
+	zf_msg_add_u64(&b, ZF_TAG_FS, 7);
+	assert_int_equal(zf_msg_parse((const uint8_t *)b.data, b.len, &m, &err), 0);
+	assert_int_equal(zf_serve_allow(c, "laptop", zf_rpc_req_lookup(ZF_RPC_RECV), &m, &err),
+			 -EBADMSG);
+	/* an unknown request kind */
+	zf_err_clear(&err);
+	assert_int_equal(zf_serve_allow(c, "laptop", NULL, &m, &err), -EOPNOTSUPP);
+	/* no config: nobody */
+	zf_err_clear(&err);
+	assert_int_equal(zf_serve_allow(NULL, "laptop", zf_rpc_req_lookup(ZF_RPC_PING), &m, &err),
+			 -EACCES);
+}
+
+/* The table's SOURCE_OK rows are exactly the read-only ones plus the source's own changes. */
+static void test_source_ok_rows(void **state)
+{
+	(void)state;
+
+	for (uint16_t k = 1; k < _ZF_RPC_KIND_MAX; k++) {
+		const struct zf_rpc_req_info *i = zf_rpc_req_lookup(k);
+		bool own = k == ZF_RPC_SNAPSHOT || k == ZF_RPC_HOLD || k == ZF_RPC_RELEASE ||
+			   k == ZF_RPC_BOOKMARK || k == ZF_RPC_DESTROY_BOOKMARK;
+
+		assert_non_null(i);
+		if (!!(i->flags & ZF_RPC_SOURCE_OK) != (own || !(i->flags & ZF_RPC_CHANGES_STATE)))
+			fail_msg("%s: SOURCE_OK flag is wrong", i->name);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_empty_and_defaults),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_grants),
+		cmocka_unit_test(test_grants_edges),
+		cmocka_unit_test(test_source_ok_rows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
