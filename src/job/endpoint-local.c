@@ -184,6 +184,13 @@ static int local_recv_abort(struct zf_endpoint *ep, const char *fs, struct zf_er
 	return zf_zfs_recv_abort(fs, err);
 }
 
+static int local_resume_target(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
+			       struct zf_err *err)
+{
+	(void)ep;
+	return zf_zfs_resume_token_target(token, ret_snapshot, err);
+}
+
 static int local_send_estimate(struct zf_endpoint *ep, const char *snapshot,
 			       const struct zf_zfs_send_opts *opts, uint64_t *ret_bytes,
 			       struct zf_err *err)
@@ -272,6 +279,7 @@ static const struct zf_endpoint_ops local_ops = {
 	.inherit = local_inherit,
 	.recv_abort = local_recv_abort,
 	.send_estimate = local_send_estimate,
+	.resume_target = local_resume_target,
 	.send_start = local_send_start,
 	.recv_start = local_recv_start,
 	.stream_finish = local_stream_finish,

@@ -72,6 +72,12 @@ struct zf_endpoint_ops {
 	int (*send_estimate)(struct zf_endpoint *ep, const char *snapshot,
 			     const struct zf_zfs_send_opts *opts, uint64_t *ret_bytes,
 			     struct zf_err *err);
+	/*
+	 * The snapshot a resume token would send, as this side's zfs reads the
+	 * token (servers check it against grants).  May be NULL: -EOPNOTSUPP.
+	 */
+	int (*resume_target)(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
+			     struct zf_err *err);
 	int (*send_start)(struct zf_endpoint *ep, const char *snapshot,
 			  const struct zf_zfs_send_opts *opts, struct zf_ep_stream *ret,
 			  struct zf_err *err);

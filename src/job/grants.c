@@ -54,6 +54,8 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 					      ZF_TAG_FROM, ZF_TAG_TO };
 	const struct zf_config *cfg = userdata;
 	const struct zf_config_client *cl;
+	struct zf_err e2 = ZF_ERR_INIT;
+	char *token = NULL;
 	bool source_ok;
 	size_t subjects = 0;
 
@@ -86,7 +88,17 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 		if (f->tag == info->fs_tag)
 			subjects++;
 	}
-	/* a request that names nothing cannot be checked: resuming a send by token alone, say */
+	/*
+	 * A send by resume token names nothing: it passes here for an identity
+	 * with grants, and zf_serve_conn() checks the snapshot the token names
+	 * (read by the server's zfs) through this function again.
+	 */
+	if ((info->kind == ZF_RPC_SEND || info->kind == ZF_RPC_SEND_ESTIMATE) && !subjects &&
+	    zf_msg_get_str(msg, ZF_TAG_RESUME_TOKEN, &token, &e2) >= 0) {
+		free(token);
+		return 0;
+	}
+	/* any other request that names nothing cannot be checked */
 	if (info->fs_tag && !subjects)
 		return zf_err_set(err, -EACCES, "identity '%s': %s names no %s to check grants on",
 				  identity, info->name,

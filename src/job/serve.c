@@ -534,6 +534,37 @@ static int decode_send(struct zf_rpc_request *req, struct send_req *s, struct zf
 	return 0;
 }
 
+/*
+ * A send by resume token names no snapshot the access check could read, so
+ * the token's target is read by this side's zfs and checked again, as if
+ * the request had named it (docs/protocol.md, "Settled...").
+ */
+static int check_token(struct zf_rpc_request *req, struct serve *sv, const struct send_req *s,
+		       struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	_cleanup_free_ char *target = NULL;
+	struct zf_msg m = ZF_MSG_INIT;
+	int r;
+
+	if (!s->resume_token || !sv->allow)
+		return 0;
+	if (!sv->ep->ops->resume_target)
+		return zf_err_set(err, -EOPNOTSUPP, "%s: cannot read resume tokens here",
+				  req->info->name);
+	r = sv->ep->ops->resume_target(sv->ep, s->resume_token, &target, err);
+	if (r < 0)
+		return r;
+	zf_msg_start(&body, req->info->kind);
+	if ((r = zf_msg_add_str(&body, ZF_TAG_SNAPSHOT, target)) < 0)
+		return zf_err_set(err, r, "%s: resume token target too long", req->info->name);
+	r = zf_msg_parse((const uint8_t *)body.data, body.len, &m, err);
+	if (r >= 0)
+		r = sv->allow(sv->userdata, req->identity, req->info, &m, err);
+	zf_msg_release(&m);
+	return r;
+}
+
 static int h_send_estimate(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
@@ -542,6 +573,8 @@ static int h_send_estimate(struct zf_rpc_request *req, void *userdata, struct zf
 	int r;
 
 	r = decode_send(req, &s, err);
+	if (r >= 0)
+		r = check_token(req, userdata, &s, err);
 	if (r >= 0)
 		r = ep->ops->send_estimate(ep, s.snapshot, &s.o, &bytes, err);
 	if (r >= 0)
@@ -585,6 +618,8 @@ static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	int r;
 
 	r = decode_send(req, &s, err);
+	if (r >= 0)
+		r = check_token(req, userdata, &s, err);
 	if (r >= 0)
 		r = ep->ops->send_start(ep, s.snapshot, &s.o, &ss.st, err);
 	if (r < 0) {

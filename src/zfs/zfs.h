@@ -205,6 +205,13 @@ struct zf_zfs_send_opts {
 _must_check_ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
 				   struct zf_proc *ret, struct zf_err *err);
 /* Estimated stream size from `zfs send -nP` with the same options. */
+/*
+ * The snapshot a resume token resumes the send of ("toname" in the token,
+ * as `zfs send -nP -t TOKEN` prints it), for access checks on a server that
+ * must not trust the client's word for it.
+ */
+_must_check_ int zf_zfs_resume_token_target(const char *token, char **ret_snapshot,
+					    struct zf_err *err);
 _must_check_ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
 				      uint64_t *ret_bytes, struct zf_err *err);
 

@@ -283,8 +283,10 @@ static const struct req reqs[] = {
 	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "" }, -ZF_E_BADNAME, "empty" },
 	/* no subject: nothing to check, so nothing allowed */
 	{ "laptop", ZF_RPC_LIST_FS, {}, {}, -EACCES, "names no dataset" },
-	{ "laptop", ZF_RPC_SEND, { F(RESUME_TOKEN) }, { "1-abc-def" }, -EACCES,
-	  "SEND names no snapshot" },
+	/* a send by token: passes here, the handler checks the token's target again */
+	{ "laptop", ZF_RPC_SEND, { F(RESUME_TOKEN) }, { "1-abc-def" }, 0, NULL },
+	{ "eve", ZF_RPC_SEND, { F(RESUME_TOKEN) }, { "1-abc-def" }, -EACCES, "no grants" },
+	{ "laptop", ZF_RPC_SEND, {}, {}, -EACCES, "SEND names no snapshot" },
 	/* identities */
 	{ "eve", ZF_RPC_PING, {}, {}, -EACCES, "identity 'eve' has no grants" },
 	{ "eve", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home" }, -EACCES, "'eve' has no grants" },

@@ -278,6 +278,16 @@ static int f_send_estimate(struct zf_endpoint *ep, const char *snapshot,
 	return 0;
 }
 
+/* What a resume token resumes: "other/..." for tokens with "secret" in them. */
+static int f_resume_target(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
+			   struct zf_err *err)
+{
+	(void)ep;
+	(void)err;
+	*ret_snapshot = zf_xstrdup(strstr(token, "secret") ? "other/x@s" : "pool/a b@s 1");
+	return 0;
+}
+
 /* A stream on the fake's side: a thread writes the pattern or reads and checks it. */
 struct fstream {
 	struct fake *f;
@@ -449,6 +459,7 @@ static const struct zf_endpoint_ops fake_ops = {
 	.inherit = f_inherit,
 	.recv_abort = f_recv_abort,
 	.send_estimate = f_send_estimate,
+	.resume_target = f_resume_target,
 	.send_start = f_send_start,
 	.recv_start = f_recv_start,
 	.stream_finish = f_stream_finish,
@@ -513,10 +524,15 @@ static int allow(void *userdata, const char *identity, const struct zf_rpc_req_i
 		 const struct zf_msg *m, struct zf_err *err)
 {
 	struct net *net = userdata;
-	(void)m;
+	_cleanup_free_ char *snap = NULL;
+	struct zf_err e2 = ZF_ERR_INIT;
 
 	if (net->deny_hold && info->kind == ZF_RPC_HOLD)
 		return zf_err_set(err, -EACCES, "'%s' may not %s here", identity, info->name);
+	/* a send of anything under other/: what a resume token may try to reach */
+	if (info->kind == ZF_RPC_SEND && zf_msg_get_str(m, ZF_TAG_SNAPSHOT, &snap, &e2) >= 0 &&
+	    strncmp(snap, "other/", 6) == 0)
+		return zf_err_set(err, -EACCES, "'%s' may not send '%s'", identity, snap);
 	return 0;
 }
 
@@ -910,6 +926,12 @@ static void test_send_stream(void **state)
 	expect_call(&net->fake, "send snap=- from=- tok=1-e0 I=0 w=0 c=0 L=0 e=0 p=0");
 	assert_true(drain(s.fd, &bad) == 1000);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs send", &err), 0);
+
+	/* a token is checked by what it resumes, not by what the client says */
+	so = (struct zf_zfs_send_opts){ .resume_token = "1-secret" };
+	zf_err_clear(&err);
+	assert_int_equal(o->send_start(ep, NULL, &so, &s, &err), -EACCES);
+	assert_non_null(strstr(err.msg, "may not send 'other/x@s'"));
 	assert_false(bad);
 
 	/* a send the server refuses fails in send_start */
