@@ -236,6 +236,7 @@ enum {
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
 	OPT_TLS_KEY, OPT_TLS_SERVER_CN, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
+	OPT_RETRIES,
 };
 
 int cmd_replicate(int argc, char **argv)
@@ -270,6 +271,7 @@ int cmd_replicate(int argc, char **argv)
 		{ "ssh-option", required_argument, NULL, OPT_SSH_OPTION },
 		{ "remote-zferry", required_argument, NULL, OPT_REMOTE_ZFERRY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -284,7 +286,7 @@ int cmd_replicate(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv unset = ZF_STRV_INIT;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *src = NULL;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *dst = NULL;
-	struct zf_replicate_opts o = { .sync_snap = true, .intermediates = true };
+	struct zf_replicate_opts o = { .sync_snap = true, .intermediates = true, .retries = 3 };
 	struct zf_replicate_result res;
 	struct zf_err err = ZF_ERR_INIT;
 	int progress = -1, c, r;
@@ -352,6 +354,15 @@ int cmd_replicate(int argc, char **argv)
 			ra.timeout_ms = (int)v * 1000;
 			break;
 		}
+		case OPT_RETRIES: {
+			char *e;
+			unsigned long v = strtoul(optarg, &e, 10);
+			if (*e || !*optarg || optarg[0] == '-' || v > 100)
+				return zf_usage_error("replicate", "--retries takes 0 to 100, not '%s'",
+						      optarg);
+			o.retries = (unsigned)v;
+			break;
+		}
 		case 'h': return zf_cmd_help("replicate", stdout, ZF_EXIT_OK);
 		default:
 			return zf_usage_error("replicate", "unknown option '%s'", argv[optind - 1]);
@@ -391,6 +402,8 @@ int cmd_replicate(int argc, char **argv)
 		log_error("replicate: %s", zf_err_msg(&err));
 		return ZF_EXIT_FAIL;
 	}
+	o.src_name = argv[optind];
+	o.dst_name = argv[optind + 1];
 	r = zf_replicate(src, src_root, dst, dst_root, &o, &res, &err);
 	if (r < 0) {
 		log_error("replicate: %s", zf_err_msg(&err));

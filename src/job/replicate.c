@@ -861,7 +861,8 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 			x.n++;
 	}
 	if (r >= 0 && !o->dry_run)
-		r = take_lock(src_root, dst_root, &lock_fd, err);
+		r = take_lock(o->src_name ? o->src_name : src_root,
+			      o->dst_name ? o->dst_name : dst_root, &lock_fd, err);
 	if (r >= 0)
 		r = run(&c, &x, jobs, err);
 	for (size_t i = 0; i < x.n; i++)

@@ -44,6 +44,11 @@ struct zf_replicate_opts {
 	 */
 	unsigned retries;
 	unsigned retry_delay_ms;
+	/*
+	 * The ends as the user named them ("host:pool/fs"), for the lock that
+	 * keeps two runs of one replication apart; NULL: the roots.
+	 */
+	const char *src_name, *dst_name;
 	/* Called about once a second from a helper thread while transfers run. */
 	void (*progress)(const struct zf_replicate_progress *running, size_t n, void *userdata);
 	void *userdata;
