@@ -38,3 +38,4 @@ int cmd_replicate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
