@@ -167,6 +167,7 @@ static void transfer(bool encrypt, bool small_reads)
 	assert_int_equal(zf_datachan_connect("127.0.0.1", port, secret, encrypt, 5000, &t, &err), 0);
 	assert_string_equal(t->kind, "datachan");
 	assert_true(strstr(zf_transport_peer(t), "tcp:127.0.0.1:") != NULL);
+	assert_int_equal(zf_transport_set_keepalive(t, 10, 5, 3, &err), 0);
 	assert_int_equal(send_pattern(t, n, &err), 0);
 	assert_int_equal(zf_transport_read_full(t, reply, 2, &err), 0);
 	assert_memory_equal(reply, "ok", 2);
