@@ -40,3 +40,4 @@ int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_debug(int argc, char **argv);

@@ -210,6 +210,21 @@ const struct zf_cmd zf_commands[] = {
 	  "  -h, --help         this text\n"
 	  "\n"
 	  "Exit status: 0 valid, 2 invalid or unreadable.\n" },
+	{ "debug", cmd_debug, CMD_HIDDEN, "stream tools for benchmarks (not for production use)",
+	  "usage: zferry debug SUBCOMMAND [OPTIONS]\n"
+	  "\n"
+	  "For benchmarks only: tools that move bulk bytes the way replication does, so\n"
+	  "bench/replicate-net can compare transports.  Not a stable interface.\n"
+	  "\n"
+	  "  stream-source --bytes N     N incompressible bytes to stdout, fast\n"
+	  "  stream-sink                 read stdin to the end; 'bytes= seconds= MiB/s='\n"
+	  "  datachan-secret             print a new data channel secret (hex)\n"
+	  "  datachan-recv --listen [HOST]:PORT --secret-file F [--encrypt] [--timeout S]\n"
+	  "                              accept one data channel, copy it to stdout\n"
+	  "  datachan-send --connect HOST:PORT --secret-file F [--encrypt] [--timeout S]\n"
+	  "                              copy stdin into a data channel\n"
+	  "\n"
+	  "See 'zferry debug SUBCOMMAND --help' for each one's options.\n" },
 	{ "help", cmd_help, 0, "show help for zferry or one command",
 	  "usage: zferry help [COMMAND]\n" },
 	{ "version", cmd_version, 0, "print the version",

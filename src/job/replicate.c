@@ -712,6 +712,12 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
 	if (r >= 0 && s.n == 0)
 		r = zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
+	/*
+	 * The receiver before the sync snapshot: a receiver that cannot be
+	 * reached or refuses us must leave the sender as it was.
+	 */
+	if (r >= 0)
+		r = list_side(o, c->dst, c->dst_root, true, NULL, true, &d, err);
 
 	if (r >= 0 && o->sync_snap && !o->dry_run) {
 		_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
@@ -731,8 +737,6 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 			r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
 		}
 	}
-	if (r >= 0)
-		r = list_side(o, c->dst, c->dst_root, true, NULL, true, &d, err);
 	if (r >= 0 && !o->dry_run)
 		release_stale_holds(c, &s);
 

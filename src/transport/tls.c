@@ -213,6 +213,16 @@ static int ssl_wait(struct tls *t, int r, const char *what, struct zf_err *err)
 	default:
 		break;
 	}
+	/*
+	 * An alert from the server before any data: in TLS 1.3 that is the
+	 * server refusing our certificate (unknown ca, certificate expired),
+	 * which only shows up at our first read.
+	 */
+	if (!t->server && !t->got_data && ERR_GET_LIB(ERR_peek_last_error()) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(ERR_peek_last_error()) >= SSL_AD_REASON_OFFSET)
+		return zf_err_set(err, -EACCES, "tls: '%s' refused our certificate: %s",
+				  t->base.peer[0] ? t->base.peer : t->tcp->peer,
+				  ssl_reason(buf, sizeof(buf)));
 	return zf_err_set(err, -EPROTO, "tls %s with '%s' failed: %s", what,
 			  t->base.peer[0] ? t->base.peer : t->tcp->peer,
 			  ssl_reason(buf, sizeof(buf)));

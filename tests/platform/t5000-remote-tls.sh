@@ -8,7 +8,8 @@
 #     write on zs2/backup/laptop.
 #  2. Push zs1/src/data there (full, then incremental); pull zs1/src back into
 #     zs2/pulled; compare guids and contents with the source.
-#  3. A filesystem named with spaces, quotes and ';' goes through unharmed.
+#  3. A filesystem named with spaces, ':' and '.' (all zfs allows besides
+#     letters, digits, '_' and '-') goes through unharmed.
 #  4. The server logged the client's identity.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/remote-lib.sh"
@@ -59,11 +60,11 @@ log_must zfs mount zs2/pulled/data
 assert_eq "$(fs_checksum zs2/pulled/data)" "$(fs_checksum zs1/src/data)" "pulled content"
 
 # names are data
-weird="zs1/src/we ird;'q\"\$x"
+weird="zs1/src/we ird:x. y"
 log_must zfs create "$weird"
 echo weird >"$(zfs get -H -o value mountpoint "$weird")/w"
-log_must "$ZFERRY" replicate --no-progress "${tls[@]}" "$weird" "$url/zs2/backup/laptop/we ird;'q\"\$x"
-capture zfs list -H -o name "zs2/backup/laptop/we ird;'q\"\$x"
+log_must "$ZFERRY" replicate --no-progress "${tls[@]}" "$weird" "$url/zs2/backup/laptop/we ird:x. y"
+capture zfs list -H -o name "zs2/backup/laptop/we ird:x. y"
 assert_eq "$RC" 0 "hostile name pushed"
 
 # holds are gone on the sender, the server logged who connected

@@ -1,0 +1,554 @@
+/*
+ * src/cli/cmd-debug.c — zferry debug: stream tools for benchmarks (hidden command)
+ *
+ * stream-source writes incompressible bytes as fast as one core can (the
+ * AES-128-CTR keystream of a random key: AES-NI makes it several GB/s),
+ * stream-sink counts what arrives, and datachan-recv / datachan-send move
+ * stdin through the direct data channel to stdout, so bench/replicate-net
+ * can compare the channel with a pipe, ssh and socat.  Nothing here is for
+ * production use and nothing depends on it.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "cli/cli.h"
+#include "transport/datachan.h"
+#include "transport/transport.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/io.h"
+#include "util/banned.h"
+
+#define BUF_SIZE (1024 * 1024)
+
+static const char usage_source[] =
+	"usage: zferry debug stream-source --bytes N\n"
+	"\n"
+	"Writes N bytes of incompressible pseudo-random data (an AES-CTR keystream)\n"
+	"to stdout as fast as possible.  For benchmarks only.\n"
+	"\n"
+	"  -b, --bytes N     how many bytes; suffixes K, M, G, T (powers of 1024)\n"
+	"  -h, --help        this text\n";
+
+static const char usage_sink[] =
+	"usage: zferry debug stream-sink\n"
+	"\n"
+	"Reads stdin to the end and prints 'bytes=N seconds=S MiB/s=R' on stderr.\n"
+	"For benchmarks only.\n"
+	"\n"
+	"  -h, --help        this text\n";
+
+static const char usage_secret[] =
+	"usage: zferry debug datachan-secret\n"
+	"\n"
+	"Prints a new random data channel secret (64 hex digits) for --secret-file.\n"
+	"\n"
+	"  -h, --help        this text\n";
+
+static const char usage_recv[] =
+	"usage: zferry debug datachan-recv --listen [HOST]:PORT --secret-file F [--encrypt]\n"
+	"                                  [--timeout SECONDS]\n"
+	"\n"
+	"Listens for one direct data channel, prints 'port=N' on stderr, accepts the\n"
+	"first peer that proves the secret, copies the channel to stdout and ends with\n"
+	"'bytes=N seconds=S MiB/s=R' on stderr.  For benchmarks only.\n"
+	"\n"
+	"  -l, --listen [HOST]:PORT  address to listen on; no HOST or '*': every address;\n"
+	"                            PORT 0: an ephemeral port; IPv6 as [ADDR]:PORT\n"
+	"  -s, --secret-file F       the secret: 64 hex digits (see datachan-secret)\n"
+	"  -e, --encrypt             AES-256-GCM records (the sender must agree)\n"
+	"  -t, --timeout SECONDS     wait at most this long for the peer (default 60)\n"
+	"  -h, --help                this text\n";
+
+static const char usage_send[] =
+	"usage: zferry debug datachan-send --connect HOST:PORT --secret-file F [--encrypt]\n"
+	"                                  [--timeout SECONDS]\n"
+	"\n"
+	"Connects a direct data channel, copies stdin into it and ends with\n"
+	"'bytes=N seconds=S MiB/s=R' on stderr.  For benchmarks only.\n"
+	"\n"
+	"  -c, --connect HOST:PORT   the listener (IPv6 as [ADDR]:PORT)\n"
+	"  -s, --secret-file F       the secret: 64 hex digits (see datachan-secret)\n"
+	"  -e, --encrypt             AES-256-GCM records (the receiver must agree)\n"
+	"  -t, --timeout SECONDS     connect and I/O timeout (default 60)\n"
+	"  -h, --help                this text\n";
+
+static int sub_usage_error(const char *sub, const char *fmt, ...) _printf_(2, 3);
+static int sub_usage_error(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "zferry debug %s: ", sub);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'zferry debug %s --help')\n", sub);
+	return ZF_EXIT_USAGE;
+}
+
+static int bad_option(const char *sub, int argc, char **argv)
+{
+	const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (optopt && !strchr(o, '='))
+		return sub_usage_error(sub, "option '%s' is unknown or needs an argument", o);
+	return sub_usage_error(sub, "unknown option '%s'", o);
+}
+
+static int fail(const char *sub, const struct zf_err *err)
+{
+	fprintf(stderr, "zferry debug %s: %s\n", sub, zf_err_msg(err));
+	return ZF_EXIT_FAIL;
+}
+
+/* "123", "4K", "2G": a byte count. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -EINVAL;
+	if (*end) {
+		const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
+		if (!u || end[1] != '\0')
+			return -EINVAL;
+		shift = 10 * (unsigned)(u - units + 1);
+		if (v > (UINT64_MAX >> shift))
+			return -ERANGE;
+	}
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_seconds(const char *s, int *ret_ms)
+{
+	uint64_t v;
+
+	if (parse_size(s, &v) < 0 || !isdigit((unsigned char)s[strlen(s) - 1]) || v == 0 ||
+	    v > 86400)
+		return -EINVAL;
+	*ret_ms = (int)v * 1000;
+	return 0;
+}
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT", "*:PORT"; host NULL for every address. */
+static int parse_addr(const char *s, bool listen, char **ret_host, char **ret_port)
+{
+	const char *colon = strrchr(s, ':'), *port;
+	size_t hlen;
+
+	if (!colon)
+		return -EINVAL;
+	port = colon + 1;
+	hlen = (size_t)(colon - s);
+	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    strtoul(port, NULL, 10) > 65535)
+		return -EINVAL;
+	if (s[0] == '[' && (hlen < 3 || s[hlen - 1] != ']'))
+		return -EINVAL;
+	if (s[0] != '[' && memchr(s, ':', hlen))
+		return -EINVAL;         /* a bare IPv6 address needs brackets */
+	if (hlen == 0 || (hlen == 1 && s[0] == '*')) {
+		if (!listen)
+			return -EINVAL;
+		*ret_host = NULL;
+	} else
+		*ret_host = zf_xstrndup(s, hlen);
+	*ret_port = zf_xstrdup(port);
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
+		       struct zf_err *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[2 * ZF_DATACHAN_SECRET_LEN + 8];
+	ssize_t n;
+	size_t len;
+
+	if (fd < 0)
+		return zf_err_set(err, -errno, "cannot open secret file '%s': %m", path);
+	n = zf_read_full(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return zf_err_set(err, (int)n, "cannot read secret file '%s': %s", path,
+				  strerror((int)-n));
+	len = (size_t)n;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	if (len != 2 * ZF_DATACHAN_SECRET_LEN) {
+		explicit_bzero(buf, sizeof(buf));
+		return zf_err_set(err, -EINVAL, "secret file '%s': want %d hex digits, found %zu "
+				  "characters", path, 2 * ZF_DATACHAN_SECRET_LEN, len);
+	}
+	for (size_t i = 0; i < ZF_DATACHAN_SECRET_LEN; i++) {
+		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			explicit_bzero(buf, sizeof(buf));
+			return zf_err_set(err, -EINVAL, "secret file '%s': not a hex digit at "
+					  "offset %zu", path, 2 * i + (hi < 0 ? 0 : 1));
+		}
+		secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_rate(uint64_t bytes, double t0)
+{
+	double s = now_s() - t0;
+
+	fprintf(stderr, "bytes=%" PRIu64 " seconds=%.3f MiB/s=%.1f\n", bytes, s,
+		s > 0 ? (double)bytes / 1048576.0 / s : 0.0);
+}
+
+/* Parses the single-option subcommands' -h; 1 when help was printed, <0 on error. */
+static int only_help(const char *sub, const char *usage, int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, {} };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		return -bad_option(sub, argc, argv);
+	}
+	if (optind < argc)
+		return -sub_usage_error(sub, "takes no arguments");
+	return 0;
+}
+
+static int debug_stream_source(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	EVP_CIPHER_CTX *ctx = NULL;
+	_cleanup_free_ uint8_t *zero = zf_xcalloc(1, BUF_SIZE);
+	_cleanup_free_ uint8_t *buf = zf_xmalloc(BUF_SIZE);
+	uint8_t key[16], iv[16] = { 0 };
+	uint64_t n = 0, left;
+	bool have_n = false;
+	int c, r = 0;
+
+	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'b':
+			if (parse_size(optarg, &n) < 0)
+				return sub_usage_error("stream-source", "bad byte count '%s'",
+						       optarg);
+			have_n = true;
+			break;
+		case 'h':
+			fputs(usage_source, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("stream-source", argc, argv);
+		}
+	}
+	if (!have_n)
+		return sub_usage_error("stream-source", "--bytes is required");
+	if (optind < argc)
+		return sub_usage_error("stream-source", "takes no arguments");
+	if (RAND_bytes(key, sizeof(key)) != 1 || !(ctx = EVP_CIPHER_CTX_new()) ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		fprintf(stderr, "zferry debug stream-source: cannot set up AES-CTR\n");
+		return ZF_EXIT_FAIL;
+	}
+	for (left = n; left > 0 && r == 0;) {
+		int c2 = (int)MIN(left, (uint64_t)BUF_SIZE), len = 0;
+		if (EVP_EncryptUpdate(ctx, buf, &len, zero, c2) != 1 || len != c2) {
+			r = -EIO;
+			break;
+		}
+		r = zf_write_full(STDOUT_FILENO, buf, (size_t)c2);
+		left -= (uint64_t)c2;
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	if (r < 0) {
+		fprintf(stderr, "zferry debug stream-source: cannot write to stdout after %" PRIu64
+			" bytes: %s\n", n - left, strerror(-r));
+		return ZF_EXIT_FAIL;
+	}
+	return ZF_EXIT_OK;
+}
+
+static int debug_stream_sink(int argc, char **argv)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t total = 0;
+	double t0;
+	int r = only_help("stream-sink", usage_sink, argc, argv);
+
+	if (r != 0)
+		return r > 0 ? ZF_EXIT_OK : -r;
+	buf = zf_xmalloc(BUF_SIZE);
+	t0 = now_s();
+	for (;;) {
+		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
+		if (k < 0) {
+			fprintf(stderr, "zferry debug stream-sink: cannot read stdin: %s\n",
+				strerror((int)-k));
+			return ZF_EXIT_FAIL;
+		}
+		total += (uint64_t)k;
+		if ((size_t)k < BUF_SIZE)
+			break;
+	}
+	print_rate(total, t0);
+	return ZF_EXIT_OK;
+}
+
+static int debug_datachan_secret(int argc, char **argv)
+{
+	uint8_t s[ZF_DATACHAN_SECRET_LEN];
+	struct zf_err err = ZF_ERR_INIT;
+	int r = only_help("datachan-secret", usage_secret, argc, argv);
+
+	if (r != 0)
+		return r > 0 ? ZF_EXIT_OK : -r;
+	if (zf_datachan_secret_new(s, &err) < 0)
+		return fail("datachan-secret", &err);
+	for (size_t i = 0; i < sizeof(s); i++)
+		printf("%02x", s[i]);
+	printf("\n");
+	explicit_bzero(s, sizeof(s));
+	return ZF_EXIT_OK;
+}
+
+struct chan_opts {
+	char *host, *port;
+	const char *secret_file;
+	bool encrypt;
+	int timeout_ms;
+};
+
+static void chan_opts_release(struct chan_opts *o)
+{
+	free(o->host);
+	free(o->port);
+}
+
+static int parse_chan(const char *sub, const char *usage, bool listen, int argc, char **argv,
+		      struct chan_opts *o)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "secret-file", required_argument, NULL, 's' },
+		{ "encrypt", no_argument, NULL, 'e' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	bool have_addr = false;
+	int c;
+
+	o->timeout_ms = 60000;
+	while ((c = getopt_long(argc, argv, listen ? "+l:s:et:h" : "+c:s:et:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'l':
+		case 'c':
+			if ((c == 'l') != listen)
+				return -bad_option(sub, argc, argv);
+			free(o->host);
+			free(o->port);
+			o->host = o->port = NULL;
+			if (parse_addr(optarg, listen, &o->host, &o->port) < 0)
+				return -sub_usage_error(sub, "bad address '%s': want %s", optarg,
+						       listen ? "[HOST]:PORT" : "HOST:PORT");
+			have_addr = true;
+			break;
+		case 's':
+			o->secret_file = optarg;
+			break;
+		case 'e':
+			o->encrypt = true;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &o->timeout_ms) < 0)
+				return -sub_usage_error(sub, "bad timeout '%s': want 1-86400 seconds",
+						       optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			return -bad_option(sub, argc, argv);
+		}
+	}
+	if (!have_addr)
+		return -sub_usage_error(sub, "%s is required", listen ? "--listen" : "--connect");
+	if (!o->secret_file)
+		return -sub_usage_error(sub, "--secret-file is required");
+	if (optind < argc)
+		return -sub_usage_error(sub, "takes no arguments");
+	return 0;
+}
+
+static int debug_datachan_recv(int argc, char **argv)
+{
+	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
+	_cleanup_(zf_transport_freep) struct zf_transport *t = NULL;
+	_cleanup_(chan_opts_release) struct chan_opts o = {};
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
+	uint64_t total = 0;
+	double t0;
+	int r = parse_chan("datachan-recv", usage_recv, true, argc, argv, &o);
+
+	if (r != 0)
+		return r > 0 ? ZF_EXIT_OK : -r;
+	r = read_secret(o.secret_file, secret, &err);
+	if (r >= 0)
+		r = zf_datachan_listen(o.host, o.port, secret, o.encrypt, &l, &err);
+	explicit_bzero(secret, sizeof(secret));
+	if (r < 0)
+		return fail("datachan-recv", &err);
+	fprintf(stderr, "port=%u\n", zf_datachan_port(l));
+	fflush(stderr);
+	if (zf_datachan_accept(l, o.timeout_ms, &t, &err) < 0)
+		return fail("datachan-recv", &err);
+	zf_transport_set_timeout(t, o.timeout_ms);
+	buf = zf_xmalloc(BUF_SIZE);
+	t0 = now_s();
+	for (;;) {
+		ssize_t k = zf_transport_read(t, buf, BUF_SIZE, &err);
+		if (k < 0)
+			return fail("datachan-recv", &err);
+		if (k == 0)
+			break;
+		r = zf_write_full(STDOUT_FILENO, buf, (size_t)k);
+		if (r < 0) {
+			fprintf(stderr, "zferry debug datachan-recv: cannot write to stdout: %s\n",
+				strerror(-r));
+			return ZF_EXIT_FAIL;
+		}
+		total += (uint64_t)k;
+	}
+	print_rate(total, t0);
+	return ZF_EXIT_OK;
+}
+
+static int debug_datachan_send(int argc, char **argv)
+{
+	_cleanup_(zf_transport_freep) struct zf_transport *t = NULL;
+	_cleanup_(chan_opts_release) struct chan_opts o = {};
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
+	uint64_t total = 0;
+	double t0;
+	int r = parse_chan("datachan-send", usage_send, false, argc, argv, &o);
+
+	if (r != 0)
+		return r > 0 ? ZF_EXIT_OK : -r;
+	r = read_secret(o.secret_file, secret, &err);
+	if (r >= 0)
+		r = zf_datachan_connect(o.host, o.port, secret, o.encrypt, o.timeout_ms, &t, &err);
+	explicit_bzero(secret, sizeof(secret));
+	if (r < 0)
+		return fail("datachan-send", &err);
+	buf = zf_xmalloc(BUF_SIZE);
+	t0 = now_s();
+	for (;;) {
+		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
+		if (k < 0) {
+			fprintf(stderr, "zferry debug datachan-send: cannot read stdin: %s\n",
+				strerror((int)-k));
+			return ZF_EXIT_FAIL;
+		}
+		if (k > 0 && zf_transport_write(t, buf, (size_t)k, &err) < 0)
+			return fail("datachan-send", &err);
+		total += (uint64_t)k;
+		if ((size_t)k < BUF_SIZE)
+			break;
+	}
+	if (zf_transport_shutdown(t, &err) < 0)
+		return fail("datachan-send", &err);
+	print_rate(total, t0);
+	return ZF_EXIT_OK;
+}
+
+struct debug_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct debug_cmd debug_cmds[] = {
+	{ "stream-source", debug_stream_source, usage_source },
+	{ "stream-sink", debug_stream_sink, usage_sink },
+	{ "datachan-secret", debug_datachan_secret, usage_secret },
+	{ "datachan-recv", debug_datachan_recv, usage_recv },
+	{ "datachan-send", debug_datachan_send, usage_send },
+};
+
+static const struct debug_cmd *find_sub(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(debug_cmds); i++)
+		if (streq(debug_cmds[i].name, name))
+			return &debug_cmds[i];
+	return NULL;
+}
+
+int cmd_debug(int argc, char **argv)
+{
+	const struct zf_cmd *c = zf_cmd_find("debug");
+	const struct debug_cmd *s;
+
+	if (argc < 2) {
+		fputs(c->usage, stderr);
+		return ZF_EXIT_USAGE;
+	}
+	if (streq(argv[1], "-h") || streq(argv[1], "--help") || streq(argv[1], "help")) {
+		if (argc > 2 && (s = find_sub(argv[2]))) {
+			fputs(s->usage, stdout);
+			return ZF_EXIT_OK;
+		}
+		fputs(c->usage, stdout);
+		return ZF_EXIT_OK;
+	}
+	s = find_sub(argv[1]);
+	if (!s)
+		return zf_usage_error("debug", "unknown subcommand '%s'", argv[1]);
+	optind = 0;
+	opterr = 0;
+	return s->fn(argc - 1, argv + 1);
+}
