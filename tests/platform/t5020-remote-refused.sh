@@ -62,7 +62,7 @@ refused "expired" "$ZFERRY" replicate "${old[@]}" zs1/src/data "$url/zs2/backup/
 refused "certificate" "$ZFERRY" replicate "${wrongca[@]}" zs1/src/data "$url/zs2/backup/laptop/data"
 refused "desk" "$ZFERRY" replicate "${desk[@]}" zs1/src/data "$url/zs2/backup/laptop/data"
 refused "no read grant" "$ZFERRY" replicate "${laptop[@]}" "$url/zs1/secret" zs2/stolen
-refused "no write grant" "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs2/other/data"
+refused "grant for 'zs2/other/data'" "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs2/other/data"
 refused "no write grant" "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs1/src/evil"
 refused "grant" "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs2/backup/laptop2/data"
 capture "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs2/backup/laptop/../other"
