@@ -62,6 +62,9 @@ static void on_child(int sig)
 }
 
 /* Serves one connection that is past the transport's own authentication. */
+/* --debug-null-endpoint: receives go nowhere (bench/replicate-net) */
+static bool null_endpoint;
+
 static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_err *err)
 {
 	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *c = NULL;
@@ -72,7 +75,7 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	r = zf_rpc_handshake(c, true, err);
 	if (r < 0)
 		return r;
-	ep = zf_endpoint_local_new();
+	ep = null_endpoint ? zf_endpoint_null_new() : zf_endpoint_local_new();
 	return zf_serve_conn(c, ep, cfg ? zf_serve_allow : NULL, cfg, err);
 }
 
@@ -393,6 +396,7 @@ int cmd_serve(int argc, char **argv)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "debug-null-endpoint", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -409,6 +413,7 @@ int cmd_serve(int argc, char **argv)
 		case 'i': identity = optarg; break;
 		case 'c': config = optarg; break;
 		case 'l': zf_strv_add(&listen, optarg); break;
+		case 'N': null_endpoint = true; break;
 		case 'h': return zf_cmd_help("serve", stdout, ZF_EXIT_OK);
 		default:
 			return zf_usage_error("serve", "unknown option '%s'", argv[optind - 1]);

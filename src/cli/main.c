@@ -193,6 +193,8 @@ const struct zf_cmd zf_commands[] = {
 	  "                     PORT 0: any free port.  Prints 'zferry serve: listening on\n"
 	  "                     URL' on stderr for each, with the real port\n"
 	  "  -c, --config FILE  the config (serve: section: tls, tcp, timeout, clients)\n"
+	  "      --debug-null-endpoint  for benchmarks only: receives discard their\n"
+	  "                     stream and nothing else works (bench/replicate-net)\n"
 	  "  -h, --help         this text\n"
 	  "\n"
 	  "Each connection runs in its own process, at most 64 at a time.  SIGTERM or\n"

@@ -99,6 +99,11 @@ struct zf_endpoint {
 
 /* The local endpoint: the zfs layer on this host. */
 struct zf_endpoint *zf_endpoint_local_new(void);
+/*
+ * For benchmarks only: receives discard their stream, everything else is
+ * unsupported (ops left NULL).  `zferry serve --debug-null-endpoint`.
+ */
+struct zf_endpoint *zf_endpoint_null_new(void);
 static inline void zf_endpoint_free(struct zf_endpoint *ep)
 {
 	if (ep)
