@@ -3,9 +3,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "chunk/index.h"
 #include "chunk/ops.h"
 #include "chunk/pool.h"
+#include "chunk/segment.h"
 #include "chunk/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -15,6 +17,7 @@
 enum {
 	JOB_EXPECT = 1 << 0,    /* job->id holds the id the data must have */
 	JOB_NEW = 1 << 1,       /* the worker wrote a chunk file */
+	JOB_PREAD = 1 << 2,     /* the worker reads the data itself at job->offset */
 };
 
 /* Bytes of chunk data in flight: bounds memory whatever the input. */
@@ -22,6 +25,8 @@ enum {
 
 struct make_state {
 	struct zf_store *store;
+	int fd;                 /* with JOB_PREAD: the input, read at base + offset */
+	uint64_t base;
 };
 
 static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
@@ -30,6 +35,22 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 	struct zf_chunk_id id;
 	int r;
 
+	if (j->flags & JOB_PREAD) {
+		ssize_t k;
+
+		zf_pool_job_reserve(j, j->n);
+		k = zf_pread_full(m->fd, j->data, j->n, m->base + j->offset);
+		if (k < 0) {
+			j->r = zf_err_set(&j->err, (int)k, "cannot read input at offset %" PRIu64
+					  ": %s", m->base + j->offset, strerror((int)-k));
+			return;
+		}
+		if ((size_t)k < j->n) {
+			j->r = zf_err_set(&j->err, -EIO, "input shrank to %" PRIu64
+					  " bytes while read", m->base + j->offset + (uint64_t)k);
+			return;
+		}
+	}
 	zf_chunk_id_hash(w->ctx, j->data, j->n, &id);
 	if (j->flags & JOB_EXPECT) {
 		if (!zf_chunk_id_eq(&id, &j->id)) {
@@ -98,30 +119,68 @@ static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_ma
 	return r;
 }
 
+/*
+ * A regular file big enough to be worth it is chunked in parallel segments
+ * (segment.h) and each worker reads its chunk itself; anything else (pipes,
+ * small files, tiny min or huge max) streams through one reader.  Both give
+ * the same boundaries.
+ */
+static bool want_segments(int fd, const struct zf_chunk_params *p, uint64_t *ret_base,
+			  uint64_t *ret_size)
+{
+	struct stat st;
+	off_t base;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	base = lseek(fd, 0, SEEK_CUR);
+	if (base < 0 || base > st.st_size)
+		return false;
+	/* at least 256 bytes a boundary keeps each segment's list small */
+	if (p->min < 256 || p->max > ZF_SEG_SIZE_DEFAULT / 2 ||
+	    (uint64_t)(st.st_size - base) < 2 * (uint64_t)ZF_SEG_SIZE_DEFAULT)
+		return false;
+	*ret_base = (uint64_t)base;
+	*ret_size = (uint64_t)(st.st_size - base);
+	return true;
+}
+
 int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 		  const struct zf_make_opts *o, struct zf_make_stats *ret, struct zf_err *err)
 {
 	_cleanup_(zf_index_writer_freep) struct zf_index_writer *w = NULL;
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
+	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *seg = NULL;
 	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
-	struct make_state m = { store };
+	struct make_state m = { store, fd, 0 };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
+	uint64_t size;
 	int r = 0;
 
 	r = zf_index_writer_new(index_path, &o->params, &w, err);
 	if (r < 0)
 		return r;
-	rd = zf_chunk_reader_new(fd, &o->params);
+	if (want_segments(fd, &o->params, &m.base, &size))
+		seg = zf_seg_chunker_new(fd, m.base, size, &o->params,
+					 MIN(workers, zf_cpu_count()), ZF_SEG_SIZE_DEFAULT);
+	else
+		rd = zf_chunk_reader_new(fd, &o->params);
 	pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job, &m);
 
 	while (r >= 0) {
 		struct zf_pool_job *j;
-		const uint8_t *p;
+		const uint8_t *p = NULL;
+		uint64_t off;
 		size_t n;
 		int k;
 
-		k = zf_chunk_reader_next(rd, &p, &n, err);
+		if (seg) {
+			k = zf_seg_chunker_next(seg, &off, &n, err);
+		} else {
+			k = zf_chunk_reader_next(rd, &p, &n, err);
+			off = zf_chunk_reader_offset(rd) - n;
+		}
 		if (k <= 0) {
 			r = k;
 			break;
@@ -130,10 +189,14 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 			r = consume(pool, w, &st, r, err);
 		if (r < 0)
 			break;
-		zf_pool_job_reserve(j, n);
-		memcpy(j->data, p, n);
+		if (p) {
+			zf_pool_job_reserve(j, n);
+			memcpy(j->data, p, n);
+		} else {
+			j->flags = JOB_PREAD;
+		}
 		j->n = n;
-		j->offset = zf_chunk_reader_offset(rd) - n;
+		j->offset = off;
 		zf_pool_submit(pool);
 	}
 	while (zf_pool_wait_oldest(pool))
