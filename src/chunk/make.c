@@ -17,7 +17,6 @@
 enum {
 	JOB_EXPECT = 1 << 0,    /* job->id holds the id the data must have */
 	JOB_NEW = 1 << 1,       /* the worker wrote a chunk file */
-	JOB_PREAD = 1 << 2,     /* the worker reads the data itself at job->offset */
 };
 
 /* Bytes of chunk data in flight: bounds memory whatever the input. */
@@ -25,9 +24,32 @@ enum {
 
 struct make_state {
 	struct zf_store *store;
-	int fd;                 /* with JOB_PREAD: the input, read at base + offset */
-	uint64_t base;
 };
+
+/*
+ * Puts a chunk whose id is known into the store unless it is there: 1 when
+ * a chunk file was written (*ret_size its size), 0 when not, or -errno.
+ */
+static int put_chunk(struct zf_store *store, struct zf_pool_worker *w,
+		     const struct zf_chunk_id *id, const uint8_t *data, size_t n,
+		     uint64_t *ret_size, struct zf_err *err)
+{
+	int r;
+
+	r = zf_store_has_quick(store, id, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	zf_buf_reset(&w->scratch);
+	r = zf_cacnk_encode(w->ctx, data, n, &w->scratch, err);
+	if (r >= 0)
+		r = zf_store_put_raw(store, id, w->scratch.data, w->scratch.len, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return 0;       /* another writer was first */
+	*ret_size = w->scratch.len;
+	return 1;
+}
 
 static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
 {
@@ -35,22 +57,6 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 	struct zf_chunk_id id;
 	int r;
 
-	if (j->flags & JOB_PREAD) {
-		ssize_t k;
-
-		zf_pool_job_reserve(j, j->n);
-		k = zf_pread_full(m->fd, j->data, j->n, m->base + j->offset);
-		if (k < 0) {
-			j->r = zf_err_set(&j->err, (int)k, "cannot read input at offset %" PRIu64
-					  ": %s", m->base + j->offset, strerror((int)-k));
-			return;
-		}
-		if ((size_t)k < j->n) {
-			j->r = zf_err_set(&j->err, -EIO, "input shrank to %" PRIu64
-					  " bytes while read", m->base + j->offset + (uint64_t)k);
-			return;
-		}
-	}
 	zf_chunk_id_hash(w->ctx, j->data, j->n, &id);
 	if (j->flags & JOB_EXPECT) {
 		if (!zf_chunk_id_eq(&id, &j->id)) {
@@ -64,23 +70,28 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 	j->id = id;
 	if (!m->store)
 		return;
-	r = zf_store_has_quick(m->store, &id, &j->err);
-	if (r != 0) {
-		j->r = r < 0 ? r : 0;
-		return;
-	}
-	zf_buf_reset(&w->scratch);
-	r = zf_cacnk_encode(w->ctx, j->data, j->n, &w->scratch, &j->err);
-	if (r >= 0)
-		r = zf_store_put_raw(m->store, &id, w->scratch.data, w->scratch.len, &j->err);
-	if (r < 0) {
+	r = put_chunk(m->store, w, &id, j->data, j->n, &j->aux, &j->err);
+	if (r < 0)
 		j->r = r;
-		return;
-	}
-	if (r == 0) {
+	else if (r > 0)
 		j->flags |= JOB_NEW;
-		j->aux = w->scratch.len;
-	}
+}
+
+/* The same for a chunk of a segment (segment.h), on a segment's worker. */
+static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+		   void *userdata, struct zf_err *err)
+{
+	struct make_state *m = userdata;
+	int r;
+
+	zf_chunk_id_hash(w->ctx, data, c->n, &c->id);
+	if (!m->store)
+		return 0;
+	r = put_chunk(m->store, w, &c->id, data, c->n, &c->aux, err);
+	if (r < 0)
+		return r;
+	c->flags = r > 0 ? JOB_NEW : 0;
+	return 0;
 }
 
 static unsigned slots_for(size_t max, unsigned workers)
@@ -121,9 +132,9 @@ static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_ma
 
 /*
  * A regular file big enough to be worth it is chunked in parallel segments
- * (segment.h) and each worker reads its chunk itself; anything else (pipes,
- * small files, tiny min or huge max) streams through one reader.  Both give
- * the same boundaries.
+ * (segment.h), each read, chunked, hashed and stored by one worker; anything
+ * else (pipes, small files, tiny min or huge max) streams through one
+ * reader and the pool.  Both give the same boundaries.
  */
 static bool want_segments(int fd, const struct zf_chunk_params *p, uint64_t *ret_base,
 			  uint64_t *ret_size)
@@ -145,6 +156,19 @@ static bool want_segments(int fd, const struct zf_chunk_params *p, uint64_t *ret
 	return true;
 }
 
+/* A chunk of a segment into the index and the stats. */
+static int add_seg_chunk(struct zf_index_writer *w, const struct zf_seg_chunk *c,
+			 struct zf_make_stats *st, struct zf_err *err)
+{
+	st->chunks++;
+	st->size += c->n;
+	if (c->flags & JOB_NEW) {
+		st->new_chunks++;
+		st->new_bytes += c->aux;
+	}
+	return zf_index_writer_add(w, &c->id, c->n, err);
+}
+
 int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 		  const struct zf_make_opts *o, struct zf_make_stats *ret, struct zf_err *err)
 {
@@ -152,57 +176,59 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *seg = NULL;
 	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
-	struct make_state m = { store, fd, 0 };
+	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
-	uint64_t size;
+	uint64_t base, size;
 	int r = 0;
 
 	r = zf_index_writer_new(index_path, &o->params, &w, err);
 	if (r < 0)
 		return r;
-	if (want_segments(fd, &o->params, &m.base, &size))
-		seg = zf_seg_chunker_new(fd, m.base, size, &o->params,
-					 MIN(workers, zf_cpu_count()), ZF_SEG_SIZE_DEFAULT);
-	else
-		rd = zf_chunk_reader_new(fd, &o->params);
-	pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job, &m);
+	if (want_segments(fd, &o->params, &base, &size)) {
+		const struct zf_seg_chunk *c;
 
-	while (r >= 0) {
-		struct zf_pool_job *j;
-		const uint8_t *p = NULL;
-		uint64_t off;
-		size_t n;
-		int k;
-
-		if (seg) {
-			k = zf_seg_chunker_next(seg, &off, &n, err);
-		} else {
-			k = zf_chunk_reader_next(rd, &p, &n, err);
-			off = zf_chunk_reader_offset(rd) - n;
+		seg = zf_seg_chunker_new(fd, base, size, &o->params, workers, ZF_SEG_SIZE_DEFAULT,
+					 seg_job, &m);
+		while ((r = zf_seg_chunker_next(seg, &c, err)) > 0) {
+			r = add_seg_chunk(w, c, &st, err);
+			if (r < 0)
+				break;
 		}
-		if (k <= 0) {
-			r = k;
-			break;
-		}
-		while (r >= 0 && !(j = zf_pool_slot(pool)))
-			r = consume(pool, w, &st, r, err);
 		if (r < 0)
-			break;
-		if (p) {
+			return r;
+		/* as if read: the next reader of fd starts after the input */
+		(void)lseek(fd, (off_t)(base + size), SEEK_SET);
+	} else {
+		rd = zf_chunk_reader_new(fd, &o->params);
+		pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job,
+				   &m);
+		while (r >= 0) {
+			struct zf_pool_job *j;
+			const uint8_t *p;
+			size_t n;
+			int k;
+
+			k = zf_chunk_reader_next(rd, &p, &n, err);
+			if (k <= 0) {
+				r = k;
+				break;
+			}
+			while (r >= 0 && !(j = zf_pool_slot(pool)))
+				r = consume(pool, w, &st, r, err);
+			if (r < 0)
+				break;
 			zf_pool_job_reserve(j, n);
 			memcpy(j->data, p, n);
-		} else {
-			j->flags = JOB_PREAD;
+			j->n = n;
+			j->offset = zf_chunk_reader_offset(rd) - n;
+			zf_pool_submit(pool);
 		}
-		j->n = n;
-		j->offset = off;
-		zf_pool_submit(pool);
+		while (zf_pool_wait_oldest(pool))
+			r = consume(pool, w, &st, r, err);
+		if (r < 0)
+			return r;
 	}
-	while (zf_pool_wait_oldest(pool))
-		r = consume(pool, w, &st, r, err);
-	if (r < 0)
-		return r;
 	if (store) {
 		r = zf_store_sync(store, err);
 		if (r < 0)

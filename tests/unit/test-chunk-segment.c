@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "chunk/chunk.h"
 #include "chunk/chunker.h"
+#include "chunk/pool.h"
 #include "chunk/segment.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -60,38 +62,121 @@ static int temp_file(const uint8_t *data, size_t n, size_t base)
 	return fd;
 }
 
-/* Every chunk the segment chunker returns is the sequential chunker's next one. */
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The workers' fn: a checksum of the data it was handed, and that it ran at all. */
+static int hash_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+		   void *userdata, struct zf_err *err)
+{
+	(void)userdata;
+	(void)err;
+	(void)w;
+	c->aux = fnv(data, c->n);
+	c->flags = 1;
+	return 0;
+}
+
+/*
+ * Every chunk the segment chunker returns is the sequential chunker's next
+ * one, and fn saw its data.
+ */
 static void check(const uint8_t *data, size_t n, const struct zf_chunk_params *p,
 		  unsigned threads, size_t seg_size, size_t base)
 {
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
 	_cleanup_close_ int fd = temp_file(data, n, base);
+	const struct zf_seg_chunk *ch;
 	size_t pos = 0, chunks = 0;
 
-	c = zf_seg_chunker_new(fd, base, n, p, threads, seg_size);
+	c = zf_seg_chunker_new(fd, base, n, p, threads, seg_size, hash_fn, NULL);
 	for (;;) {
-		uint64_t off;
-		size_t len, want;
-		int k = zf_seg_chunker_next(c, &off, &len, NULL);
+		size_t want;
+		int k = zf_seg_chunker_next(c, &ch, NULL);
 
 		assert_true(k >= 0);
 		if (k == 0)
 			break;
 		want = zf_chunker_find(p, data + pos, n - pos, true);
-		if (off != pos || len != want)
+		if (ch->offset != pos || ch->n != want)
 			fail_msg("size %zu seg %zu threads %u: chunk %zu at %llu+%zu, want %zu+%zu",
-				 n, seg_size, threads, chunks, (unsigned long long)off, len, pos,
-				 want);
-		pos += len;
+				 n, seg_size, threads, chunks, (unsigned long long)ch->offset,
+				 ch->n, pos, want);
+		assert_int_equal(ch->flags, 1);
+		assert_true(ch->aux == fnv(data + pos, want));
+		pos += ch->n;
 		chunks++;
 	}
 	assert_int_equal(pos, n);
 	/* and it stays at the end */
-	{
-		uint64_t off;
-		size_t len;
-		assert_int_equal(zf_seg_chunker_next(c, &off, &len, NULL), 0);
+	assert_int_equal(zf_seg_chunker_next(c, &ch, NULL), 0);
+}
+
+/* Boundaries only (fn NULL), with one thread per CPU. */
+static void test_no_fn(void **state)
+{
+	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
+	const size_t n = 100000;
+	_cleanup_free_ uint8_t *data = zf_xmalloc(n);
+	_cleanup_close_ int fd = -EBADF;
+	const struct zf_seg_chunk *ch;
+	struct zf_chunk_params p;
+	size_t pos = 0;
+	int k;
+	(void)state;
+
+	fill(data, n, RANDOM, 11);
+	fd = temp_file(data, n, 0);
+	assert_int_equal(zf_chunk_params_init(&p, 64, 256, 1024, NULL), 0);
+	c = zf_seg_chunker_new(fd, 0, n, &p, 0, 3000, NULL, NULL);
+	while ((k = zf_seg_chunker_next(c, &ch, NULL)) > 0) {
+		assert_int_equal(ch->offset, pos);
+		assert_int_equal(ch->n, zf_chunker_find(&p, data + pos, n - pos, true));
+		pos += ch->n;
 	}
+	assert_int_equal(k, 0);
+	assert_int_equal(pos, n);
+}
+
+/* fn failing in one segment fails the run with its error. */
+static int fail_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+		   void *userdata, struct zf_err *err)
+{
+	(void)data;
+	(void)w;
+	if (c->offset >= *(const uint64_t *)userdata)
+		return zf_err_set(err, -ENOSPC, "no room for chunk at %llu",
+				  (unsigned long long)c->offset);
+	return 0;
+}
+
+static void test_fn_fails(void **state)
+{
+	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
+	const size_t n = 200000;
+	_cleanup_free_ uint8_t *data = zf_xmalloc(n);
+	_cleanup_close_ int fd = -EBADF;
+	const struct zf_seg_chunk *ch;
+	struct zf_chunk_params p;
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t bad = 50000;
+	int k;
+	(void)state;
+
+	fill(data, n, RANDOM, 12);
+	fd = temp_file(data, n, 0);
+	assert_int_equal(zf_chunk_params_init(&p, 64, 256, 1024, NULL), 0);
+	c = zf_seg_chunker_new(fd, 0, n, &p, 3, 4000, fail_fn, &bad);
+	while ((k = zf_seg_chunker_next(c, &ch, &err)) > 0)
+		assert_true(ch->offset < bad);
+	assert_int_equal(k, -ENOSPC);
+	assert_non_null(strstr(err.msg, "no room for chunk at"));
 }
 
 static void check_all(enum fill how, uint64_t min, uint64_t avg, uint64_t max)
@@ -163,17 +248,16 @@ static void test_shrunk(void **state)
 	struct zf_chunk_params p;
 	struct zf_err err = ZF_ERR_INIT;
 	_cleanup_close_ int fd = -EBADF;
-	uint64_t off;
-	size_t len;
+	const struct zf_seg_chunk *ch;
 	int k;
 	(void)state;
 
 	fill(data, sizeof(data), RANDOM, 3);
 	fd = temp_file(data, sizeof(data), 0);
 	assert_int_equal(zf_chunk_params_init(&p, 64, 256, 1024, NULL), 0);
-	c = zf_seg_chunker_new(fd, 0, 40000, &p, 2, 4096);
-	while ((k = zf_seg_chunker_next(c, &off, &len, &err)) > 0)
-		assert_true(off + len <= sizeof(data));
+	c = zf_seg_chunker_new(fd, 0, 40000, &p, 2, 4096, hash_fn, NULL);
+	while ((k = zf_seg_chunker_next(c, &ch, &err)) > 0)
+		assert_true(ch->offset + ch->n <= sizeof(data));
 	assert_int_equal(k, -EIO);
 	assert_non_null(strstr(err.msg, "shrank"));
 }
@@ -185,6 +269,8 @@ int main(void)
 		cmocka_unit_test(test_repetitive),
 		cmocka_unit_test(test_default_size),
 		cmocka_unit_test(test_shrunk),
+		cmocka_unit_test(test_no_fn),
+		cmocka_unit_test(test_fn_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
