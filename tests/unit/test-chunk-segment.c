@@ -90,8 +90,9 @@ static int hash_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_w
 static void check(const uint8_t *data, size_t n, const struct zf_chunk_params *p,
 		  unsigned threads, size_t seg_size, size_t base)
 {
-	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
+	/* declared first, closed last: after the workers are gone */
 	_cleanup_close_ int fd = temp_file(data, n, base);
+	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
 	const struct zf_seg_chunk *ch;
 	size_t pos = 0, chunks = 0;
 
@@ -121,10 +122,10 @@ static void check(const uint8_t *data, size_t n, const struct zf_chunk_params *p
 /* Boundaries only (fn NULL), with one thread per CPU. */
 static void test_no_fn(void **state)
 {
+	_cleanup_close_ int fd = -EBADF;     /* closed after c is freed */
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
 	const size_t n = 100000;
 	_cleanup_free_ uint8_t *data = zf_xmalloc(n);
-	_cleanup_close_ int fd = -EBADF;
 	const struct zf_seg_chunk *ch;
 	struct zf_chunk_params p;
 	size_t pos = 0;
@@ -158,10 +159,10 @@ static int fail_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_w
 
 static void test_fn_fails(void **state)
 {
+	_cleanup_close_ int fd = -EBADF;     /* closed after c is freed */
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
 	const size_t n = 200000;
 	_cleanup_free_ uint8_t *data = zf_xmalloc(n);
-	_cleanup_close_ int fd = -EBADF;
 	const struct zf_seg_chunk *ch;
 	struct zf_chunk_params p;
 	struct zf_err err = ZF_ERR_INIT;
@@ -243,11 +244,11 @@ static void test_default_size(void **state)
 /* A file shorter than promised is an error, not a short index. */
 static void test_shrunk(void **state)
 {
+	_cleanup_close_ int fd = -EBADF;     /* closed after c is freed */
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *c = NULL;
 	uint8_t data[20000];
 	struct zf_chunk_params p;
 	struct zf_err err = ZF_ERR_INIT;
-	_cleanup_close_ int fd = -EBADF;
 	const struct zf_seg_chunk *ch;
 	int k;
 	(void)state;
