@@ -79,8 +79,10 @@ void zf_chunk_params_default(struct zf_chunk_params *p)
 
 /*
  * h % d == d - 1, with one multiplication: h - (d - 1) divisible by d
- * (Lemire, Kaser and Kurz's test: for 32-bit n, n % d == 0 exactly when
- * n * m <= m - 1 in 64 bits, m = 2^64 / d rounded up).
+ * (Lemire, Kaser and Kurz's test: for 32-bit n and d, n % d == 0 exactly
+ * when n * m <= m - 1 in 64 bits, m = 2^64 / d rounded up).  h >= d - 1
+ * keeps n from wrapping; h + 1 instead would need 33 bits, exact only
+ * for d < 2^31, and d gets near 2^32 for an avg just below 9.3M.
  */
 static inline bool is_boundary(uint32_t h, uint32_t want, uint64_t m)
 {
