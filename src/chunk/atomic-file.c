@@ -33,7 +33,8 @@ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path, struct zf_er
 		_cleanup_free_ char *tmp = zf_xasprintf("%.*s.%s.tmp-%016llx", (int)dirlen, path,
 							 path + dirlen,
 							 (unsigned long long)zf_tmp_random());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		/* readable too: extract copies repeated chunks from what it wrote */
+		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 
 		if (fd < 0) {
 			if (errno == EEXIST && tries < 8)

@@ -20,7 +20,7 @@ struct zf_atomic_file {
 
 #define ZF_ATOMIC_FILE_INIT { -EBADF, NULL, NULL }
 
-/* Creates the temporary file (mode 0666 & ~umask). */
+/* Creates the temporary file (mode 0666 & ~umask), open for reading and writing. */
 _must_check_ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path,
 				     struct zf_err *err);
 /*

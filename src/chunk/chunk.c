@@ -10,6 +10,7 @@
 #include "util/banned.h"
 
 struct zf_chunk_ctx {
+	EVP_MD *sha;            /* fetched once: OpenSSL 3 looks it up on every init otherwise */
 	EVP_MD_CTX *md;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
@@ -19,10 +20,11 @@ struct zf_chunk_ctx *zf_chunk_ctx_new(void)
 {
 	struct zf_chunk_ctx *c = zf_xcalloc(1, sizeof(*c));
 
+	c->sha = EVP_MD_fetch(NULL, "SHA2-512/256", NULL);
 	c->md = EVP_MD_CTX_new();
 	c->cctx = ZSTD_createCCtx();
 	c->dctx = ZSTD_createDCtx();
-	if (!c->md || !c->cctx || !c->dctx) {
+	if (!c->sha || !c->md || !c->cctx || !c->dctx) {
 		fprintf(stderr, "zferry: fatal: out of memory creating hash/zstd contexts\n");
 		abort();
 	}
@@ -33,6 +35,7 @@ struct zf_chunk_ctx *zf_chunk_ctx_free(struct zf_chunk_ctx *c)
 {
 	if (c) {
 		EVP_MD_CTX_free(c->md);
+		EVP_MD_free(c->sha);
 		ZSTD_freeCCtx(c->cctx);
 		ZSTD_freeDCtx(c->dctx);
 		free(c);
@@ -87,7 +90,7 @@ void zf_chunk_id_hash(struct zf_chunk_ctx *ctx, const void *p, size_t n, struct 
 	if (!ctx)
 		ctx = own = zf_chunk_ctx_new();
 	/* SHA512/256 cannot fail on a valid context short of OOM */
-	if (EVP_DigestInit_ex(ctx->md, EVP_sha512_256(), NULL) != 1 ||
+	if (EVP_DigestInit_ex(ctx->md, ctx->sha, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx->md, p, n) != 1 ||
 	    EVP_DigestFinal_ex(ctx->md, ret->b, &len) != 1 || len != ZF_CHUNK_ID_SIZE) {
 		fprintf(stderr, "zferry: fatal: SHA512/256 failed\n");

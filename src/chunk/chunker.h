@@ -25,7 +25,7 @@ struct zf_err;
 struct zf_chunk_params {
 	uint64_t min, avg, max;
 	uint32_t discriminator;         /* derived from avg by zf_chunk_params_init() */
-	uint64_t fastmod;               /* precomputed for h % discriminator */
+	uint64_t fastmod;               /* 2^64 / discriminator rounded up, for the boundary test */
 };
 
 /* Fills p from min/avg/max; -EINVAL (with a message) unless 1 <= min <= avg <= max <= 128M. */

@@ -20,7 +20,17 @@ enum {
 	FROM_SEED = 1,
 	FROM_CACHE,
 	FROM_STORE,
+	FROM_OUTPUT,            /* a copy of an earlier chunk of the output (at job->aux) */
 };
+
+/*
+ * Chunks already written to a file output are remembered (up to this many:
+ * about 12 MiB), and a later chunk with the same id is copied from there
+ * instead of read, decompressed and hashed again: the output is its own
+ * seed.  Only after the consumer released the first copy, which a worker
+ * wrote, and verified before.
+ */
+#define WRITTEN_MAX (1u << 17)
 
 struct seed {
 	const char *path;
@@ -34,6 +44,7 @@ struct extract_state {
 	size_t nfiles;
 	size_t max;
 	int out_fd;                     /* >= 0: workers write here at each chunk's offset */
+	struct zf_idmap written;        /* chunks of out_fd, for FROM_OUTPUT */
 	uint64_t flushed;               /* output bytes whose writeback was started */
 };
 
@@ -90,7 +101,7 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
 	if (!v || v->size != j->size)
 		return false;
 	zf_pool_job_reserve(j, v->size);
-	k = pread(x->files[v->file].fd, j->data, v->size, (off_t)v->offset);
+	k = zf_pread_full(x->files[v->file].fd, j->data, v->size, v->offset);
 	if (k != (ssize_t)v->size)
 		return false;
 	/* the seed may have changed since it was hashed: check again */
@@ -101,10 +112,6 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
 	return true;
 }
 
-/*
- * Fetches from one store: 1 found and verified (raw bytes in w->scratch),
- * 0 missing, <0 damaged or unreadable (message in err).
- */
 /* Gives the job the worker's decoded buffer, and the worker the job's old one. */
 static void swap_out(struct zf_pool_job *j, struct zf_buf *out)
 {
@@ -158,28 +165,6 @@ static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_w
 	return 1;
 }
 
-/*
- * Output to a file: each worker writes its chunk at its offset, so writing
- * runs on all cores and the data is not copied again.
- */
-static int write_at(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -ENOSPC;
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
-
 static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
 {
 	const struct zf_extract_opts *o = x->o;
@@ -225,15 +210,38 @@ static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool
 				  zf_chunk_id_hex(&j->id, hex), j->offset);
 }
 
+/* A chunk the output already holds, written and verified earlier in this run. */
+static void copy_output(struct extract_state *x, struct zf_pool_job *j)
+{
+	ssize_t k;
+
+	zf_pool_job_reserve(j, (size_t)j->size);
+	k = zf_pread_full(x->out_fd, j->data, (size_t)j->size, j->aux);
+	if (k < 0) {
+		j->r = zf_err_set(&j->err, (int)k, "cannot read back output at offset %" PRIu64
+				  ": %s", j->aux, strerror((int)-k));
+		return;
+	}
+	if ((uint64_t)k != j->size) {
+		j->r = zf_err_set(&j->err, -EIO, "output shrank while written");
+		return;
+	}
+	j->n = (size_t)j->size;
+}
+
 static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
 {
 	struct extract_state *x = userdata;
 	int r;
 
-	fetch(x, j, w);
+	if (j->flags == FROM_OUTPUT)
+		copy_output(x, j);
+	else
+		fetch(x, j, w);
 	if (j->r < 0 || x->out_fd < 0)
 		return;
-	r = write_at(x->out_fd, j->data, j->n, j->offset);
+	/* a file: each worker writes its chunk at its offset, on all cores, no copy */
+	r = zf_pwrite_full(x->out_fd, j->data, j->n, j->offset);
 	if (r < 0)
 		j->r = zf_err_set(&j->err, r, "cannot write output: %s", strerror(-r));
 }
@@ -267,9 +275,9 @@ static void state_release(struct extract_state *x)
 		safe_close(x->files[i].fd);
 	free(x->files);
 	zf_idmap_release(&x->seeds);
+	zf_idmap_release(&x->written);
 }
 
-/* Writes out the oldest finished job (or, once failed, only drains it). */
 /*
  * Starts writeback of each finished 16 MiB of a file output, so the fsync()
  * at the end finds little left to write: the disk works while we compute.
@@ -285,6 +293,7 @@ static void start_writeback(struct extract_state *x, uint64_t done)
 	x->flushed = done;
 }
 
+/* Writes out the oldest finished job (or, once failed, only drains it). */
 static int write_oldest(struct extract_state *x, struct zf_pool *pool, int out_fd,
 			struct zf_extract_stats *st, int r, struct zf_err *err)
 {
@@ -298,10 +307,15 @@ static int write_oldest(struct extract_state *x, struct zf_pool *pool, int out_f
 			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
 		st->size += d->n;
 		st->chunks++;
-		st->from_seed += d->flags == FROM_SEED;
+		/* the output counts as a seed of itself */
+		st->from_seed += d->flags == FROM_SEED || d->flags == FROM_OUTPUT;
 		st->from_cache += d->flags == FROM_CACHE;
 		st->from_store += d->flags == FROM_STORE;
 		start_writeback(x, st->size);
+		if (x->out_fd >= 0 && d->flags != FROM_OUTPUT && x->written.n < WRITTEN_MAX) {
+			struct zf_idmap_value v = { d->offset, (uint32_t)d->n, 0 };
+			zf_idmap_add(&x->written, &d->id, &v);
+		}
 	}
 	zf_pool_release(pool);
 	return r;
@@ -350,6 +364,13 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		j->id = id;
 		j->offset = off;
 		j->size = size;
+		if (x->out_fd >= 0) {
+			const struct zf_idmap_value *v = zf_idmap_get(&x->written, &id);
+			if (v && v->size == size) {
+				j->flags = FROM_OUTPUT;
+				j->aux = v->offset;
+			}
+		}
 		zf_pool_submit(pool);
 	}
 	while (zf_pool_wait_oldest(pool))
@@ -390,6 +411,9 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 		x.out_fd = f.fd;
 		out_fd = -EBADF;
 	}
+	/* a pipe: fewer, larger writes wake its reader less often (best effort) */
+	if (out_fd >= 0)
+		(void)fcntl(out_fd, F_SETPIPE_SZ, 1 << 20);
 	r = do_extract(&x, idx, index_path, out_fd, &st, err);
 	if (r < 0)
 		return r;

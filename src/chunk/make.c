@@ -3,9 +3,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "chunk/index.h"
 #include "chunk/ops.h"
 #include "chunk/pool.h"
+#include "chunk/segment.h"
 #include "chunk/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -23,6 +25,31 @@ enum {
 struct make_state {
 	struct zf_store *store;
 };
+
+/*
+ * Puts a chunk whose id is known into the store unless it is there: 1 when
+ * a chunk file was written (*ret_size its size), 0 when not, or -errno.
+ */
+static int put_chunk(struct zf_store *store, struct zf_pool_worker *w,
+		     const struct zf_chunk_id *id, const uint8_t *data, size_t n,
+		     uint64_t *ret_size, struct zf_err *err)
+{
+	int r;
+
+	r = zf_store_has_quick(store, id, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	zf_buf_reset(&w->scratch);
+	r = zf_cacnk_encode(w->ctx, data, n, &w->scratch, err);
+	if (r >= 0)
+		r = zf_store_put_raw(store, id, w->scratch.data, w->scratch.len, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return 0;       /* another writer was first */
+	*ret_size = w->scratch.len;
+	return 1;
+}
 
 static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
 {
@@ -43,23 +70,28 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 	j->id = id;
 	if (!m->store)
 		return;
-	r = zf_store_has_quick(m->store, &id, &j->err);
-	if (r != 0) {
-		j->r = r < 0 ? r : 0;
-		return;
-	}
-	zf_buf_reset(&w->scratch);
-	r = zf_cacnk_encode(w->ctx, j->data, j->n, &w->scratch, &j->err);
-	if (r >= 0)
-		r = zf_store_put_raw(m->store, &id, w->scratch.data, w->scratch.len, &j->err);
-	if (r < 0) {
+	r = put_chunk(m->store, w, &id, j->data, j->n, &j->aux, &j->err);
+	if (r < 0)
 		j->r = r;
-		return;
-	}
-	if (r == 0) {
+	else if (r > 0)
 		j->flags |= JOB_NEW;
-		j->aux = w->scratch.len;
-	}
+}
+
+/* The same for a chunk of a segment (segment.h), on a segment's worker. */
+static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+		   void *userdata, struct zf_err *err)
+{
+	struct make_state *m = userdata;
+	int r;
+
+	zf_chunk_id_hash(w->ctx, data, c->n, &c->id);
+	if (!m->store)
+		return 0;
+	r = put_chunk(m->store, w, &c->id, data, c->n, &c->aux, err);
+	if (r < 0)
+		return r;
+	c->flags = r > 0 ? JOB_NEW : 0;
+	return 0;
 }
 
 static unsigned slots_for(size_t max, unsigned workers)
@@ -98,48 +130,105 @@ static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_ma
 	return r;
 }
 
+/*
+ * A regular file big enough to be worth it is chunked in parallel segments
+ * (segment.h), each read, chunked, hashed and stored by one worker; anything
+ * else (pipes, small files, tiny min or huge max) streams through one
+ * reader and the pool.  Both give the same boundaries.
+ */
+static bool want_segments(int fd, const struct zf_chunk_params *p, uint64_t *ret_base,
+			  uint64_t *ret_size)
+{
+	struct stat st;
+	off_t base;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	base = lseek(fd, 0, SEEK_CUR);
+	if (base < 0 || base > st.st_size)
+		return false;
+	/* at least 256 bytes a boundary keeps each segment's list small */
+	if (p->min < 256 || p->max > ZF_SEG_SIZE_DEFAULT / 2 ||
+	    (uint64_t)(st.st_size - base) < 2 * (uint64_t)ZF_SEG_SIZE_DEFAULT)
+		return false;
+	*ret_base = (uint64_t)base;
+	*ret_size = (uint64_t)(st.st_size - base);
+	return true;
+}
+
+/* A chunk of a segment into the index and the stats. */
+static int add_seg_chunk(struct zf_index_writer *w, const struct zf_seg_chunk *c,
+			 struct zf_make_stats *st, struct zf_err *err)
+{
+	st->chunks++;
+	st->size += c->n;
+	if (c->flags & JOB_NEW) {
+		st->new_chunks++;
+		st->new_bytes += c->aux;
+	}
+	return zf_index_writer_add(w, &c->id, c->n, err);
+}
+
 int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 		  const struct zf_make_opts *o, struct zf_make_stats *ret, struct zf_err *err)
 {
 	_cleanup_(zf_index_writer_freep) struct zf_index_writer *w = NULL;
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
+	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *seg = NULL;
 	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
 	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
+	uint64_t base, size;
 	int r = 0;
 
 	r = zf_index_writer_new(index_path, &o->params, &w, err);
 	if (r < 0)
 		return r;
-	rd = zf_chunk_reader_new(fd, &o->params);
-	pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job, &m);
+	if (want_segments(fd, &o->params, &base, &size)) {
+		const struct zf_seg_chunk *c;
 
-	while (r >= 0) {
-		struct zf_pool_job *j;
-		const uint8_t *p;
-		size_t n;
-		int k;
-
-		k = zf_chunk_reader_next(rd, &p, &n, err);
-		if (k <= 0) {
-			r = k;
-			break;
+		seg = zf_seg_chunker_new(fd, base, size, &o->params, workers, ZF_SEG_SIZE_DEFAULT,
+					 seg_job, &m);
+		while ((r = zf_seg_chunker_next(seg, &c, err)) > 0) {
+			r = add_seg_chunk(w, c, &st, err);
+			if (r < 0)
+				break;
 		}
-		while (r >= 0 && !(j = zf_pool_slot(pool)))
+		if (r < 0)
+			return r;
+		/* as if read: the next reader of fd starts after the input */
+		(void)lseek(fd, (off_t)(base + size), SEEK_SET);
+	} else {
+		rd = zf_chunk_reader_new(fd, &o->params);
+		pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job,
+				   &m);
+		while (r >= 0) {
+			struct zf_pool_job *j;
+			const uint8_t *p;
+			size_t n;
+			int k;
+
+			k = zf_chunk_reader_next(rd, &p, &n, err);
+			if (k <= 0) {
+				r = k;
+				break;
+			}
+			while (r >= 0 && !(j = zf_pool_slot(pool)))
+				r = consume(pool, w, &st, r, err);
+			if (r < 0)
+				break;
+			zf_pool_job_reserve(j, n);
+			memcpy(j->data, p, n);
+			j->n = n;
+			j->offset = zf_chunk_reader_offset(rd) - n;
+			zf_pool_submit(pool);
+		}
+		while (zf_pool_wait_oldest(pool))
 			r = consume(pool, w, &st, r, err);
 		if (r < 0)
-			break;
-		zf_pool_job_reserve(j, n);
-		memcpy(j->data, p, n);
-		j->n = n;
-		j->offset = zf_chunk_reader_offset(rd) - n;
-		zf_pool_submit(pool);
+			return r;
 	}
-	while (zf_pool_wait_oldest(pool))
-		r = consume(pool, w, &st, r, err);
-	if (r < 0)
-		return r;
 	if (store) {
 		r = zf_store_sync(store, err);
 		if (r < 0)

@@ -34,6 +34,7 @@ struct zf_pool_job {
 	struct zf_err err;
 	unsigned flags;         /* free for the pool's user */
 	uint64_t aux;           /* free for the pool's user */
+	void *user;             /* free for the pool's user; kept when the slot is reused */
 	bool done;
 };
 

@@ -77,6 +77,42 @@ int zf_write_full(int fd, const void *p, size_t n)
 	return 0;
 }
 
+ssize_t zf_pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pread(fd, (char *)p + done, n - done, (off_t)(off + done));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+int zf_pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pwrite(fd, (const char *)p + done, n - done, (off_t)(off + done));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
 int zf_read_all(int fd, struct zf_buf *b, size_t max)
 {
 	for (;;) {

@@ -18,6 +18,12 @@ _must_check_ ssize_t zf_read_full(int fd, void *p, size_t n);
  * zero bytes is -ENOSPC (git's write_in_full()).  Returns 0 or -errno.
  */
 _must_check_ int zf_write_full(int fd, const void *p, size_t n);
+/*
+ * The same at a file offset, with pread(2)/pwrite(2) (regular files: no
+ * EAGAIN): bytes read, short only at end of file, or -errno; 0 or -errno.
+ */
+_must_check_ ssize_t zf_pread_full(int fd, void *p, size_t n, uint64_t off);
+_must_check_ int zf_pwrite_full(int fd, const void *p, size_t n, uint64_t off);
 /* Appends everything up to EOF to b; -E2BIG if more than max bytes arrive. */
 _must_check_ int zf_read_all(int fd, struct zf_buf *b, size_t max);
 /*

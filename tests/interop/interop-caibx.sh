@@ -33,6 +33,8 @@ files = {
 }
 blk = rnd(4 << 20)
 files['repeat4m'] = blk + rnd(1 << 20) + blk + blk
+# big enough for make's parallel segments (8 MiB each), with zeros and repeats
+files['mix40m'] = rnd(17 << 20) + bytes(3 << 20) + blk + rnd(3 << 20) + blk + rnd((9 << 20) + 5)
 for name, data in files.items():
     open(name, 'wb').write(data)
 PY
@@ -63,7 +65,7 @@ check() {       # check NAME CASYNC_SIZE ZFERRY_SIZE TAG
 	echo "ok $f ($tag)"
 }
 
-for f in empty one b47 b48 k64 rand8m pattern8m zeros16m repeat4m; do
+for f in empty one b47 b48 k64 rand8m pattern8m zeros16m repeat4m mix40m; do
 	check "$f" "" "" default
 	check "$f" 4096:16384:65536 4:16:64 small
 done
@@ -77,6 +79,17 @@ done
 # a pipe gives the same index as the file
 "$ZFERRY" store make -s zs-default pipe.caibx - <repeat4m || fail "make from a pipe"
 cmp -s pipe.caibx default-repeat4m.c.caibx || fail "index made from a pipe differs"
+# so does a pipe of the big one (one reader, not segments), and -j 1
+"$ZFERRY" store make -s zs-default pipe40.caibx - <mix40m || fail "make from a pipe"
+cmp -s pipe40.caibx default-mix40m.c.caibx || fail "index of mix40m made from a pipe differs"
+"$ZFERRY" store make -j 1 -s zs-default j1.caibx mix40m || fail "make -j 1"
+cmp -s j1.caibx default-mix40m.c.caibx || fail "index of mix40m made with -j 1 differs"
+# stdin a file already read from: chunking starts at its offset
+tail -c +1001 mix40m >tail40m
+casync make tail40m.c.caibx tail40m >/dev/null || fail "casync make tail40m"
+{ head -c 1000 >/dev/null; "$ZFERRY" store make -s zs-default tail40m.z.caibx -; } <mix40m ||
+	fail "make from a file at an offset"
+cmp -s tail40m.c.caibx tail40m.z.caibx || fail "index made from a file at an offset differs"
 # extracting to a pipe gives the data in order
 "$ZFERRY" store extract -s cs-default default-repeat4m.c.caibx - | cmp -s - repeat4m ||
 	fail "extract to a pipe differs"

@@ -95,6 +95,48 @@ static void test_find_edges(void **state)
 	assert_int_equal(zf_chunker_find(&p, buf, 4096, false), 192);   /* zeros never match */
 }
 
+/* The definition in chunker.h, spelt out: no rolling, a plain remainder. */
+static size_t naive_find(const struct zf_chunk_params *p, const uint8_t *data, size_t n)
+{
+	size_t limit = MIN(n, (size_t)p->max);
+
+	for (size_t k = MAX((size_t)p->min, (size_t)ZF_CHUNK_WINDOW); k <= limit; k++)
+		if (zf_buzhash(data + k - ZF_CHUNK_WINDOW, ZF_CHUNK_WINDOW) % p->discriminator ==
+		    p->discriminator - 1)
+			return k;
+	return limit;
+}
+
+/* The rolling hash and the one-multiplication boundary test agree with it. */
+static void test_find_naive(void **state)
+{
+	static const uint64_t sizes[][3] = {
+		{ 64, 256, 1024 },      /* d = 192 */
+		{ 16, 16, 64 },         /* d = min = 16, a power of two */
+		{ 1, 1, 1 },            /* d = 1: every byte */
+		{ 100, 1000, 5000 },
+		{ 1024, 4096, 16384 },
+		{ 48, 100000, 300000 }, /* large d */
+	};
+	_cleanup_free_ uint8_t *data = lcg_data();
+	const size_t n = 200000;
+	(void)state;
+
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		struct zf_chunk_params p;
+		size_t pos = 0;
+
+		assert_int_equal(zf_chunk_params_init(&p, sizes[i][0], sizes[i][1], sizes[i][2],
+						      NULL), 0);
+		while (pos < n) {
+			size_t k = zf_chunker_find(&p, data + pos, n - pos, true);
+
+			assert_int_equal(k, naive_find(&p, data + pos, n - pos));
+			pos += k;
+		}
+	}
+}
+
 /* Boundaries of casync 2 `make` for the LCG data. */
 static void test_find_casync(void **state)
 {
@@ -263,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_params_invalid),
 		cmocka_unit_test(test_find_edges),
 		cmocka_unit_test(test_find_casync),
+		cmocka_unit_test(test_find_naive),
 		cmocka_unit_test(test_index_casync),
 		cmocka_unit_test(test_reader_pipe),
 		cmocka_unit_test(test_chunk_id),

@@ -209,6 +209,54 @@ static void test_make_extract(void **state)
 	assert_true(is.unique_bytes < is.size);
 }
 
+/*
+ * A chunk that comes again, further on than the chunks in flight, is copied
+ * from the output already written (counted as from a seed); to a pipe it
+ * cannot be, and comes from the store.
+ */
+static void test_extract_self_seed(void **state)
+{
+	struct fixture *f = *state;
+	const size_t a = 1u << 20, b = 9u << 19, n = 2 * a + b;
+	_cleanup_free_ char *data = path_in(f, "self");
+	_cleanup_free_ char *index = path_in(f, "self.caibx");
+	_cleanup_free_ char *out = path_in(f, "self.out");
+	_cleanup_free_ char *piped = path_in(f, "self.pipe");
+	_cleanup_free_ uint8_t *p = zf_xmalloc(n);
+	_cleanup_close_ int fd = -EBADF, pfd = -EBADF;
+	struct zf_make_stats ms;
+	struct zf_extract_stats xs;
+	struct zf_extract_opts xo = { .jobs = 3 };
+	uint64_t x = 99;
+
+	/* A, then B (more chunks than extract keeps in flight), then A again */
+	for (size_t i = 0; i < a + b; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(x >> 56);
+	}
+	memcpy(p + a + b, p, a);
+	fd = open(data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(zf_write_full(fd, p, n), 0);
+	make_index(f, data, index, &ms);
+	assert_true(ms.new_chunks + 20 < ms.chunks);
+
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, &xs, NULL), 0);
+	assert_true(same_file(data, out));
+	assert_int_equal(xs.from_seed + xs.from_store, ms.chunks);
+	assert_true(xs.from_seed + 20 > ms.chunks - ms.new_chunks);
+	assert_true(xs.from_seed > 20);
+
+	pfd = open(piped, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(pfd >= 0);
+	assert_int_equal(zf_chunk_extract(index, NULL, pfd, &xo, &xs, NULL), 0);
+	assert_true(same_file(data, piped));
+	assert_int_equal(xs.from_seed, 0);
+	assert_int_equal(xs.from_store, ms.chunks);
+}
+
 static void test_damaged(void **state)
 {
 	struct fixture *f = *state;
@@ -364,6 +412,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_make_extract, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extract_self_seed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_zstd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
