@@ -1,4 +1,5 @@
 /* src/cli/cmd-replicate.c — zferry replicate SRC DST */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "job/remote.h"
 #include "job/replicate.h"
 #include "log/log.h"
+#include "transport/datachan.h"
 #include "transport/transport.h"
 #include "transport/url.h"
 #include "util/alloc.h"
@@ -138,7 +140,47 @@ struct remote_args {
 	struct zf_strv *ssh_options;
 	const char *remote_zferry;
 	int timeout_ms;
+	const char *data_addr, *data_ports;     /* --data-channel, split */
+	bool data_encrypt;
 };
+
+/*
+ * --data-channel tcp://ADDR:PORT: ADDR an address or name ([v6] in
+ * brackets), PORT a port, FIRST-LAST or 0.  *ret_addr is allocated.
+ */
+static int parse_data_channel(const char *s, char **ret_addr, const char **ret_ports,
+			      struct zf_err *err)
+{
+	const char *p, *colon, *end;
+	uint16_t first, last;
+	int r;
+
+	if (strncmp(s, "tcp://", 6) != 0)
+		return zf_err_set(err, -EINVAL, "'%s' is not tcp://ADDR:PORT", s);
+	p = s + 6;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (!end || end[1] != ':')
+			return zf_err_set(err, -EINVAL, "'%s': want tcp://[IPV6]:PORT", s);
+		colon = end + 1;
+		p++;
+	} else {
+		colon = strrchr(p, ':');
+		if (!colon)
+			return zf_err_set(err, -EINVAL, "'%s' has no :PORT", s);
+		end = colon;
+		if (memchr(p, ':', (size_t)(colon - p)))
+			return zf_err_set(err, -EINVAL, "'%s': put an IPv6 address in brackets", s);
+	}
+	if (end == p)
+		return zf_err_set(err, -EINVAL, "'%s' has no address", s);
+	r = zf_datachan_ports_parse(colon + 1, &first, &last, err);
+	if (r < 0)
+		return r;
+	*ret_addr = zf_xstrndup(p, (size_t)(end - p));
+	*ret_ports = colon + 1;
+	return 0;
+}
 
 static void remote_free(void *userdata)
 {
@@ -201,7 +243,8 @@ static int make_endpoint(struct zf_url *url, const struct remote_args *a,
 {
 	_cleanup_free_ char *name = NULL;
 	struct zf_remote_opts o = { .connect = remote_connect, .userdata_free = remote_free,
-				    .timeout_ms = a->timeout_ms };
+				    .timeout_ms = a->timeout_ms, .data_addr = a->data_addr,
+				    .data_ports = a->data_ports, .data_encrypt = a->data_encrypt };
 	struct remote *rm;
 	int r;
 
@@ -236,7 +279,7 @@ enum {
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
 	OPT_TLS_KEY, OPT_TLS_SERVER_CN, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
-	OPT_RETRIES,
+	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT,
 };
 
 int cmd_replicate(int argc, char **argv)
@@ -272,6 +315,8 @@ int cmd_replicate(int argc, char **argv)
 		{ "remote-zferry", required_argument, NULL, OPT_REMOTE_ZFERRY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "data-channel", required_argument, NULL, OPT_DATA_CHANNEL },
+		{ "data-channel-encrypt", no_argument, NULL, OPT_DATA_CHANNEL_ENCRYPT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -280,7 +325,7 @@ int cmd_replicate(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
 	struct remote_args ra = { .ssh_options = &ssh_options,
 				  .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
-	_cleanup_free_ char *src_root = NULL, *dst_root = NULL;
+	_cleanup_free_ char *src_root = NULL, *dst_root = NULL, *data_addr = NULL;
 	_cleanup_strv_ struct zf_strv excludes = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv unset = ZF_STRV_INIT;
@@ -363,6 +408,15 @@ int cmd_replicate(int argc, char **argv)
 			o.retries = (unsigned)v;
 			break;
 		}
+		case OPT_DATA_CHANNEL:
+			free(data_addr);
+			data_addr = NULL;
+			if (parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
+				return zf_usage_error("replicate", "bad --data-channel: %s",
+						      zf_err_msg(&err));
+			ra.data_addr = data_addr;
+			break;
+		case OPT_DATA_CHANNEL_ENCRYPT: ra.data_encrypt = true; break;
 		case 'h': return zf_cmd_help("replicate", stdout, ZF_EXIT_OK);
 		default:
 			return zf_usage_error("replicate", "unknown option '%s'", argv[optind - 1]);
@@ -391,6 +445,10 @@ int cmd_replicate(int argc, char **argv)
 	if (src_url.kind != ZF_URL_LOCAL && dst_url.kind != ZF_URL_LOCAL)
 		return zf_usage_error("replicate", "SRC and DST are both remote: one end must "
 				      "be local");
+	if (ra.data_encrypt && !ra.data_addr)
+		return zf_usage_error("replicate", "--data-channel-encrypt needs --data-channel");
+	if (ra.data_addr && src_url.kind == ZF_URL_LOCAL && dst_url.kind == ZF_URL_LOCAL)
+		return zf_usage_error("replicate", "--data-channel needs a remote SRC or DST");
 	if ((src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) &&
 	    (!ra.tls_ca || !ra.tls_cert || !ra.tls_key))
 		return zf_usage_error("replicate",

@@ -16,9 +16,18 @@
  * stream.  The pump blocks SIGPIPE for itself, so an engine that stops
  * reading makes its pipe write fail with -EPIPE rather than kill us
  * (cli/main.c ignores SIGPIPE for the process too).
+ *
+ * With a data channel (opts->data_addr), a stream's connection first asks
+ * for one (DATA_CHANNEL_OPEN) and the pump moves the stream over it: a
+ * send's pump connects from zf_rpc_call()'s on_response and receives the
+ * stream there, then checks that control's stream is empty; a receive's
+ * pump connects in its source's first call, sends the stream there and
+ * then ends control's stream empty.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +38,7 @@
 #include "job/remote.h"
 #include "log/log.h"
 #include "rpc/conn.h"
+#include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -54,6 +64,8 @@ struct remote {
 	void (*userdata_free)(void *userdata);
 	char *name;
 	int timeout_ms;
+	char *data_addr, *data_ports;   /* data_addr NULL: streams stay on control */
+	bool data_encrypt;
 	pthread_mutex_t lock;
 	struct rconn *idle;             /* protected by lock */
 };
@@ -686,12 +698,22 @@ struct rstream {
 	bool killed;                    /* atomic: stream_kill ran */
 	int r;
 	struct zf_err err;
+
+	/* the data channel, when the stream runs on one */
+	bool use_dc;
+	bool dc_broke;                  /* control was left inside the request */
+	bool dc_done;                   /* RECV: the channel's stream was sent */
+	char dc_host[ZF_TRANSPORT_MAX_PEER];
+	char dc_port[8];
+	uint8_t dc_secret[ZF_DATACHAN_SECRET_LEN];
+	struct zf_transport *dt;        /* protected by lock: cut from another thread */
 };
 
 static void rstream_free(struct rstream *st)
 {
 	if (!st)
 		return;
+	explicit_bzero(st->dc_secret, sizeof(st->dc_secret));
 	safe_close(st->pump_fd);
 	zf_buf_release(&st->body);
 	pthread_mutex_destroy(&st->lock);
@@ -726,6 +748,10 @@ static void cut(struct rstream *st)
 	cut_fd(t->rfd);
 	if (t->wfd != t->rfd)
 		cut_fd(t->wfd);
+	pthread_mutex_lock(&st->lock);
+	if (st->dt)
+		(void)shutdown(st->dt->rfd, SHUT_RDWR);
+	pthread_mutex_unlock(&st->lock);
 }
 
 static void mark_started(struct rstream *st)
@@ -773,6 +799,107 @@ static int pump_source(void *userdata, void *buf, size_t size, size_t *ret_n, st
 	return 0;
 }
 
+/* Names a data-channel failure as one: "data channel: ..." (once). */
+static int dc_fail(struct zf_err *err, int r, const struct zf_err *why)
+{
+	const char *m = zf_err_msg(why);
+
+	if (strncmp(m, "data channel: ", 14) == 0)
+		return zf_err_set(err, r, "%s", m);
+	return zf_err_set(err, r, "data channel: %s", m);
+}
+
+/* Connects the stream's data channel; the rpc connection over it. */
+static int dc_connect(struct rstream *st, struct zf_rpc_conn **ret, struct zf_err *err)
+{
+	struct zf_transport *t = NULL;
+	struct zf_err cerr = ZF_ERR_INIT;
+	int r;
+
+	r = zf_datachan_connect(st->dc_host, st->dc_port, st->dc_secret, st->rm->data_encrypt,
+				st->rm->timeout_ms, &t, &cerr);
+	explicit_bzero(st->dc_secret, sizeof(st->dc_secret));
+	if (r < 0)
+		return dc_fail(err, r, &cerr);
+	pthread_mutex_lock(&st->lock);
+	st->dt = t;
+	pthread_mutex_unlock(&st->lock);
+	/* a kill that came before dt was visible must still cut it */
+	if (__atomic_load_n(&st->killed, __ATOMIC_SEQ_CST))
+		(void)shutdown(t->rfd, SHUT_RDWR);
+	*ret = zf_rpc_conn_new(t);
+	return 0;
+}
+
+static void dc_close(struct rstream *st, struct zf_rpc_conn *dc, bool clean)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->dt = NULL;
+	pthread_mutex_unlock(&st->lock);
+	if (clean)
+		(void)zf_rpc_conn_close(dc, NULL);
+	zf_rpc_conn_free(dc);
+}
+
+/* SEND: once RESPONSE is in, the stream comes on the data channel. */
+static int dc_on_response(void *userdata, const struct zf_msg *resp, struct zf_err *err)
+{
+	struct rstream *st = userdata;
+	struct zf_rpc_conn *dc = NULL;
+	struct zf_err serr = ZF_ERR_INIT;
+	int r;
+	(void)resp;
+
+	st->dc_broke = true;            /* until control's empty stream is read */
+	r = dc_connect(st, &dc, err);
+	if (r < 0)
+		return r;
+	r = zf_rpc_stream_recv(dc, ZF_RPC_DATACHAN_ID, pump_sink, st, NULL, &serr);
+	dc_close(st, dc, r >= 0);
+	if (r < 0)
+		return dc_fail(err, r, &serr);
+	st->dc_broke = false;
+	return 0;
+}
+
+/* SEND: what follows on control must be the empty stream. */
+static int dc_control_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	(void)userdata;
+	(void)p;
+	return zf_err_set(err, -ZF_E_PROTO, "data channel: %zu bytes on the control connection "
+			  "besides the data channel's stream", n);
+}
+
+/* RECV: the first call sends the whole stream on the data channel, then control's ends. */
+static int dc_recv_source(void *userdata, void *buf, size_t size, size_t *ret_n,
+			  struct zf_err *err)
+{
+	struct rstream *st = userdata;
+	struct zf_rpc_conn *dc = NULL;
+	struct zf_err serr = ZF_ERR_INIT;
+	int r;
+	(void)buf;
+	(void)size;
+
+	*ret_n = 0;
+	if (st->dc_done)
+		return 0;
+	st->dc_done = true;
+	st->dc_broke = true;
+	r = dc_connect(st, &dc, err);
+	if (r < 0)
+		return r;
+	r = zf_rpc_stream_send(dc, ZF_RPC_DATACHAN_ID, pump_source, st, &serr);
+	dc_close(st, dc, r >= 0);
+	if (r < 0)
+		return dc_fail(err, r, &serr);
+	st->dc_broke = false;
+	return 0;
+}
+
 static void *pump_main(void *userdata)
 {
 	struct rstream *st = userdata;
@@ -787,11 +914,15 @@ static void *pump_main(void *userdata)
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (st->sending) {
+	if (st->sending && st->use_dc) {
+		call.on_response = dc_on_response;
+		call.on_response_data = st;
+		call.sink = dc_control_sink;
+	} else if (st->sending) {
 		call.sink = pump_sink;
 		call.sink_data = st;
 	} else {
-		call.source = pump_source;
+		call.source = st->use_dc ? dc_recv_source : pump_source;
 		call.source_data = st;
 	}
 	r = zf_rpc_call(st->rc->c, &st->body, &call, &resp, &m, &st->err);
@@ -815,12 +946,91 @@ static int stream_end(struct rstream *st, struct zf_err *err)
 		st->joined = true;
 	}
 	r = st->r;
-	conn_put(st->rm, st->rc, __atomic_load_n(&st->killed, __ATOMIC_SEQ_CST) ? -EPIPE : r);
+	conn_put(st->rm, st->rc, __atomic_load_n(&st->killed, __ATOMIC_SEQ_CST) || st->dc_broke
+				 ? -EPIPE : r);
 	st->rc = NULL;
 	if (r < 0) {
 		remote_err(st->rm, st->peer, r, &st->err);
 		return zf_err_set(err, r, "%s", st->err.msg);
 	}
+	return 0;
+}
+
+static bool wildcard(const char *addr)
+{
+	return streq(addr, "0.0.0.0") || streq(addr, "::") || streq(addr, "[::]");
+}
+
+/* Where the server is: the control connection's peer address, or ssh's host. */
+static int control_host(struct remote *rm, struct rconn *rc, char *buf, size_t n,
+			struct zf_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *a = NULL;
+
+	if (getpeername(rc->t->rfd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			a = &((struct sockaddr_in *)&ss)->sin_addr;
+		else if (ss.ss_family == AF_INET6)
+			a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (a && inet_ntop(ss.ss_family, a, buf, (socklen_t)n))
+			return 0;
+	}
+	if (strncmp(rc->t->peer, "ssh:", 4) == 0) {
+		snprintf(buf, n, "%s", rc->t->peer + 4);
+		return 0;
+	}
+	return zf_err_set(err, -EDESTADDRREQ, "%s: data channel: cannot tell the server's "
+			  "address from the control connection; give one instead of '%s'",
+			  rm->name, rm->data_addr);
+}
+
+/* DATA_CHANNEL_OPEN on the stream's connection: port and secret for the pump. */
+static int open_channel(struct remote *rm, struct rstream *st, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf resp = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	const struct zf_msg_field *secret = NULL;
+	struct zf_err e2 = ZF_ERR_INIT;
+	uint64_t port = 0;
+	int r;
+
+	if (wildcard(rm->data_addr))
+		r = control_host(rm, st->rc, st->dc_host, sizeof(st->dc_host), err);
+	else
+		r = snprintf(st->dc_host, sizeof(st->dc_host), "%s", rm->data_addr) <
+				    (int)sizeof(st->dc_host)
+			    ? 0
+			    : zf_err_set(err, -ENAMETOOLONG, "%s: data channel: address too "
+					 "long", rm->name);
+	if (r < 0)
+		return r;
+	zf_msg_start(&body, ZF_RPC_DATA_CHANNEL_OPEN);
+	r = add_str(rm, &body, ZF_TAG_DATA_ADDR, rm->data_addr, err);
+	if (r >= 0)
+		r = add_str(rm, &body, ZF_TAG_DATA_PORTS, rm->data_ports, err);
+	if (r < 0)
+		return r;
+	add_flag(&body, ZF_TAG_DATA_ENCRYPT, rm->data_encrypt);
+	r = zf_rpc_call(st->rc->c, &body, NULL, &resp, &m, err);
+	if (r < 0) {
+		st->dc_broke = conn_broken(r);
+		return remote_err(rm, st->peer, r, err);
+	}
+	r = zf_msg_get_u64(&m, ZF_TAG_DATA_PORT, &port, &e2);
+	for (size_t i = 0; i < m.n; i++)
+		if (m.fields[i].tag == ZF_TAG_DATA_SECRET && m.fields[i].type == ZF_MSG_BYTES)
+			secret = &m.fields[i];
+	if (r < 0 || port == 0 || port > 65535 || !secret ||
+	    secret->len != ZF_DATACHAN_SECRET_LEN)
+		return zf_err_set(err, -EBADMSG, "%s: data channel: DATA_CHANNEL_OPEN response "
+				  "without a valid DATA_PORT and DATA_SECRET", rm->name);
+	snprintf(st->dc_port, sizeof(st->dc_port), "%u", (unsigned)port);
+	memcpy(st->dc_secret, secret->p, ZF_DATACHAN_SECRET_LEN);
+	explicit_bzero(resp.data, resp.len);
+	st->use_dc = true;
 	return 0;
 }
 
@@ -845,6 +1055,15 @@ static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
 		return r;
 	}
 	snprintf(st->peer, sizeof(st->peer), "%s", zf_rpc_conn_peer(st->rc->c));
+	if (rm->data_addr) {
+		r = open_channel(rm, st, err);
+		if (r < 0) {
+			conn_put(rm, st->rc, st->dc_broke ? -EPIPE : 0);
+			rstream_free(st);
+			return r;
+		}
+		zf_msg_add_bool(&st->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = zf_err_set(err, -errno, "%s: cannot create stream pipe: %m", rm->name);
 		conn_put(rm, st->rc, 0);
@@ -962,6 +1181,8 @@ static void remote_free(struct zf_endpoint *ep)
 		rm->userdata_free(rm->userdata);
 	pthread_mutex_destroy(&rm->lock);
 	free(rm->name);
+	free(rm->data_addr);
+	free(rm->data_ports);
 	free(rm);
 }
 
@@ -1003,6 +1224,11 @@ int zf_endpoint_remote_new(const struct zf_remote_opts *opts, struct zf_endpoint
 	rm->userdata_free = opts->userdata_free;
 	rm->name = zf_xstrdup(opts->name ? opts->name : "remote");
 	rm->timeout_ms = opts->timeout_ms ? opts->timeout_ms : ZF_TRANSPORT_DEFAULT_TIMEOUT_MS;
+	if (opts->data_addr) {
+		rm->data_addr = zf_xstrdup(opts->data_addr);
+		rm->data_ports = zf_xstrdup(opts->data_ports ? opts->data_ports : "0");
+		rm->data_encrypt = opts->data_encrypt;
+	}
 	pthread_mutex_init(&rm->lock, NULL);
 	*ret = &rm->ep;
 	return 0;

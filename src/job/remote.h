@@ -36,6 +36,17 @@ struct zf_remote_opts {
 	void (*userdata_free)(void *userdata);  /* called by free, may be NULL */
 	const char *name;               /* for messages: "tls://host:port", "ssh host" */
 	int timeout_ms;                 /* per read/write; 0: ZF_TRANSPORT_DEFAULT_TIMEOUT_MS */
+	/*
+	 * With data_addr set, every send_start/recv_start first opens a
+	 * direct data channel on its connection (DATA_CHANNEL_OPEN: the
+	 * server listens on data_addr, a port of data_ports, "PORT" or
+	 * "FIRST-LAST", "0" for any) and its stream runs there; we connect
+	 * to data_addr, or to the control connection's host when data_addr
+	 * is a wildcard (0.0.0.0, ::).  Other requests stay on control.
+	 */
+	const char *data_addr;
+	const char *data_ports;         /* NULL: "0" */
+	bool data_encrypt;              /* AES-256-GCM on the data channel */
 };
 _must_check_ int zf_endpoint_remote_new(const struct zf_remote_opts *opts,
 					struct zf_endpoint **ret, struct zf_err *err);

@@ -21,6 +21,8 @@
 #include "job/remote.h"
 #include "log/log.h"
 #include "rpc/conn.h"
+#include "transport/datachan.h"
+#include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/io.h"
@@ -32,6 +34,8 @@ struct serve {
 	struct zf_endpoint *ep;
 	zf_serve_allow_fn allow;
 	void *userdata;
+	/* this connection's one pending data channel (DATA_CHANNEL_OPEN), or NULL */
+	struct zf_datachan_listener *dc;
 };
 
 /* What a string field must be. */
@@ -60,6 +64,8 @@ static const char *tag_name(uint16_t tag)
 	case ZF_TAG_RESUME_TOKEN: return "RESUME_TOKEN";
 	case ZF_TAG_SET_PROP: return "SET_PROP";
 	case ZF_TAG_EXCLUDE_PROP: return "EXCLUDE_PROP";
+	case ZF_TAG_DATA_ADDR: return "DATA_ADDR";
+	case ZF_TAG_DATA_PORTS: return "DATA_PORTS";
 	default: return "?";
 	}
 }
@@ -481,6 +487,114 @@ static int h_recv_abort(struct zf_rpc_request *req, void *userdata, struct zf_er
 	return ep->ops->recv_abort(ep, fs, err);
 }
 
+/* ---- data channel ------------------------------------------------------------------ */
+
+/* Names a data-channel failure as one: "data channel: ..." (once). */
+static int dc_fail(struct zf_err *err, int r, const struct zf_err *why)
+{
+	const char *m = zf_err_msg(why);
+
+	if (strncmp(m, "data channel: ", 14) == 0)
+		return zf_err_set(err, r, "%s", m);
+	return zf_err_set(err, r, "data channel: %s", m);
+}
+
+/*
+ * DATA_CHANNEL_OPEN: DATA_ADDR, DATA_PORTS, DATA_ENCRYPT?.  Binds the
+ * first free port of the range with a fresh secret and keeps the listener
+ * as the connection's pending channel (replacing an older one); the
+ * response carries DATA_PORT and DATA_SECRET.
+ */
+static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	struct serve *sv = userdata;
+	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
+	_cleanup_free_ char *addr = NULL, *ports = NULL;
+	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
+	struct zf_err lerr = ZF_ERR_INIT;
+	uint16_t first = 0, last = 0;
+	bool encrypt = false;
+	int r;
+
+	r = need_str(req, ZF_TAG_DATA_ADDR, CHECK_WORD, &addr, err);
+	if (r >= 0)
+		r = need_str(req, ZF_TAG_DATA_PORTS, CHECK_WORD, &ports, err);
+	if (r >= 0)
+		r = get_flag(req, ZF_TAG_DATA_ENCRYPT, "DATA_ENCRYPT", &encrypt, err);
+	if (r >= 0)
+		r = zf_datachan_ports_parse(ports, &first, &last, err);
+	if (r < 0)
+		return r;
+	if (first != 0 && first < 1024)
+		return zf_err_set(err, -EACCES, "data channel: port %u refused: ports below 1024 "
+				  "are privileged", first);
+	/* the old channel goes first, so a repeated OPEN may bind its port again */
+	sv->dc = zf_datachan_listener_free(sv->dc);
+	r = zf_datachan_secret_new(secret, err);
+	if (r < 0)
+		return r;
+	for (unsigned p = first; p <= last; p++) {
+		char port[8];
+
+		snprintf(port, sizeof(port), "%u", p);
+		zf_err_clear(&lerr);
+		r = zf_datachan_listen(addr, port, secret, encrypt, &l, &lerr);
+		if (r != -EADDRINUSE)
+			break;
+	}
+	if (r < 0) {
+		explicit_bzero(secret, sizeof(secret));
+		if (r == -EADDRINUSE && first != last)
+			return zf_err_set(err, r, "data channel: no free port in %s on '%s'", ports,
+					  addr);
+		return dc_fail(err, r, &lerr);
+	}
+	zf_msg_add_u64(&req->resp, ZF_TAG_DATA_PORT, zf_datachan_port(l));
+	r = zf_msg_add_bytes(&req->resp, ZF_TAG_DATA_SECRET, secret, sizeof(secret));
+	explicit_bzero(secret, sizeof(secret));
+	if (r < 0)
+		return zf_err_set(err, r, "data channel: cannot add the secret to the response");
+	log_debug("serve: data channel for '%s' on '%s' port %u%s", req->identity, addr,
+		  zf_datachan_port(l), encrypt ? ", encrypted" : "");
+	sv->dc = TAKE_PTR(l);
+	return 0;
+}
+
+/* USE_DATA_CHANNEL?: the pending channel, taken (one stream per secret), or NULL. */
+static int take_channel(struct zf_rpc_request *req, struct serve *sv,
+			struct zf_datachan_listener **ret, struct zf_err *err)
+{
+	bool use = false;
+	int r = get_flag(req, ZF_TAG_USE_DATA_CHANNEL, "USE_DATA_CHANNEL", &use, err);
+
+	if (r < 0)
+		return r;
+	*ret = NULL;
+	if (!use)
+		return 0;
+	if (!sv->dc)
+		return zf_err_set(err, -EINVAL, "data channel: %s: no data channel open (send "
+				  "DATA_CHANNEL_OPEN first)", req->info->name);
+	*ret = TAKE_PTR(sv->dc);
+	return 0;
+}
+
+/* Waits for the client on l and wraps the data connection in an rpc connection. */
+static int channel_accept(struct zf_rpc_request *req, struct zf_datachan_listener *l,
+			  struct zf_rpc_conn **ret, struct zf_err *err)
+{
+	struct zf_transport *t = NULL;
+	struct zf_err aerr = ZF_ERR_INIT;
+	int r;
+
+	r = zf_datachan_accept(l, zf_rpc_conn_timeout(req->conn), &t, &aerr);
+	if (r < 0)
+		return dc_fail(err, r, &aerr);
+	zf_transport_set_timeout(t, zf_rpc_conn_timeout(req->conn));
+	*ret = zf_rpc_conn_new(t);
+	return 0;
+}
+
 /* ---- send ------------------------------------------------------------------------ */
 
 struct send_req {
@@ -609,20 +723,76 @@ static int send_source(void *userdata, void *buf, size_t size, size_t *ret_n, st
 	return 0;
 }
 
+/*
+ * SEND on a data channel: control's stream source.  Its first call does
+ * the whole transfer on the data connection (DATA... END, as on control)
+ * and then reports the end, so control carries an empty stream; a failure
+ * becomes control's ERROR instead.
+ */
+struct dc_send {
+	struct zf_rpc_request *req;
+	struct zf_datachan_listener *l;
+	struct send_stream *ss;
+	bool source_failed;             /* zfs send failed, not the channel */
+};
+
+static int dc_send_inner(void *userdata, void *buf, size_t size, size_t *ret_n,
+			 struct zf_err *err)
+{
+	struct dc_send *d = userdata;
+	int r = send_source(d->ss, buf, size, ret_n, err);
+
+	if (r < 0)
+		d->source_failed = true;
+	return r;
+}
+
+static int dc_send_source(void *userdata, void *buf, size_t size, size_t *ret_n,
+			  struct zf_err *err)
+{
+	struct dc_send *d = userdata;
+	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *dc = NULL;
+	struct zf_err serr = ZF_ERR_INIT;
+	int r;
+	(void)buf;
+	(void)size;
+
+	if (!d->l) {
+		*ret_n = 0;
+		return 0;
+	}
+	r = channel_accept(d->req, d->l, &dc, err);
+	d->l = zf_datachan_listener_free(d->l);
+	if (r < 0)
+		return r;
+	r = zf_rpc_stream_send(dc, ZF_RPC_DATACHAN_ID, dc_send_inner, d, &serr);
+	if (r >= 0)
+		r = zf_rpc_conn_close(dc, &serr);
+	if (r < 0)
+		return d->source_failed ? zf_err_set(err, r, "%s", zf_err_msg(&serr))
+					: dc_fail(err, r, &serr);
+	*ret_n = 0;
+	return 0;
+}
+
 static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
 	struct send_stream ss = { .ep = ep, .st = { -EBADF, NULL } };
+	struct dc_send d = { .req = req, .ss = &ss };
 	_cleanup_free_ char *what = NULL;
 	struct send_req s = { 0 };
 	int r;
 
 	r = decode_send(req, &s, err);
 	if (r >= 0)
+		r = take_channel(req, userdata, &d.l, err);
+	if (r >= 0)
 		r = check_token(req, userdata, &s, err);
 	if (r >= 0)
 		r = ep->ops->send_start(ep, s.snapshot, &s.o, &ss.st, err);
 	if (r < 0) {
+		zf_datachan_listener_free(d.l);
 		send_req_release(&s);
 		return r;
 	}
@@ -630,7 +800,11 @@ static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 			  : zf_xstrdup("resumed send");
 	ss.what = what;
 	/* no BYTES: an estimate costs a second zfs run; SEND_ESTIMATE asks for it */
-	r = zf_rpc_request_send_stream(req, send_source, &ss, err);
+	if (d.l)
+		r = zf_rpc_request_send_stream(req, dc_send_source, &d, err);
+	else
+		r = zf_rpc_request_send_stream(req, send_source, &ss, err);
+	d.l = zf_datachan_listener_free(d.l);
 	if (!ss.finished) {
 		/* the client went away or the read failed: stop zfs send, reap it */
 		struct zf_err ferr = ZF_ERR_INIT;
@@ -668,7 +842,10 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	struct zf_ep_stream st = { -EBADF, NULL };
 	struct zf_zfs_recv_opts o = { 0 };
 	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
+	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
+	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *dc = NULL;
 	struct recv_sink rs;
+	uint64_t n = 0;
 	int r, q;
 
 	r = need_str(req, ZF_TAG_FS, CHECK_FS, &target, err);
@@ -682,6 +859,8 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 		r = get_strv(req, ZF_TAG_SET_PROP, CHECK_ASSIGN, false, &set, err);
 	if (r >= 0)
 		r = get_strv(req, ZF_TAG_EXCLUDE_PROP, CHECK_WORD, false, &exclude, err);
+	if (r >= 0)
+		r = take_channel(req, userdata, &l, err);
 	if (r < 0)
 		return r;
 	o.set_props = set.n ? zf_strv_argv(&set) : NULL;
@@ -692,7 +871,37 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	if (r < 0)
 		return r;
 	rs = (struct recv_sink){ st.fd, false };
-	r = zf_rpc_request_recv_stream(req, recv_sink, &rs, NULL, &serr);
+	if (l) {
+		/*
+		 * The stream comes on the data connection; control then
+		 * carries an empty one, which must still end with END.
+		 */
+		struct zf_err derr = ZF_ERR_INIT;
+
+		r = channel_accept(req, l, &dc, &serr);
+		l = zf_datachan_listener_free(l);
+		if (r >= 0) {
+			r = zf_rpc_stream_recv(dc, ZF_RPC_DATACHAN_ID, recv_sink, &rs, NULL,
+					       &derr);
+			if (r < 0 && !rs.failed)
+				r = dc_fail(&serr, r, &derr);
+			else if (r < 0)
+				r = zf_err_set(&serr, r, "%s", zf_err_msg(&derr));
+		}
+		if (r >= 0 || rs.failed) {
+			q = zf_rpc_request_recv_stream(req, NULL, NULL, &n, &derr);
+			if (q >= 0 && n > 0)
+				q = zf_err_set(&derr, -ZF_E_PROTO, "%llu bytes on the control "
+					       "connection besides the data channel's stream",
+					       (unsigned long long)n);
+			if (q < 0) {
+				rs.failed = false;
+				r = dc_fail(&serr, q, &derr);
+			}
+		}
+	} else {
+		r = zf_rpc_request_recv_stream(req, recv_sink, &rs, NULL, &serr);
+	}
 	if (r < 0 && !rs.failed) {
 		/*
 		 * The client's stream broke (ERROR, a cut connection, a bad
@@ -732,6 +941,7 @@ static const struct zf_rpc_handler handlers[] = {
 	{ ZF_RPC_GET_RESUME_TOKEN, h_get_resume_token },
 	{ ZF_RPC_SEND_ESTIMATE, h_send_estimate },
 	{ ZF_RPC_SNAPSHOT, h_snapshot },
+	{ ZF_RPC_DATA_CHANNEL_OPEN, h_data_channel_open },
 };
 
 static int serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
@@ -745,13 +955,16 @@ static int serve_allow(void *userdata, const char *identity, const struct zf_rpc
 int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep, zf_serve_allow_fn allow,
 		  void *userdata, struct zf_err *err)
 {
-	struct serve s = { ep, allow, userdata };
+	struct serve s = { ep, allow, userdata, NULL };
 	struct zf_rpc_server server = {
 		.handlers = handlers,
 		.n_handlers = ELEMENTSOF(handlers),
 		.allow = allow ? serve_allow : NULL,
 		.userdata = &s,
 	};
+	int r;
 
-	return zf_rpc_serve(c, &server, err);
+	r = zf_rpc_serve(c, &server, err);
+	zf_datachan_listener_free(s.dc);
+	return r;
 }

@@ -71,6 +71,11 @@ uint16_t zf_rpc_conn_version(const struct zf_rpc_conn *c)
 	return c->version;
 }
 
+int zf_rpc_conn_timeout(const struct zf_rpc_conn *c)
+{
+	return c->t->timeout_ms;
+}
+
 const char *zf_rpc_conn_peer_says(const struct zf_rpc_conn *c)
 {
 	return c->peer_says;
@@ -401,6 +406,11 @@ int zf_rpc_call(struct zf_rpc_conn *c, const struct zf_buf *body, struct zf_rpc_
 	if (ret->kind != kind)
 		return zf_err_set(err, -ZF_E_PROTO, "%s: response of kind %u", info->name,
 				  ret->kind);
+	if (call && call->on_response) {
+		r = call->on_response(call->on_response_data, ret, err);
+		if (r < 0)
+			return zf_err_prefix(err, "%s", info->name);
+	}
 	if (info->flags & ZF_RPC_STREAM_OUT) {
 		r = zf_rpc_stream_recv(c, id, call ? call->sink : NULL,
 				       call ? call->sink_data : NULL,

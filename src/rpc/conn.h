@@ -23,6 +23,8 @@ struct zf_rpc_conn;
 
 #define ZF_RPC_VERSION_MIN 1
 #define ZF_RPC_VERSION_MAX 1
+/* The request id of the one stream on a data channel's connection (no handshake there). */
+#define ZF_RPC_DATACHAN_ID 1
 /* DATA payload size streams are cut into. */
 #define ZF_RPC_STREAM_CHUNK (256u * 1024)
 
@@ -43,6 +45,8 @@ const char *zf_rpc_conn_peer(const struct zf_rpc_conn *c);
 uint16_t zf_rpc_conn_version(const struct zf_rpc_conn *c);
 /* What HELLO claimed about us, for the peer's logs. */
 const char *zf_rpc_conn_peer_says(const struct zf_rpc_conn *c);
+/* The transport's timeout per read/write, in ms (-1: none). */
+int zf_rpc_conn_timeout(const struct zf_rpc_conn *c);
 /* Test-only: the version range this side offers. */
 void zf_rpc_conn_set_versions(struct zf_rpc_conn *c, uint16_t min, uint16_t max);
 
@@ -96,13 +100,18 @@ _must_check_ int zf_rpc_stream_recv(struct zf_rpc_conn *c, uint32_t id, zf_rpc_s
  * for STREAM_OUT ones, sink takes it (the other may be NULL).  On success
  * *ret holds the parsed response, borrowing resp_buf, which the caller
  * keeps alive.  The server's ERROR comes back as its errno with the
- * server's message.
+ * server's message.  on_response, when set, sees the parsed RESPONSE
+ * before a STREAM_OUT request's stream is read (a stream that runs on a
+ * data channel is received there); if it fails, zf_rpc_call() returns its
+ * error with the stream unread, so the caller must discard the connection.
  */
 struct zf_rpc_call {
 	zf_rpc_source_fn source;
 	void *source_data;
 	zf_rpc_sink_fn sink;
 	void *sink_data;
+	int (*on_response)(void *userdata, const struct zf_msg *resp, struct zf_err *err);
+	void *on_response_data;
 	uint64_t stream_bytes;          /* out: bytes streamed either way */
 };
 _must_check_ int zf_rpc_call(struct zf_rpc_conn *c, const struct zf_buf *body,

@@ -69,6 +69,12 @@ enum zf_msg_tag {
 	ZF_TAG_SENDFLAGS = 31,          /* STR */
 	ZF_TAG_ENTRY = 32,              /* BYTES a nested body (one list entry) */
 	ZF_TAG_PAYLOAD = 33,            /* BYTES opaque (PING) */
+	ZF_TAG_DATA_ADDR = 34,          /* STR  address the data channel listens on */
+	ZF_TAG_DATA_PORTS = 35,         /* STR  "PORT" or "FIRST-LAST"; "0": ephemeral */
+	ZF_TAG_DATA_ENCRYPT = 36,       /* BOOL AES-256-GCM on the data channel */
+	ZF_TAG_DATA_PORT = 37,          /* U64  the port the data channel listens on */
+	ZF_TAG_DATA_SECRET = 38,        /* BYTES the data channel's one-time secret */
+	ZF_TAG_USE_DATA_CHANNEL = 39,   /* BOOL SEND/RECV: the stream runs on the data channel */
 };
 
 /* Writing: zf_msg_start() then fields; the buffer then holds the body. */
@@ -170,6 +176,7 @@ enum zf_rpc_kind {
 	ZF_RPC_GET_RESUME_TOKEN = 16,
 	ZF_RPC_SEND_ESTIMATE = 17,
 	ZF_RPC_SNAPSHOT = 18,
+	ZF_RPC_DATA_CHANNEL_OPEN = 19,
 	_ZF_RPC_KIND_MAX,
 };
 

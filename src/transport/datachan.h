@@ -36,6 +36,14 @@ struct zf_transport;
 _must_check_ int zf_datachan_secret_new(uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 					struct zf_err *err);
 
+/*
+ * Parses a port range as the user gives it: "PORT" or "FIRST-LAST"
+ * (decimal, FIRST <= LAST, at most 65535); "0" alone means an ephemeral
+ * port and comes back as 0-0.  -EINVAL with "data channel: ..." otherwise.
+ */
+_must_check_ int zf_datachan_ports_parse(const char *s, uint16_t *ret_first, uint16_t *ret_last,
+					 struct zf_err *err);
+
 struct zf_datachan_listener;
 
 /*

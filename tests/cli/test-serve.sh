@@ -103,6 +103,14 @@ fi
 expect 2 "one end must be local" -- "$Z" replicate a:tank/x b:tank/y
 expect 2 "tls:// needs --tls-ca, --tls-cert and --tls-key" -- "$Z" replicate tank/x tls://h:1/t
 expect 2 "unknown scheme 'ftp'" -- "$Z" replicate ftp://h/tank/x tank/y
+expect 2 "--data-channel needs a remote SRC or DST" -- \
+	"$Z" replicate --data-channel tcp://127.0.0.1:20000 tank/x tank/y
+expect 2 "--data-channel-encrypt needs --data-channel" -- \
+	"$Z" replicate --data-channel-encrypt tank/x h:tank/y
+expect 2 "is not tcp://ADDR:PORT" -- "$Z" replicate --data-channel udp://h:1 tank/x h:tank/y
+expect 2 "bad port range '9-8'" -- "$Z" replicate --data-channel tcp://h:9-8 tank/x h:tank/y
+expect 2 "put an IPv6 address in brackets" -- \
+	"$Z" replicate --data-channel tcp://::1:20000 tank/x h:tank/y
 expect 2 "bad DST: host in '-oProxyCommand=x:t' must not start with '-'" -- \
 	"$Z" replicate tank/x -oProxyCommand=x:t
 expect 2 "--timeout takes 1 to 86400" -- "$Z" replicate --timeout 0 tank/x tank/y

@@ -357,6 +357,19 @@ static void test_grants_edges(void **state)
 	zf_err_clear(&err);
 	assert_int_equal(zf_serve_allow(NULL, "laptop", zf_rpc_req_lookup(ZF_RPC_PING), &m, &err),
 			 -EACCES);
+	/* DATA_CHANNEL_OPEN names nothing: any identity the config knows, nobody else */
+	zf_msg_release(&m);
+	zf_msg_start(&b, ZF_RPC_DATA_CHANNEL_OPEN);
+	assert_int_equal(zf_msg_add_str(&b, ZF_TAG_DATA_ADDR, "0.0.0.0"), 0);
+	assert_int_equal(zf_msg_add_str(&b, ZF_TAG_DATA_PORTS, "20000-20007"), 0);
+	assert_int_equal(zf_msg_parse((const uint8_t *)b.data, b.len, &m, &err), 0);
+	zf_err_clear(&err);
+	assert_int_equal(zf_serve_allow(c, "laptop", zf_rpc_req_lookup(ZF_RPC_DATA_CHANNEL_OPEN),
+					&m, &err), 0);
+	assert_int_equal(zf_serve_allow(c, "mallory",
+					zf_rpc_req_lookup(ZF_RPC_DATA_CHANNEL_OPEN), &m, &err),
+			 -EACCES);
+	assert_non_null(strstr(err.msg, "identity 'mallory' has no grants"));
 }
 
 /* The table's SOURCE_OK rows are exactly the read-only ones plus the source's own changes. */

@@ -23,6 +23,7 @@
 #include "job/endpoint.h"
 #include "job/remote.h"
 #include "rpc/conn.h"
+#include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -609,7 +610,8 @@ static struct net *net_new(void)
 	return net;
 }
 
-static struct zf_endpoint *remote_new(struct net *net)
+/* data_addr: streams go over a data channel there (NULL: on control). */
+static struct zf_endpoint *remote_new_dc(struct net *net, const char *data_addr, bool encrypt)
 {
 	struct zf_remote_opts o = {
 		.connect = net_connect,
@@ -617,6 +619,9 @@ static struct zf_endpoint *remote_new(struct net *net)
 		.userdata_free = net_userdata_free,
 		.name = "tls://far:4242",
 		.timeout_ms = 5000,
+		.data_addr = data_addr,
+		.data_ports = data_addr ? "0" : NULL,
+		.data_encrypt = encrypt,
 	};
 	struct zf_endpoint *ep = NULL;
 	struct zf_err err = ZF_ERR_INIT;
@@ -625,6 +630,11 @@ static struct zf_endpoint *remote_new(struct net *net)
 		fail_msg("remote: %s", err.msg);
 	assert_string_equal(ep->kind, "remote");
 	return ep;
+}
+
+static struct zf_endpoint *remote_new(struct net *net)
+{
+	return remote_new_dc(net, NULL, false);
 }
 
 /* Frees ep, waits for every server; killed_ok: servers that saw a cut are fine. */
@@ -1363,6 +1373,296 @@ static void test_decode_errors(void **state)
 	net_finish(net, NULL, false);
 }
 
+/* ---- the direct data channel --------------------------------------------------------- */
+
+/* Push and pull through a data channel on loopback: the same bytes as on control. */
+static void run_data_channel(bool encrypt)
+{
+	struct net *net = net_new();
+	struct zf_endpoint *ep = remote_new_dc(net, "127.0.0.1", encrypt);
+	const struct zf_endpoint_ops *o = ep->ops;
+	struct zf_ep_stream s = { -EBADF, NULL };
+	struct zf_err err = ZF_ERR_INIT;
+	bool bad = false;
+	uint64_t pos = 0;
+
+	if (o->send_start(ep, "pool/a b@big", NULL, &s, &err) < 0)
+		fail_msg("send_start: %s", err.msg);
+	expect_call(&net->fake, "send snap=pool/a b@big from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
+	assert_true(drain(s.fd, &bad) == (3u << 20) + 12345);
+	assert_false(bad);
+	if (o->stream_finish(ep, &s, "zfs send", &err) < 0)
+		fail_msg("stream_finish: %s", err.msg);
+	assert_true(net->fake.send_done && !net->fake.send_killed);
+
+	/* the empty stream */
+	assert_int_equal(o->send_start(ep, "pool/a b@empty", NULL, &s, &err), 0);
+	expect_call(&net->fake, "send snap=pool/a b@empty from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
+	assert_true(drain(s.fd, &bad) == 0);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs send", &err), 0);
+
+	if (o->recv_start(ep, "pool/dst", NULL, &s, &err) < 0)
+		fail_msg("recv_start: %s", err.msg);
+	assert_int_equal(feed(s.fd, &pos, (5u << 20) / 2 + 7), 0);
+	if (o->stream_finish(ep, &s, "zfs recv", &err) < 0)
+		fail_msg("stream_finish: %s", err.msg);
+	expect_call(&net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	assert_true(net->fake.recv_done && !net->fake.recv_killed && !net->fake.recv_bad);
+	assert_true(net->fake.recv_bytes == (5u << 20) / 2 + 7);
+
+	/* zfs recv fails: its own message comes back after the data channel's END */
+	assert_int_equal(o->recv_start(ep, "pool/full", NULL, &s, &err), 0);
+	pos = 0;
+	assert_int_equal(feed(s.fd, &pos, 3u << 20), 0);
+	zf_err_clear(&err);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -ENOSPC);
+	expect_call(&net->fake, "recv pool/full s=0 u=0 F=0 o= x=");
+	assert_msg(&err, "out of space");
+
+	/* every stream went over its own channel on the one control connection */
+	assert_int_equal(connects(net), 1);
+
+	/* zfs send failing mid-stream: never success */
+	assert_int_equal(o->send_start(ep, "pool/a b@fail", NULL, &s, &err), 0);
+	expect_call(&net->fake, "send snap=pool/a b@fail from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
+	assert_true(drain(s.fd, &bad) == 1u << 20);
+	zf_err_clear(&err);
+	assert_true(o->stream_finish(ep, &s, "zfs send", &err) < 0);
+	assert_msg(&err, "simulated zfs send failure");
+	net_finish(net, ep, true);
+}
+
+static void test_data_channel(void **state)
+{
+	(void)state;
+	run_data_channel(false);
+}
+
+static void test_data_channel_encrypted(void **state)
+{
+	(void)state;
+	run_data_channel(true);
+}
+
+/* A wildcard DATA_ADDR needs the control connection's host, which a socketpair lacks. */
+static void test_data_channel_wildcard(void **state)
+{
+	struct net *net = net_new();
+	struct zf_endpoint *ep = remote_new_dc(net, "0.0.0.0", false);
+	struct zf_ep_stream s = { -EBADF, NULL };
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(ep->ops->send_start(ep, "pool/a b@big", NULL, &s, &err), -EDESTADDRREQ);
+	assert_msg(&err, "data channel: cannot tell the server's address");
+	assert_int_equal(s.fd, -EBADF);
+	expect_no_call(&net->fake);
+	net_finish(net, ep, false);
+}
+
+/* A raw client for the data channel requests. */
+struct raw {
+	struct net *net;
+	struct zf_rpc_conn *c;
+	struct zf_buf body, resp;
+	struct zf_msg m;
+	struct zf_err err;
+	char port[8];
+	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
+};
+
+static struct raw *raw_new(void)
+{
+	struct raw *w = zf_xcalloc(1, sizeof(*w));
+	struct zf_transport *a = NULL;
+
+	w->net = net_new();
+	assert_int_equal(net_connect(w->net, &a, &w->err), 0);
+	w->c = zf_rpc_conn_new(a);
+	assert_int_equal(zf_rpc_handshake(w->c, false, &w->err), 0);
+	return w;
+}
+
+static void raw_free(struct raw *w)
+{
+	zf_rpc_conn_free(w->c);
+	zf_buf_release(&w->body);
+	zf_buf_release(&w->resp);
+	zf_msg_release(&w->m);
+	pthread_join(w->net->srvs[0]->th, NULL);
+	free(w->net->srvs[0]);
+	w->net->n = 0;
+	w->net->freed = true;
+	net_finish(w->net, NULL, true);
+	free(w);
+}
+
+
+/* DATA_CHANNEL_OPEN: the call's result; on success w->port and w->secret. */
+static int raw_open(struct raw *w, const char *ports)
+{
+	const struct zf_msg_field *sec = NULL;
+	uint64_t port = 0;
+	int r;
+
+	zf_msg_start(&w->body, ZF_RPC_DATA_CHANNEL_OPEN);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_DATA_ADDR, "127.0.0.1"), 0);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_DATA_PORTS, ports), 0);
+	zf_err_clear(&w->err);
+	zf_msg_release(&w->m);
+	r = zf_rpc_call(w->c, &w->body, NULL, &w->resp, &w->m, &w->err);
+	if (r < 0)
+		return r;
+	assert_int_equal(zf_msg_get_u64(&w->m, ZF_TAG_DATA_PORT, &port, &w->err), 0);
+	assert_true(port > 0 && port <= 65535);
+	for (size_t i = 0; i < w->m.n; i++)
+		if (w->m.fields[i].tag == ZF_TAG_DATA_SECRET)
+			sec = &w->m.fields[i];
+	assert_non_null(sec);
+	assert_int_equal(sec->len, ZF_DATACHAN_SECRET_LEN);
+	memcpy(w->secret, sec->p, ZF_DATACHAN_SECRET_LEN);
+	snprintf(w->port, sizeof(w->port), "%u", (unsigned)port);
+	return 0;
+}
+
+static int empty_source(void *userdata, void *buf, size_t size, size_t *ret_n,
+			struct zf_err *err)
+{
+	(void)userdata;
+	(void)buf;
+	(void)size;
+	(void)err;
+	*ret_n = 0;
+	return 0;
+}
+
+/* USE_DATA_CHANNEL without OPEN, and OPEN's bad input: one clear line each. */
+static void test_data_channel_errors(void **state)
+{
+	struct raw *w = raw_new();
+	struct zf_rpc_call call = { .source = empty_source };
+	(void)state;
+
+	zf_msg_start(&w->body, ZF_RPC_SEND);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_SNAPSHOT, "pool/a b@big"), 0);
+	zf_msg_add_bool(&w->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	assert_int_equal(zf_rpc_call(w->c, &w->body, NULL, &w->resp, &w->m, &w->err), -EINVAL);
+	assert_msg(&w->err, "data channel: SEND: no data channel open");
+	expect_no_call(&w->net->fake);
+
+	zf_msg_start(&w->body, ZF_RPC_RECV);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_FS, "pool/dst"), 0);
+	zf_msg_add_bool(&w->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	zf_err_clear(&w->err);
+	assert_int_equal(zf_rpc_call(w->c, &w->body, &call, &w->resp, &w->m, &w->err), -EINVAL);
+	assert_msg(&w->err, "data channel: RECV: no data channel open");
+	expect_no_call(&w->net->fake);
+
+	assert_int_equal(raw_open(w, "80"), -EACCES);
+	assert_msg(&w->err, "data channel: port 80 refused");
+	assert_int_equal(raw_open(w, "70000"), -EINVAL);
+	assert_msg(&w->err, "data channel: bad port '70000'");
+	assert_int_equal(raw_open(w, "5000-4000"), -EINVAL);
+	assert_msg(&w->err, "data channel: bad port range '5000-4000'");
+	assert_int_equal(raw_open(w, "x"), -EINVAL);
+
+	/* a channel is one stream: a second SEND on it finds none */
+	assert_int_equal(raw_open(w, "0"), 0);
+	zf_msg_start(&w->body, ZF_RPC_SEND);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_SNAPSHOT, "pool/a b@nope"), 0);
+	zf_msg_add_bool(&w->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	zf_err_clear(&w->err);
+	assert_int_equal(zf_rpc_call(w->c, &w->body, NULL, &w->resp, &w->m, &w->err), -ENOENT);
+	expect_call(&w->net->fake, "send snap=pool/a b@nope from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
+	zf_err_clear(&w->err);
+	assert_int_equal(zf_rpc_call(w->c, &w->body, NULL, &w->resp, &w->m, &w->err), -EINVAL);
+	assert_msg(&w->err, "no data channel open");
+	raw_free(w);
+}
+
+/* Reads a little of a SEND's data channel, then drops the connection. */
+static int cut_on_response(void *userdata, const struct zf_msg *resp, struct zf_err *err)
+{
+	struct raw *w = userdata;
+	struct zf_transport *t = NULL;
+	struct zf_rpc_conn *dc;
+	struct zf_frame f;
+	(void)resp;
+
+	assert_int_equal(zf_datachan_connect("127.0.0.1", w->port, w->secret, false, 5000, &t, err),
+			 0);
+	dc = zf_rpc_conn_new(t);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(zf_rpc_recv_frame(dc, &f, err), 1);
+		assert_int_equal(f.type, ZF_FRAME_DATA);
+	}
+	zf_rpc_conn_free(dc);
+	return 0;
+}
+
+/* Sends some DATA on a RECV's data channel and drops it without END. */
+static int cut_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
+{
+	struct raw *w = userdata;
+	struct zf_transport *t = NULL;
+	struct zf_rpc_conn *dc;
+	uint8_t data[4096];
+	(void)buf;
+	(void)size;
+
+	assert_int_equal(zf_datachan_connect("127.0.0.1", w->port, w->secret, false, 5000, &t, err),
+			 0);
+	dc = zf_rpc_conn_new(t);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = pattern(i);
+	assert_int_equal(zf_rpc_send_frame(dc, ZF_FRAME_DATA, ZF_RPC_DATACHAN_ID, data,
+					   sizeof(data), err), 0);
+	zf_rpc_conn_free(dc);
+	*ret_n = 0;                     /* and control's stream ends cleanly */
+	return 0;
+}
+
+/* A data connection cut mid-stream is an error on both sides, never success. */
+static void test_data_channel_cut(void **state)
+{
+	struct raw *w = raw_new();
+	struct zf_rpc_call call = { 0 };
+	(void)state;
+
+	/* pull: the client drops the data connection of an endless send */
+	assert_int_equal(raw_open(w, "0"), 0);
+	zf_msg_start(&w->body, ZF_RPC_SEND);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_SNAPSHOT, "pool/a b@endless"), 0);
+	zf_msg_add_bool(&w->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	call.on_response = cut_on_response;
+	call.on_response_data = w;
+	zf_err_clear(&w->err);
+	zf_msg_release(&w->m);
+	if (zf_rpc_call(w->c, &w->body, &call, &w->resp, &w->m, &w->err) >= 0)
+		fail_msg("a cut data channel ended in success");
+	assert_msg(&w->err, "data channel: ");
+	expect_call(&w->net->fake, "send snap=pool/a b@endless from=- tok=- I=0 w=0 c=0 L=0 "
+				   "e=0 p=0");
+
+	/* push: the data connection ends without END; zfs recv is killed, not finished */
+	assert_int_equal(raw_open(w, "0"), 0);
+	/* the server answered the next request, so the send's handler is done: killed */
+	assert_true(w->net->fake.send_done && w->net->fake.send_killed);
+	zf_msg_start(&w->body, ZF_RPC_RECV);
+	assert_int_equal(zf_msg_add_str(&w->body, ZF_TAG_FS, "pool/dst"), 0);
+	zf_msg_add_bool(&w->body, ZF_TAG_USE_DATA_CHANNEL, true);
+	call = (struct zf_rpc_call){ .source = cut_source, .source_data = w };
+	zf_err_clear(&w->err);
+	zf_msg_release(&w->m);
+	if (zf_rpc_call(w->c, &w->body, &call, &w->resp, &w->m, &w->err) >= 0)
+		fail_msg("a receive over a cut data channel ended in success");
+	assert_msg(&w->err, "data channel: ");
+	expect_call(&w->net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	assert_true(w->net->fake.recv_done && w->net->fake.recv_killed);
+	assert_true(w->net->fake.recv_bytes == 4096);
+	raw_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1376,6 +1676,11 @@ int main(void)
 		cmocka_unit_test(test_kill_pipes),
 		cmocka_unit_test(test_connect_fails),
 		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_data_channel),
+		cmocka_unit_test(test_data_channel_encrypted),
+		cmocka_unit_test(test_data_channel_wildcard),
+		cmocka_unit_test(test_data_channel_errors),
+		cmocka_unit_test(test_data_channel_cut),
 	};
 
 	/* as cli/main.c does: a closed pipe is EPIPE, not death */
