@@ -19,11 +19,15 @@
 #include <string.h>
 #include <time.h>
 #include "cli/cli.h"
+#include "cli/remote.h"
+#include "job/endpoint.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
+#include "transport/url.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 #define BUF_SIZE (1024 * 1024)
@@ -79,6 +83,18 @@ static const char usage_send[] =
 	"  -e, --encrypt             AES-256-GCM records (the receiver must agree)\n"
 	"  -t, --timeout SECONDS     connect and I/O timeout (default 60)\n"
 	"  -h, --help                this text\n";
+
+static const char usage_rpc_send[] =
+	"usage: zferry debug rpc-send [--tls-ca F --tls-cert F --tls-key F] [--ssh-option OPT]...\n"
+	"                             [--remote-zferry PATH] [--data-channel tcp://ADDR:PORT]\n"
+	"                             [--data-channel-encrypt] URL\n"
+	"\n"
+	"Copies stdin into a RECV request to the zferry serve at URL (tls://, tcp://,\n"
+	"ssh:// or host:fs, as for replicate) through the remote endpoint replication\n"
+	"uses, and ends with 'bytes=N seconds=S MiB/s=R' on stderr.  The server must run\n"
+	"with --debug-null-endpoint, which throws the stream away where zfs recv would\n"
+	"take it.  For benchmarks only (bench/replicate-net).  The options mean what\n"
+	"they mean for 'zferry replicate'.\n";
 
 static int sub_usage_error(const char *sub, const char *fmt, ...) _printf_(2, 3);
 static int sub_usage_error(const char *sub, const char *fmt, ...)
@@ -506,6 +522,96 @@ static int debug_datachan_send(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
+static int debug_rpc_send(int argc, char **argv)
+{
+	enum { O_CA = 1000, O_CERT, O_KEY, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC };
+	static const struct option opts[] = {
+		{ "tls-ca", required_argument, NULL, O_CA },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "ssh-option", required_argument, NULL, O_SSH },
+		{ "remote-zferry", required_argument, NULL, O_REMOTE },
+		{ "data-channel", required_argument, NULL, O_DATA },
+		{ "data-channel-encrypt", no_argument, NULL, O_DATA_ENC },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
+	_cleanup_(zf_endpoint_freep) struct zf_endpoint *ep = NULL;
+	_cleanup_free_ char *data_addr = NULL, *target = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct zf_cli_remote_args ra = { .ssh_options = &ssh_options,
+					 .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
+	struct zf_url url = ZF_URL_INIT;
+	struct zf_zfs_recv_opts ro = { .resumable = true };
+	struct zf_ep_stream st = { -EBADF, NULL };
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t total = 0;
+	double t0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+		switch (c) {
+		case O_CA: ra.tls_ca = optarg; break;
+		case O_CERT: ra.tls_cert = optarg; break;
+		case O_KEY: ra.tls_key = optarg; break;
+		case O_SSH: zf_strv_add(&ssh_options, optarg); break;
+		case O_REMOTE: ra.remote_zferry = optarg; break;
+		case O_DATA:
+			free(data_addr);
+			data_addr = NULL;
+			if (zf_cli_parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
+				return sub_usage_error("rpc-send", "bad --data-channel: %s",
+						       zf_err_msg(&err));
+			ra.data_addr = data_addr;
+			break;
+		case O_DATA_ENC: ra.data_encrypt = true; break;
+		case 'h': fputs(usage_rpc_send, stdout); return ZF_EXIT_OK;
+		default: return bad_option("rpc-send", argc, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return sub_usage_error("rpc-send", "expected one URL");
+	if (zf_url_parse(argv[optind], &url, &err) < 0)
+		return sub_usage_error("rpc-send", "bad URL: %s", zf_err_msg(&err));
+	if (url.kind == ZF_URL_LOCAL) {
+		zf_url_release(&url);
+		return sub_usage_error("rpc-send", "'%s' is not remote", argv[optind]);
+	}
+	target = zf_xstrdup(url.dataset);
+	r = zf_cli_make_endpoint(&url, &ra, &ep, &err);
+	zf_url_release(&url);
+	if (r >= 0)
+		r = ep->ops->recv_start(ep, target, &ro, &st, &err);
+	if (r < 0)
+		return fail("rpc-send", &err);
+	buf = zf_xmalloc(BUF_SIZE);
+	t0 = now_s();
+	for (;;) {
+		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
+		if (k < 0) {
+			r = zf_err_set(&err, (int)k, "cannot read stdin: %s", strerror((int)-k));
+			break;
+		}
+		if (k > 0 && (r = zf_write_full(st.fd, buf, (size_t)k)) < 0) {
+			zf_err_set(&err, r, "cannot write to the stream: %s", strerror(-r));
+			break;
+		}
+		total += (uint64_t)k;
+		if ((size_t)k < BUF_SIZE)
+			break;
+	}
+	if (r < 0) {
+		ep->ops->stream_kill(ep, &st);
+		(void)ep->ops->stream_finish(ep, &st, "rpc-send", &err);
+		return fail("rpc-send", &err);
+	}
+	if (ep->ops->stream_finish(ep, &st, "rpc-send", &err) < 0)
+		return fail("rpc-send", &err);
+	print_rate(total, t0);
+	return ZF_EXIT_OK;
+}
+
 struct debug_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -518,6 +624,7 @@ static const struct debug_cmd debug_cmds[] = {
 	{ "datachan-secret", debug_datachan_secret, usage_secret },
 	{ "datachan-recv", debug_datachan_recv, usage_recv },
 	{ "datachan-send", debug_datachan_send, usage_send },
+	{ "rpc-send", debug_rpc_send, usage_rpc_send },
 };
 
 static const struct debug_cmd *find_sub(const char *name)
