@@ -24,10 +24,6 @@ void zf_ep_fs_list_release(struct zf_ep_fs_list *l)
 	*l = (struct zf_ep_fs_list){ 0 };
 }
 
-static const char *const list_props[] = {
-	"encryption", "receive_resume_token", "written", "zferry:placeholder", "zferry:sendflags",
-};
-
 static int cmp_version(const void *a, const void *b)
 {
 	const struct zf_zfs_version *x = a, *y = b;
@@ -39,6 +35,41 @@ static int cmp_version(const void *a, const void *b)
 		return x->createtxg < y->createtxg ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
+
+/*
+ * zfs sorts `list -s createtxg` across all datasets named: order by
+ * (dataset, createtxg) and find each dataset's run by binary search.
+ */
+void zf_ep_fs_list_link(struct zf_ep_fs_list *l)
+{
+	struct zf_zfs_version_list *vl = &l->versions;
+
+	if (vl->n > 0)
+		qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
+	for (size_t i = 0; i < l->n; i++) {
+		struct zf_ep_fs *f = &l->v[i];
+		size_t lo = 0, hi = vl->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(vl->v[mid].fs, f->name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		f->versions = vl->v + lo;
+		f->n_versions = 0;
+		while (lo + f->n_versions < vl->n && streq(vl->v[lo + f->n_versions].fs, f->name))
+			f->n_versions++;
+		if (!f->n_versions)
+			f->versions = NULL;
+	}
+}
+
+static const char *const list_props[] = {
+	"encryption", "receive_resume_token", "written", "zferry:placeholder", "zferry:sendflags",
+};
+
 
 static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		      zf_zfs_filter_fn filter, void *userdata, struct zf_ep_fs_list *ret,
@@ -71,29 +102,10 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		return r;
 	}
 
-	/*
-	 * zfs sorts `list -s createtxg` across all datasets named: order by
-	 * (dataset, createtxg) and find each dataset's run by binary search.
-	 */
-	qsort(ret->versions.v, ret->versions.n, sizeof(struct zf_zfs_version), cmp_version);
 	for (size_t i = 0; i < fs.n; i++) {
 		struct zf_ep_fs f = { .name = TAKE_PTR(fs.v[i].name) };
-		size_t lo2 = 0, hi = ret->versions.n;
 		const char *v;
 
-		while (lo2 < hi) {
-			size_t mid = lo2 + (hi - lo2) / 2;
-			if (strcmp(ret->versions.v[mid].fs, f.name) < 0)
-				lo2 = mid + 1;
-			else
-				hi = mid;
-		}
-		f.versions = ret->versions.v + lo2;
-		while (lo2 + f.n_versions < ret->versions.n &&
-		       streq(ret->versions.v[lo2 + f.n_versions].fs, f.name))
-			f.n_versions++;
-		if (!f.n_versions)
-			f.versions = NULL;
 		v = zf_zfs_prop_find(&props, f.name, "encryption");
 		f.encrypted = v && !streq(v, "off") && !streq(v, "-");
 		v = zf_zfs_prop_find(&props, f.name, "receive_resume_token");
@@ -109,6 +121,7 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
 		ret->v[ret->n++] = f;
 	}
+	zf_ep_fs_list_link(ret);
 	zf_zfs_fs_list_release(&fs);
 	zf_zfs_prop_list_release(&props);
 	return 0;

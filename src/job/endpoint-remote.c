@@ -419,45 +419,6 @@ static int version_entry(void *userdata, const struct zf_msg *m, struct zf_err *
 	return 0;
 }
 
-static int cmp_version(const void *a, const void *b)
-{
-	const struct zf_zfs_version *x = a, *y = b;
-	int c = strcmp(x->fs, y->fs);
-
-	if (c)
-		return c;
-	if (x->createtxg != y->createtxg)
-		return x->createtxg < y->createtxg ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Points every filesystem at its run of versions, as endpoint-local.c does. */
-static void link_versions(struct zf_ep_fs_list *l)
-{
-	struct zf_zfs_version_list *vl = &l->versions;
-
-	if (vl->n > 0)
-		qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
-	for (size_t i = 0; i < l->n && vl->n > 0; i++) {
-		struct zf_ep_fs *f = &l->v[i];
-		size_t lo = 0, hi = vl->n;
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (strcmp(vl->v[mid].fs, f->name) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		f->versions = vl->v + lo;
-		f->n_versions = 0;
-		while (lo + f->n_versions < vl->n && streq(vl->v[lo + f->n_versions].fs, f->name))
-			f->n_versions++;
-		if (!f->n_versions)
-			f->versions = NULL;
-	}
-}
-
 static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		       zf_zfs_filter_fn filter, void *userdata, struct zf_ep_fs_list *ret,
 		       struct zf_err *err)
@@ -483,7 +444,7 @@ static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		zf_ep_fs_list_release(&l);
 		return r;
 	}
-	link_versions(&l);
+	zf_ep_fs_list_link(&l);
 	*ret = l;
 	return 0;
 }

@@ -34,6 +34,8 @@ struct zf_ep_fs_list {
 	struct zf_zfs_version_list versions;    /* owns what v[i].versions point into */
 };
 void zf_ep_fs_list_release(struct zf_ep_fs_list *l);
+/* Sorts l->versions by (dataset, createtxg) and points each v[i] at its run. */
+void zf_ep_fs_list_link(struct zf_ep_fs_list *l);
 
 /* A running send or receive: fd is the stream (read a send's, write a receive's). */
 struct zf_ep_stream {
