@@ -1,7 +1,10 @@
 /* src/cli/cli.h — the command table and helpers shared by cmd-*.c */
 #pragma once
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+struct zf_err;
 
 /* Exit statuses: every command uses these. */
 enum {
@@ -28,6 +31,19 @@ extern const size_t zf_ncommands;
 const struct zf_cmd *zf_cmd_find(const char *name);
 /* Prints a one-line usage error for cmd and returns ZF_EXIT_USAGE. */
 int zf_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * For commands with subcommands (store, debug): "zferry CMD SUB: ..." with a
+ * pointer to 'zferry CMD SUB --help', returning ZF_EXIT_USAGE; an unknown
+ * option or one missing its argument (getopt's optind/optopt); a failure
+ * with err's message, returning ZF_EXIT_FAIL.
+ */
+int zf_sub_usage_error(const char *cmd, const char *sub, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int zf_sub_usage_verror(const char *cmd, const char *sub, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+int zf_sub_bad_option(const char *cmd, const char *sub, int argc, char **argv);
+int zf_sub_fail(const char *cmd, const char *sub, const struct zf_err *err);
+
 /* Prints cmd's usage to out and returns status. */
 int zf_cmd_help(const char *cmd, FILE *out, int status);
 

@@ -119,30 +119,24 @@ static const char usage_info[] =
 
 static int fail(const char *sub, const struct zf_err *err)
 {
-	fprintf(stderr, "zferry store %s: %s\n", sub, zf_err_msg(err));
-	return ZF_EXIT_FAIL;
+	return zf_sub_fail("store", sub, err);
 }
 
 static int sub_usage_error(const char *sub, const char *fmt, ...) _printf_(2, 3);
 static int sub_usage_error(const char *sub, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	fprintf(stderr, "zferry store %s: ", sub);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	r = zf_sub_usage_verror("store", sub, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'zferry store %s --help')\n", sub);
-	return ZF_EXIT_USAGE;
+	return r;
 }
 
 static int bad_option(const char *sub, int argc, char **argv)
 {
-	const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-
-	if (optopt && !strchr(o, '='))
-		return sub_usage_error(sub, "option '%s' is unknown or needs an argument", o);
-	return sub_usage_error(sub, "unknown option '%s'", o);
+	return zf_sub_bad_option("store", sub, argc, argv);
 }
 
 static int parse_u64(const char *s, uint64_t *ret)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "log/log.h"
+#include "util/err.h"
 #include "util/macro.h"
 #include "util/banned.h"
 
@@ -266,6 +267,40 @@ int zf_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'zferry help%s%s')\n", cmd ? " " : "", cmd ? cmd : "");
 	return ZF_EXIT_USAGE;
+}
+
+int zf_sub_usage_verror(const char *cmd, const char *sub, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "zferry %s %s: ", cmd, sub);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see 'zferry %s %s --help')\n", cmd, sub);
+	return ZF_EXIT_USAGE;
+}
+
+int zf_sub_bad_option(const char *cmd, const char *sub, int argc, char **argv)
+{
+	const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (optopt && !strchr(o, '='))
+		return zf_sub_usage_error(cmd, sub, "option '%s' is unknown or needs an argument", o);
+	return zf_sub_usage_error(cmd, sub, "unknown option '%s'", o);
+}
+
+int zf_sub_usage_error(const char *cmd, const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = zf_sub_usage_verror(cmd, sub, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int zf_sub_fail(const char *cmd, const char *sub, const struct zf_err *err)
+{
+	fprintf(stderr, "zferry %s %s: %s\n", cmd, sub, zf_err_msg(err));
+	return ZF_EXIT_FAIL;
 }
 
 int zf_cmd_help(const char *cmd, FILE *out, int status)
