@@ -36,7 +36,24 @@ struct serve {
 	void *userdata;
 	/* this connection's one pending data channel (DATA_CHANNEL_OPEN), or NULL */
 	struct zf_datachan_listener *dc;
+	/*
+	 * The list LIST_FS made, kept for a LIST_VERSIONS of the same root
+	 * that comes as the very next request (the client's list sends the
+	 * pair), so one client list costs one endpoint list, not two.
+	 */
+	struct zf_ep_fs_list cached;
+	char *cached_root;
+	bool cached_recursive;
+	uint32_t cached_id;             /* the LIST_FS request's id; 0: nothing cached */
 };
+
+static void cache_drop(struct serve *s)
+{
+	zf_ep_fs_list_release(&s->cached);
+	free(s->cached_root);
+	s->cached_root = NULL;
+	s->cached_id = 0;
+}
 
 /* What a string field must be. */
 enum check {
@@ -228,7 +245,8 @@ static int add_str(struct zf_buf *b, uint16_t tag, const char *s, struct zf_err 
 static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list *ret,
 		struct zf_err *err)
 {
-	struct zf_endpoint *ep = endpoint(userdata);
+	struct serve *sv = userdata;
+	struct zf_endpoint *ep = sv->ep;
 	_cleanup_free_ char *root = NULL;
 	bool recursive;
 	int r;
@@ -238,11 +256,26 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 		r = get_flag(req, ZF_TAG_RECURSIVE, "RECURSIVE", &recursive, err);
 	if (r < 0)
 		return r;
-	return ep->ops->list(ep, root, recursive, NULL, NULL, ret, err);
+	if (req->info->kind == ZF_RPC_LIST_VERSIONS && sv->cached_id &&
+	    req->id == sv->cached_id + 1 && streq(sv->cached_root, root) &&
+	    sv->cached_recursive == recursive) {
+		*ret = sv->cached;
+		sv->cached = (struct zf_ep_fs_list){ 0 };
+		cache_drop(sv);
+		return 0;
+	}
+	cache_drop(sv);
+	r = ep->ops->list(ep, root, recursive, NULL, NULL, ret, err);
+	if (r >= 0 && req->info->kind == ZF_RPC_LIST_FS) {
+		sv->cached_root = TAKE_PTR(root);
+		sv->cached_recursive = recursive;
+	}
+	return r;
 }
 
 static int h_list_fs(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
+	struct serve *sv = userdata;
 	struct zf_ep_fs_list l = { 0 };
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
 	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
@@ -264,7 +297,12 @@ static int h_list_fs(struct zf_rpc_request *req, void *userdata, struct zf_err *
 		if (r >= 0)
 			r = append_entry(&out, &e, err);
 	}
-	zf_ep_fs_list_release(&l);
+	if (r >= 0 && sv->cached_root) {
+		sv->cached = l;         /* for the LIST_VERSIONS that follows */
+		sv->cached_id = req->id;
+	} else {
+		zf_ep_fs_list_release(&l);
+	}
 	if (r < 0)
 		return r;
 	return send_entries(req, &out, err);
@@ -966,5 +1004,6 @@ int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep, zf_serve_allow_
 
 	r = zf_rpc_serve(c, &server, err);
 	zf_datachan_listener_free(s.dc);
+	cache_drop(&s);
 	return r;
 }
