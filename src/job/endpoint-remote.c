@@ -1031,6 +1031,8 @@ static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
 		rstream_free(st);
 		return r;
 	}
+	/* big pipes: the pump moves 256 KiB frames, not 64 KiB at a time */
+	(void)fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
 	st->pump_fd = sending ? p[1] : p[0];
 	ret->fd = sending ? p[0] : p[1];
 	r = -pthread_create(&st->thread, NULL, pump_main, st);
