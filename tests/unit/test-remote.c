@@ -1113,7 +1113,8 @@ static void test_server_dies(void **state)
 	/* receive: the server goes away mid-stream; its zfs recv is killed, not finished */
 	net->fake.recv_done = false;
 	assert_int_equal(o->recv_start(ep, "pool/dst", NULL, &s, &err), 0);
-	assert_int_equal(feed(s.fd, &pos, 1u << 20), 0);
+	/* more than the 1 MiB stream pipe holds: the server has started receiving */
+	assert_int_equal(feed(s.fd, &pos, 4u << 20), 0);
 	cut_server(net, 1);
 	/* the engine may see EPIPE once the pump gave up; either way finish fails */
 	(void)feed(s.fd, &pos, 4u << 20);
@@ -1168,7 +1169,7 @@ static void run_kill(bool pipes)
 
 	/* a killed receive does not finish on the server: its zfs recv is killed */
 	assert_int_equal(o->recv_start(ep, "pool/dst", NULL, &rv, &err), 0);
-	assert_int_equal(feed(rv.fd, &pos, 500000), 0);
+	assert_int_equal(feed(rv.fd, &pos, 4u << 20), 0);
 	o->stream_kill(ep, &rv);
 	zf_err_clear(&err);
 	assert_true(o->stream_finish(ep, &rv, "zfs recv", &err) < 0);
