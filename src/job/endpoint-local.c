@@ -44,8 +44,13 @@ void zf_ep_fs_list_link(struct zf_ep_fs_list *l)
 {
 	struct zf_zfs_version_list *vl = &l->versions;
 
-	if (vl->n > 0)
-		qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
+	for (size_t i = 0; vl->n == 0 && i < l->n; i++) {
+		l->v[i].versions = NULL;        /* vl->v may be NULL: no pointer arithmetic */
+		l->v[i].n_versions = 0;
+	}
+	if (vl->n == 0)
+		return;
+	qsort(vl->v, vl->n, sizeof(struct zf_zfs_version), cmp_version);
 	for (size_t i = 0; i < l->n; i++) {
 		struct zf_ep_fs *f = &l->v[i];
 		size_t lo = 0, hi = vl->n;
