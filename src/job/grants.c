@@ -43,8 +43,9 @@ static int check_name(const struct zf_config_client *cl, const char *identity, b
 		return r;
 	if (in_any(&cl->write, name) || (source_ok && in_any(&cl->read, name)))
 		return 0;
+	/* a read-only request needs either grant: say so, a push lists its target too */
 	return zf_err_set(err, -EACCES, "identity '%s' has no %s grant for '%s'", identity,
-			  source_ok ? "read" : "write", name);
+			  source_ok ? "read or write" : "write", name);
 }
 
 int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,

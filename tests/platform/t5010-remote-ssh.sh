@@ -42,7 +42,7 @@ assert_eq "$(snaps zs2/pulled/data)" "$(snaps zs1/src/data)" "pulled over ssh"
 before=$(snaps zs1/secret)
 capture "$ZFERRY" replicate "${ssh[@]}" "ssh://root@127.0.0.1:$SSH_PORT/zs1/secret" zs2/stolen
 assert_eq "$RC" 1 "pull outside the grant"
-assert_contains "$OUT" "no read grant"
+assert_contains "$OUT" "no read or write grant"
 assert_eq "$(snaps zs1/secret)" "$before" "no snapshot taken outside the grant"
 capture zfs list -H zs2/stolen
 assert_eq "$RC" 1 "nothing received"

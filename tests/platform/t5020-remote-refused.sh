@@ -61,7 +61,7 @@ refused "certificate" "$ZFERRY" replicate "${eve[@]}" zs1/src/data "$url/zs2/bac
 refused "expired" "$ZFERRY" replicate "${old[@]}" zs1/src/data "$url/zs2/backup/laptop/data"
 refused "certificate" "$ZFERRY" replicate "${wrongca[@]}" zs1/src/data "$url/zs2/backup/laptop/data"
 refused "desk" "$ZFERRY" replicate "${desk[@]}" zs1/src/data "$url/zs2/backup/laptop/data"
-refused "no read grant" "$ZFERRY" replicate "${laptop[@]}" "$url/zs1/secret" zs2/stolen
+refused "no read or write grant" "$ZFERRY" replicate "${laptop[@]}" "$url/zs1/secret" zs2/stolen
 refused "grant for 'zs2/other/data'" "$ZFERRY" replicate "${laptop[@]}" zs1/src/data "$url/zs2/other/data"
 # (listing zs1/src/evil is allowed by the read grant, so a sync snapshot of the
 # local source would come before the refused RECV: that one is the client's own)

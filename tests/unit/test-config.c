@@ -253,13 +253,13 @@ static const struct req reqs[] = {
 	  "no write grant for 'tank/home/a'" },
 	/* outside every grant, whether it exists or not */
 	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank" }, -EACCES,
-	  "identity 'laptop' has no read grant for 'tank'" },
+	  "identity 'laptop' has no read or write grant for 'tank'" },
 	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home2" }, -EACCES,
-	  "no read grant for 'tank/home2'" },
+	  "no read or write grant for 'tank/home2'" },
 	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT) }, { "tank/home2@a" }, -EACCES,
-	  "no read grant for 'tank/home2@a'" },
+	  "no read or write grant for 'tank/home2@a'" },
 	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT), F(FROM) }, { "tank/home@b", "tank/secret@a" },
-	  -EACCES, "no read grant for 'tank/secret@a'" },
+	  -EACCES, "no read or write grant for 'tank/secret@a'" },
 	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop2" }, -EACCES,
 	  "no write grant for 'backup/clients/laptop2'" },
 	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients" }, -EACCES, "no write grant" },
@@ -270,11 +270,11 @@ static const struct req reqs[] = {
 	  { "backup/clients/other", "backup/clients/laptop/a" }, -EACCES,
 	  "no write grant for 'backup/clients/other'" },
 	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT), F(SNAPSHOT) },
-	  { "t", "tank/home@a", "tank/other@a" }, -EACCES, "no read grant for 'tank/other@a'" },
+	  { "t", "tank/home@a", "tank/other@a" }, -EACCES, "no read or write grant for 'tank/other@a'" },
 	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(FS), F(NAME) }, { "tank/home", "tank", "s" },
-	  -EACCES, "no read grant for 'tank'" },
+	  -EACCES, "no read or write grant for 'tank'" },
 	{ "laptop", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) }, { "tank/home@a", "tank/x#b" },
-	  -EACCES, "no read grant for 'tank/x#b'" },
+	  -EACCES, "no read or write grant for 'tank/x#b'" },
 	/* names that zfs would reject never count as inside */
 	{ "laptop", ZF_RPC_LIST_FS, { F(FS) }, { "tank/home/../secret" }, -ZF_E_BADNAME, "'..'" },
 	{ "laptop", ZF_RPC_RECV, { F(FS) }, { "backup/clients/laptop/.." }, -ZF_E_BADNAME, "'..'" },
@@ -297,7 +297,7 @@ static const struct req reqs[] = {
 	{ "tcp:[::1]:1234", ZF_RPC_SEND, { F(SNAPSHOT) }, { "tank/v6@s" }, 0, NULL },
 	{ "tcp:[::1]:1234", ZF_RPC_RECV, { F(FS) }, { "tank/v6" }, -EACCES, "no write grant" },
 	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a b/c" }, 0, NULL },
-	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a bc" }, -EACCES, "no read grant" },
+	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a bc" }, -EACCES, "no read or write grant" },
 };
 #undef F
 
