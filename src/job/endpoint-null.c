@@ -1,6 +1,5 @@
 /* src/job/endpoint-null.c — an endpoint whose receives discard their stream: benchmarks only */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -56,9 +55,9 @@ static int null_recv_start(struct zf_endpoint *ep, const char *target,
 	(void)ep;
 	(void)opts;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return zf_err_set(err, -errno, "null receive into '%s': pipe: %m", target);
-	(void)fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+	r = zf_stream_pipe(p);
+	if (r < 0)
+		return zf_err_set(err, r, "null receive into '%s': pipe: %s", target, strerror(-r));
 	ns = zf_xcalloc(1, sizeof(*ns));
 	ns->fd = p[0];
 	r = pthread_create(&ns->thread, NULL, drain, ns);

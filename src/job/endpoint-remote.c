@@ -1025,14 +1025,13 @@ static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
 		}
 		zf_msg_add_bool(&st->body, ZF_TAG_USE_DATA_CHANNEL, true);
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		r = zf_err_set(err, -errno, "%s: cannot create stream pipe: %m", rm->name);
+	r = zf_stream_pipe(p);          /* the pump moves whole 256 KiB frames */
+	if (r < 0) {
+		r = zf_err_set(err, r, "%s: cannot create stream pipe: %s", rm->name, strerror(-r));
 		conn_put(rm, st->rc, 0);
 		rstream_free(st);
 		return r;
 	}
-	/* big pipes: the pump moves 256 KiB frames, not 64 KiB at a time */
-	(void)fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
 	st->pump_fd = sending ? p[1] : p[0];
 	ret->fd = sending ? p[0] : p[1];
 	r = -pthread_create(&st->thread, NULL, pump_main, st);

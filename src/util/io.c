@@ -129,7 +129,7 @@ int zf_read_all(int fd, struct zf_buf *b, size_t max)
 	}
 }
 
-#define COPY_CHUNK ((size_t)1 << 20)
+#define COPY_CHUNK ((size_t)ZF_STREAM_PIPE_SIZE)
 
 static int copy_rw(int in, int out, uint64_t *counter)
 {
@@ -147,6 +147,14 @@ static int copy_rw(int in, int out, uint64_t *counter)
 		if (counter)
 			__atomic_add_fetch(counter, (uint64_t)n, __ATOMIC_RELAXED);
 	}
+}
+
+int zf_stream_pipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	(void)fcntl(p[0], F_SETPIPE_SZ, ZF_STREAM_PIPE_SIZE);
+	return 0;
 }
 
 int zf_copy_stream(int in, int out, uint64_t *counter)

@@ -26,6 +26,16 @@ _must_check_ ssize_t zf_pread_full(int fd, void *p, size_t n, uint64_t off);
 _must_check_ int zf_pwrite_full(int fd, const void *p, size_t n, uint64_t off);
 /* Appends everything up to EOF to b; -E2BIG if more than max bytes arrive. */
 _must_check_ int zf_read_all(int fd, struct zf_buf *b, size_t max);
+/* The buffer of a stream pipe, and zf_copy_stream()'s unit. */
+#define ZF_STREAM_PIPE_SIZE (1 << 20)
+
+/*
+ * pipe2(O_CLOEXEC) for a stream (zfs send/recv, an rpc pump): the buffer is
+ * raised to ZF_STREAM_PIPE_SIZE so readers take whole frames and writers
+ * wake them less often (best effort).  0 or -errno.
+ */
+_must_check_ int zf_stream_pipe(int p[2]);
+
 /*
  * Moves everything from in to out until EOF on in: splice(2) when both are
  * pipes (no copy through user space), read/write otherwise.  *counter (may

@@ -34,7 +34,7 @@ static void posix_spawnattr_destroyp(posix_spawnattr_t **p)
 static int plan_stream(posix_spawn_file_actions_t *fa, int how, int target, int *ours,
 		       int *theirs)
 {
-	int p[2];
+	int p[2], r;
 
 	*ours = *theirs = -EBADF;
 	switch (how) {
@@ -44,10 +44,9 @@ static int plan_stream(posix_spawn_file_actions_t *fa, int how, int target, int 
 		return -posix_spawn_file_actions_addopen(fa, target, "/dev/null",
 							 target == 0 ? O_RDONLY : O_WRONLY, 0);
 	case ZF_PROC_PIPE:
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -errno;
-		/* streams (zfs send/recv) move megabytes: fewer wake-ups (best effort) */
-		(void)fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+		r = zf_stream_pipe(p);          /* zfs send/recv move megabytes */
+		if (r < 0)
+			return r;
 		if (target == 0) {
 			*theirs = p[0];
 			*ours = p[1];
