@@ -10,14 +10,7 @@ cold() { zpool export p1 && zpool import -d /tmp p1; }
 w=$(mktemp -d)
 
 # a CA, a server and a client certificate, as docs/serve.md shows
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$w/ca.key" -out "$w/ca.pem" -subj /CN=bench-ca 2>/dev/null
-for n in server bench; do
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w/$n.key" \
-		-out "$w/$n.csr" -subj "/CN=$n" 2>/dev/null
-	openssl x509 -req -in "$w/$n.csr" -CA "$w/ca.pem" -CAkey "$w/ca.key" -CAcreateserial \
-		-days 2 -out "$w/$n.pem" 2>/dev/null
-done
+"$(dirname "$0")/../scripts/make-certs" "$w" server bench
 cat >"$w/zferry.yml" <<CFG
 serve:
   tls: { ca: $w/ca.pem, cert: $w/server.pem, key: $w/server.key }

@@ -33,14 +33,7 @@ step zferry prune -r --keep 'last_n:1' --dry-run tank/home
 
 # replication to another host's zferry serve over TLS (here: loopback)
 w=$(mktemp -d)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$w/ca.key" -out "$w/ca.pem" -subj /CN=demo-ca 2>/dev/null
-for n in server laptop; do
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w/$n.key" \
-		-out "$w/$n.csr" -subj "/CN=$n" 2>/dev/null
-	openssl x509 -req -in "$w/$n.csr" -CA "$w/ca.pem" -CAkey "$w/ca.key" -CAcreateserial \
-		-days 2 -out "$w/$n.pem" 2>/dev/null
-done
+"$(dirname "$0")/make-certs" "$w" server laptop
 zfs create -p backup/clients/laptop
 cat >"$w/zferry.yml" <<CFG
 serve:
