@@ -89,9 +89,10 @@ static const char usage_rpc_send[] =
 	"                             [--remote-zferry PATH] [--data-channel tcp://ADDR:PORT]\n"
 	"                             [--data-channel-encrypt] URL\n"
 	"\n"
-	"Copies stdin into a RECV request to the zferry serve at URL (tls://, tcp://,\n"
+	"Moves stdin into a RECV request to the zferry serve at URL (tls://, tcp://,\n"
 	"ssh:// or host:fs, as for replicate) through the remote endpoint replication\n"
-	"uses, and ends with 'bytes=N seconds=S MiB/s=R' on stderr.  The server must run\n"
+	"uses, spliced as replicate moves zfs send's output, and ends with\n"
+	"'bytes=N seconds=S MiB/s=R' on stderr.  The server must run\n"
 	"with --debug-null-endpoint, which throws the stream away where zfs recv would\n"
 	"take it.  For benchmarks only (bench/replicate-net).  The options mean what\n"
 	"they mean for 'zferry replicate'.\n";
@@ -533,7 +534,6 @@ static int debug_rpc_send(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *ep = NULL;
 	_cleanup_free_ char *data_addr = NULL, *target = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
 	struct zf_cli_remote_args ra = { .ssh_options = &ssh_options,
 					 .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
 	struct zf_url url = ZF_URL_INIT;
@@ -579,22 +579,11 @@ static int debug_rpc_send(int argc, char **argv)
 		r = ep->ops->recv_start(ep, target, &ro, &st, &err);
 	if (r < 0)
 		return fail("rpc-send", &err);
-	buf = zf_xmalloc(BUF_SIZE);
+	/* as the replication engine moves a stream between endpoints: splice when it can */
 	t0 = now_s();
-	for (;;) {
-		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
-		if (k < 0) {
-			r = zf_err_set(&err, (int)k, "cannot read stdin: %s", strerror((int)-k));
-			break;
-		}
-		if (k > 0 && (r = zf_write_full(st.fd, buf, (size_t)k)) < 0) {
-			zf_err_set(&err, r, "cannot write to the stream: %s", strerror(-r));
-			break;
-		}
-		total += (uint64_t)k;
-		if ((size_t)k < BUF_SIZE)
-			break;
-	}
+	r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
+	if (r < 0)
+		zf_err_set(&err, r, "cannot move stdin to the stream: %s", strerror(-r));
 	if (r < 0) {
 		ep->ops->stream_kill(ep, &st);
 		(void)ep->ops->stream_finish(ep, &st, "rpc-send", &err);

@@ -789,6 +789,7 @@ static int dc_connect(struct rstream *st, struct zf_rpc_conn **ret, struct zf_er
 	if (__atomic_load_n(&st->killed, __ATOMIC_SEQ_CST))
 		(void)shutdown(t->rfd, SHUT_RDWR);
 	*ret = zf_rpc_conn_new(t);
+	zf_rpc_conn_set_stream_sum(*ret, zf_rpc_conn_stream_sum(st->rc->c));
 	return 0;
 }
 

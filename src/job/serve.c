@@ -630,6 +630,7 @@ static int channel_accept(struct zf_rpc_request *req, struct zf_datachan_listene
 		return dc_fail(err, r, &aerr);
 	zf_transport_set_timeout(t, zf_rpc_conn_timeout(req->conn));
 	*ret = zf_rpc_conn_new(t);
+	zf_rpc_conn_set_stream_sum(*ret, zf_rpc_conn_stream_sum(req->conn));
 	return 0;
 }
 

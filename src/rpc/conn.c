@@ -28,6 +28,9 @@ struct zf_rpc_conn {
 	struct zf_buf wbuf;             /* the frame being written */
 	uint16_t vmin, vmax;            /* what we offer */
 	uint16_t version;               /* negotiated */
+	uint64_t features;              /* what we offer */
+	uint64_t agreed;                /* features both offered */
+	enum zf_stream_sum_kind sum;    /* END's checksum on this connection */
 	uint32_t next_id;
 	char peer_says[ZF_FRAME_MAX_IDENTITY + 1];
 };
@@ -41,6 +44,8 @@ struct zf_rpc_conn *zf_rpc_conn_new(struct zf_transport *t)
 	zf_buf_init(&c->wbuf);
 	c->vmin = ZF_RPC_VERSION_MIN;
 	c->vmax = ZF_RPC_VERSION_MAX;
+	c->features = ZF_FEATURES_KNOWN;
+	c->sum = ZF_STREAM_SUM_SHA256;
 	c->next_id = 1;
 	return c;
 }
@@ -85,6 +90,26 @@ void zf_rpc_conn_set_versions(struct zf_rpc_conn *c, uint16_t min, uint16_t max)
 {
 	c->vmin = min;
 	c->vmax = max;
+}
+
+void zf_rpc_conn_set_features(struct zf_rpc_conn *c, uint64_t features)
+{
+	c->features = features;
+}
+
+uint64_t zf_rpc_conn_features(const struct zf_rpc_conn *c)
+{
+	return c->agreed;
+}
+
+enum zf_stream_sum_kind zf_rpc_conn_stream_sum(const struct zf_rpc_conn *c)
+{
+	return c->sum;
+}
+
+void zf_rpc_conn_set_stream_sum(struct zf_rpc_conn *c, enum zf_stream_sum_kind kind)
+{
+	c->sum = kind;
 }
 
 static int flush_wbuf(struct zf_rpc_conn *c, struct zf_err *err)
@@ -206,7 +231,9 @@ static int peer_error(struct zf_rpc_conn *c, const struct zf_frame *f, struct zf
 
 int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err)
 {
-	struct zf_frame_hello mine = { .version_min = c->vmin, .version_max = c->vmax };
+	struct zf_frame_hello mine = {
+		.version_min = c->vmin, .version_max = c->vmax, .features = c->features,
+	};
 	struct zf_frame_hello theirs;
 	struct zf_frame f;
 	uint16_t lo, hi;
@@ -246,8 +273,10 @@ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err)
 				  mine.version_min, mine.version_max);
 	}
 	c->version = hi;
-	log_debug("rpc: connected to '%s' (says '%s'), protocol version %u", zf_rpc_conn_peer(c),
-		  theirs.identity, hi);
+	c->agreed = mine.features & theirs.features & ZF_FEATURES_KNOWN;
+	c->sum = c->agreed & ZF_FEATURE_END_XXH3 ? ZF_STREAM_SUM_XXH3 : ZF_STREAM_SUM_SHA256;
+	log_debug("rpc: connected to '%s' (says '%s'), protocol version %u, stream sum %s",
+		  zf_rpc_conn_peer(c), theirs.identity, hi, zf_stream_sum_kind_name(c->sum));
 	return 0;
 }
 
@@ -273,7 +302,7 @@ int zf_rpc_fd_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
 int zf_rpc_stream_send(struct zf_rpc_conn *c, uint32_t id, zf_rpc_source_fn source,
 		       void *userdata, struct zf_err *err)
 {
-	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new();
+	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new(c->sum);
 	_cleanup_free_ uint8_t *buf = zf_xmalloc(ZF_RPC_STREAM_CHUNK);
 	int r;
 
@@ -308,7 +337,7 @@ int zf_rpc_stream_send(struct zf_rpc_conn *c, uint32_t id, zf_rpc_source_fn sour
 int zf_rpc_stream_recv(struct zf_rpc_conn *c, uint32_t id, zf_rpc_sink_fn sink, void *userdata,
 		       uint64_t *ret_bytes, struct zf_err *err)
 {
-	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new();
+	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new(c->sum);
 	struct zf_err sink_err = ZF_ERR_INIT;
 	int sink_r = 0, r;
 

@@ -49,6 +49,17 @@ const char *zf_rpc_conn_peer_says(const struct zf_rpc_conn *c);
 int zf_rpc_conn_timeout(const struct zf_rpc_conn *c);
 /* Test-only: the version range this side offers. */
 void zf_rpc_conn_set_versions(struct zf_rpc_conn *c, uint16_t min, uint16_t max);
+/* Test-only: the HELLO feature bits this side offers (default ZF_FEATURES_KNOWN). */
+void zf_rpc_conn_set_features(struct zf_rpc_conn *c, uint64_t features);
+/* The features both sides offered; 0 before the handshake. */
+uint64_t zf_rpc_conn_features(const struct zf_rpc_conn *c);
+/*
+ * The checksum streams on c end with: what the handshake settled, SHA-256
+ * before it.  A data channel's connection has no handshake of its own and
+ * takes its control connection's with zf_rpc_conn_set_stream_sum().
+ */
+enum zf_stream_sum_kind zf_rpc_conn_stream_sum(const struct zf_rpc_conn *c);
+void zf_rpc_conn_set_stream_sum(struct zf_rpc_conn *c, enum zf_stream_sum_kind kind);
 
 /* Exchanges HELLO and settles the version; -EPROTONOSUPPORT when ranges do not overlap. */
 _must_check_ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err);

@@ -33,8 +33,15 @@ struct zf_err;
 #define ZF_FRAME_MAX_ERROR_MSG 1024     /* bytes of an ERROR frame's message */
 #define ZF_FRAME_MAX_PING 64            /* bytes of a PING/PONG payload */
 #define ZF_FRAME_HELLO_FIXED 16         /* HELLO bytes before the identity */
-#define ZF_FRAME_SHA256_SIZE 32
-#define ZF_FRAME_END_SIZE (8 + ZF_FRAME_SHA256_SIZE)
+#define ZF_FRAME_SUM_SIZE 32             /* END's checksum field */
+#define ZF_FRAME_END_SIZE (8 + ZF_FRAME_SUM_SIZE)
+
+/*
+ * HELLO feature bits.  A feature is on for a connection when both sides
+ * set its bit; receivers ignore bits they do not know.
+ */
+#define ZF_FEATURE_END_XXH3 (1ull << 0)  /* END carries XXH3-128, not SHA-256 */
+#define ZF_FEATURES_KNOWN ZF_FEATURE_END_XXH3
 
 enum zf_frame_type {
 	ZF_FRAME_HELLO = 1,
@@ -128,13 +135,20 @@ _must_check_ int zf_frame_parse_error(const struct zf_frame *f, uint16_t *ret_co
 
 /*
  * Bulk streams: DATA frames, then one END with the byte count and the
- * SHA-256 of all DATA payloads.  The receiver feeds each DATA payload to
- * zf_stream_sum_add() and hands the END frame to zf_stream_sum_check();
- * a stream that stops before END is an error in the caller, never a short
- * success.
+ * checksum of all DATA payloads: SHA-256, or XXH3-128 (then padded with 16
+ * zero bytes) when both peers' HELLO set ZF_FEATURE_END_XXH3.  The
+ * receiver feeds each DATA payload to zf_stream_sum_add() and hands the
+ * END frame to zf_stream_sum_check(); a stream that stops before END is
+ * an error in the caller, never a short success.
  */
+enum zf_stream_sum_kind {
+	ZF_STREAM_SUM_SHA256 = 0,       /* protocol version 1 without features */
+	ZF_STREAM_SUM_XXH3 = 1,         /* ZF_FEATURE_END_XXH3 */
+};
+/* "sha256" or "xxh3-128" */
+const char *zf_stream_sum_kind_name(enum zf_stream_sum_kind kind);
 struct zf_stream_sum;
-struct zf_stream_sum *zf_stream_sum_new(void);
+struct zf_stream_sum *zf_stream_sum_new(enum zf_stream_sum_kind kind);
 struct zf_stream_sum *zf_stream_sum_free(struct zf_stream_sum *s);
 DEFINE_CLEANUP_FUNC(struct zf_stream_sum *, zf_stream_sum_free);
 void zf_stream_sum_add(struct zf_stream_sum *s, const void *p, size_t n);

@@ -201,6 +201,7 @@ struct srv {
 	int lfd;                        /* accept here */
 	const struct zf_tls_opts *tls;
 	struct policy policy;
+	bool old;                       /* offer no features, as a first-version peer */
 	int rc;
 	struct zf_err err;
 };
@@ -225,6 +226,8 @@ static void *srv_main(void *p)
 	}
 	zf_transport_set_timeout(t, 5000);
 	c = zf_rpc_conn_new(t);
+	if (s->old)
+		zf_rpc_conn_set_features(c, 0);
 	s->rc = zf_rpc_handshake(c, true, &s->err);
 	if (s->rc < 0)
 		return NULL;
@@ -404,12 +407,18 @@ static void test_local(void **state)
 	pthread_t th;
 	(void)state;
 
-	for (int ro = 0; ro <= 1; ro++) {
+	/* read-write, read-only, and a peer that offers no features (SHA-256 END) */
+	for (int run = 0; run <= 2; run++) {
+		bool ro = run == 1;
 		assert_int_equal(zf_transport_local_pair(&a, &s.t, &err), 0);
 		s.policy.read_only = ro;
+		s.old = run == 2;
 		assert_int_equal(pthread_create(&th, NULL, srv_main, &s), 0);
 		c = zf_rpc_conn_new(a);
 		session(c, ro);
+		assert_int_equal(zf_rpc_conn_features(c), s.old ? 0 : ZF_FEATURE_END_XXH3);
+		assert_int_equal(zf_rpc_conn_stream_sum(c),
+				 s.old ? ZF_STREAM_SUM_SHA256 : ZF_STREAM_SUM_XXH3);
 		assert_int_equal(zf_rpc_conn_close(c, &err), 0);
 		c = zf_rpc_conn_free(c);
 		pthread_join(th, NULL);
@@ -485,7 +494,7 @@ static void *fake_main(void *p)
 	struct fake *s = p;
 	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *c = zf_rpc_conn_new(TAKE_PTR(s->t));
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new();
+	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = NULL;
 	struct zf_frame f;
 
 	if (s->vmin)
@@ -493,6 +502,8 @@ static void *fake_main(void *p)
 	s->rc = zf_rpc_handshake(c, true, &s->err);
 	if (s->rc < 0)
 		return NULL;
+	sum = zf_stream_sum_new(zf_rpc_conn_stream_sum(c));
+	assert_non_null(sum);
 	s->rc = zf_rpc_recv_frame(c, &f, &s->err);
 	if (s->rc <= 0)
 		return NULL;

@@ -170,10 +170,13 @@ static void test_error_frames(void **state)
 	assert_int_equal(zf_rpc_errcode_to_errno(ZF_RPC_E_WOULD_DESTROY), -ZF_E_WOULD_DESTROY);
 }
 
+/* The END sum make_stream() and read_stream() use. */
+static enum zf_stream_sum_kind sum_kind;
+
 /* Builds DATA frames of data in chunks, then END, into b. */
 static void make_stream(struct zf_buf *b, const char *data, size_t n, size_t chunk)
 {
-	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *s = zf_stream_sum_new();
+	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *s = zf_stream_sum_new(sum_kind);
 
 	for (size_t o = 0; o < n; o += chunk) {
 		size_t k = MIN(chunk, n - o);
@@ -186,7 +189,7 @@ static void make_stream(struct zf_buf *b, const char *data, size_t n, size_t chu
 /* Decodes a whole stream: 0 after a matching END, <0 otherwise; total bytes in *ret_n. */
 static int read_stream(const uint8_t *p, size_t n, uint64_t *ret_n, struct zf_err *err)
 {
-	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *s = zf_stream_sum_new();
+	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *s = zf_stream_sum_new(sum_kind);
 	size_t off = 0;
 
 	for (;;) {
@@ -208,13 +211,14 @@ static int read_stream(const uint8_t *p, size_t n, uint64_t *ret_n, struct zf_er
 	}
 }
 
-static void test_stream_end(void **state)
+static void stream_end_cases(enum zf_stream_sum_kind kind)
 {
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
 	char data[10000];
 	uint64_t n = 0;
 	struct zf_err err = ZF_ERR_INIT;
-	(void)state;
+
+	sum_kind = kind;
 
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (char)(i * 7);
@@ -265,6 +269,65 @@ static void test_stream_end(void **state)
 	assert_int_equal(zf_frame_append(&b, ZF_FRAME_RESPONSE, 9, "\0\1", 2), 0);
 	zf_err_clear(&err);
 	assert_int_equal(read_stream(u8(&b), b.len, &n, &err), -ZF_E_PROTO);
+}
+
+static void test_stream_end(void **state)
+{
+	(void)state;
+	stream_end_cases(ZF_STREAM_SUM_SHA256);
+	stream_end_cases(ZF_STREAM_SUM_XXH3);
+}
+
+/* END's bytes for "hello zferry": what sha256sum and xxh128sum print. */
+static void test_stream_end_known(void **state)
+{
+	static const struct {
+		enum zf_stream_sum_kind kind;
+		const char *hex;
+	} cases[] = {
+		{ ZF_STREAM_SUM_SHA256,
+		  "69f1ff8e34e937cec893c604acb56529dcd28920aa2307c3927f81ae13a57757" },
+		{ ZF_STREAM_SUM_XXH3,
+		  "ad06cce1945b0e1791a5f738762c3f1000000000000000000000000000000000" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *s = zf_stream_sum_new(cases[i].kind);
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+		char hex[2 * ZF_FRAME_SUM_SIZE + 1];
+		const uint8_t *p;
+
+		zf_stream_sum_add(s, "hello ", 6);
+		zf_stream_sum_add(s, "zferry", 6);
+		assert_int_equal(zf_stream_sum_append_end(s, &b, 3), 0);
+		assert_int_equal(b.len, ZF_FRAME_HEADER_SIZE + ZF_FRAME_END_SIZE);
+		p = u8(&b) + ZF_FRAME_HEADER_SIZE;
+		assert_int_equal(p[7], 12);     /* u64 count, big-endian */
+		for (size_t k = 0; k < ZF_FRAME_SUM_SIZE; k++)
+			snprintf(hex + 2 * k, 3, "%02x", p[8 + k]);
+		assert_string_equal(hex, cases[i].hex);
+	}
+	assert_string_equal(zf_stream_sum_kind_name(ZF_STREAM_SUM_XXH3), "xxh3-128");
+}
+
+/* A stream ended with one sum and checked with the other never matches. */
+static void test_stream_end_kinds_differ(void **state)
+{
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t n = 0;
+	(void)state;
+
+	for (int k = 0; k <= 1; k++) {
+		zf_buf_reset(&b);
+		sum_kind = k ? ZF_STREAM_SUM_XXH3 : ZF_STREAM_SUM_SHA256;
+		make_stream(&b, "some bytes", 10, 4);
+		sum_kind = k ? ZF_STREAM_SUM_SHA256 : ZF_STREAM_SUM_XXH3;
+		zf_err_clear(&err);
+		assert_int_equal(read_stream(u8(&b), b.len, &n, &err), -ZF_E_CORRUPT);
+		assert_non_null(strstr(err.msg, k ? "(sha256) mismatch" : "(xxh3-128) mismatch"));
+	}
 }
 
 static void test_msg_roundtrip(void **state)
@@ -445,6 +508,8 @@ int main(void)
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_error_frames),
 		cmocka_unit_test(test_stream_end),
+		cmocka_unit_test(test_stream_end_known),
+		cmocka_unit_test(test_stream_end_kinds_differ),
 		cmocka_unit_test(test_msg_roundtrip),
 		cmocka_unit_test(test_msg_malformed),
 		cmocka_unit_test(test_list_entries),
