@@ -46,6 +46,10 @@ recv_port() {
 [ "$(gzip -c data | wc -c)" -gt 3145728 ] || fail "stream-source output compresses"
 "$ZFERRY" debug stream-sink <data 2>sink.err
 grep -q '^bytes=3145728 seconds=[0-9.]* MiB/s=[0-9.]*$' sink.err || fail "sink: $(cat sink.err)"
+# --pipe-size on both ends of a real pipe: the bytes still all arrive
+"$ZFERRY" debug stream-source --bytes 3M --pipe-size 1M | "$ZFERRY" debug stream-sink -p 256K 2>sink.err ||
+	fail "pipe-size: $(cat sink.err)"
+grep -q '^bytes=3145728 ' sink.err || fail "sink with --pipe-size: $(cat sink.err)"
 
 for enc in "" --encrypt; do
 	rm -f recv.err out
@@ -85,6 +89,9 @@ echo 0123 >short
 printf '%064d\n' 0 | sed 's/0$/g/' >nothex
 expect 2 "bad byte count '12Q'" "$ZFERRY" debug stream-source --bytes 12Q
 expect 2 "--bytes is required" "$ZFERRY" debug stream-source
+expect 2 "bad pipe size '12'" "$ZFERRY" debug stream-sink --pipe-size 12
+expect 2 "bad pipe size '2G'" "$ZFERRY" debug stream-source --bytes 1 -p 2G
+expect 1 "cannot make the pipe on stdin 1048576 bytes: not a pipe" "$ZFERRY" debug stream-sink -p 1M
 expect 2 "bad address 'nohost'" "$ZFERRY" debug datachan-send --connect nohost --secret-file secret
 expect 2 "bad address ':5'" "$ZFERRY" debug datachan-send --connect :5 --secret-file secret
 expect 2 "bad address '::1:5'" "$ZFERRY" debug datachan-recv --listen ::1:5 --secret-file secret

@@ -33,21 +33,24 @@
 #define BUF_SIZE (1024 * 1024)
 
 static const char usage_source[] =
-	"usage: zferry debug stream-source --bytes N\n"
+	"usage: zferry debug stream-source --bytes N [--pipe-size N]\n"
 	"\n"
 	"Writes N bytes of incompressible pseudo-random data (an AES-CTR keystream)\n"
 	"to stdout as fast as possible.  For benchmarks only.\n"
 	"\n"
-	"  -b, --bytes N     how many bytes; suffixes K, M, G, T (powers of 1024)\n"
-	"  -h, --help        this text\n";
+	"  -b, --bytes N       how many bytes; suffixes K, M, G, T (powers of 1024)\n"
+	"  -p, --pipe-size N   raise a pipe on stdout to N bytes first (zferry's own\n"
+	"                      stream pipes are 1M; a shell's are 64K)\n"
+	"  -h, --help          this text\n";
 
 static const char usage_sink[] =
-	"usage: zferry debug stream-sink\n"
+	"usage: zferry debug stream-sink [--pipe-size N]\n"
 	"\n"
 	"Reads stdin to the end and prints 'bytes=N seconds=S MiB/s=R' on stderr.\n"
 	"For benchmarks only.\n"
 	"\n"
-	"  -h, --help        this text\n";
+	"  -p, --pipe-size N   raise a pipe on stdin to N bytes first\n"
+	"  -h, --help          this text\n";
 
 static const char usage_secret[] =
 	"usage: zferry debug datachan-secret\n"
@@ -141,6 +144,26 @@ static int parse_size(const char *s, uint64_t *ret)
 			return -ERANGE;
 	}
 	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+/* A pipe size: 4K to 1G, as F_SETPIPE_SZ can take (up to /proc/sys/fs/pipe-max-size). */
+static int parse_pipe_size(const char *s, uint64_t *ret)
+{
+	if (parse_size(s, ret) < 0 || *ret < 4096 || *ret > (1u << 30))
+		return -EINVAL;
+	return 0;
+}
+
+static int set_pipe_size(int fd, uint64_t size, const char *sub)
+{
+	if (fcntl(fd, F_SETPIPE_SZ, (int)size) < 0) {
+		int e = errno;
+		fprintf(stderr, "zferry debug %s: cannot make the pipe on %s %" PRIu64 " bytes: %s\n",
+			sub, fd == STDIN_FILENO ? "stdin" : "stdout", size,
+			e == EBADF ? "not a pipe" : strerror(e));
+		return -e;
+	}
 	return 0;
 }
 
@@ -265,10 +288,12 @@ static int debug_stream_source(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "pipe-size", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	EVP_CIPHER_CTX *ctx = NULL;
+	uint64_t pipe_size = 0;
 	_cleanup_free_ uint8_t *zero = zf_xcalloc(1, BUF_SIZE);
 	_cleanup_free_ uint8_t *buf = zf_xmalloc(BUF_SIZE);
 	uint8_t key[16], iv[16] = { 0 };
@@ -276,13 +301,18 @@ static int debug_stream_source(int argc, char **argv)
 	bool have_n = false;
 	int c, r = 0;
 
-	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+b:p:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &n) < 0)
 				return sub_usage_error("stream-source", "bad byte count '%s'",
 						       optarg);
 			have_n = true;
+			break;
+		case 'p':
+			if (parse_pipe_size(optarg, &pipe_size) < 0)
+				return sub_usage_error("stream-source", "bad pipe size '%s'",
+						       optarg);
 			break;
 		case 'h':
 			fputs(usage_source, stdout);
@@ -301,6 +331,8 @@ static int debug_stream_source(int argc, char **argv)
 		fprintf(stderr, "zferry debug stream-source: cannot set up AES-CTR\n");
 		return ZF_EXIT_FAIL;
 	}
+	if (pipe_size && set_pipe_size(STDOUT_FILENO, pipe_size, "stream-source") < 0)
+		return ZF_EXIT_FAIL;
 	for (left = n; left > 0 && r == 0;) {
 		int c2 = (int)MIN(left, (uint64_t)BUF_SIZE), len = 0;
 		if (EVP_EncryptUpdate(ctx, buf, &len, zero, c2) != 1 || len != c2) {
@@ -321,13 +353,33 @@ static int debug_stream_source(int argc, char **argv)
 
 static int debug_stream_sink(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "pipe-size", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
 	_cleanup_free_ uint8_t *buf = NULL;
-	uint64_t total = 0;
+	uint64_t total = 0, pipe_size = 0;
 	double t0;
-	int r = only_help("stream-sink", usage_sink, argc, argv);
+	int c;
 
-	if (r != 0)
-		return r > 0 ? ZF_EXIT_OK : -r;
+	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'p':
+			if (parse_pipe_size(optarg, &pipe_size) < 0)
+				return sub_usage_error("stream-sink", "bad pipe size '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage_sink, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("stream-sink", argc, argv);
+		}
+	}
+	if (optind < argc)
+		return sub_usage_error("stream-sink", "takes no arguments");
+	if (pipe_size && set_pipe_size(STDIN_FILENO, pipe_size, "stream-sink") < 0)
+		return ZF_EXIT_FAIL;
 	buf = zf_xmalloc(BUF_SIZE);
 	t0 = now_s();
 	for (;;) {
