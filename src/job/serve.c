@@ -248,6 +248,7 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 	struct serve *sv = userdata;
 	struct zf_endpoint *ep = sv->ep;
 	_cleanup_free_ char *root = NULL;
+	struct zf_rpc_keepalive *ka;
 	bool recursive;
 	int r;
 
@@ -265,7 +266,9 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 		return 0;
 	}
 	cache_drop(sv);
+	ka = zf_rpc_keepalive_start(req->conn);
 	r = ep->ops->list(ep, root, recursive, NULL, NULL, ret, err);
+	zf_rpc_keepalive_stop(ka);
 	if (r >= 0 && req->info->kind == ZF_RPC_LIST_FS) {
 		sv->cached_root = TAKE_PTR(root);
 		sv->cached_recursive = recursive;
@@ -362,6 +365,7 @@ static int h_snapshot(struct zf_rpc_request *req, void *userdata, struct zf_err 
 	struct zf_endpoint *ep = endpoint(userdata);
 	_cleanup_strv_ struct zf_strv fs = ZF_STRV_INIT;
 	_cleanup_free_ char *name = NULL;
+	struct zf_rpc_keepalive *ka;
 	int r;
 
 	r = get_strv(req, ZF_TAG_FS, CHECK_FS, true, &fs, err);
@@ -369,7 +373,10 @@ static int h_snapshot(struct zf_rpc_request *req, void *userdata, struct zf_err 
 		r = need_str(req, ZF_TAG_NAME, CHECK_SHORT, &name, err);
 	if (r < 0)
 		return r;
-	return ep->ops->snapshot(ep, zf_strv_argv(&fs), fs.n, name, err);
+	ka = zf_rpc_keepalive_start(req->conn);
+	r = ep->ops->snapshot(ep, zf_strv_argv(&fs), fs.n, name, err);
+	zf_rpc_keepalive_stop(ka);
+	return r;
 }
 
 static int hold_release(struct zf_rpc_request *req, void *userdata, bool hold,
@@ -459,6 +466,7 @@ static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct
 {
 	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
 	_cleanup_free_ char *fs = NULL;
+	struct zf_rpc_keepalive *ka;
 	int r;
 	(void)userdata;
 
@@ -467,7 +475,10 @@ static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct
 		r = get_strv(req, ZF_TAG_NAME, CHECK_SHORT, true, &names, err);
 	if (r < 0)
 		return r;
-	return zf_zfs_destroy_snapshots(fs, zf_strv_argv(&names), names.n, err);
+	ka = zf_rpc_keepalive_start(req->conn);
+	r = zf_zfs_destroy_snapshots(fs, zf_strv_argv(&names), names.n, err);
+	zf_rpc_keepalive_stop(ka);
+	return r;
 }
 
 static int h_create(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
@@ -883,6 +894,7 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
 	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *dc = NULL;
+	struct zf_rpc_keepalive *ka;
 	struct recv_sink rs;
 	uint64_t n = 0;
 	int r, q;
@@ -951,8 +963,14 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 		(void)ep->ops->stream_finish(ep, &st, what, &ferr);
 		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
 	}
-	/* zfs recv's own verdict explains a sink failure better than EPIPE does */
+	/*
+	 * zfs recv's own verdict explains a sink failure better than EPIPE
+	 * does.  It may take long to come (zfs recv commits the stream after
+	 * the last byte), and the client waits for it on a timed read.
+	 */
+	ka = zf_rpc_keepalive_start(req->conn);
 	q = ep->ops->stream_finish(ep, &st, what, &ferr);
+	zf_rpc_keepalive_stop(ka);
 	if (q < 0)
 		return zf_err_set(err, q, "%s", zf_err_msg(&ferr));
 	if (r < 0)

@@ -12,8 +12,10 @@
  * silent connection is an error all the way up (STYLE.md §12 pitfall 3).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "log/log.h"
 #include "rpc/conn.h"
 #include "transport/transport.h"
@@ -118,6 +120,97 @@ static int flush_wbuf(struct zf_rpc_conn *c, struct zf_err *err)
 
 	zf_buf_reset(&c->wbuf);
 	return r;
+}
+
+struct zf_rpc_keepalive {
+	struct zf_rpc_conn *c;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	int interval_ms;
+	unsigned sent;
+};
+
+static void *keepalive_main(void *p)
+{
+	struct zf_rpc_keepalive *k = p;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+	if (zf_frame_append(&b, ZF_FRAME_PING, 0, "keepalive", 9) < 0)
+		return NULL;
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		struct zf_err err = ZF_ERR_INIT;
+		struct timespec ts;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += k->interval_ms / 1000;
+		ts.tv_nsec += (long)(k->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&k->cond, &k->lock, &ts) != ETIMEDOUT || k->stop)
+			continue;
+		pthread_mutex_unlock(&k->lock);
+		r = zf_transport_write(k->c->t, b.data, b.len, &err);
+		pthread_mutex_lock(&k->lock);
+		if (r < 0) {
+			/* the caller's next use of the connection reports it */
+			log_debug("rpc: keepalive to '%s' stopped: %s", zf_rpc_conn_peer(k->c),
+				  zf_err_msg(&err));
+			break;
+		}
+		k->sent++;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+struct zf_rpc_keepalive *zf_rpc_keepalive_start(struct zf_rpc_conn *c)
+{
+	struct zf_rpc_keepalive *k;
+	pthread_condattr_t ca;
+	int t = zf_rpc_conn_timeout(c);
+
+	if (t <= 0)
+		return NULL;            /* no timeout on the peer's side either */
+	k = zf_xcalloc(1, sizeof(*k));
+	k->c = c;
+	k->interval_ms = MAX(t / 3, 50);
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&k->thread, NULL, keepalive_main, k) != 0) {
+		/* without it a slow step may time out the peer; not worth failing for */
+		pthread_cond_destroy(&k->cond);
+		pthread_mutex_destroy(&k->lock);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+unsigned zf_rpc_keepalive_stop(struct zf_rpc_keepalive *k)
+{
+	unsigned sent;
+
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->thread, NULL);
+	sent = k->sent;
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+	return sent;
 }
 
 int zf_rpc_send_frame(struct zf_rpc_conn *c, enum zf_frame_type type, uint32_t id, const void *p,

@@ -61,6 +61,19 @@ uint64_t zf_rpc_conn_features(const struct zf_rpc_conn *c);
 enum zf_stream_sum_kind zf_rpc_conn_stream_sum(const struct zf_rpc_conn *c);
 void zf_rpc_conn_set_stream_sum(struct zf_rpc_conn *c, enum zf_stream_sum_kind kind);
 
+/*
+ * Keeps the peer from timing out while we wait on something slow with
+ * nothing to send (zfs recv finishing a stream, destroying many snapshots,
+ * listing a large pool): a thread sends a PING frame every third of the
+ * connection's timeout; the peer answers wherever it reads, and each PING
+ * restarts its read timeout.  Between start and stop the caller must not
+ * use c at all (a TLS connection is not safe for two threads).  NULL (and
+ * nothing to stop) when c has no timeout.  stop returns the PINGs sent.
+ */
+struct zf_rpc_keepalive;
+struct zf_rpc_keepalive *zf_rpc_keepalive_start(struct zf_rpc_conn *c);
+unsigned zf_rpc_keepalive_stop(struct zf_rpc_keepalive *k);
+
 /* Exchanges HELLO and settles the version; -EPROTONOSUPPORT when ranges do not overlap. */
 _must_check_ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err);
 

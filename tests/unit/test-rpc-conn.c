@@ -189,11 +189,32 @@ static int entry_sink(void *userdata, const void *p, size_t n, struct zf_err *er
 	return zf_msg_entry_reader_feed(userdata, p, n, err);
 }
 
+/* PINGs the slow SNAPSHOT handler's keepalive sent, for the test to see. */
+static unsigned keepalive_pings;
+
+/* SNAPSHOT NAME=keepalive|silent: 1200 ms of work, with or without a keepalive. */
+static int h_slow(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
+{
+	_cleanup_free_ char *name = NULL;
+	struct zf_rpc_keepalive *ka = NULL;
+	int r = zf_msg_get_str(req->msg, ZF_TAG_NAME, &name, err);
+	(void)userdata;
+
+	if (r < 0)
+		return r;
+	if (streq(name, "keepalive"))
+		ka = zf_rpc_keepalive_start(req->conn);
+	usleep(1200 * 1000);
+	keepalive_pings = zf_rpc_keepalive_stop(ka);
+	return 0;
+}
+
 static const struct zf_rpc_handler handlers[] = {
 	{ ZF_RPC_LIST_FS, h_list },
 	{ ZF_RPC_SEND, h_send },
 	{ ZF_RPC_RECV, h_recv },
 	{ ZF_RPC_HOLD, h_hold },
+	{ ZF_RPC_SNAPSHOT, h_slow },
 };
 
 struct srv {
@@ -202,6 +223,7 @@ struct srv {
 	const struct zf_tls_opts *tls;
 	struct policy policy;
 	bool old;                       /* offer no features, as a first-version peer */
+	int timeout_ms;                 /* 0: 5000 */
 	int rc;
 	struct zf_err err;
 };
@@ -224,7 +246,7 @@ static void *srv_main(void *p)
 				return NULL;
 		}
 	}
-	zf_transport_set_timeout(t, 5000);
+	zf_transport_set_timeout(t, s->timeout_ms ? s->timeout_ms : 5000);
 	c = zf_rpc_conn_new(t);
 	if (s->old)
 		zf_rpc_conn_set_features(c, 0);
@@ -589,6 +611,45 @@ static void test_silent_server(void **state)
 	assert_msg(&err, "sent nothing for 100 ms");
 }
 
+/*
+ * A handler busy for 1200 ms while both sides time out after 400: with a
+ * keepalive the client's call waits it out (PINGs restart its timer),
+ * without one it gives up.  The connection is usable after the first.
+ */
+static void test_keepalive(void **state)
+{
+	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *c = NULL;
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	struct zf_transport *a = NULL;
+	struct srv s = { .lfd = -1, .timeout_ms = 400 };
+	struct zf_err err = ZF_ERR_INIT;
+	pthread_t th;
+	(void)state;
+
+	assert_int_equal(zf_transport_local_pair(&a, &s.t, &err), 0);
+	zf_transport_set_timeout(a, 400);
+	assert_int_equal(pthread_create(&th, NULL, srv_main, &s), 0);
+	c = zf_rpc_conn_new(a);
+	assert_int_equal(zf_rpc_handshake(c, false, &err), 0);
+
+	zf_msg_start(&body, ZF_RPC_SNAPSHOT);
+	assert_int_equal(zf_msg_add_str(&body, ZF_TAG_FS, "pool/fs"), 0);
+	assert_int_equal(zf_msg_add_str(&body, ZF_TAG_NAME, "keepalive"), 0);
+	if (call(c, &body, NULL, &err) < 0)
+		fail_msg("slow call with keepalive: %s", err.msg);
+	assert_true(keepalive_pings >= 3);      /* every 133 ms for 1200 ms */
+	ping(c);
+
+	zf_msg_start(&body, ZF_RPC_SNAPSHOT);
+	assert_int_equal(zf_msg_add_str(&body, ZF_TAG_FS, "pool/fs"), 0);
+	assert_int_equal(zf_msg_add_str(&body, ZF_TAG_NAME, "silent"), 0);
+	zf_err_clear(&err);
+	assert_int_equal(call(c, &body, NULL, &err), -ETIMEDOUT);
+	c = zf_rpc_conn_free(c);
+	pthread_join(th, NULL);
+	assert_int_equal(keepalive_pings, 0);   /* the handler has returned now */
+}
+
 static void test_version_mismatch(void **state)
 {
 	struct zf_err err = ZF_ERR_INIT;
@@ -663,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_stream_truncated),
 		cmocka_unit_test(test_stream_end_mismatch),
 		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_garbage_from_client),
 		cmocka_unit_test(test_no_hello),
