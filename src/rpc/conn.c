@@ -396,15 +396,20 @@ int zf_rpc_stream_send(struct zf_rpc_conn *c, uint32_t id, zf_rpc_source_fn sour
 		       void *userdata, struct zf_err *err)
 {
 	_cleanup_(zf_stream_sum_freep) struct zf_stream_sum *sum = zf_stream_sum_new(c->sum);
-	_cleanup_free_ uint8_t *buf = zf_xmalloc(ZF_RPC_STREAM_CHUNK);
 	int r;
 
 	if (!sum)
 		return zf_err_set(err, -ENOMEM, "cannot start stream checksum");
 	for (;;) {
+		uint8_t *frame, *payload;
 		size_t n = 0;
 
-		r = source(userdata, buf, ZF_RPC_STREAM_CHUNK, &n, err);
+		/* the source fills the frame's payload in place, behind room for its header */
+		zf_buf_reset(&c->wbuf);
+		zf_buf_grow(&c->wbuf, ZF_FRAME_HEADER_SIZE + ZF_RPC_STREAM_CHUNK);
+		frame = (uint8_t *)c->wbuf.data;
+		payload = frame + ZF_FRAME_HEADER_SIZE;
+		r = source(userdata, payload, ZF_RPC_STREAM_CHUNK, &n, err);
 		if (r < 0) {
 			/* tell the receiver this stream is cut; the connection goes on */
 			int q = send_error(c, id, r, err ? zf_err_msg(err) : "stream source failed",
@@ -415,8 +420,12 @@ int zf_rpc_stream_send(struct zf_rpc_conn *c, uint32_t id, zf_rpc_source_fn sour
 			break;
 		if (n > ZF_RPC_STREAM_CHUNK)
 			return zf_err_set(err, -EINVAL, "stream source overfilled its buffer");
-		zf_stream_sum_add(sum, buf, n);
-		r = zf_rpc_send_frame(c, ZF_FRAME_DATA, id, buf, n, err);
+		zf_stream_sum_add(sum, payload, n);
+		r = zf_frame_put_header(frame, ZF_FRAME_DATA, id, n);
+		if (r < 0)
+			return zf_err_set(err, r, "DATA frame of %zu bytes exceeds the frame limit", n);
+		c->wbuf.len = ZF_FRAME_HEADER_SIZE + n;
+		r = flush_wbuf(c, err);
 		if (r < 0)
 			return r;
 	}

@@ -222,16 +222,28 @@ int zf_frame_decode(const uint8_t *p, size_t n, struct zf_frame *ret, size_t *re
 	return 1;
 }
 
-int zf_frame_append(struct zf_buf *b, enum zf_frame_type type, uint32_t id, const void *payload,
-		    size_t len)
+int zf_frame_put_header(uint8_t *h, enum zf_frame_type type, uint32_t id, size_t len)
 {
-	uint8_t h[ZF_FRAME_HEADER_SIZE] = { ZF_FRAME_MAGIC0, ZF_FRAME_MAGIC1, ZF_FRAME_VERSION };
-
 	if (len > ZF_FRAME_MAX_PAYLOAD)
 		return -EMSGSIZE;
+	memset(h, 0, ZF_FRAME_HEADER_SIZE);
+	h[0] = ZF_FRAME_MAGIC0;
+	h[1] = ZF_FRAME_MAGIC1;
+	h[2] = ZF_FRAME_VERSION;
 	h[3] = (uint8_t)type;
 	put32(h + 8, (uint32_t)len);
 	put32(h + 12, id);
+	return 0;
+}
+
+int zf_frame_append(struct zf_buf *b, enum zf_frame_type type, uint32_t id, const void *payload,
+		    size_t len)
+{
+	uint8_t h[ZF_FRAME_HEADER_SIZE];
+	int r = zf_frame_put_header(h, type, id, len);
+
+	if (r < 0)
+		return r;
 	zf_buf_add(b, h, sizeof(h));
 	if (len > 0)
 		zf_buf_add(b, payload, len);

@@ -80,6 +80,11 @@ _must_check_ int zf_frame_decode(const uint8_t *p, size_t n, struct zf_frame *re
 /* Checks just a 16-byte header; on success *ret_len is the payload length. */
 _must_check_ int zf_frame_header_check(const uint8_t *h, struct zf_frame *ret, struct zf_err *err);
 
+/*
+ * Writes a frame header for a payload of len bytes into h[0..16), for a
+ * caller that put the payload right behind it; -EMSGSIZE over the limit.
+ */
+_must_check_ int zf_frame_put_header(uint8_t *h, enum zf_frame_type type, uint32_t id, size_t len);
 /* Appends one frame to b; -EMSGSIZE when len exceeds the limit. */
 _must_check_ int zf_frame_append(struct zf_buf *b, enum zf_frame_type type, uint32_t id,
 				 const void *payload, size_t len);
