@@ -484,6 +484,12 @@ static int parse_chan(const char *sub, const char *usage, bool listen, int argc,
 	return 0;
 }
 
+static void recv_refused(void *userdata, uint16_t port, const char *peer, const char *why)
+{
+	(void)userdata;
+	fprintf(stderr, "zferry debug datachan-recv: port %u: refused '%s': %s\n", port, peer, why);
+}
+
 static int debug_datachan_recv(int argc, char **argv)
 {
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
@@ -504,6 +510,7 @@ static int debug_datachan_recv(int argc, char **argv)
 	explicit_bzero(secret, sizeof(secret));
 	if (r < 0)
 		return fail("datachan-recv", &err);
+	zf_datachan_listener_on_refused(l, recv_refused, NULL);
 	fprintf(stderr, "port=%u\n", zf_datachan_port(l));
 	fflush(stderr);
 	if (zf_datachan_accept(l, o.timeout_ms, &t, &err) < 0)

@@ -548,6 +548,13 @@ static int dc_fail(struct zf_err *err, int r, const struct zf_err *why)
 	return zf_err_set(err, r, "data channel: %s", m);
 }
 
+/* A stranger knocked on a client's data channel: the server's admin wants to know. */
+static void dc_refused(void *userdata, uint16_t port, const char *peer, const char *why)
+{
+	log_warning("serve: data channel of '%s' on port %u: refused '%s': %s",
+		    (const char *)userdata, port, peer, why);
+}
+
 /*
  * DATA_CHANNEL_OPEN: DATA_ADDR, DATA_PORTS, DATA_ENCRYPT?.  Binds the
  * first free port of the range with a fresh secret and keeps the listener
@@ -605,6 +612,8 @@ static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struc
 		return zf_err_set(err, r, "data channel: cannot add the secret to the response");
 	log_debug("serve: data channel for '%s' on '%s' port %u%s", req->identity, addr,
 		  zf_datachan_port(l), encrypt ? ", encrypted" : "");
+	/* the identity lives as long as the connection, which outlives the channel */
+	zf_datachan_listener_on_refused(l, dc_refused, (void *)zf_rpc_conn_peer(req->conn));
 	sv->dc = TAKE_PTR(l);
 	return 0;
 }

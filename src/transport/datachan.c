@@ -513,6 +513,8 @@ struct zf_datachan_listener {
 	uint16_t port;
 	bool encrypt;
 	int handshake_timeout_ms;
+	zf_datachan_refused_fn on_refused;
+	void *on_refused_data;
 	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
 };
 
@@ -611,10 +613,21 @@ struct zf_datachan_listener *zf_datachan_listener_free(struct zf_datachan_listen
 	return NULL;
 }
 
-static void drop(struct pending *v, size_t *n, size_t i, const char *why)
+void zf_datachan_listener_on_refused(struct zf_datachan_listener *l, zf_datachan_refused_fn fn,
+				     void *userdata)
 {
-	if (why)
-		log_warning("data channel: dropping peer '%s': %s", v[i].tcp->peer, why);
+	l->on_refused = fn;
+	l->on_refused_data = userdata;
+}
+
+static void drop(struct zf_datachan_listener *l, struct pending *v, size_t *n, size_t i,
+		 const char *why)
+{
+	if (why && l->on_refused)
+		l->on_refused(l->on_refused_data, l->port, v[i].tcp->peer, why);
+	else if (why)
+		log_debug("data channel on port %u: dropping peer '%s': %s", l->port,
+			  v[i].tcp->peer, why);
 	zf_transport_free(v[i].tcp);
 	v[i] = v[--*n];
 }
@@ -709,7 +722,7 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 				char why[64];
 				snprintf(why, sizeof(why), "no handshake within %d ms",
 					 l->handshake_timeout_ms);
-				drop(v, &n, i, why);
+				drop(l, v, &n, i, why);
 				continue;
 			}
 			wait = MIN(wait, v[i].deadline - now);
@@ -734,7 +747,7 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 				continue;
 			q = advance(l, &v[i], &e);
 			if (q < 0)
-				drop(v, &n, i, zf_err_msg(&e));
+				drop(l, v, &n, i, zf_err_msg(&e));
 			else if (q > 0) {
 				struct zf_transport *tcp = TAKE_PTR(v[i].tcp);
 				uint8_t hello_c[HELLO_LEN], hello_l[HELLO_LEN];
@@ -743,7 +756,7 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 				memcpy(hello_l, v[i].hello_l, HELLO_LEN);
 				v[i] = v[--n];
 				while (n > 0)
-					drop(v, &n, 0, "another peer authenticated first");
+					drop(l, v, &n, 0, "another peer authenticated first");
 				l->fd = safe_close(l->fd);
 				log_debug("data channel on port %u: peer '%s' authenticated", l->port,
 					  tcp->peer);
@@ -758,8 +771,8 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 
 			if (zf_tcp_accept(l->fd, 0, NULL, &tcp, &e) < 0) {
 				if (e.code != -ETIMEDOUT && e.code != -EAGAIN)
-					log_warning("data channel on port %u: %s", l->port,
-						    zf_err_msg(&e));
+					log_debug("data channel on port %u: %s", l->port,
+						  zf_err_msg(&e));
 				continue;
 			}
 			if (n == MAX_PENDING) {
@@ -767,18 +780,18 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 				for (size_t i = 1; i < n; i++)
 					if (v[i].deadline < v[oldest].deadline)
 						oldest = i;
-				drop(v, &n, oldest, "too many handshakes at once");
+				drop(l, v, &n, oldest, "too many handshakes at once");
 			}
 			v[n] = (struct pending){ .tcp = tcp };
 			if (start(l, &v[n], &e) < 0) {
 				n++;
-				drop(v, &n, n - 1, zf_err_msg(&e));
+				drop(l, v, &n, n - 1, zf_err_msg(&e));
 			} else
 				n++;
 		}
 	}
 	while (n > 0)
-		drop(v, &n, 0, NULL);
+		drop(l, v, &n, 0, NULL);
 	l->fd = safe_close(l->fd);
 	return r;
 }

@@ -59,13 +59,23 @@ uint16_t zf_datachan_port(const struct zf_datachan_listener *l);
  * authenticates.  Handshakes run side by side (up to 16; a 17th pushes
  * out the oldest), each bounded by the handshake timeout, so a peer that
  * connects and stalls holds up nobody.  Peers that fail are closed and
- * logged (log_warning, with their address) and waiting goes on.  On
+ * reported (below) and waiting goes on.  On
  * success or timeout (-ETIMEDOUT) the listening socket is closed: one
  * stream per secret; a later call fails with -EBADF.
  */
 _must_check_ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms,
 				    struct zf_transport **ret, struct zf_err *err);
 struct zf_datachan_listener *zf_datachan_listener_free(struct zf_datachan_listener *l);
+/*
+ * Called for every peer the listener refuses (wrong proof, no handshake in
+ * time, pushed out, beaten by the real peer), with its address and why:
+ * for the caller to log at the level it sees fit (an admin wants to know
+ * who knocked).  Without one they go to log_debug.
+ */
+typedef void (*zf_datachan_refused_fn)(void *userdata, uint16_t port, const char *peer,
+				       const char *why);
+void zf_datachan_listener_on_refused(struct zf_datachan_listener *l, zf_datachan_refused_fn fn,
+				     void *userdata);
 DEFINE_CLEANUP_FUNC(struct zf_datachan_listener *, zf_datachan_listener_free);
 /* For tests: the per-peer handshake timeout (default ZF_DATACHAN_HANDSHAKE_TIMEOUT_MS). */
 void zf_datachan_listener_set_handshake_timeout(struct zf_datachan_listener *l, int timeout_ms);

@@ -76,6 +76,13 @@ static void assert_log(const char *what)
 		fail_msg("log '%s' does not mention '%s'", log_buf, what);
 }
 
+/* What a caller does with refused peers: here, log them where assert_log() looks. */
+static void refused(void *userdata, uint16_t port, const char *peer, const char *why)
+{
+	(void)userdata;
+	log_warning("refused on port %u: '%s': %s", port, peer, why);
+}
+
 /* The receiving side in a thread: accept, read to the end checking the pattern, reply "ok". */
 struct rx {
 	struct zf_datachan_listener *l;
@@ -124,6 +131,7 @@ static void rx_start(struct rx *s, pthread_t *th, bool encrypt, int timeout_ms, 
 	memset(s, 0, sizeof(*s));
 	s->timeout_ms = timeout_ms;
 	assert_int_equal(zf_datachan_listen("127.0.0.1", "0", secret, encrypt, &s->l, &err), 0);
+	zf_datachan_listener_on_refused(s->l, refused, NULL);
 	snprintf(port, 8, "%u", zf_datachan_port(s->l));
 	assert_true(zf_datachan_port(s->l) > 0);
 	assert_int_equal(pthread_create(th, NULL, rx_main, s), 0);
