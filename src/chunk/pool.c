@@ -158,6 +158,20 @@ struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p)
 	return j;
 }
 
+struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i)
+{
+	struct zf_pool_job *j;
+	bool done;
+
+	if (p->head - p->tail <= i)
+		return NULL;
+	j = &p->jobs[(p->tail + i) % p->nslots];
+	pthread_mutex_lock(&p->lock);
+	done = j->done;
+	pthread_mutex_unlock(&p->lock);
+	return done ? j : NULL;
+}
+
 void zf_pool_release(struct zf_pool *p)
 {
 	p->tail++;

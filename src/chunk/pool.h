@@ -59,6 +59,12 @@ struct zf_pool_job *zf_pool_slot(struct zf_pool *p);
 void zf_pool_submit(struct zf_pool *p);
 /* The oldest submitted job once it is done, or NULL when none is outstanding. */
 struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p);
+/*
+ * The i-th oldest outstanding job (0: the oldest) if it is done, without
+ * waiting; NULL when it is not done or not submitted.  Lets the consumer
+ * take a run of finished jobs at once, then release them one by one.
+ */
+struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i);
 /* Hands the oldest job's slot back. */
 void zf_pool_release(struct zf_pool *p);
 void zf_pool_job_reserve(struct zf_pool_job *j, size_t n);
