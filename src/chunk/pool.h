@@ -47,9 +47,20 @@ struct zf_pool_worker {
 
 typedef void (*zf_pool_fn)(struct zf_pool_job *job, struct zf_pool_worker *w, void *userdata);
 
+/* Runs on n (>= 1) jobs, submitted one after another, that one worker took at once. */
+typedef void (*zf_pool_batch_fn)(struct zf_pool_job **jobs, unsigned n, struct zf_pool_worker *w,
+				 void *userdata);
+#define ZF_POOL_BATCH_MAX 32
+
 struct zf_pool;
 /* workers == 0 means one per CPU. */
 struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata);
+/*
+ * The same, but a worker takes up to batch (at most ZF_POOL_BATCH_MAX) of
+ * the waiting jobs at once, for work that is cheaper done together.
+ */
+struct zf_pool *zf_pool_new_batch(unsigned workers, unsigned slots, unsigned batch,
+				  zf_pool_batch_fn fn, void *userdata);
 /* Waits for the workers to finish what was submitted and joins them. */
 struct zf_pool *zf_pool_free(struct zf_pool *p);
 DEFINE_CLEANUP_FUNC(struct zf_pool *, zf_pool_free);
