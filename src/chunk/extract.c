@@ -353,8 +353,9 @@ static void start_writeback(struct extract_state *x, uint64_t done)
 /* Chunks a worker takes at once to hash together: eight lanes, refilled as they end. */
 #define BATCH_HASH 16
 
-/* Chunks written with one writev(2), at most: 4 MiB at the average chunk size. */
-#define BATCH_MAX 64
+/* Chunks written with one writev(2), at most: 1 MiB at the average chunk size, a quarter
+ * of the ring or less, so the workers have slots to fill while it runs. */
+#define BATCH_MAX 16
 
 /* Counts a written chunk and remembers where it went. */
 static void account(struct extract_state *x, const struct zf_pool_job *d,
