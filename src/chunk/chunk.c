@@ -155,3 +155,17 @@ int zf_cacnk_decode(struct zf_chunk_ctx *ctx, const uint8_t *p, size_t n, size_t
 		}
 	}
 }
+
+ssize_t zf_cacnk_decode_into(struct zf_chunk_ctx *ctx, const uint8_t *p, size_t n, void *dst,
+			     size_t size)
+{
+	size_t k;
+
+	if (n == 0)
+		return -EBADMSG;
+	/* one shot: the output goes straight to dst, and never past size */
+	k = ZSTD_decompressDCtx(ctx->dctx, dst, size, p, n);
+	if (ZSTD_isError(k))
+		return -EBADMSG;
+	return (ssize_t)k;
+}

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "util/macro.h"
 
 struct zf_buf;
@@ -49,3 +50,12 @@ _must_check_ int zf_cacnk_encode(struct zf_chunk_ctx *ctx, const void *p, size_t
  */
 _must_check_ int zf_cacnk_decode(struct zf_chunk_ctx *ctx, const uint8_t *p, size_t n,
 				 size_t max, struct zf_buf *out, struct zf_err *err);
+/*
+ * The fast way for a caller that knows the size to expect: decompresses
+ * straight into dst (size bytes), with no copy through a stream buffer.
+ * The bytes decoded (<= size), or -EBADMSG when the data is not complete
+ * zstd or would not fit; then zf_cacnk_decode() says why.  Leaves the
+ * context's streaming parameters alone.
+ */
+_must_check_ ssize_t zf_cacnk_decode_into(struct zf_chunk_ctx *ctx, const uint8_t *p, size_t n,
+					  void *dst, size_t size);

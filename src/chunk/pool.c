@@ -17,6 +17,8 @@ struct zf_pool {
 	uint64_t tail;                  /* oldest not released */
 	bool stop;
 	zf_pool_fn fn;
+	zf_pool_batch_fn batch_fn;      /* instead of fn: runs of up to batch jobs */
+	unsigned batch;
 	void *userdata;
 	pthread_t *threads;
 	unsigned nthreads;
@@ -39,20 +41,27 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct zf_pool_job *j;
+		struct zf_pool_job *jobs[ZF_POOL_BATCH_MAX];
+		unsigned n;
 
 		while (p->claim == p->head && !p->stop)
 			pthread_cond_wait(&p->work_cv, &p->lock);
 		if (p->claim == p->head)
 			break;          /* stop, and nothing left */
-		j = &p->jobs[p->claim % p->nslots];
-		p->claim++;
+		n = (unsigned)MIN((uint64_t)p->batch, p->head - p->claim);
+		for (unsigned i = 0; i < n; i++)
+			jobs[i] = &p->jobs[(p->claim + i) % p->nslots];
+		p->claim += n;
 		pthread_mutex_unlock(&p->lock);
 
-		p->fn(j, &w, p->userdata);
+		if (p->batch_fn)
+			p->batch_fn(jobs, n, &w, p->userdata);
+		else
+			p->fn(jobs[0], &w, p->userdata);
 
 		pthread_mutex_lock(&p->lock);
-		j->done = true;
+		for (unsigned i = 0; i < n; i++)
+			jobs[i]->done = true;
 		pthread_cond_broadcast(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -62,7 +71,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata)
+static struct zf_pool *pool_new(unsigned workers, unsigned slots, zf_pool_fn fn,
+			       zf_pool_batch_fn batch_fn, unsigned batch, void *userdata)
 {
 	struct zf_pool *p = zf_xcalloc(1, sizeof(*p));
 
@@ -76,6 +86,8 @@ struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, voi
 	p->jobs = zf_xcalloc(slots, sizeof(*p->jobs));
 	p->nslots = slots;
 	p->fn = fn;
+	p->batch_fn = batch_fn;
+	p->batch = batch_fn ? MAX(MIN(batch, (unsigned)ZF_POOL_BATCH_MAX), 1u) : 1;
 	p->userdata = userdata;
 	p->threads = zf_xcalloc(workers, sizeof(*p->threads));
 	for (unsigned i = 0; i < workers; i++) {
@@ -91,6 +103,17 @@ struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, voi
 		p->nthreads++;
 	}
 	return p;
+}
+
+struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata)
+{
+	return pool_new(workers, slots, fn, NULL, 1, userdata);
+}
+
+struct zf_pool *zf_pool_new_batch(unsigned workers, unsigned slots, unsigned batch,
+				  zf_pool_batch_fn fn, void *userdata)
+{
+	return pool_new(workers, slots, NULL, fn, batch, userdata);
 }
 
 struct zf_pool *zf_pool_free(struct zf_pool *p)
@@ -156,6 +179,20 @@ struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p)
 		pthread_cond_wait(&p->done_cv, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 	return j;
+}
+
+struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i)
+{
+	struct zf_pool_job *j;
+	bool done;
+
+	if (p->head - p->tail <= i)
+		return NULL;
+	j = &p->jobs[(p->tail + i) % p->nslots];
+	pthread_mutex_lock(&p->lock);
+	done = j->done;
+	pthread_mutex_unlock(&p->lock);
+	return done ? j : NULL;
 }
 
 void zf_pool_release(struct zf_pool *p)

@@ -47,9 +47,20 @@ struct zf_pool_worker {
 
 typedef void (*zf_pool_fn)(struct zf_pool_job *job, struct zf_pool_worker *w, void *userdata);
 
+/* Runs on n (>= 1) jobs, submitted one after another, that one worker took at once. */
+typedef void (*zf_pool_batch_fn)(struct zf_pool_job **jobs, unsigned n, struct zf_pool_worker *w,
+				 void *userdata);
+#define ZF_POOL_BATCH_MAX 32
+
 struct zf_pool;
 /* workers == 0 means one per CPU. */
 struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata);
+/*
+ * The same, but a worker takes up to batch (at most ZF_POOL_BATCH_MAX) of
+ * the waiting jobs at once, for work that is cheaper done together.
+ */
+struct zf_pool *zf_pool_new_batch(unsigned workers, unsigned slots, unsigned batch,
+				  zf_pool_batch_fn fn, void *userdata);
 /* Waits for the workers to finish what was submitted and joins them. */
 struct zf_pool *zf_pool_free(struct zf_pool *p);
 DEFINE_CLEANUP_FUNC(struct zf_pool *, zf_pool_free);
@@ -59,6 +70,12 @@ struct zf_pool_job *zf_pool_slot(struct zf_pool *p);
 void zf_pool_submit(struct zf_pool *p);
 /* The oldest submitted job once it is done, or NULL when none is outstanding. */
 struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p);
+/*
+ * The i-th oldest outstanding job (0: the oldest) if it is done, without
+ * waiting; NULL when it is not done or not submitted.  Lets the consumer
+ * take a run of finished jobs at once, then release them one by one.
+ */
+struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i);
 /* Hands the oldest job's slot back. */
 void zf_pool_release(struct zf_pool *p);
 void zf_pool_job_reserve(struct zf_pool_job *j, size_t n);

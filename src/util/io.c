@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "util/buf.h"
 #include "util/io.h"
@@ -75,6 +76,44 @@ int zf_write_full(int fd, const void *p, size_t n)
 		done += (size_t)k;
 	}
 	return 0;
+}
+
+int zf_writev_full(int fd, struct iovec *iov, int n)
+{
+	for (;;) {
+		ssize_t k;
+
+		while (n > 0 && iov->iov_len == 0) {
+			iov++;
+			n--;
+		}
+		if (n == 0)
+			return 0;
+		k = writev(fd, iov, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(fd, POLLOUT);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		/* skip what went out; a short write leaves the rest of one entry */
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
 }
 
 ssize_t zf_pread_full(int fd, void *p, size_t n, uint64_t off)

@@ -6,6 +6,7 @@
 #include "util/macro.h"
 
 struct zf_buf;
+struct iovec;
 
 /*
  * Reads until n bytes or end of file, retrying EINTR/EAGAIN (poll()s on a
@@ -18,6 +19,11 @@ _must_check_ ssize_t zf_read_full(int fd, void *p, size_t n);
  * zero bytes is -ENOSPC (git's write_in_full()).  Returns 0 or -errno.
  */
 _must_check_ int zf_write_full(int fd, const void *p, size_t n);
+/*
+ * The same for n buffers, with writev(2) (n at most IOV_MAX); iov is
+ * consumed: its entries are changed as bytes go out.  0 or -errno.
+ */
+_must_check_ int zf_writev_full(int fd, struct iovec *iov, int n);
 /*
  * The same at a file offset, with pread(2)/pwrite(2) (regular files: no
  * EAGAIN): bytes read, short only at end of file, or -errno; 0 or -errno.
