@@ -296,7 +296,8 @@ static void extract_batch(struct zf_pool_job **jobs, unsigned n, struct zf_pool_
 		size_t size = (size_t)j->size;
 		int r;
 
-		if (j->flags == FROM_OUTPUT || j->flags == FROM_STAGING || x->nfiles > 0 || x->o->cache || x->o->nstores == 0) {
+		if (j->flags == FROM_OUTPUT || j->flags == FROM_STAGING || x->nfiles > 0 ||
+		    x->o->cache || x->o->nstores == 0) {
 			extract_job(j, w, x);
 			continue;
 		}
@@ -372,13 +373,14 @@ static int open_direct(struct extract_state *x, const char *tmp, struct zf_err *
 	}
 	s->align = 4096;
 	/* a larger preferred I/O size, if a power of two (any of them divides the buffer) */
-	if (fstat(fd, &st) == 0 && st.st_blksize > 4096 && st.st_blksize <= (blksize_t)STAGING_SIZE &&
-	    (st.st_blksize & (st.st_blksize - 1)) == 0)
+	if (fstat(fd, &st) == 0 && st.st_blksize > 4096 &&
+	    st.st_blksize <= (blksize_t)STAGING_SIZE && (st.st_blksize & (st.st_blksize - 1)) == 0)
 		s->align = (size_t)st.st_blksize;
 	r = posix_memalign(&buf, s->align, STAGING_SIZE);
 	if (r != 0) {
 		safe_close(fd);
-		return zf_err_set(err, -r, "cannot allocate %u bytes for direct writes", STAGING_SIZE);
+		return zf_err_set(err, -r, "cannot allocate %u bytes for direct writes",
+				  STAGING_SIZE);
 	}
 	s->buf = buf;
 	s->fd = fd;

@@ -326,7 +326,8 @@ static void test_extract_direct(void **state)
 	}
 	/* block k at k * 1.5 MiB + k * 97 KiB comes again 4 MiB + k * 300 KiB later */
 	for (size_t k = 0; k < 12; k++) {
-		size_t src = k * (3u << 19) + k * 97u * 1024, dst = src + (4u << 20) + k * 300u * 1024;
+		size_t src = k * (3u << 19) + k * 97u * 1024;
+		size_t dst = src + (4u << 20) + k * 300u * 1024;
 		memcpy(p + dst, p + src, blk);
 	}
 	{
