@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include "chunk/atomic-file.h"
 #include "chunk/idmap.h"
 #include "chunk/index.h"
@@ -12,6 +14,7 @@
 #include "chunk/pool.h"
 #include "chunk/sha512x8.h"
 #include "chunk/store.h"
+#include "log/log.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -23,6 +26,25 @@ enum {
 	FROM_CACHE,
 	FROM_STORE,
 	FROM_OUTPUT,            /* a copy of an earlier chunk of the output (at job->aux) */
+	FROM_STAGING,           /* the same, copied by the consumer from the staging buffer */
+};
+
+bool zf_extract_refuse_direct_for_test;
+
+/*
+ * A file output written with O_DIRECT goes through this aligned buffer:
+ * finished chunks are copied in, in order, and each full buffer is one
+ * write at an aligned offset, past the page cache.  Everything before
+ * off is in the file; [off, off + len) is only here.
+ */
+#define STAGING_SIZE (4u << 20)
+
+struct staging {
+	int fd;                         /* the temporary file, O_DIRECT; -EBADF: not used */
+	uint8_t *buf;
+	size_t len;
+	size_t align;
+	uint64_t off;
 };
 
 /*
@@ -48,6 +70,7 @@ struct extract_state {
 	int out_fd;                     /* >= 0: workers write here at each chunk's offset */
 	struct zf_idmap written;        /* chunks of out_fd, for FROM_OUTPUT */
 	uint64_t flushed;               /* output bytes whose writeback was started */
+	struct staging direct;
 };
 
 /* Seed chunks: hash them in the pool, in order, to learn their ids. */
@@ -248,7 +271,7 @@ static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *u
 
 	if (j->flags == FROM_OUTPUT)
 		copy_output(x, j);
-	else
+	else if (j->flags != FROM_STAGING)      /* filled when submitted */
 		fetch(x, j, w);
 }
 
@@ -273,7 +296,8 @@ static void extract_batch(struct zf_pool_job **jobs, unsigned n, struct zf_pool_
 		size_t size = (size_t)j->size;
 		int r;
 
-		if (j->flags == FROM_OUTPUT || x->nfiles > 0 || x->o->cache || x->o->nstores == 0) {
+		if (j->flags == FROM_OUTPUT || j->flags == FROM_STAGING || x->nfiles > 0 ||
+		    x->o->cache || x->o->nstores == 0) {
 			extract_job(j, w, x);
 			continue;
 		}
@@ -326,11 +350,50 @@ static int open_seed(struct extract_state *x, const char *path, bool must, struc
 	return 1;
 }
 
+/*
+ * Opens the temporary output a second time, with O_DIRECT, and allocates the
+ * staging buffer.  A filesystem that refuses O_DIRECT gets buffered writes.
+ */
+static int open_direct(struct extract_state *x, const char *tmp, struct zf_err *err)
+{
+	struct staging *s = &x->direct;
+	struct stat st;
+	void *buf = NULL;
+	int fd, r;
+
+	fd = zf_extract_refuse_direct_for_test ? (errno = EINVAL, -1)
+					       : open(tmp, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EINVAL) {
+			log_debug("output '%s' refuses O_DIRECT: writing it through the page cache",
+				  tmp);
+			return 0;
+		}
+		return zf_err_set(err, -errno, "cannot open '%s' for direct writes: %m", tmp);
+	}
+	s->align = 4096;
+	/* a larger preferred I/O size, if a power of two (any of them divides the buffer) */
+	if (fstat(fd, &st) == 0 && st.st_blksize > 4096 &&
+	    st.st_blksize <= (blksize_t)STAGING_SIZE && (st.st_blksize & (st.st_blksize - 1)) == 0)
+		s->align = (size_t)st.st_blksize;
+	r = posix_memalign(&buf, s->align, STAGING_SIZE);
+	if (r != 0) {
+		safe_close(fd);
+		return zf_err_set(err, -r, "cannot allocate %u bytes for direct writes",
+				  STAGING_SIZE);
+	}
+	s->buf = buf;
+	s->fd = fd;
+	return 1;
+}
+
 static void state_release(struct extract_state *x)
 {
 	for (size_t i = 0; i < x->nfiles; i++)
 		safe_close(x->files[i].fd);
 	free(x->files);
+	safe_close(x->direct.fd);
+	free(x->direct.buf);
 	zf_idmap_release(&x->seeds);
 	zf_idmap_release(&x->written);
 }
@@ -343,11 +406,86 @@ static void start_writeback(struct extract_state *x, uint64_t done)
 {
 	const uint64_t step = 16u << 20;
 
-	if (x->out_fd < 0 || !x->o->fsync || done < x->flushed + step)
+	if (x->out_fd < 0 || x->direct.fd >= 0 || !x->o->fsync || done < x->flushed + step)
 		return;
 	(void)sync_file_range(x->out_fd, (off_t)x->flushed, (off_t)(done - x->flushed),
 			      SYNC_FILE_RANGE_WRITE);
 	x->flushed = done;
+}
+
+/* Copies n bytes to the staging buffer, writing it out each time it is full. */
+static int staging_add(struct staging *s, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = MIN(n, STAGING_SIZE - s->len);
+		int r;
+
+		memcpy(s->buf + s->len, p, k);
+		s->len += k;
+		p += k;
+		n -= k;
+		if (s->len < STAGING_SIZE)
+			break;
+		r = zf_pwrite_full(s->fd, s->buf, STAGING_SIZE, s->off);
+		if (r < 0)
+			return r;
+		s->off += STAGING_SIZE;
+		s->len = 0;
+	}
+	return 0;
+}
+
+/*
+ * The last partial buffer: zero-padded to a whole block, written the same
+ * way, then the file is cut to its real size (through the ordinary fd).
+ */
+static int staging_finish(struct staging *s, int fd, struct zf_err *err)
+{
+	uint64_t size = s->off + s->len;
+	int r;
+
+	if (s->len > 0) {
+		size_t padded = (s->len + s->align - 1) / s->align * s->align;
+
+		memset(s->buf + s->len, 0, padded - s->len);
+		r = zf_pwrite_full(s->fd, s->buf, padded, s->off);
+		if (r < 0)
+			return zf_err_set(err, r, "cannot write output: %s", strerror(-r));
+	}
+	if (ftruncate(fd, (off_t)size) < 0)
+		return zf_err_set(err, -errno, "cannot write output: %m");
+	return 0;
+}
+
+/*
+ * A repeated chunk whose first copy is not all in the file yet: the
+ * consumer fills the job now, from the file up to the staging buffer and
+ * from the buffer after (a worker reading later would race with the next
+ * flush, and the file has no such bytes yet).
+ */
+static void copy_staged(struct extract_state *x, struct zf_pool_job *j, uint64_t from)
+{
+	const struct staging *s = &x->direct;
+	size_t size = (size_t)j->size, head = 0;
+
+	zf_pool_job_reserve(j, size);
+	if (from < s->off) {
+		ssize_t k;
+
+		head = (size_t)(s->off - from);
+		k = zf_pread_full(x->out_fd, j->data, head, from);
+		if (k < 0) {
+			j->r = zf_err_set(&j->err, (int)k, "cannot read back output at offset %"
+					  PRIu64 ": %s", from, strerror((int)-k));
+			return;
+		}
+		if ((size_t)k != head) {
+			j->r = zf_err_set(&j->err, -EIO, "output shrank while written");
+			return;
+		}
+	}
+	memcpy(j->data + head, s->buf + (from + head - s->off), size - head);
+	j->n = size;
 }
 
 /* Chunks a worker takes at once to hash together: eight lanes, refilled as they end. */
@@ -364,10 +502,12 @@ static void account(struct extract_state *x, const struct zf_pool_job *d,
 	st->size += d->n;
 	st->chunks++;
 	/* the output counts as a seed of itself */
-	st->from_seed += d->flags == FROM_SEED || d->flags == FROM_OUTPUT;
+	st->from_seed += d->flags == FROM_SEED || d->flags == FROM_OUTPUT ||
+			 d->flags == FROM_STAGING;
 	st->from_cache += d->flags == FROM_CACHE;
 	st->from_store += d->flags == FROM_STORE;
-	if (x->out_fd >= 0 && d->flags != FROM_OUTPUT && x->written.n < WRITTEN_MAX) {
+	if (x->out_fd >= 0 && d->flags != FROM_OUTPUT && d->flags != FROM_STAGING &&
+	    x->written.n < WRITTEN_MAX) {
 		struct zf_idmap_value v = { d->offset, (uint32_t)d->n, 0 };
 		zf_idmap_add(&x->written, &d->id, &v);
 	}
@@ -401,7 +541,12 @@ static int write_done(struct extract_state *x, struct zf_pool *pool, int out_fd,
 		iov[n] = (struct iovec){ d->data, d->n };
 		n++;
 	} while (n < BATCH_MAX && (d = zf_pool_peek_done(pool, n)) && d->r >= 0);
-	if (out_fd >= 0) {
+	if (x->direct.fd >= 0) {
+		for (unsigned i = 0; i < n && r >= 0; i++)
+			r = staging_add(&x->direct, done[i]->data, done[i]->n);
+		if (r < 0)
+			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
+	} else if (out_fd >= 0) {
 		r = zf_writev_full(out_fd, iov, (int)n);
 		if (r < 0)
 			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
@@ -464,7 +609,11 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		j->size = size;
 		if (x->out_fd >= 0) {
 			const struct zf_idmap_value *v = zf_idmap_get(&x->written, &id);
-			if (v && v->size == size) {
+			if (v && v->size == size && x->direct.fd >= 0 &&
+			    v->offset + size > x->direct.off) {
+				j->flags = FROM_STAGING;
+				copy_staged(x, j, v->offset);
+			} else if (v && v->size == size) {
 				j->flags = FROM_OUTPUT;
 				j->aux = v->offset;
 			}
@@ -484,7 +633,8 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 {
 	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
 	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
-	_cleanup_(state_release) struct extract_state x = { .o = o, .out_fd = -EBADF };
+	_cleanup_(state_release) struct extract_state x = { .o = o, .out_fd = -EBADF,
+							    .direct.fd = -EBADF };
 	struct zf_extract_stats st = { 0 };
 	int r;
 
@@ -508,6 +658,11 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 		/* a file: written in order like a pipe, and read back for repeats */
 		x.out_fd = f.fd;
 		out_fd = f.fd;
+		if (o->direct) {
+			r = open_direct(&x, f.tmp, err);
+			if (r < 0)
+				return r;
+		}
 	}
 	/* a pipe: fewer, larger writes wake its reader less often (best effort) */
 	if (!out_path && out_fd >= 0)
@@ -515,6 +670,12 @@ int zf_chunk_extract(const char *index_path, const char *out_path, int out_fd,
 	r = do_extract(&x, idx, index_path, out_fd, &st, err);
 	if (r < 0)
 		return r;
+	if (x.direct.fd >= 0) {
+		r = staging_finish(&x.direct, f.fd, err);
+		if (r < 0)
+			return r;
+		st.direct = true;
+	}
 	if (out_path) {
 		r = zf_atomic_file_commit(&f, o->fsync, false, err);
 		if (r < 0)

@@ -48,13 +48,19 @@ struct zf_extract_opts {
 	size_t nseeds;
 	bool seed_output;               /* an existing output file is a seed too */
 	bool fsync;                     /* make a file output durable before renaming it */
+	bool direct;                    /* write a file output with O_DIRECT (past the page
+					 * cache); buffered where the filesystem refuses it */
 	unsigned jobs;
 };
 
 struct zf_extract_stats {
 	uint64_t size, chunks;
 	uint64_t from_seed, from_cache, from_store;     /* chunks */
+	bool direct;                    /* the output was written with O_DIRECT */
 };
+
+/* Test only: makes o->direct behave as on a filesystem that refuses O_DIRECT. */
+extern bool zf_extract_refuse_direct_for_test;
 
 /*
  * Restores the blob index_path describes into out_path (temporary file +

@@ -3,7 +3,8 @@
 #   make's, and each tool extracts what the other made.
 # STRATEGY: for inputs from 0 B to 16 MiB (random, patterns, zeros, a repeated
 #   4 MiB block) and two chunk sizes, run both tools into their own stores,
-#   cmp the indexes, then cross-extract and cmp with the input.
+#   cmp the indexes, then cross-extract (zferry buffered and with --direct)
+#   and cmp with the input.
 # Exit 0 pass, 77 skip (no casync), anything else fail.
 set -u
 ZFERRY=${1:?usage: interop-caibx.sh ZFERRY}
@@ -62,6 +63,10 @@ check() {       # check NAME CASYNC_SIZE ZFERRY_SIZE TAG
 	"$ZFERRY" store extract -s cs-$tag "$ci" out2 2>err ||
 		fail "zferry extract of casync's $f ($tag): $(cat err)"
 	cmp -s out2 "$f" || fail "zferry extract of casync's $f ($tag) differs"
+	rm -f out3
+	"$ZFERRY" store extract --direct -s cs-$tag "$ci" out3 2>err ||
+		fail "zferry extract --direct of casync's $f ($tag): $(cat err)"
+	cmp -s out3 "$f" || fail "zferry extract --direct of casync's $f ($tag) differs"
 	echo "ok $f ($tag)"
 }
 

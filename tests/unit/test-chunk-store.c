@@ -257,6 +257,108 @@ static void test_extract_self_seed(void **state)
 	assert_int_equal(xs.from_store, ms.chunks);
 }
 
+/* Whether files in dir can be opened with O_DIRECT (ext4 yes; old tmpfs no). */
+static bool direct_works(const char *dir)
+{
+	_cleanup_free_ char *probe = zf_xasprintf("%s/.direct-probe", dir);
+	int fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+
+	(void)unlink(probe);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Extracts index to out, buffered and then with direct; both must equal data. */
+static void extract_both(struct fixture *f, const char *index, const char *data,
+			 struct zf_extract_opts *xo, struct zf_extract_stats *ret)
+{
+	_cleanup_free_ char *buffered = path_in(f, "both.buffered");
+	_cleanup_free_ char *direct = path_in(f, "both.direct");
+	struct zf_extract_stats bs, ds;
+
+	xo->direct = false;
+	assert_int_equal(zf_chunk_extract(index, buffered, -EBADF, xo, &bs, NULL), 0);
+	assert_false(bs.direct);
+	xo->direct = true;
+	assert_int_equal(zf_chunk_extract(index, direct, -EBADF, xo, &ds, NULL), 0);
+	assert_int_equal(ds.direct, direct_works(f->dir) && !zf_extract_refuse_direct_for_test);
+	assert_true(same_file(data, buffered));
+	assert_true(same_file(data, direct));
+	assert_int_equal(ds.size, bs.size);
+	assert_int_equal(ds.chunks, bs.chunks);
+	assert_int_equal(unlink(buffered), 0);
+	assert_int_equal(unlink(direct), 0);
+	*ret = ds;
+}
+
+/*
+ * --direct: sizes around and below the 4096-byte block, and a file whose
+ * blocks come again at distances that put their first copy in the file, in
+ * the staging buffer and across its start when the repeat is submitted.
+ */
+static void test_extract_direct(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = { 1, 1000, 4095, 4096, 3 * 4096 + 1, 300001 };
+	const size_t n = 26u << 20, blk = 128u << 10;
+	_cleanup_free_ char *index = path_in(f, "d.caibx");
+	_cleanup_free_ uint8_t *p = zf_xmalloc(n);
+	struct zf_extract_opts xo = { .jobs = 3 };
+	struct zf_extract_stats xs;
+	struct zf_make_stats ms;
+	uint64_t x = 5;
+
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		_cleanup_free_ char *data = write_data(f, "small", sizes[i], 40 + i);
+
+		make_index(f, data, index, &ms);
+		extract_both(f, index, data, &xo, &xs);
+		assert_int_equal(xs.size, sizes[i]);
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(x >> 56);
+	}
+	/* block k at k * 1.5 MiB + k * 97 KiB comes again 4 MiB + k * 300 KiB later */
+	for (size_t k = 0; k < 12; k++) {
+		size_t src = k * (3u << 19) + k * 97u * 1024;
+		size_t dst = src + (4u << 20) + k * 300u * 1024;
+		memcpy(p + dst, p + src, blk);
+	}
+	{
+		_cleanup_free_ char *data = path_in(f, "rep");
+		_cleanup_close_ int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		assert_true(fd >= 0);
+		assert_int_equal(zf_write_full(fd, p, n - 777), 0);
+		make_index(f, data, index, &ms);
+		extract_both(f, index, data, &xo, &xs);
+		assert_int_equal(xs.size, n - 777);
+		assert_true(xs.from_seed > 20);         /* copied back from the output */
+		assert_int_equal(xs.from_seed + xs.from_store, ms.chunks);
+
+		/* with a seed: everything from it */
+		const char *seeds[] = { data };
+		xo.seeds = seeds;
+		xo.nseeds = 1;
+		extract_both(f, index, data, &xo, &xs);
+		assert_int_equal(xs.from_seed, ms.chunks);
+		xo.seeds = NULL;
+		xo.nseeds = 0;
+
+		/* a filesystem that refuses O_DIRECT: buffered, same bytes */
+		zf_extract_refuse_direct_for_test = true;
+		extract_both(f, index, data, &xo, &xs);
+		zf_extract_refuse_direct_for_test = false;
+		assert_false(xs.direct);
+	}
+}
+
 static void test_damaged(void **state)
 {
 	struct fixture *f = *state;
@@ -284,6 +386,13 @@ static void test_damaged(void **state)
 
 	xo.stores = &f->store;
 	xo.nstores = 1;
+	/* with O_DIRECT too: the same error, no output */
+	xo.direct = true;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ZF_E_CORRUPT);
+	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
+	assert_int_equal(access(out, F_OK), -1);
+	xo.direct = false;
+	zf_err_clear(&err);
 	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ZF_E_CORRUPT);
 	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
 	snprintf(offs, sizeof(offs), "offset %llu", (unsigned long long)off);
@@ -413,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_make_extract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extract_self_seed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extract_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_zstd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
