@@ -47,7 +47,7 @@ recv_port() {
 "$ZFERRY" debug stream-sink <data 2>sink.err
 grep -q '^bytes=3145728 seconds=[0-9.]* MiB/s=[0-9.]*$' sink.err || fail "sink: $(cat sink.err)"
 # --pipe-size on both ends of a real pipe: the bytes still all arrive
-"$ZFERRY" debug stream-source --bytes 3M --pipe-size 1M | "$ZFERRY" debug stream-sink -p 256K 2>sink.err ||
+"$ZFERRY" debug stream-source --bytes 3M --pipe-size 1M | "$ZFERRY" debug stream-sink -p 1M 2>sink.err ||
 	fail "pipe-size: $(cat sink.err)"
 grep -q '^bytes=3145728 ' sink.err || fail "sink with --pipe-size: $(cat sink.err)"
 
