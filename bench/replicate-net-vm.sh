@@ -14,8 +14,11 @@ w=$(mktemp -d)
 cat >"$w/zferry.yml" <<CFG
 serve:
   tls: { ca: $w/ca.pem, cert: $w/server.pem, key: $w/server.key }
+  tcp: { allow: [127.0.0.1] }
   clients:
     - identity: bench
+      write: [p2]
+    - identity: "tcp:127.0.0.1"
       write: [p2]
 CFG
 
@@ -27,11 +30,13 @@ head -c "${mb}M" /dev/urandom >/mnt/p1/a/data
 zfs snapshot p1/a@s
 bytes=$(zfs send -nP p1/a@s | awk '/^size/ {print $2}')
 
-zferry serve -c "$w/zferry.yml" --listen tls://127.0.0.1:0 2>"$w/serve.log" &
+zferry serve -c "$w/zferry.yml" --listen tls://127.0.0.1:0 --listen tcp://127.0.0.1:0 \
+	2>"$w/serve.log" &
 serve=$!
 for i in $(seq 1 100); do
 	port=$(sed -n 's/.*listening on tls:\/\/.*:\([0-9]*\)$/\1/p' "$w/serve.log")
-	[ -n "$port" ] && break
+	tport=$(sed -n 's/.*listening on tcp:\/\/.*:\([0-9]*\)$/\1/p' "$w/serve.log")
+	[ -n "$port" ] && [ -n "$tport" ] && break
 	sleep 0.1
 done
 
@@ -46,9 +51,18 @@ zferry replicate --no-sync-snap --no-progress --tls-ca "$w/ca.pem" --tls-cert "$
 zpool sync p2
 t1=$(now)
 zf=$(secs "$t0" "$t1")
+# the same over plain tcp: the protocol without the emulated AES
+cold
+t0=$(now)
+zferry replicate --no-sync-snap --no-progress p1/a "tcp://127.0.0.1:$tport/p2/zt" >/dev/null
+zpool sync p2
+t1=$(now)
+zt=$(secs "$t0" "$t1")
 kill $serve
 echo "== full replication of $mb MiB of incompressible data, in the VM (TCG)"
 echo "stream bytes:                    $bytes"
 echo "raw zfs send | zfs recv:         $raw s  ($(awk -v b="$bytes" -v t="$raw" 'BEGIN{printf "%.1f", b / t / 1e6}') MB/s)"
 echo "zferry replicate over tls:       $zf s  ($(awk -v b="$bytes" -v t="$zf" 'BEGIN{printf "%.1f", b / t / 1e6}') MB/s)"
+echo "zferry replicate over tcp:       $zt s  ($(awk -v b="$bytes" -v t="$zt" 'BEGIN{printf "%.1f", b / t / 1e6}') MB/s)"
 echo "throughput ratio tls/raw:        $(ratio "$raw" "$zf")"
+echo "throughput ratio tcp/raw:        $(ratio "$raw" "$zt")"
