@@ -1,6 +1,7 @@
 /* src/chunk/extract.c — restore a blob from an index: seeds, cache, stores; verified */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +31,36 @@ enum {
 };
 
 bool zf_extract_refuse_direct_for_test;
+unsigned zf_extract_write_delay_us_for_test;
 
 /*
- * A file output written with O_DIRECT goes through this aligned buffer:
- * finished chunks are copied in, in order, and each full buffer is one
- * write at an aligned offset, past the page cache.  Everything before
- * off is in the file; [off, off + len) is only here.
+ * A file output written with O_DIRECT goes through a ring of aligned
+ * buffers, one per block of the file: the consumer copies finished chunks
+ * in, in order, and hands each full block to a writer thread, which writes
+ * it at its aligned offset, past the page cache, while the consumer fills
+ * the next.  Block b lives in buffer b % STAGING_BUFS until block
+ * b + STAGING_BUFS is begun, which waits until block b was written: so the
+ * last STAGING_BUFS blocks (the one being filled, and those queued, being
+ * written or just written) are in memory, and all before them in the file.
  */
 #define STAGING_SIZE (4u << 20)
+#define STAGING_BUFS 3u
 
 struct staging {
 	int fd;                         /* the temporary file, O_DIRECT; -EBADF: not used */
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf;                   /* STAGING_BUFS * STAGING_SIZE */
+	size_t len;                     /* bytes in the block being filled */
 	size_t align;
-	uint64_t off;
+	uint64_t block;                 /* the block being filled (offset block * STAGING_SIZE) */
+	bool started;                   /* the writer thread runs (else the consumer writes) */
+	pthread_t thread;
+	/* under lock, shared with the writer thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* a block was queued or written, or stop */
+	uint64_t queued;                /* blocks < queued were handed to the writer */
+	uint64_t written;               /* blocks < written were written (or failed) */
+	int r;                          /* the first write error */
+	bool stop;
 };
 
 /*
@@ -350,6 +366,57 @@ static int open_seed(struct extract_state *x, const char *path, bool must, struc
 	return 1;
 }
 
+static uint8_t *staging_block(const struct staging *s, uint64_t block)
+{
+	return s->buf + (size_t)(block % STAGING_BUFS) * STAGING_SIZE;
+}
+
+/* The writer thread: writes the queued blocks in order until stopped. */
+static void *writer_main(void *userdata)
+{
+	struct staging *s = userdata;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		uint64_t b;
+		int r = 0;
+
+		while (s->written == s->queued && !s->stop)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->written == s->queued)
+			break;
+		b = s->written;
+		pthread_mutex_unlock(&s->lock);
+		/* after a failure only drain: the output is abandoned */
+		if (s->r == 0) {
+			if (zf_extract_write_delay_us_for_test)
+				(void)usleep(zf_extract_write_delay_us_for_test);
+			r = zf_pwrite_full(s->fd, staging_block(s, b), STAGING_SIZE,
+					   b * STAGING_SIZE);
+		}
+		pthread_mutex_lock(&s->lock);
+		if (r < 0 && s->r == 0)
+			s->r = r;
+		s->written = b + 1;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Stops the writer thread once it wrote (or dropped) every queued block. */
+static void staging_stop(struct staging *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}
+
 /*
  * Opens the temporary output a second time, with O_DIRECT, and allocates the
  * staging buffer.  A filesystem that refuses O_DIRECT gets buffered writes.
@@ -376,14 +443,18 @@ static int open_direct(struct extract_state *x, const char *tmp, struct zf_err *
 	if (fstat(fd, &st) == 0 && st.st_blksize > 4096 &&
 	    st.st_blksize <= (blksize_t)STAGING_SIZE && (st.st_blksize & (st.st_blksize - 1)) == 0)
 		s->align = (size_t)st.st_blksize;
-	r = posix_memalign(&buf, s->align, STAGING_SIZE);
+	r = posix_memalign(&buf, s->align, (size_t)STAGING_BUFS * STAGING_SIZE);
 	if (r != 0) {
 		safe_close(fd);
 		return zf_err_set(err, -r, "cannot allocate %u bytes for direct writes",
-				  STAGING_SIZE);
+				  STAGING_BUFS * STAGING_SIZE);
 	}
 	s->buf = buf;
 	s->fd = fd;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	/* without the thread the consumer writes each block itself: slower, same bytes */
+	s->started = pthread_create(&s->thread, NULL, writer_main, s) == 0;
 	return 1;
 }
 
@@ -392,6 +463,11 @@ static void state_release(struct extract_state *x)
 	for (size_t i = 0; i < x->nfiles; i++)
 		safe_close(x->files[i].fd);
 	free(x->files);
+	if (x->direct.buf) {
+		staging_stop(&x->direct);
+		pthread_mutex_destroy(&x->direct.lock);
+		pthread_cond_destroy(&x->direct.cond);
+	}
 	safe_close(x->direct.fd);
 	free(x->direct.buf);
 	zf_idmap_release(&x->seeds);
@@ -413,26 +489,57 @@ static void start_writeback(struct extract_state *x, uint64_t done)
 	x->flushed = done;
 }
 
-/* Copies n bytes to the staging buffer, writing it out each time it is full. */
+/*
+ * Hands the full block to the writer and begins the next one, once its
+ * buffer is free: the block STAGING_BUFS before it was written.
+ */
+static int staging_next(struct staging *s)
+{
+	int r;
+
+	if (!s->started) {
+		r = zf_pwrite_full(s->fd, staging_block(s, s->block), STAGING_SIZE,
+				   s->block * STAGING_SIZE);
+		s->block++;
+		s->len = 0;
+		s->written = s->queued = s->block;
+		return r;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->queued = ++s->block;
+	s->len = 0;
+	pthread_cond_broadcast(&s->cond);
+	while (s->block - s->written >= STAGING_BUFS)
+		pthread_cond_wait(&s->cond, &s->lock);
+	r = s->r;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Copies n bytes to the block being filled, handing it on each time it is full. */
 static int staging_add(struct staging *s, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		size_t k = MIN(n, STAGING_SIZE - s->len);
 		int r;
 
-		memcpy(s->buf + s->len, p, k);
+		memcpy(staging_block(s, s->block) + s->len, p, k);
 		s->len += k;
 		p += k;
 		n -= k;
 		if (s->len < STAGING_SIZE)
 			break;
-		r = zf_pwrite_full(s->fd, s->buf, STAGING_SIZE, s->off);
+		r = staging_next(s);
 		if (r < 0)
 			return r;
-		s->off += STAGING_SIZE;
-		s->len = 0;
 	}
 	return 0;
+}
+
+/* Output offset below which everything is in the file; all after it in the ring. */
+static uint64_t staging_low(const struct staging *s)
+{
+	return s->block < STAGING_BUFS ? 0 : (s->block - STAGING_BUFS + 1) * STAGING_SIZE;
 }
 
 /*
@@ -441,14 +548,18 @@ static int staging_add(struct staging *s, const uint8_t *p, size_t n)
  */
 static int staging_finish(struct staging *s, int fd, struct zf_err *err)
 {
-	uint64_t size = s->off + s->len;
+	uint64_t size = s->block * STAGING_SIZE + s->len;
+	uint8_t *last = staging_block(s, s->block);
 	int r;
 
+	staging_stop(s);
+	if (s->r < 0)
+		return zf_err_set(err, s->r, "cannot write output: %s", strerror(-s->r));
 	if (s->len > 0) {
 		size_t padded = (s->len + s->align - 1) / s->align * s->align;
 
-		memset(s->buf + s->len, 0, padded - s->len);
-		r = zf_pwrite_full(s->fd, s->buf, padded, s->off);
+		memset(last + s->len, 0, padded - s->len);
+		r = zf_pwrite_full(s->fd, last, padded, s->block * STAGING_SIZE);
 		if (r < 0)
 			return zf_err_set(err, r, "cannot write output: %s", strerror(-r));
 	}
@@ -458,21 +569,22 @@ static int staging_finish(struct staging *s, int fd, struct zf_err *err)
 }
 
 /*
- * A repeated chunk whose first copy is not all in the file yet: the
- * consumer fills the job now, from the file up to the staging buffer and
- * from the buffer after (a worker reading later would race with the next
- * flush, and the file has no such bytes yet).
+ * A repeated chunk whose first copy is not all known to be in the file: the
+ * consumer fills the job now, from the file up to the ring and from the
+ * ring after (a worker reading later would race with the reuse of a
+ * buffer, and the file may not have such bytes yet).
  */
 static void copy_staged(struct extract_state *x, struct zf_pool_job *j, uint64_t from)
 {
 	const struct staging *s = &x->direct;
+	uint64_t low = staging_low(s);
 	size_t size = (size_t)j->size, head = 0;
 
 	zf_pool_job_reserve(j, size);
-	if (from < s->off) {
+	if (from < low) {
 		ssize_t k;
 
-		head = (size_t)(s->off - from);
+		head = (size_t)(low - from);
 		k = zf_pread_full(x->out_fd, j->data, head, from);
 		if (k < 0) {
 			j->r = zf_err_set(&j->err, (int)k, "cannot read back output at offset %"
@@ -484,7 +596,15 @@ static void copy_staged(struct extract_state *x, struct zf_pool_job *j, uint64_t
 			return;
 		}
 	}
-	memcpy(j->data + head, s->buf + (from + head - s->off), size - head);
+	/* the rest from the ring, a block at a time (the buffers wrap around) */
+	for (size_t done = head; done < size;) {
+		uint64_t at = from + done;
+		size_t in = (size_t)(at % STAGING_SIZE);
+		size_t k = MIN(size - done, STAGING_SIZE - in);
+
+		memcpy(j->data + done, staging_block(s, at / STAGING_SIZE) + in, k);
+		done += k;
+	}
 	j->n = size;
 }
 
@@ -610,7 +730,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		if (x->out_fd >= 0) {
 			const struct zf_idmap_value *v = zf_idmap_get(&x->written, &id);
 			if (v && v->size == size && x->direct.fd >= 0 &&
-			    v->offset + size > x->direct.off) {
+			    v->offset + size > staging_low(&x->direct)) {
 				j->flags = FROM_STAGING;
 				copy_staged(x, j, v->offset);
 			} else if (v && v->size == size) {

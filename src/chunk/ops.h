@@ -61,6 +61,8 @@ struct zf_extract_stats {
 
 /* Test only: makes o->direct behave as on a filesystem that refuses O_DIRECT. */
 extern bool zf_extract_refuse_direct_for_test;
+/* Test only: microseconds the --direct writer thread sleeps before each block. */
+extern unsigned zf_extract_write_delay_us_for_test;
 
 /*
  * Restores the blob index_path describes into out_path (temporary file +

@@ -296,13 +296,16 @@ static void extract_both(struct fixture *f, const char *index, const char *data,
 /*
  * --direct: sizes around and below the 4096-byte block, and a file whose
  * blocks come again at distances that put their first copy in the file, in
- * the staging buffer and across its start when the repeat is submitted.
+ * the block being filled, in a block queued or being written by the writer
+ * thread, and across the start of the ring when the repeat is submitted;
+ * once with a slow writer, so the blocks before the one being filled are
+ * still being written.
  */
 static void test_extract_direct(void **state)
 {
 	struct fixture *f = *state;
 	static const size_t sizes[] = { 1, 1000, 4095, 4096, 3 * 4096 + 1, 300001 };
-	const size_t n = 26u << 20, blk = 128u << 10;
+	const size_t n = 32u << 20, blk = 128u << 10;
 	_cleanup_free_ char *index = path_in(f, "d.caibx");
 	_cleanup_free_ uint8_t *p = zf_xmalloc(n);
 	struct zf_extract_opts xo = { .jobs = 3 };
@@ -330,6 +333,12 @@ static void test_extract_direct(void **state)
 		size_t dst = src + (4u << 20) + k * 300u * 1024;
 		memcpy(p + dst, p + src, blk);
 	}
+	/* and block k at 1.5 MiB * k + 50 KiB again 9 MiB + k * 350 KiB later: 2-3 blocks back */
+	for (size_t k = 0; k < 12; k++) {
+		size_t src = k * (3u << 19) + 50u * 1024;
+		size_t dst = src + (9u << 20) + k * 350u * 1024;
+		memcpy(p + dst, p + src, blk);
+	}
 	{
 		_cleanup_free_ char *data = path_in(f, "rep");
 		_cleanup_close_ int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -339,7 +348,14 @@ static void test_extract_direct(void **state)
 		make_index(f, data, index, &ms);
 		extract_both(f, index, data, &xo, &xs);
 		assert_int_equal(xs.size, n - 777);
-		assert_true(xs.from_seed > 20);         /* copied back from the output */
+		assert_true(xs.from_seed > 40);         /* copied back from the output */
+		assert_int_equal(xs.from_seed + xs.from_store, ms.chunks);
+
+		/* the writer thread slow: repeats of blocks still queued or being written */
+		zf_extract_write_delay_us_for_test = 20000;
+		extract_both(f, index, data, &xo, &xs);
+		zf_extract_write_delay_us_for_test = 0;
+		assert_true(xs.from_seed > 40);
 		assert_int_equal(xs.from_seed + xs.from_store, ms.chunks);
 
 		/* with a seed: everything from it */
