@@ -8,6 +8,7 @@
 #include "chunk/ops.h"
 #include "chunk/pool.h"
 #include "chunk/segment.h"
+#include "chunk/sha512x8.h"
 #include "chunk/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -17,6 +18,7 @@
 enum {
 	JOB_EXPECT = 1 << 0,    /* job->id holds the id the data must have */
 	JOB_NEW = 1 << 1,       /* the worker wrote a chunk file */
+	SEG_HASHED = 1 << 2,    /* seg_pre() put the chunk's id in place */
 };
 
 /* Bytes of chunk data in flight: bounds memory whatever the input. */
@@ -77,6 +79,30 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 		j->flags |= JOB_NEW;
 }
 
+/* A segment's chunk ids, eight at a time where the CPU can (sha512x8.h). */
+static void seg_pre(struct zf_seg_chunk *chunks, size_t n, const uint8_t *data, uint64_t offset,
+		    void *userdata)
+{
+	(void)userdata;
+
+	for (size_t i = 0; i < n; i += 8) {
+		const uint8_t *p[8];
+		size_t len[8];
+		uint8_t got[8][32];
+		size_t k = MIN(n - i, (size_t)8);
+
+		for (size_t q = 0; q < k; q++) {
+			p[q] = data + (chunks[i + q].offset - offset);
+			len[q] = chunks[i + q].n;
+		}
+		zf_sha512x8_256(p, len, k, got);
+		for (size_t q = 0; q < k; q++) {
+			memcpy(chunks[i + q].id.b, got[q], ZF_CHUNK_ID_SIZE);
+			chunks[i + q].flags = SEG_HASHED;
+		}
+	}
+}
+
 /* The same for a chunk of a segment (segment.h), on a segment's worker. */
 static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
 		   void *userdata, struct zf_err *err)
@@ -84,7 +110,8 @@ static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_w
 	struct make_state *m = userdata;
 	int r;
 
-	zf_chunk_id_hash(w->ctx, data, c->n, &c->id);
+	if (!(c->flags & SEG_HASHED))
+		zf_chunk_id_hash(w->ctx, data, c->n, &c->id);
 	if (!m->store)
 		return 0;
 	r = put_chunk(m->store, w, &c->id, data, c->n, &c->aux, err);
@@ -190,6 +217,8 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 
 		seg = zf_seg_chunker_new(fd, base, size, &o->params, workers, ZF_SEG_SIZE_DEFAULT,
 					 seg_job, &m);
+		if (zf_sha512x8_available())
+			zf_seg_chunker_set_pre(seg, seg_pre);
 		while ((r = zf_seg_chunker_next(seg, &c, err)) > 0) {
 			r = add_seg_chunk(w, c, &st, err);
 			if (r < 0)

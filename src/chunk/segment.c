@@ -25,6 +25,7 @@ struct zf_seg_chunker {
 	struct zf_chunk_params params;
 	size_t seg_size;
 	zf_seg_fn fn;
+	zf_seg_pre_fn pre;
 	void *userdata;
 	struct zf_pool *pool;
 	struct seg_out *outs;   /* one per pool slot, handed out on first use */
@@ -148,6 +149,8 @@ static void seg_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userd
 	}
 
 	/* step 4, in parallel */
+	if (c->pre && o->n > 0)
+		c->pre(o->chunks, o->n, j->data, s, c->userdata);
 	for (size_t i = 0; c->fn && i < o->n; i++) {
 		struct zf_seg_chunk *ch = &o->chunks[i];
 
@@ -184,6 +187,11 @@ struct zf_seg_chunker *zf_seg_chunker_new(int fd, uint64_t base, uint64_t size,
 	c->outs = zf_xcalloc(c->nouts, sizeof(*c->outs));
 	c->pool = zf_pool_new(threads, c->nouts, seg_job, c);
 	return c;
+}
+
+void zf_seg_chunker_set_pre(struct zf_seg_chunker *c, zf_seg_pre_fn pre)
+{
+	c->pre = pre;
 }
 
 struct zf_seg_chunker *zf_seg_chunker_free(struct zf_seg_chunker *c)

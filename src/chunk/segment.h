@@ -55,6 +55,15 @@ typedef int (*zf_seg_fn)(struct zf_seg_chunk *c, const uint8_t *data, struct zf_
 			 void *userdata, struct zf_err *err);
 
 /*
+ * Called once per segment, on its worker, before fn runs for each of its
+ * chunks (in order), with all of them: for work cheaper done together,
+ * such as hashing several chunks at once.  data + (chunks[i].offset -
+ * offset) is chunk i's first byte.
+ */
+typedef void (*zf_seg_pre_fn)(struct zf_seg_chunk *chunks, size_t n, const uint8_t *data,
+			      uint64_t offset, void *userdata);
+
+/*
  * Chunks bytes [base, base + size) of fd with pread(2); the fd is not moved.
  * threads == 0 means one per CPU; seg_size is raised to max if lower; fn may
  * be NULL.
@@ -62,6 +71,8 @@ typedef int (*zf_seg_fn)(struct zf_seg_chunk *c, const uint8_t *data, struct zf_
 struct zf_seg_chunker *zf_seg_chunker_new(int fd, uint64_t base, uint64_t size,
 					  const struct zf_chunk_params *p, unsigned threads,
 					  size_t seg_size, zf_seg_fn fn, void *userdata);
+/* Sets the per-segment hook (before the first zf_seg_chunker_next()). */
+void zf_seg_chunker_set_pre(struct zf_seg_chunker *c, zf_seg_pre_fn pre);
 /*
  * 1 and the next chunk (valid until the next call), 0 at the end, or -errno:
  * fn's, a read error, or -EIO when the file shrank while being read.
