@@ -54,30 +54,6 @@ ssize_t zf_read_full(int fd, void *p, size_t n)
 	return (ssize_t)done;
 }
 
-int zf_write_full(int fd, const void *p, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t k = write(fd, (const char *)p + done, n - done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int r = wait_fd(fd, POLLOUT);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			return -errno;
-		}
-		if (k == 0)
-			return -ENOSPC;
-		done += (size_t)k;
-	}
-	return 0;
-}
-
 int zf_writev_full(int fd, struct iovec *iov, int n)
 {
 	for (;;) {
@@ -114,6 +90,13 @@ int zf_writev_full(int fd, struct iovec *iov, int n)
 			iov->iov_len -= (size_t)k;
 		}
 	}
+}
+
+int zf_write_full(int fd, const void *p, size_t n)
+{
+	struct iovec v = { .iov_base = (void *)p, .iov_len = n };
+
+	return zf_writev_full(fd, &v, 1);
 }
 
 ssize_t zf_pread_full(int fd, void *p, size_t n, uint64_t off)
