@@ -89,6 +89,24 @@ static void lane_start(struct lane *l, const uint8_t *p, size_t n, size_t msg)
 		end[-1 - i] = (uint8_t)(bits >> (8 * i));
 }
 
+/*
+ * Gives lane l (ln) the caller's next message if there is one, and puts
+ * SHA-512/256's initial state in its column of st: 1 when it took one, 0
+ * when the lane is left idle.
+ */
+static unsigned lane_take(struct lane *ln, unsigned l, uint64_t st[8][LANES],
+			  const uint8_t *const *p, const size_t *n, size_t count, size_t *next)
+{
+	ln->msg = SIZE_MAX;
+	for (int i = 0; i < 8; i++)
+		st[i][l] = IV[i];
+	if (*next >= count)
+		return 0;
+	lane_start(ln, p[*next], n[*next], *next);
+	(*next)++;
+	return 1;
+}
+
 static const uint8_t *lane_block(const struct lane *l)
 {
 	if (l->next < l->full)
@@ -165,16 +183,8 @@ TARGET void zf_sha512x8_256(const uint8_t *const *p, const size_t *n, size_t cou
 	size_t next = 0;
 	unsigned active = 0;
 
-	for (unsigned l = 0; l < LANES; l++) {
-		lanes[l].msg = SIZE_MAX;
-		if (next < count) {
-			lane_start(&lanes[l], p[next], n[next], next);
-			next++;
-			active++;
-		}
-		for (int i = 0; i < 8; i++)
-			st[i][l] = IV[i];
-	}
+	for (unsigned l = 0; l < LANES; l++)
+		active += lane_take(&lanes[l], l, st, p, n, count, &next);
 	for (int i = 0; i < 8; i++)
 		s[i] = _mm512_loadu_si512((const void *)st[i]);
 	while (active > 0) {
@@ -200,15 +210,8 @@ TARGET void zf_sha512x8_256(const uint8_t *const *p, const size_t *n, size_t cou
 			for (int i = 0; i < 4; i++)
 				for (int k = 0; k < 8; k++)
 					ret[ln->msg][8 * i + k] = (uint8_t)(st[i][l] >> (56 - 8 * k));
-			ln->msg = SIZE_MAX;
 			active--;
-			if (next < count) {
-				lane_start(ln, p[next], n[next], next);
-				next++;
-				active++;
-			}
-			for (int i = 0; i < 8; i++)
-				st[i][l] = IV[i];
+			active += lane_take(ln, l, st, p, n, count, &next);
 		}
 		for (int i = 0; i < 8; i++)
 			s[i] = _mm512_loadu_si512((const void *)st[i]);
