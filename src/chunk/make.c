@@ -10,6 +10,7 @@
 #include "chunk/segment.h"
 #include "chunk/sha512x8.h"
 #include "chunk/store.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/io.h"
@@ -79,27 +80,26 @@ static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *user
 		j->flags |= JOB_NEW;
 }
 
-/* A segment's chunk ids, eight at a time where the CPU can (sha512x8.h). */
+/*
+ * A segment's chunk ids, eight at a time where the CPU can (sha512x8.h):
+ * all of them in one call, so a lane whose chunk ends takes the next.
+ */
 static void seg_pre(struct zf_seg_chunk *chunks, size_t n, const uint8_t *data, uint64_t offset,
 		    void *userdata)
 {
+	_cleanup_free_ const uint8_t **p = zf_xcalloc(n, sizeof(*p));
+	_cleanup_free_ size_t *len = zf_xcalloc(n, sizeof(*len));
+	_cleanup_free_ uint8_t (*got)[ZF_CHUNK_ID_SIZE] = zf_xcalloc(n, sizeof(*got));
 	(void)userdata;
 
-	for (size_t i = 0; i < n; i += 8) {
-		const uint8_t *p[8];
-		size_t len[8];
-		uint8_t got[8][32];
-		size_t k = MIN(n - i, (size_t)8);
-
-		for (size_t q = 0; q < k; q++) {
-			p[q] = data + (chunks[i + q].offset - offset);
-			len[q] = chunks[i + q].n;
-		}
-		zf_sha512x8_256(p, len, k, got);
-		for (size_t q = 0; q < k; q++) {
-			memcpy(chunks[i + q].id.b, got[q], ZF_CHUNK_ID_SIZE);
-			chunks[i + q].flags = SEG_HASHED;
-		}
+	for (size_t i = 0; i < n; i++) {
+		p[i] = data + (chunks[i].offset - offset);
+		len[i] = chunks[i].n;
+	}
+	zf_sha512x8_256(p, len, n, got);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(chunks[i].id.b, got[i], ZF_CHUNK_ID_SIZE);
+		chunks[i].flags = SEG_HASHED;
 	}
 }
 
