@@ -641,9 +641,8 @@ static int debug_rpc_send(int argc, char **argv)
 	/* as the replication engine moves a stream between endpoints: splice when it can */
 	t0 = now_s();
 	r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
-	if (r < 0)
-		zf_err_set(&err, r, "cannot move stdin to the stream: %s", strerror(-r));
 	if (r < 0) {
+		zf_err_set(&err, r, "cannot move stdin to the stream: %s", strerror(-r));
 		ep->ops->stream_kill(ep, &st);
 		(void)ep->ops->stream_finish(ep, &st, "rpc-send", &err);
 		return fail("rpc-send", &err);
