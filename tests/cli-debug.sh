@@ -6,24 +6,13 @@
 #   then a wrong secret, a bad secret file, bad addresses and byte counts.
 # Exit 0 pass, anything else fail.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 ZFERRY=${1:?usage: cli-debug.sh ZFERRY}
 
 T=$(mktemp -d /tmp/zf-cli-debug-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN CMD...: exit code, one line of stderr matching PATTERN
-expect() {
-	local code=$1 pat=$2
-	shift 2
-	"$@" </dev/null >stdout 2>stderr
-	local rc=$?
-	[ "$rc" = "$code" ] || fail "'$*' exited $rc, want $code: $(cat stderr)"
-	[ "$(wc -l <stderr)" = 1 ] || fail "'$*' wrote $(wc -l <stderr) lines to stderr: $(cat stderr)"
-	grep -qE -- "$pat" stderr || fail "'$*': stderr '$(cat stderr)' lacks '$pat'"
-}
+. "$here/lib/cli-lib.sh"
 
 umask 077
 "$ZFERRY" debug datachan-secret >secret || fail "datachan-secret"

@@ -8,6 +8,7 @@
 #   with a damaged chunk (error, no output); cmp every output with its input.
 # Exit 0 pass, anything else fail.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 ZFERRY=${1:?usage: cli-store-direct.sh ZFERRY}
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 
@@ -16,19 +17,7 @@ S=
 [ -d /dev/shm ] && [ -w /dev/shm ] && S=$(mktemp -d /dev/shm/zf-cli-direct-XXXXXX)
 trap 'rm -rf "$T" ${S:+"$S"}' EXIT
 cd "$T" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN CMD...: exit code, one line of stderr matching PATTERN
-expect() {
-	local code=$1 pat=$2
-	shift 2
-	"$@" </dev/null >stdout 2>stderr
-	local rc=$?
-	[ "$rc" = "$code" ] || fail "'$*' exited $rc, want $code: $(cat stderr)"
-	[ "$(wc -l <stderr)" = 1 ] || fail "'$*' wrote $(wc -l <stderr) lines to stderr: $(cat stderr)"
-	grep -qE -- "$pat" stderr || fail "'$*': stderr '$(cat stderr)' lacks '$pat'"
-}
+. "$here/lib/cli-lib.sh"
 
 python3 - <<'PY'
 import random

@@ -7,6 +7,7 @@
 #   and cmp with the input.
 # Exit 0 pass, 77 skip (no casync), anything else fail.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 ZFERRY=${1:?usage: interop-caibx.sh ZFERRY}
 command -v casync >/dev/null || { echo "SKIP: casync not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
@@ -14,8 +15,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; 
 T=$(mktemp -d /tmp/zf-interop-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$here/../lib/cli-lib.sh"
 
 # Inputs: deterministic (seeded), so a failure reproduces.
 python3 - <<'PY'

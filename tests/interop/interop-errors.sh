@@ -6,25 +6,14 @@
 #   code, that stderr is one line naming the problem, and that OUT is absent.
 # Exit 0 pass, 77 skip (no casync), anything else fail.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 ZFERRY=${1:?usage: interop-errors.sh ZFERRY}
 command -v casync >/dev/null || { echo "SKIP: casync not installed"; exit 77; }
 
 T=$(mktemp -d /tmp/zf-interop-XXXXXX)
 trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN CMD...: exit code, one line of stderr matching PATTERN
-expect() {
-	local code=$1 pat=$2
-	shift 2
-	"$@" >stdout 2>stderr
-	local rc=$?
-	[ "$rc" = "$code" ] || fail "'$*' exited $rc, want $code: $(cat stderr)"
-	[ "$(wc -l <stderr)" = 1 ] || fail "'$*' wrote $(wc -l <stderr) lines to stderr: $(cat stderr)"
-	grep -qE -- "$pat" stderr || fail "'$*': stderr '$(cat stderr)' lacks '$pat'"
-}
+. "$here/../lib/cli-lib.sh"
 
 head -c 3000000 /dev/urandom >data
 casync make --store=st data.caibx data >/dev/null || { echo "casync make failed"; exit 1; }
