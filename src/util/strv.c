@@ -77,3 +77,15 @@ void zf_strv_sort(struct zf_strv *s)
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(char *), cmp_str);
 }
+
+int zf_strv_remove(struct zf_strv *s, const char *str)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (streq(s->v[i], str)) {
+			free(s->v[i]);
+			memmove(&s->v[i], &s->v[i + 1], (s->n - i) * sizeof(char *));
+			s->n--;
+			return 1;
+		}
+	return 0;
+}

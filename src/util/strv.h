@@ -21,6 +21,8 @@ const char *const *zf_strv_argv(struct zf_strv *s);
 /* 1 if str is in s. */
 int zf_strv_contains(const struct zf_strv *s, const char *str);
 void zf_strv_sort(struct zf_strv *s);
+/* Removes the first copy of str, keeping the order: 1 if one was there. */
+int zf_strv_remove(struct zf_strv *s, const char *str);
 
 static inline void zf_strv_releasep(struct zf_strv *s)
 {
