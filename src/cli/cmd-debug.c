@@ -28,6 +28,7 @@
 #include "util/err.h"
 #include "util/io.h"
 #include "util/strv.h"
+#include "zfs/stream.h"
 #include "util/banned.h"
 
 #define BUF_SIZE (1024 * 1024)
@@ -596,7 +597,9 @@ static int debug_rpc_send(int argc, char **argv)
 	struct zf_cli_remote_args ra = { .ssh_options = &ssh_options,
 					 .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
 	struct zf_url url = ZF_URL_INIT;
-	struct zf_zfs_recv_opts ro = { .resumable = true };
+	struct zf_ep_recv ro = { .resumable = true };
+	uint8_t begin[ZF_ZFS_RECORD_SIZE];
+	_cleanup_free_ char *toname = NULL;
 	struct zf_ep_stream st = { -EBADF, NULL };
 	struct zf_err err = ZF_ERR_INIT;
 	uint64_t total = 0;
@@ -634,13 +637,20 @@ static int debug_rpc_send(int argc, char **argv)
 	target = zf_xstrdup(url.dataset);
 	r = zf_cli_make_endpoint(&url, &ra, &ep, &err);
 	zf_url_release(&url);
+	/* stdin goes behind a BEGIN record: a receiving side reads a stream's head first */
+	toname = zf_xasprintf("%s@rpc-send", target);
+	zf_zfs_stream_begin_record(begin, ZF_ZFS_STREAM_FILESYSTEM, toname, 1);
+	ro.head = begin;
+	ro.head_len = sizeof(begin);
 	if (r >= 0)
 		r = ep->ops->recv_start(ep, target, &ro, &st, &err);
 	if (r < 0)
 		return fail("rpc-send", &err);
 	/* as the replication engine moves a stream between endpoints: splice when it can */
 	t0 = now_s();
-	r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
+	r = zf_write_full(st.fd, begin, sizeof(begin));
+	if (r >= 0)
+		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
 	if (r < 0) {
 		zf_err_set(&err, r, "cannot move stdin to the stream: %s", strerror(-r));
 		ep->ops->stream_kill(ep, &st);

@@ -76,7 +76,13 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	if (r < 0)
 		return r;
 	ep = null_endpoint ? zf_endpoint_null_new() : zf_endpoint_local_new();
-	return zf_serve_conn(c, ep, cfg ? zf_serve_allow : NULL, cfg, err);
+	/* without a config (a root ssh login) everything is allowed, but receives still follow the built-in policy */
+	const struct zf_serve_hooks hooks = {
+		.allow = cfg ? zf_serve_allow : NULL,
+		.recv_scope = zf_serve_recv_scope,
+		.userdata = cfg,
+	};
+	return zf_serve_conn(c, ep, &hooks, err);
 }
 
 static int serve_stdio(struct zf_config *cfg, const char *identity)

@@ -14,12 +14,14 @@
 #include <string.h>
 #include <yaml.h>
 #include "job/config.h"
+#include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/io.h"
 #include "util/strv.h"
+#include "zfs/recv-policy.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -241,6 +243,150 @@ static int grants(struct parser *p, const yaml_node_t *v, const char *what, stru
 	return 0;
 }
 
+static int boolean(struct parser *p, const yaml_node_t *v, const char *what, bool *ret)
+{
+	const char *s;
+	int r = scalar(p, v, what, &s);
+
+	if (r < 0)
+		return r;
+	if (streq(s, "true") || streq(s, "yes") || streq(s, "on"))
+		*ret = true;
+	else if (streq(s, "false") || streq(s, "no") || streq(s, "off"))
+		*ret = false;
+	else
+		return fail(p, v, "%s must be true or false, not '%s'", what, s);
+	return 0;
+}
+
+static int words(struct parser *p, const yaml_node_t *v, const char *what, struct zf_strv *ret)
+{
+	int r = expect(p, v, YAML_SEQUENCE_NODE, what);
+
+	if (r < 0)
+		return r;
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+	     i++) {
+		const yaml_node_t *n = yaml_document_get_node(p->doc, *i);
+		const char *w;
+
+		if ((r = scalar(p, n, what, &w)) < 0)
+			return r;
+		if (!*w)
+			return fail(p, n, "%s: empty entry", what);
+		zf_strv_add(ret, w);
+	}
+	return 0;
+}
+
+static int receive_key(struct parser *p, const char *key, const yaml_node_t *k,
+		       const yaml_node_t *v, void *userdata)
+{
+	struct zf_config_receive *rc = userdata;
+	(void)k;
+
+	if (streq(key, "allow")) {
+		rc->has_allow = true;
+		return words(p, v, "receive.allow", &rc->allow);
+	}
+	if (streq(key, "deny")) {
+		rc->has_deny = true;
+		return words(p, v, "receive.deny", &rc->deny);
+	}
+	if (streq(key, "force")) {
+		rc->has_force = true;
+		return words(p, v, "receive.force", &rc->force);
+	}
+	rc->has_mount = true;
+	return boolean(p, v, "receive.mount", &rc->mount);
+}
+
+static int receive(struct parser *p, const yaml_node_t *v, struct zf_config_receive *rc)
+{
+	static const char *const known[] = { "allow", "deny", "force", "mount", NULL };
+	struct zf_err e = ZF_ERR_INIT;
+	struct zf_recv_policy pol = { 0 };
+	int r = walk_mapping(p, v, "receive", known, receive_key, rc);
+
+	if (r < 0)
+		return r;
+	pol.allow = rc->has_allow ? zf_strv_argv(&rc->allow) : NULL;
+	pol.deny = rc->has_deny ? zf_strv_argv(&rc->deny) : NULL;
+	pol.force = rc->has_force ? zf_strv_argv(&rc->force) : NULL;
+	if (zf_recv_policy_validate(&pol, &e) < 0)
+		return fail(p, v, "receive: %s", e.msg);
+	return 0;
+}
+
+static void receive_release(struct zf_config_receive *rc)
+{
+	zf_strv_release(&rc->allow);
+	zf_strv_release(&rc->deny);
+	zf_strv_release(&rc->force);
+}
+
+/* A config list as a policy list: an empty one is empty, not "the default". */
+static const char *const *policy_list(const struct zf_strv *s)
+{
+	static const char *const empty[] = { NULL };
+
+	return s->v ? (const char *const *)s->v : empty;
+}
+
+void zf_config_recv_policy(const struct zf_config *c, const struct zf_config_client *cl,
+			   struct zf_recv_policy *ret)
+{
+	const struct zf_config_receive *s = &c->serve.receive;
+	const struct zf_config_receive *o = cl ? &cl->receive : NULL;
+
+	*ret = (struct zf_recv_policy){ 0 };
+	if (o && o->has_allow)
+		ret->allow = policy_list(&o->allow);
+	else if (s->has_allow)
+		ret->allow = policy_list(&s->allow);
+	if (o && o->has_deny)
+		ret->deny = policy_list(&o->deny);
+	else if (s->has_deny)
+		ret->deny = policy_list(&s->deny);
+	if (o && o->has_force)
+		ret->force = policy_list(&o->force);
+	else if (s->has_force)
+		ret->force = policy_list(&s->force);
+	ret->mount = o && o->has_mount ? o->mount : s->mount;
+}
+
+static int data_channel_key(struct parser *p, const char *key, const yaml_node_t *k,
+			    const yaml_node_t *v, void *userdata)
+{
+	struct zf_config_serve *s = userdata;
+	struct zf_err e = ZF_ERR_INIT;
+	unsigned char bin[16];
+	uint16_t first, last;
+	const char *w;
+	int r;
+	(void)k;
+
+	if ((r = scalar(p, v, streq(key, "listen") ? "serve.data_channel.listen"
+						   : "serve.data_channel.ports", &w)) < 0)
+		return r;
+	if (streq(key, "listen")) {
+		if (inet_pton(AF_INET, w, bin) != 1 && inet_pton(AF_INET6, w, bin) != 1)
+			return fail(p, v, "serve.data_channel.listen '%s' is not an IP address", w);
+		free(s->dc_listen);
+		s->dc_listen = zf_xstrdup(w);
+		return 0;
+	}
+	if (zf_datachan_ports_parse(w, &first, &last, &e) < 0)
+		return fail(p, v, "serve.data_channel.ports: %s", e.msg);
+	if (first != 0 && first < 1024)
+		return fail(p, v, "serve.data_channel.ports '%s': ports below 1024 are privileged",
+			    w);
+	s->dc_first = first;
+	s->dc_last = last;
+	s->dc_has_ports = true;
+	return 0;
+}
+
 /* "tcp:ADDR": ADDR must be one IP address (brackets allowed), kept in inet_ntop() form. */
 static int tcp_identity(struct parser *p, const yaml_node_t *n, const char *id, char **ret)
 {
@@ -293,6 +439,8 @@ static int client_key(struct parser *p, const char *key, const yaml_node_t *k,
 		c->has_write = true;
 		return grants(p, v, "write", &c->cl->write);
 	}
+	if (streq(key, "receive"))
+		return receive(p, v, &c->cl->receive);
 	r = scalar(p, v, "identity", &id);
 	if (r < 0)
 		return r;
@@ -311,7 +459,7 @@ static int client_key(struct parser *p, const char *key, const yaml_node_t *k,
 
 static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serve *s)
 {
-	static const char *const known[] = { "identity", "read", "write", NULL };
+	static const char *const known[] = { "identity", "read", "write", "receive", NULL };
 	size_t alloc = 0;
 	int r = expect(p, v, YAML_SEQUENCE_NODE, "serve.clients");
 
@@ -336,6 +484,8 @@ static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serv
 		if (!c.has_read && !c.has_write)
 			return fail(p, n, "client '%s' has neither read nor write grants",
 				    c.cl->identity);
+		zf_strv_addn(&c.cl->origins, (const char *const *)c.cl->write.v, c.cl->write.n);
+		zf_strv_addn(&c.cl->origins, (const char *const *)c.cl->read.v, c.cl->read.n);
 		for (size_t j = 0; j + 1 < s->n_clients; j++)
 			if (streq(s->clients[j].identity, c.cl->identity))
 				return fail(p, n, "duplicate identity '%s' (first on line %u)",
@@ -370,6 +520,18 @@ static int serve_key(struct parser *p, const char *key, const yaml_node_t *k,
 			return fail(p, v, "serve.tcp needs allow");
 		return 0;
 	}
+	if (streq(key, "receive"))
+		return receive(p, v, &s->receive);
+	if (streq(key, "data_channel")) {
+		static const char *const dc_known[] = { "listen", "ports", NULL };
+		s->dc_present = true;
+		r = walk_mapping(p, v, "serve.data_channel", dc_known, data_channel_key, s);
+		if (r < 0)
+			return r;
+		if (!s->dc_listen || !s->dc_has_ports)
+			return fail(p, v, "serve.data_channel needs listen and ports");
+		return 0;
+	}
 	if (streq(key, "timeout")) {
 		const char *t;
 		char *end;
@@ -392,7 +554,8 @@ static int serve_key(struct parser *p, const char *key, const yaml_node_t *k,
 static int top_key(struct parser *p, const char *key, const yaml_node_t *k, const yaml_node_t *v,
 		   void *userdata)
 {
-	static const char *const known[] = { "tls", "tcp", "timeout", "clients", NULL };
+	static const char *const known[] = { "tls", "tcp", "timeout", "receive", "data_channel",
+					     "clients", NULL };
 	struct zf_config *c = userdata;
 	(void)key;
 	(void)k;
@@ -492,7 +655,11 @@ struct zf_config *zf_config_free(struct zf_config *c)
 	free(c->serve.tls_cert);
 	free(c->serve.tls_key);
 	zf_strv_release(&c->serve.tcp_allow);
+	receive_release(&c->serve.receive);
+	free(c->serve.dc_listen);
 	for (size_t i = 0; i < c->serve.n_clients; i++) {
+		receive_release(&c->serve.clients[i].receive);
+		zf_strv_release(&c->serve.clients[i].origins);
 		free(c->serve.clients[i].identity);
 		zf_strv_release(&c->serve.clients[i].read);
 		zf_strv_release(&c->serve.clients[i].write);

@@ -28,6 +28,19 @@ struct zf_err;
 #define ZF_CONFIG_DEFAULT_TIMEOUT 60
 #define ZF_CONFIG_MAX_CLIENTS 4096      /* bounds the duplicate-identity check */
 
+/*
+ * A receive policy as the config writes it (src/zfs/recv-policy.h): at
+ * serve level for every client, and per client, where each key given
+ * replaces the serve level's.
+ */
+struct zf_config_receive {
+	bool has_allow, has_deny, has_force, has_mount;
+	struct zf_strv allow;           /* patterns; "default" = the built-in list */
+	struct zf_strv deny;
+	struct zf_strv force;           /* "name=value" */
+	bool mount;
+};
+
 /* One client and what it may reach (guarantee 5). */
 struct zf_config_client {
 	/*
@@ -37,6 +50,8 @@ struct zf_config_client {
 	char *identity;
 	struct zf_strv read;            /* subtrees it may replicate from (be a source) */
 	struct zf_strv write;           /* subtrees it may replicate into (be a target) */
+	struct zf_config_receive receive;       /* its own receive policy keys */
+	struct zf_strv origins;         /* write then read grants: where clones may come from */
 	unsigned line;                  /* where it was defined, for messages */
 };
 
@@ -48,6 +63,16 @@ struct zf_config_serve {
 	bool tcp_present;               /* a tcp: section (tcp:// listeners need it) */
 	struct zf_strv tcp_allow;       /* checked with zf_tcp_allow_parse() */
 	int timeout_s;                  /* seconds of silence before a peer is dropped */
+	struct zf_config_receive receive;       /* the receive policy of every client */
+	/*
+	 * The direct data channel (docs/serve.md): where this server listens
+	 * for it, whatever a client asks.  No data_channel: section, no
+	 * channel.
+	 */
+	bool dc_present;
+	char *dc_listen;                /* address to bind ("0.0.0.0", "::", one address) */
+	unsigned dc_first, dc_last;     /* port range, 1024..65535; 0-0: any free port */
+	bool dc_has_ports;
 	struct zf_config_client *clients;
 	size_t n_clients;
 };
@@ -72,6 +97,14 @@ DEFINE_CLEANUP_FUNC(struct zf_config *, zf_config_free);
  */
 const struct zf_config_client *zf_config_find_client(const struct zf_config *c,
 						     const char *identity);
+
+struct zf_recv_policy;
+/*
+ * The receive policy for a client (cl may be NULL: the serve level alone).
+ * *ret points into c and cl, valid while they are.
+ */
+void zf_config_recv_policy(const struct zf_config *c, const struct zf_config_client *cl,
+			   struct zf_recv_policy *ret);
 
 /*
  * Checks one grant path: a filesystem name by OpenZFS's rules, not

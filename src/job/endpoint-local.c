@@ -1,14 +1,21 @@
 /* src/job/endpoint-local.c — the endpoint on this host, through the zfs layer */
+#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "job/endpoint.h"
+#include "log/log.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/io.h"
 #include "util/proc.h"
 #include "util/strv.h"
+#include "zfs/recv-policy.h"
+#include "zfs/stream.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -217,13 +224,53 @@ static int local_send_estimate(struct zf_endpoint *ep, const char *snapshot,
 	return zf_zfs_send_estimate(snapshot, opts, ret_bytes, err);
 }
 
+int zf_ep_read_head(int fd, struct zf_buf *b, struct zf_err *err)
+{
+	size_t want = ZF_ZFS_RECORD_SIZE;
+
+	for (;;) {
+		struct zf_zfs_stream_head h;
+		ssize_t k;
+		int r;
+
+		while (b->len < want) {
+			zf_buf_grow(b, want - b->len);
+			k = zf_read_full(fd, b->data + b->len, want - b->len);
+			if (k < 0)
+				return zf_err_set(err, (int)k, "cannot read the stream: %s",
+						  strerror((int)-k));
+			b->len += (size_t)k;
+			b->data[b->len] = '\0';
+			if (k == 0)
+				return zf_err_set(err, -EPIPE, "stream ended after %zu bytes, before "
+						  "its first record was complete", b->len);
+		}
+		r = zf_zfs_stream_head_parse(b->data, b->len, &h, err);
+		if (r == 0) {
+			zf_zfs_stream_head_release(&h);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		want = (size_t)r;
+	}
+}
+
+/* A running send or receive of the local endpoint, and what a receive does after. */
+struct lstream {
+	struct zf_proc p;
+	char *target;                   /* receives: the dataset received into */
+	bool reset_keylocation;
+	bool mount;
+};
+
 static int stream_from_proc(struct zf_proc *p, bool sending, struct zf_ep_stream *ret)
 {
-	struct zf_proc *heap = zf_xmalloc(sizeof(*heap));
+	struct lstream *ls = zf_xcalloc(1, sizeof(*ls));
 
-	*heap = *p;
-	ret->fd = sending ? heap->out_fd : heap->in_fd;
-	ret->priv = heap;
+	ls->p = *p;
+	ret->fd = sending ? ls->p.out_fd : ls->p.in_fd;
+	ret->priv = ls;
 	return 0;
 }
 
@@ -241,32 +288,170 @@ static int local_send_start(struct zf_endpoint *ep, const char *snapshot,
 	return stream_from_proc(&p, true, ret);
 }
 
+/*
+ * The snapshot with guid among the snapshots at and below roots (NULL:
+ * the pool of target): where a clone stream's origin may be taken from.
+ * zfs's own search would look through the whole pool.
+ */
+static int find_origin(const char *target, const char *const *roots, uint64_t guid,
+		       char **ret, struct zf_err *err)
+{
+	_cleanup_free_ char *pool = zf_xstrndup(target, strcspn(target, "/@"));
+	const char *const pool_roots[] = { pool, NULL };
+	int r;
+
+	for (const char *const *root = roots ? roots : pool_roots; *root; root++) {
+		struct zf_zfs_list_opts lo = { .recursive = true };
+		struct zf_zfs_fs_list fs = { 0 };
+		struct zf_zfs_version_list vl = { 0 };
+		_cleanup_free_ const char **names = NULL;
+		struct zf_err e2 = ZF_ERR_INIT;
+
+		r = zf_zfs_list_fs(root, 1, &lo, &fs, &e2);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return zf_err_set(err, r, "cannot look for the clone's origin: %s", e2.msg);
+		names = zf_xcalloc(fs.n + 1, sizeof(char *));
+		for (size_t i = 0; i < fs.n; i++)
+			names[i] = fs.v[i].name;
+		r = zf_zfs_list_versions(names, fs.n, &vl, &e2);
+		for (size_t i = 0; r >= 0 && i < vl.n && !*ret; i++)
+			if (!vl.v[i].bookmark && vl.v[i].guid == guid)
+				*ret = zf_xasprintf("%s@%s", vl.v[i].fs, vl.v[i].name);
+		zf_zfs_version_list_release(&vl);
+		zf_zfs_fs_list_release(&fs);
+		if (r < 0 && r != -ENOENT)
+			return zf_err_set(err, r, "cannot look for the clone's origin: %s", e2.msg);
+		if (*ret)
+			return 0;
+	}
+	return zf_err_set(err, -ENOENT, "clone stream: its origin (guid %" PRIu64 ") is not "
+			  "among the snapshots this receive may use", guid);
+}
+
 static int local_recv_start(struct zf_endpoint *ep, const char *target,
-			    const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			    const struct zf_ep_recv *rq, struct zf_ep_stream *ret,
 			    struct zf_err *err)
 {
+	_cleanup_(zf_recv_plan_release) struct zf_recv_plan plan = { 0 };
+	struct zf_zfs_stream_head h;
+	_cleanup_free_ char *origin = NULL;
+	struct zf_zfs_recv_opts o;
 	struct zf_proc p;
 	int r;
 	(void)ep;
 
-	r = zf_zfs_recv_start(target, opts, &p, err);
+	r = zf_zfs_stream_head_parse(rq->head, rq->head_len, &h, err);
+	if (r > 0)
+		return zf_err_set(err, -EBADMSG, "receive into '%s': the stream's head is "
+				  "incomplete (%zu of %d bytes)", target, rq->head_len, r);
+	if (r < 0)
+		return zf_err_prefix(err, "receive into '%s'", target);
+	r = zf_recv_policy_decide(rq->policy, &h, &rq->request, &plan, err);
+	zf_zfs_stream_head_release(&h);
+	if (r < 0)
+		return zf_err_prefix(err, "receive into '%s'", target);
+	if (plan.clone) {
+		r = find_origin(target, rq->origin_roots, plan.origin_guid, &origin, err);
+		if (r < 0)
+			return zf_err_prefix(err, "receive into '%s'", target);
+		zf_strv_addf(&plan.set, "origin=%s", origin);
+	}
+	o = (struct zf_zfs_recv_opts){
+		.resumable = rq->resumable,
+		.no_mount = true,
+		.force = rq->force,
+		.skip_holds = true,
+		.set_props = plan.set.n ? zf_strv_argv(&plan.set) : NULL,
+		.exclude_props = plan.exclude.n ? zf_strv_argv(&plan.exclude) : NULL,
+	};
+	r = zf_zfs_recv_start(target, &o, &p, err);
 	if (r < 0)
 		return r;
-	return stream_from_proc(&p, false, ret);
+	stream_from_proc(&p, false, ret);
+	struct lstream *ls = ret->priv;
+	ls->target = zf_xstrndup(target, strcspn(target, "@"));
+	ls->reset_keylocation = plan.reset_keylocation;
+	ls->mount = plan.mount;
+	return 0;
+}
+
+int zf_ep_mount_safe(const char *fs, struct zf_err *err)
+{
+	_cleanup_free_ char *mp = NULL, *parent = NULL;
+	struct stat st, pst;
+	DIR *d;
+	int r;
+
+	if ((r = zf_zfs_get_one(fs, "mountpoint", &mp, err)) < 0)
+		return r;
+	if (mp[0] != '/')
+		return zf_err_set(err, -EINVAL, "'%s' has mountpoint '%s': nothing to mount", fs, mp);
+	if (lstat(mp, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return zf_err_set(err, -errno, "cannot look at mountpoint '%s' of '%s': %m", mp, fs);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return zf_err_set(err, -ENOTDIR, "mountpoint '%s' of '%s' is not a directory", mp,
+				  fs);
+	parent = zf_xasprintf("%s/..", mp);
+	if (stat(parent, &pst) == 0 && (pst.st_dev != st.st_dev || pst.st_ino == st.st_ino))
+		return zf_err_set(err, -EBUSY, "mountpoint '%s' of '%s' is in use: something is "
+				  "mounted there", mp, fs);
+	d = opendir(mp);
+	if (!d)
+		return zf_err_set(err, -errno, "cannot read mountpoint '%s' of '%s': %m", mp, fs);
+	for (struct dirent *e; (e = readdir(d));)
+		if (!streq(e->d_name, ".") && !streq(e->d_name, "..")) {
+			closedir(d);
+			return zf_err_set(err, -ENOTEMPTY, "mountpoint '%s' of '%s' is not empty: "
+					  "not mounting over it", mp, fs);
+		}
+	closedir(d);
+	return 0;
+}
+
+/* What a finished receive still owes: keylocation back to prompt, the mount. */
+static void after_receive(struct lstream *ls)
+{
+	struct zf_err e = ZF_ERR_INIT;
+	_cleanup_free_ char *root = NULL, *loc = NULL;
+
+	if (ls->reset_keylocation &&
+	    zf_zfs_get_one(ls->target, "encryptionroot", &root, &e) >= 0 &&
+	    streq(root, ls->target) && zf_zfs_get_one(ls->target, "keylocation", &loc, &e) >= 0 &&
+	    !streq(loc, "prompt") && !streq(loc, "none")) {
+		if (zf_zfs_set(ls->target, (const char *const[]){ "keylocation=prompt" }, 1, &e) < 0)
+			log_warning("cannot reset keylocation of '%s' to prompt: %s", ls->target,
+				    e.msg);
+		else
+			log_notice("'%s': keylocation from the stream ('%s') reset to prompt",
+				   ls->target, loc);
+	}
+	zf_err_clear(&e);
+	if (ls->mount) {
+		if (zf_ep_mount_safe(ls->target, &e) < 0 || zf_zfs_mount(ls->target, &e) < 0)
+			log_warning("not mounting '%s': %s", ls->target, e.msg);
+	}
 }
 
 static int local_stream_finish(struct zf_endpoint *ep, struct zf_ep_stream *s, const char *what,
 			       struct zf_err *err)
 {
-	struct zf_proc *p = s->priv;
+	struct lstream *ls = s->priv;
 	int r;
 	(void)ep;
 
-	if (!p)
+	if (!ls)
 		return 0;
-	r = zf_zfs_stream_finish(p, what, err);
-	zf_proc_release(p);
-	free(p);
+	r = zf_zfs_stream_finish(&ls->p, what, err);
+	if (r >= 0 && ls->target)
+		after_receive(ls);
+	zf_proc_release(&ls->p);
+	free(ls->target);
+	free(ls);
 	s->priv = NULL;
 	s->fd = -EBADF;
 	return r;
@@ -274,9 +459,11 @@ static int local_stream_finish(struct zf_endpoint *ep, struct zf_ep_stream *s, c
 
 static void local_stream_kill(struct zf_endpoint *ep, struct zf_ep_stream *s)
 {
+	struct lstream *ls = s->priv;
 	(void)ep;
-	if (s->priv)
-		zf_proc_kill(s->priv, SIGTERM);
+
+	if (ls)
+		zf_proc_kill(&ls->p, SIGTERM);
 }
 
 static void local_free(struct zf_endpoint *ep)

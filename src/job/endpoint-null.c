@@ -47,13 +47,13 @@ static void *drain(void *arg)
 }
 
 static int null_recv_start(struct zf_endpoint *ep, const char *target,
-			   const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			   const struct zf_ep_recv *rq, struct zf_ep_stream *ret,
 			   struct zf_err *err)
 {
 	struct null_stream *ns;
 	int p[2], r;
 	(void)ep;
-	(void)opts;
+	(void)rq;
 
 	r = zf_stream_pipe(p);
 	if (r < 0)

@@ -1080,28 +1080,30 @@ static int remote_send_start(struct zf_endpoint *ep, const char *snapshot,
 	return stream_start(rm, &body, true, ret, err);
 }
 
+/*
+ * The server decides the receive by its own policy from the stream it
+ * reads (docs/serve.md): the request only asks.  NO_MOUNT is always set,
+ * so that a server from before the receive policy does not mount either.
+ */
 static int remote_recv_start(struct zf_endpoint *ep, const char *target,
-			     const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			     const struct zf_ep_recv *rq, struct zf_ep_stream *ret,
 			     struct zf_err *err)
 {
-	static const struct zf_zfs_recv_opts none = { 0 };
 	struct remote *rm = to_remote(ep);
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
 	int r;
 
-	if (!opts)
-		opts = &none;
 	zf_msg_start(&body, ZF_RPC_RECV);
 	r = add_str(rm, &body, ZF_TAG_FS, target, err);
 	if (r >= 0)
-		r = add_strv(rm, &body, ZF_TAG_SET_PROP, opts->set_props, err);
+		r = add_strv(rm, &body, ZF_TAG_SET_PROP, rq->request.set, err);
 	if (r >= 0)
-		r = add_strv(rm, &body, ZF_TAG_EXCLUDE_PROP, opts->exclude_props, err);
+		r = add_strv(rm, &body, ZF_TAG_EXCLUDE_PROP, rq->request.exclude, err);
 	if (r < 0)
 		return r;
-	add_flag(&body, ZF_TAG_RESUMABLE, opts->resumable);
-	add_flag(&body, ZF_TAG_NO_MOUNT, opts->no_mount);
-	add_flag(&body, ZF_TAG_FORCE, opts->force);
+	add_flag(&body, ZF_TAG_RESUMABLE, rq->resumable);
+	add_flag(&body, ZF_TAG_NO_MOUNT, true);
+	add_flag(&body, ZF_TAG_FORCE, rq->force);
 	return stream_start(rm, &body, false, ret, err);
 }
 

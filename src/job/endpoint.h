@@ -4,8 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "util/macro.h"
+#include "zfs/recv-policy.h"
 #include "zfs/zfs.h"
 
+struct zf_buf;
 struct zf_err;
 
 /*
@@ -42,6 +44,33 @@ struct zf_ep_stream {
 	int fd;
 	void *priv;
 };
+
+/*
+ * A receive: what is asked, under which rules, and the stream's first
+ * bytes.  The receiving side decides the zfs recv arguments from all of
+ * it (src/zfs/recv-policy.h): always -u and -h, the request's -o/-x only
+ * as the policy allows, a clone's origin found by guid inside
+ * origin_roots only.  The caller reads the head first (zf_ep_read_head())
+ * and, once recv_start succeeded, writes those bytes to the stream before
+ * the rest: recv_start only looks at them.
+ */
+struct zf_ep_recv {
+	struct zf_recv_request request;         /* -o/-x asked for, and whether trusted */
+	bool resumable;                         /* -s */
+	bool force;                             /* -F */
+	const struct zf_recv_policy *policy;    /* NULL: built-in; a remote end uses its own */
+	const char *const *origin_roots;        /* NULL-terminated; NULL: the target's pool */
+	const void *head;                       /* the stream's first bytes, its head included */
+	size_t head_len;
+};
+
+/*
+ * Reads from fd into b until b holds the head of a zfs send stream
+ * (src/zfs/stream.h).  0; -EPIPE with "stream ended after N bytes" when fd
+ * ends first (the sender's error then says why); -EBADMSG for what is no
+ * zfs send stream; other -errno for read errors.
+ */
+_must_check_ int zf_ep_read_head(int fd, struct zf_buf *b, struct zf_err *err);
 
 struct zf_endpoint;
 
@@ -83,9 +112,8 @@ struct zf_endpoint_ops {
 	int (*send_start)(struct zf_endpoint *ep, const char *snapshot,
 			  const struct zf_zfs_send_opts *opts, struct zf_ep_stream *ret,
 			  struct zf_err *err);
-	int (*recv_start)(struct zf_endpoint *ep, const char *target,
-			  const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
-			  struct zf_err *err);
+	int (*recv_start)(struct zf_endpoint *ep, const char *target, const struct zf_ep_recv *rq,
+			  struct zf_ep_stream *ret, struct zf_err *err);
 	/* Ends a stream: closes fd, waits, reports the side's failure in err. */
 	int (*stream_finish)(struct zf_endpoint *ep, struct zf_ep_stream *s, const char *what,
 			     struct zf_err *err);
@@ -101,6 +129,13 @@ struct zf_endpoint {
 
 /* The local endpoint: the zfs layer on this host. */
 struct zf_endpoint *zf_endpoint_local_new(void);
+
+/*
+ * Whether the local endpoint may mount fs at its mountpoint: not "none"
+ * or "legacy", a directory that is no mount point already and is empty
+ * (or absent).  0 yes; -EBUSY/-ENOTEMPTY/-EINVAL with the reason.
+ */
+_must_check_ int zf_ep_mount_safe(const char *fs, struct zf_err *err);
 /*
  * For benchmarks only: receives discard their stream, everything else is
  * unsupported (ops left NULL).  `zferry serve --debug-null-endpoint`.

@@ -13,6 +13,7 @@
 #include "job/grants.h"
 #include "rpc/msg.h"
 #include "util/err.h"
+#include "zfs/recv-policy.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -105,4 +106,20 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 				  identity, info->name,
 				  info->fs_tag == ZF_TAG_SNAPSHOT ? "snapshot" : "dataset");
 	return 0;
+}
+
+void zf_serve_recv_scope(void *userdata, const char *identity, struct zf_recv_policy *ret_policy,
+			 const char *const **ret_origin_roots)
+{
+	static const char *const nowhere[] = { NULL };
+	const struct zf_config *cfg = userdata;
+	const struct zf_config_client *cl = cfg ? zf_config_find_client(cfg, identity) : NULL;
+
+	if (!cfg) {
+		*ret_policy = (struct zf_recv_policy){ 0 };
+		*ret_origin_roots = NULL;
+		return;
+	}
+	zf_config_recv_policy(cfg, cl, ret_policy);
+	*ret_origin_roots = cl && cl->origins.v ? (const char *const *)cl->origins.v : nowhere;
 }

@@ -23,3 +23,14 @@ struct zf_rpc_req_info;
 _must_check_ int zf_serve_allow(void *userdata, const char *identity,
 				const struct zf_rpc_req_info *info, const struct zf_msg *msg,
 				struct zf_err *err);
+
+struct zf_recv_policy;
+/*
+ * The zf_serve_recv_scope_fn of src/job/remote.h: the identity's receive
+ * policy from the config (serve.receive, then its own receive: keys), and
+ * its grants as the subtrees a clone's origin may come from.  An identity
+ * the config does not list gets the built-in policy and no subtree (its
+ * requests are refused anyway).
+ */
+void zf_serve_recv_scope(void *userdata, const char *identity, struct zf_recv_policy *ret_policy,
+			 const char *const **ret_origin_roots);

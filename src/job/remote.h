@@ -6,6 +6,7 @@
 
 struct zf_endpoint;
 struct zf_err;
+struct zf_recv_policy;
 struct zf_msg;
 struct zf_rpc_conn;
 struct zf_rpc_req_info;
@@ -55,14 +56,30 @@ _must_check_ int zf_endpoint_remote_new(const struct zf_remote_opts *opts,
  * Server side.  Serves one connection (after the handshake) until the
  * client closes it: every request of docs/protocol.md is carried out by
  * ep (the local endpoint in production, and the zfs layer for requests
- * the endpoint table lacks), after allow said yes.  allow is the one
- * access check (guarantee 5); NULL allows everything.  Every name in a
- * request is checked with the zfs layer's rules before ep sees it.  The
+ * the endpoint table lacks), after hooks->allow said yes.  allow is the
+ * one access check (guarantee 5); NULL allows everything.  Every name in
+ * a request is checked with the zfs layer's rules before ep sees it, and
+ * every receive and create follows hooks->recv_scope's policy, whatever
+ * the client asked (issue 10: the receiving side decides).  The
  * process must ignore SIGPIPE (cli/main.c does): a receive that died
  * makes the next write of its stream fail with EPIPE.
  */
 typedef int (*zf_serve_allow_fn)(void *userdata, const char *identity,
 				 const struct zf_rpc_req_info *info, const struct zf_msg *msg,
 				 struct zf_err *err);
+/*
+ * The receiving side's rules for an identity (src/zfs/recv-policy.h):
+ * the policy its receives and creates follow, and the subtrees a clone's
+ * origin may be taken from (NULL-terminated).  Both point into userdata.
+ */
+typedef void (*zf_serve_recv_scope_fn)(void *userdata, const char *identity,
+				       struct zf_recv_policy *ret_policy,
+				       const char *const **ret_origin_roots);
+
+struct zf_serve_hooks {
+	zf_serve_allow_fn allow;                /* NULL: every request */
+	zf_serve_recv_scope_fn recv_scope;      /* NULL: built-in policy, the target's pool */
+	void *userdata;
+};
 _must_check_ int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,
-			       zf_serve_allow_fn allow, void *userdata, struct zf_err *err);
+			       const struct zf_serve_hooks *hooks, struct zf_err *err);

@@ -41,6 +41,10 @@ struct ctx {
 	struct zf_replan *plan;
 	struct zf_replan_sched *sched;
 	struct zf_replicate_result *res;
+	/* the receiving side's rules for streams from src, and where clones' origins may be */
+	struct zf_recv_policy policy;
+	struct zf_strv policy_allow;
+	const char *origin_roots[2];
 	char hold_tag[128];
 	char stamp[32];
 	/*
@@ -292,11 +296,11 @@ static void slot_put(struct ctx *c, struct slot *s)
  * exited 0, and so does a copy that broke.
  */
 static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_send_opts *so,
-		    const char *target, const struct zf_zfs_recv_opts *ro, uint64_t *bytes,
-		    struct zf_err *err)
+		    const char *target, struct zf_ep_recv *rq, uint64_t *bytes, struct zf_err *err)
 {
 	struct zf_ep_stream s = { -EBADF, NULL }, rv = { -EBADF, NULL };
-	struct zf_err se = ZF_ERR_INIT, re = ZF_ERR_INIT, ee = ZF_ERR_INIT;
+	struct zf_err se = ZF_ERR_INIT, re = ZF_ERR_INIT, ee = ZF_ERR_INIT, he = ZF_ERR_INIT;
+	_cleanup_buf_ struct zf_buf head = ZF_BUF_INIT;
 	uint64_t estimate = 0, counter = 0;
 	struct slot *sl;
 	int r, rs, rr;
@@ -306,14 +310,30 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
 	r = c->src->ops->send_start(c->src, snapshot, so, &s, err);
 	if (r < 0)
 		return r;
-	r = c->dst->ops->recv_start(c->dst, target, ro, &rv, err);
+	/* the receiving side decides from the stream's head what the receive may do */
+	r = zf_ep_read_head(s.fd, &head, &he);
+	if (r >= 0) {
+		rq->head = head.data;
+		rq->head_len = head.len;
+		r = c->dst->ops->recv_start(c->dst, target, rq, &rv, err);
+	}
 	if (r < 0) {
 		c->src->ops->stream_kill(c->src, &s);
-		(void)c->src->ops->stream_finish(c->src, &s, "send", &se);
+		rs = c->src->ops->stream_finish(c->src, &s, "zfs send", &se);
+		/* a sender that failed at once explains an empty stream better */
+		if (he.code && rs < 0)
+			return zf_err_set(err, rs, "%s", zf_err_msg(&se));
+		if (he.code)
+			return zf_err_set(err, r, "%s", zf_err_msg(&he));
 		return r;
 	}
 	sl = slot_get(c, target, estimate);
-	r = zf_copy_stream(s.fd, rv.fd, sl ? &sl->bytes : &counter);
+	r = zf_write_full(rv.fd, head.data, head.len);
+	counter = head.len;
+	if (sl)
+		__atomic_store_n(&sl->bytes, head.len, __ATOMIC_RELAXED);
+	if (r >= 0)
+		r = zf_copy_stream(s.fd, rv.fd, sl ? &sl->bytes : &counter);
 	*bytes = sl ? __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) : counter;
 	slot_put(c, sl);
 	if (r < 0)
@@ -338,8 +358,14 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
 
 /* ---- one item -------------------------------------------------------------- */
 
+/*
+ * What this run asks of a receive.  The user's own -o/-x are trusted; the
+ * receiving side (this host, or the server's own policy) decides the rest
+ * from the stream.  canmount=noauto is asked for too, for a server from
+ * before the receive policy.
+ */
 static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force,
-		      struct zf_strv *set, struct zf_zfs_recv_opts *ro)
+		      struct zf_strv *set, struct zf_ep_recv *rq)
 {
 	const struct zf_replicate_opts *o = c->o;
 
@@ -350,12 +376,12 @@ static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force
 	if (it->sendflags)
 		zf_strv_addf(set, "zferry:sendflags=%s", it->sendflags);
 	zf_strv_addv(set, o->set_props);
-	*ro = (struct zf_zfs_recv_opts){
+	*rq = (struct zf_ep_recv){
+		.request = { set->n ? zf_strv_argv(set) : NULL, o->exclude_props, true },
 		.resumable = true,
-		.no_mount = !o->mount,
 		.force = force,
-		.set_props = set->n ? zf_strv_argv(set) : NULL,
-		.exclude_props = o->exclude_props,
+		.policy = &c->policy,
+		.origin_roots = c->origin_roots,
 	};
 }
 
@@ -452,7 +478,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 		_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
 		_cleanup_free_ char *snap = NULL, *from = NULL, *renamed = NULL;
 		struct zf_zfs_send_opts so = { 0 };
-		struct zf_zfs_recv_opts ro;
+		struct zf_ep_recv ro;
 		uint64_t bytes = 0;
 
 		switch (st->kind) {
@@ -634,6 +660,31 @@ static void *progress_thread(void *arg)
 }
 
 /* ---- the run ---------------------------------------------------------------- */
+
+/*
+ * The receiving side's rules for this run's streams.  A stream from
+ * another host is a hostile sender's (issue 10): the built-in allow list
+ * and what the user accepted with --accept-prop.  A local source's
+ * properties are the user's own: all kept but where the data appears.
+ * Clones find their origin inside the target tree only.
+ */
+static void policy_init(struct ctx *c)
+{
+	static const char *const local_deny[] = { "mountpoint", "sharenfs", "sharesmb", NULL };
+	bool remote_src = !streq(c->src->kind, "local");
+
+	if (remote_src) {
+		zf_strv_add(&c->policy_allow, "default");
+		zf_strv_addv(&c->policy_allow, c->o->accept_props);
+	} else {
+		zf_strv_add(&c->policy_allow, "*");
+		c->policy.deny = local_deny;
+	}
+	c->policy.allow = zf_strv_argv(&c->policy_allow);
+	c->policy.mount = c->o->mount;
+	c->origin_roots[0] = c->dst_root;
+	c->origin_roots[1] = NULL;
+}
 
 /* One replication of SRC to DST at a time: holds and partial state are per pair. */
 static int take_lock(const char *src_root, const char *dst_root, int *ret_fd, struct zf_err *err)
@@ -852,6 +903,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 		jobs = JOBS_MAX;
 	snprintf(c.hold_tag, sizeof(c.hold_tag), "%s%s%s", HOLD_TAG, o->cursor_id ? "_" : "",
 		 o->cursor_id ? o->cursor_id : "");
+	policy_init(&c);
 	make_stamp(c.stamp, sizeof(c.stamp));
 
 	for (const char *const *p = o->excludes; r >= 0 && p && *p; p++) {
@@ -875,6 +927,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	zf_replan_sched_free(c.sched);
 	zf_replan_free(c.plan);
 	zf_strv_release(&c.batch_holds);
+	zf_strv_release(&c.policy_allow);
 	return r;
 }
 

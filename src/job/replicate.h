@@ -31,7 +31,18 @@ struct zf_replicate_opts {
 	bool force_rollback;
 	bool rename_diverged;
 	bool no_readonly;               /* do not receive with readonly=on */
-	bool mount;                     /* let the receive mount (no -u, no canmount=noauto) */
+	/*
+	 * Mount what is received, after the receive and only over an empty,
+	 * unused directory (no canmount=noauto); a receive never mounts.
+	 */
+	bool mount;
+	/*
+	 * Property patterns a stream from a *remote* source may set on this
+	 * host besides the built-in list (src/zfs/recv-policy.h); a local
+	 * source's properties are kept but for where the data appears
+	 * (mountpoint, sharenfs, sharesmb).  NULL-terminated or NULL.
+	 */
+	const char *const *accept_props;
 	bool no_resume;                 /* abort partial receives instead of resuming */
 	bool dry_run;                   /* plan only */
 	const char *cursor_id;          /* names this target's cursor and holds; NULL: none */

@@ -27,13 +27,14 @@
 #include "util/err.h"
 #include "util/io.h"
 #include "util/strv.h"
+#include "zfs/recv-policy.h"
+#include "zfs/stream.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
 struct serve {
 	struct zf_endpoint *ep;
-	zf_serve_allow_fn allow;
-	void *userdata;
+	const struct zf_serve_hooks *hooks;
 	/* this connection's one pending data channel (DATA_CHANNEL_OPEN), or NULL */
 	struct zf_datachan_listener *dc;
 	/*
@@ -197,6 +198,16 @@ static int get_flag(const struct zf_rpc_request *req, uint16_t tag, const char *
 static struct zf_endpoint *endpoint(void *userdata)
 {
 	return ((struct serve *)userdata)->ep;
+}
+
+/* The receiving side's rules for the request's identity. */
+static void recv_scope(struct serve *sv, const struct zf_rpc_request *req,
+		       struct zf_recv_policy *ret_policy, const char *const **ret_roots)
+{
+	*ret_policy = (struct zf_recv_policy){ 0 };
+	*ret_roots = NULL;
+	if (sv->hooks->recv_scope)
+		sv->hooks->recv_scope(sv->hooks->userdata, req->identity, ret_policy, ret_roots);
 }
 
 /* ---- list results ----------------------------------------------------------------- */
@@ -481,11 +492,14 @@ static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct
 	return r;
 }
 
+/* CREATE: the client's properties as the receive policy lets a sender set them. */
 static int h_create(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv props = ZF_STRV_INIT;
+	_cleanup_strv_ struct zf_strv props = ZF_STRV_INIT, final = ZF_STRV_INIT;
 	_cleanup_free_ char *fs = NULL;
+	struct zf_recv_policy pol;
+	const char *const *roots;
 	int r;
 
 	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
@@ -493,7 +507,12 @@ static int h_create(struct zf_rpc_request *req, void *userdata, struct zf_err *e
 		r = get_strv(req, ZF_TAG_PROP, CHECK_ASSIGN, false, &props, err);
 	if (r < 0)
 		return r;
-	return ep->ops->create(ep, fs, props.n ? zf_strv_argv(&props) : NULL, err);
+	recv_scope(userdata, req, &pol, &roots);
+	r = zf_recv_policy_create(&pol, props.n ? zf_strv_argv(&props) : NULL, false, &final,
+				  err);
+	if (r < 0)
+		return zf_err_prefix(err, "create '%s'", fs);
+	return ep->ops->create(ep, fs, final.n ? zf_strv_argv(&final) : NULL, err);
 }
 
 static int h_rename(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
@@ -516,10 +535,17 @@ static int h_inherit(struct zf_rpc_request *req, void *userdata, struct zf_err *
 	_cleanup_free_ char *fs = NULL, *prop = NULL;
 	int r;
 
+	struct zf_recv_policy pol;
+	const char *const *roots;
+
 	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
 	if (r >= 0)
 		r = need_str(req, ZF_TAG_PROP, CHECK_WORD, &prop, err);
 	if (r < 0)
+		return r;
+	/* inheriting canmount turns mounting on: only what a sender may set */
+	recv_scope(userdata, req, &pol, &roots);
+	if ((r = zf_recv_policy_check_inherit(&pol, prop, false, err)) < 0)
 		return r;
 	return ep->ops->inherit(ep, fs, prop, err);
 }
@@ -720,7 +746,7 @@ static int check_token(struct zf_rpc_request *req, struct serve *sv, const struc
 	struct zf_msg m = ZF_MSG_INIT;
 	int r;
 
-	if (!s->resume_token || !sv->allow)
+	if (!s->resume_token || !sv->hooks->allow)
 		return 0;
 	if (!sv->ep->ops->resume_target)
 		return zf_err_set(err, -EOPNOTSUPP, "%s: cannot read resume tokens here",
@@ -733,7 +759,7 @@ static int check_token(struct zf_rpc_request *req, struct serve *sv, const struc
 		return zf_err_set(err, r, "%s: resume token target too long", req->info->name);
 	r = zf_msg_parse((const uint8_t *)body.data, body.len, &m, err);
 	if (r >= 0)
-		r = sv->allow(sv->userdata, req->identity, req->info, &m, err);
+		r = sv->hooks->allow(sv->hooks->userdata, req->identity, req->info, &m, err);
 	zf_msg_release(&m);
 	return r;
 }
@@ -876,21 +902,100 @@ static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 
 /* ---- receive ----------------------------------------------------------------------- */
 
-struct recv_sink {
-	int fd;
-	bool failed;                    /* the receive stopped taking data */
+/*
+ * The client's stream on its way into zfs recv.  Nothing runs before the
+ * stream's head has arrived: the receive's arguments are decided from it
+ * (the local endpoint applies the identity's receive policy), then the
+ * head and the rest go to zfs recv.  A refusal fails the sink, so the
+ * stream is drained to its END and the client gets the refusal.
+ */
+struct recv_gate {
+	struct zf_endpoint *ep;
+	const char *target;
+	struct zf_ep_recv rq;
+	struct zf_buf head;
+	size_t want;                    /* bytes the head needs at least */
+	struct zf_ep_stream st;
+	bool started;                   /* zfs recv runs */
+	bool failed;                    /* refused, or zfs recv stopped taking data */
 };
+
+static int gate_open(struct recv_gate *g, struct zf_err *err)
+{
+	struct zf_zfs_stream_head h;
+	int r = zf_zfs_stream_head_parse(g->head.data, g->head.len, &h, err);
+
+	if (r > 0) {
+		g->want = (size_t)r;
+		return 0;
+	}
+	/* a bad stream is the client's mistake, not the connection's: INVAL, never retried */
+	if (r == -EBADMSG)
+		err->code = r = -EINVAL;
+	if (r < 0)
+		return zf_err_prefix(err, "receive into '%s'", g->target);
+	zf_zfs_stream_head_release(&h);
+	g->rq.head = g->head.data;
+	g->rq.head_len = g->head.len;
+	r = g->ep->ops->recv_start(g->ep, g->target, &g->rq, &g->st, err);
+	if (r < 0)
+		return r;
+	g->started = true;
+	r = zf_write_full(g->st.fd, g->head.data, g->head.len);
+	zf_buf_release(&g->head);
+	if (r < 0)
+		return zf_err_set(err, r, "cannot write to zfs recv: %s", strerror(-r));
+	return 0;
+}
 
 static int recv_sink(void *userdata, const void *p, size_t n, struct zf_err *err)
 {
-	struct recv_sink *rs = userdata;
-	int r = zf_write_full(rs->fd, p, n);
+	struct recv_gate *g = userdata;
+	int r;
 
-	if (r < 0) {
-		rs->failed = true;
-		return zf_err_set(err, r, "cannot write to zfs recv: %s", strerror(-r));
+	if (g->started) {
+		r = zf_write_full(g->st.fd, p, n);
+		if (r < 0)
+			r = zf_err_set(err, r, "cannot write to zfs recv: %s", strerror(-r));
+	} else {
+		zf_buf_add(&g->head, p, n);
+		r = g->head.len >= g->want ? gate_open(g, err) : 0;
 	}
-	return 0;
+	if (r < 0)
+		g->failed = true;
+	return r;
+}
+
+/* The stream arrives on the data channel; control carries an empty one, still ended. */
+static int recv_on_channel(struct zf_rpc_request *req, struct zf_datachan_listener *l,
+			   struct recv_gate *g, struct zf_err *serr)
+{
+	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *dc = NULL;
+	struct zf_err derr = ZF_ERR_INIT;
+	uint64_t n = 0;
+	int r, q;
+
+	r = channel_accept(req, l, &dc, serr);
+	if (r >= 0) {
+		r = zf_rpc_stream_recv(dc, ZF_RPC_DATACHAN_ID, recv_sink, g, NULL, &derr);
+		if (r < 0 && !g->failed)
+			r = dc_fail(serr, r, &derr);
+		else if (r < 0)
+			r = zf_err_set(serr, r, "%s", zf_err_msg(&derr));
+	}
+	if (r >= 0 || g->failed) {
+		zf_err_clear(&derr);
+		q = zf_rpc_request_recv_stream(req, NULL, NULL, &n, &derr);
+		if (q >= 0 && n > 0)
+			q = zf_err_set(&derr, -ZF_E_PROTO, "%llu bytes on the control "
+				       "connection besides the data channel's stream",
+				       (unsigned long long)n);
+		if (q < 0) {
+			g->failed = false;
+			r = dc_fail(serr, q, &derr);
+		}
+	}
+	return r;
 }
 
 static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
@@ -898,23 +1003,22 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	struct zf_endpoint *ep = endpoint(userdata);
 	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT, exclude = ZF_STRV_INIT;
 	_cleanup_free_ char *target = NULL, *what = NULL;
-	struct zf_ep_stream st = { -EBADF, NULL };
-	struct zf_zfs_recv_opts o = { 0 };
-	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
-	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *dc = NULL;
+	struct recv_gate g = { .ep = ep, .want = ZF_ZFS_RECORD_SIZE, .st = { -EBADF, NULL } };
+	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
+	struct zf_recv_policy pol;
+	const char *const *roots;
 	struct zf_rpc_keepalive *ka;
-	struct recv_sink rs;
-	uint64_t n = 0;
+	bool no_mount;
 	int r, q;
 
 	r = need_str(req, ZF_TAG_FS, CHECK_FS, &target, err);
 	if (r >= 0)
-		r = get_flag(req, ZF_TAG_RESUMABLE, "RESUMABLE", &o.resumable, err);
+		r = get_flag(req, ZF_TAG_RESUMABLE, "RESUMABLE", &g.rq.resumable, err);
+	if (r >= 0)             /* asked for by clients before the policy: always the case now */
+		r = get_flag(req, ZF_TAG_NO_MOUNT, "NO_MOUNT", &no_mount, err);
 	if (r >= 0)
-		r = get_flag(req, ZF_TAG_NO_MOUNT, "NO_MOUNT", &o.no_mount, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_FORCE, "FORCE", &o.force, err);
+		r = get_flag(req, ZF_TAG_FORCE, "FORCE", &g.rq.force, err);
 	if (r >= 0)
 		r = get_strv(req, ZF_TAG_SET_PROP, CHECK_ASSIGN, false, &set, err);
 	if (r >= 0)
@@ -923,53 +1027,36 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 		r = take_channel(req, userdata, &l, err);
 	if (r < 0)
 		return r;
-	o.set_props = set.n ? zf_strv_argv(&set) : NULL;
-	o.exclude_props = exclude.n ? zf_strv_argv(&exclude) : NULL;
+	recv_scope(userdata, req, &pol, &roots);
+	g.target = target;
+	g.rq.request = (struct zf_recv_request){ set.n ? zf_strv_argv(&set) : NULL,
+						 exclude.n ? zf_strv_argv(&exclude) : NULL, false };
+	g.rq.policy = &pol;
+	g.rq.origin_roots = roots;
 	what = zf_xasprintf("receive into '%s'", target);
 
-	r = ep->ops->recv_start(ep, target, &o, &st, err);
-	if (r < 0)
-		return r;
-	rs = (struct recv_sink){ st.fd, false };
 	if (l) {
-		/*
-		 * The stream comes on the data connection; control then
-		 * carries an empty one, which must still end with END.
-		 */
-		struct zf_err derr = ZF_ERR_INIT;
-
-		r = channel_accept(req, l, &dc, &serr);
+		r = recv_on_channel(req, l, &g, &serr);
 		l = zf_datachan_listener_free(l);
-		if (r >= 0) {
-			r = zf_rpc_stream_recv(dc, ZF_RPC_DATACHAN_ID, recv_sink, &rs, NULL,
-					       &derr);
-			if (r < 0 && !rs.failed)
-				r = dc_fail(&serr, r, &derr);
-			else if (r < 0)
-				r = zf_err_set(&serr, r, "%s", zf_err_msg(&derr));
-		}
-		if (r >= 0 || rs.failed) {
-			q = zf_rpc_request_recv_stream(req, NULL, NULL, &n, &derr);
-			if (q >= 0 && n > 0)
-				q = zf_err_set(&derr, -ZF_E_PROTO, "%llu bytes on the control "
-					       "connection besides the data channel's stream",
-					       (unsigned long long)n);
-			if (q < 0) {
-				rs.failed = false;
-				r = dc_fail(&serr, q, &derr);
-			}
-		}
 	} else {
-		r = zf_rpc_request_recv_stream(req, recv_sink, &rs, NULL, &serr);
+		r = zf_rpc_request_recv_stream(req, recv_sink, &g, NULL, &serr);
 	}
-	if (r < 0 && !rs.failed) {
+	zf_buf_release(&g.head);
+	if (!g.started) {
+		/* refused before zfs ran, or the stream ended inside its head */
+		if (r < 0)
+			return zf_err_set(err, r, "%s", zf_err_msg(&serr));
+		return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
+				  "complete", what);
+	}
+	if (r < 0 && !g.failed) {
 		/*
 		 * The client's stream broke (ERROR, a cut connection, a bad
 		 * END): zfs recv must not finish on what it got as if that
 		 * were the whole stream.  Killed, it keeps its resume token.
 		 */
-		ep->ops->stream_kill(ep, &st);
-		(void)ep->ops->stream_finish(ep, &st, what, &ferr);
+		ep->ops->stream_kill(ep, &g.st);
+		(void)ep->ops->stream_finish(ep, &g.st, what, &ferr);
 		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
 	}
 	/*
@@ -978,7 +1065,7 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	 * the last byte), and the client waits for it on a timed read.
 	 */
 	ka = zf_rpc_keepalive_start(req->conn);
-	q = ep->ops->stream_finish(ep, &st, what, &ferr);
+	q = ep->ops->stream_finish(ep, &g.st, what, &ferr);
 	zf_rpc_keepalive_stop(ka);
 	if (q < 0)
 		return zf_err_set(err, q, "%s", zf_err_msg(&ferr));
@@ -1015,17 +1102,18 @@ static int serve_allow(void *userdata, const char *identity, const struct zf_rpc
 {
 	struct serve *s = userdata;
 
-	return s->allow(s->userdata, identity, info, msg, err);
+	return s->hooks->allow(s->hooks->userdata, identity, info, msg, err);
 }
 
-int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep, zf_serve_allow_fn allow,
-		  void *userdata, struct zf_err *err)
+int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,
+		  const struct zf_serve_hooks *hooks, struct zf_err *err)
 {
-	struct serve s = { ep, allow, userdata, NULL };
+	static const struct zf_serve_hooks none = { 0 };
+	struct serve s = { .ep = ep, .hooks = hooks ? hooks : &none };
 	struct zf_rpc_server server = {
 		.handlers = handlers,
 		.n_handlers = ELEMENTSOF(handlers),
-		.allow = allow ? serve_allow : NULL,
+		.allow = s.hooks->allow ? serve_allow : NULL,
 		.userdata = &s,
 	};
 	int r;

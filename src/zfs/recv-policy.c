@@ -320,26 +320,20 @@ int zf_recv_policy_decide(const struct zf_recv_policy *p, const struct zf_zfs_st
 	return 0;
 }
 
-int zf_recv_policy_check_set(const struct zf_recv_policy *p, unsigned kind,
-			     const char *const *assignments, bool trusted, struct zf_err *err)
+int zf_recv_policy_create(const struct zf_recv_policy *p, const char *const *assignments,
+			  bool trusted, struct zf_strv *ret, struct zf_err *err)
 {
-	_cleanup_strv_ struct zf_strv seen = ZF_STRV_INIT;
-	int r;
+	/* a new filesystem is a receive of nothing: the same rules, no stream */
+	struct zf_zfs_stream_head h = { .kind = ZF_ZFS_STREAM_FILESYSTEM };
+	struct zf_recv_request rq = { assignments, NULL, trusted };
+	struct zf_recv_plan plan;
+	int r = zf_recv_policy_decide(p, &h, &rq, &plan, err);
 
-	for (const char *const *a = assignments; a && *a; a++) {
-		_cleanup_free_ char *name = NULL;
-		const char *value;
-		unsigned flags;
-		bool applies;
-
-		if ((r = split(*a, kind, &name, &value, &applies, &flags, err)) < 0)
-			return r;
-		if (zf_strv_contains(&seen, name))
-			return zf_err_set(err, -EINVAL, "property '%s' given twice", name);
-		zf_strv_add(&seen, name);
-		if (!trusted && (r = peer_may_set(p, name, value, err)) < 0)
-			return r;
-	}
+	if (r < 0)
+		return r;
+	*ret = plan.set;
+	plan.set = (struct zf_strv)ZF_STRV_INIT;
+	zf_recv_plan_release(&plan);
 	return 0;
 }
 

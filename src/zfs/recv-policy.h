@@ -80,13 +80,14 @@ _must_check_ int zf_recv_policy_decide(const struct zf_recv_policy *p,
 				       struct zf_err *err);
 
 /*
- * Checks the properties of a CREATE (filesystems a sender makes as
- * placeholders) and of an INHERIT the same way: what a peer may set on a
- * dataset of the given kind (ZF_ZFS_PROP_FS or _VOL).
+ * The properties of a filesystem a sender creates (placeholders for a
+ * parent it does not send): its assignments checked as a receive's -o,
+ * plus what the policy forces and canmount=noauto, into ret ("name=value").
  */
-_must_check_ int zf_recv_policy_check_set(const struct zf_recv_policy *p, unsigned kind,
-					  const char *const *assignments, bool trusted,
-					  struct zf_err *err);
+_must_check_ int zf_recv_policy_create(const struct zf_recv_policy *p,
+				       const char *const *assignments, bool trusted,
+				       struct zf_strv *ret, struct zf_err *err);
+/* Whether a peer may `zfs inherit` a property: only one the policy allows. */
 _must_check_ int zf_recv_policy_check_inherit(const struct zf_recv_policy *p, const char *name,
 					      bool trusted, struct zf_err *err);
 

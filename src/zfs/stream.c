@@ -241,3 +241,20 @@ int zf_zfs_stream_head_parse(const void *buf, size_t n, struct zf_zfs_stream_hea
 	*ret = h;
 	return 0;
 }
+
+static void wr_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void zf_zfs_stream_begin_record(uint8_t out[ZF_ZFS_RECORD_SIZE], enum zf_zfs_stream_kind kind,
+				const char *toname, uint64_t toguid)
+{
+	memset(out, 0, ZF_ZFS_RECORD_SIZE);
+	wr_le(out + 8, MAGIC, 8);
+	wr_le(out + 16, HDR_SUBSTREAM | ((uint64_t)ZF_ZFS_FEATURE_SA_SPILL << 2), 8);
+	wr_le(out + 32, (uint64_t)kind, 4);
+	wr_le(out + 40, toguid, 8);
+	snprintf((char *)out + 56, 256, "%s", toname);
+}

@@ -101,3 +101,11 @@ void zf_zfs_stream_head_release(struct zf_zfs_stream_head *h);
  */
 _must_check_ int zf_zfs_stream_head_parse(const void *p, size_t n, struct zf_zfs_stream_head *ret,
 					  struct zf_err *err);
+
+/*
+ * Writes one substream BEGIN record (little-endian, no payload) for a full
+ * stream of toname (fs@snap): for tests, and for benchmarks that push
+ * bytes through a receiving side that reads a stream's head first.
+ */
+void zf_zfs_stream_begin_record(uint8_t out[ZF_ZFS_RECORD_SIZE], enum zf_zfs_stream_kind kind,
+				const char *toname, uint64_t toguid);

@@ -120,18 +120,32 @@ static int fail_from_status(const char *what, int status, const char *errtext,
 			  zf_proc_status_str(status, st, sizeof(st)));
 }
 
+/* Every zfs command line at debug level, each word as it goes into argv. */
+static void log_args(struct zf_strv *args)
+{
+	_cleanup_buf_ struct zf_buf cmd = ZF_BUF_INIT;
+
+	if (zf_log_get_level() < ZF_LOG_DEBUG)
+		return;
+	for (size_t i = 0; i < args->n; i++)
+		zf_buf_addf(&cmd, "%s%s", i ? " " : "", args->v[i]);
+	log_debug("running %s", zf_buf_str(&cmd));
+}
+
+static int spawn(struct zf_strv *args, const struct zf_proc_opts *po, struct zf_proc *ret,
+		 struct zf_err *err)
+{
+	log_args(args);
+	return zf_proc_spawn(zf_strv_argv(args), po, ret, err);
+}
+
 /* Runs `zfs ARGS`; stdout into out (may be NULL). */
 static int zfs_run(struct zf_strv *args, struct zf_buf *out, struct zf_err *err)
 {
 	_cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
 	int status;
 
-	if (zf_log_get_level() >= ZF_LOG_DEBUG) {
-		_cleanup_buf_ struct zf_buf cmd = ZF_BUF_INIT;
-		for (size_t i = 0; i < args->n; i++)
-			zf_buf_addf(&cmd, "%s%s", i ? " " : "", args->v[i]);
-		log_debug("running %s", zf_buf_str(&cmd));
-	}
+	log_args(args);
 	status = zf_proc_run(zf_strv_argv(args), out, &errtext, err);
 	if (status < 0)
 		return status;
@@ -455,6 +469,18 @@ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err)
 	return zfs_run(&args, NULL, err);
 }
 
+int zf_zfs_mount(const char *fs, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	int r;
+
+	if ((r = zf_zfs_name_check(fs, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "mount");
+	zf_strv_add(&args, fs);
+	return zfs_run(&args, NULL, err);
+}
+
 /* ---- streams ------------------------------------------------------------ */
 
 static int send_args(struct zf_strv *args, const char *snapshot,
@@ -524,7 +550,7 @@ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
 
 	if ((r = send_args(&args, snapshot, opts, false, err)) < 0)
 		return r;
-	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	return spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
@@ -598,6 +624,8 @@ int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
 		zf_strv_add(&args, "-u");
 	if (opts->force)
 		zf_strv_add(&args, "-F");
+	if (opts->skip_holds)
+		zf_strv_add(&args, "-h");
 	for (const char *const *p = opts->set_props; p && *p; p++) {
 		if ((r = check_assignment(*p, err)) < 0)
 			return r;
@@ -611,7 +639,7 @@ int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
 		zf_strv_add(&args, *p);
 	}
 	zf_strv_add(&args, target);
-	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	return spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_stream_finish(struct zf_proc *p, const char *what, struct zf_err *err)

@@ -184,6 +184,8 @@ struct zf_zfs_create_opts {
 _must_check_ int zf_zfs_create(const char *dataset, const struct zf_zfs_create_opts *opts,
 			       struct zf_err *err);
 _must_check_ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err);
+/* zfs mount FS */
+_must_check_ int zf_zfs_mount(const char *fs, struct zf_err *err);
 
 /* ---- streams ------------------------------------------------------------ */
 
@@ -219,6 +221,7 @@ struct zf_zfs_recv_opts {
 	bool resumable;                 /* -s: keep a resume token on interruption */
 	bool no_mount;                  /* -u */
 	bool force;                     /* -F: roll back / destroy what is in the way */
+	bool skip_holds;                /* -h: holds inside the stream are not applied */
 	const char *const *set_props;   /* -o name=value, NULL-terminated or NULL */
 	const char *const *exclude_props;       /* -x name, NULL-terminated or NULL */
 };

@@ -114,7 +114,7 @@ static const struct bad bads[] = {
 	{ "serve:\n  clients:\n  - identity: a\n", "b.yml:3:5:",
 	  "client 'a' has neither read nor write grants" },
 	{ "serve:\n  clients:\n  - identity: a\n    reed: [tank]\n", "b.yml:4:5:",
-	  "unknown key 'reed' in a client (known: identity, read, write)" },
+	  "unknown key 'reed' in a client (known: identity, read, write, receive)" },
 	{ "serve:\n  clients:\n  - identity: a\n    read: [tank]\n  - identity: a\n"
 	  "    write: [x]\n", "b.yml:5:5:", "duplicate identity 'a' (first on line 3)" },
 	{ "serve:\n  clients:\n  - identity: \"tcp:10.0.0.1\"\n    read: [t]\n"

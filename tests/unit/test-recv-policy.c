@@ -354,20 +354,35 @@ static void test_trusted(void **state)
 
 static void test_create_inherit(void **state)
 {
+	struct zf_recv_policy p = { .force = (const char *const[]){ "mountpoint=none", NULL } };
+	struct zf_strv props = ZF_STRV_INIT;
 	struct zf_err err = ZF_ERR_INIT;
 	(void)state;
 
-	assert_int_equal(zf_recv_policy_check_set(NULL, ZF_ZFS_PROP_FS,
-						  (const char *const[]){ "canmount=off",
-									 "zferry:placeholder=on",
-									 NULL }, false, &err), 0);
-	assert_int_equal(zf_recv_policy_check_set(NULL, ZF_ZFS_PROP_FS,
-						  (const char *const[]){ "mountpoint=/root/.ssh",
-									 NULL }, false, &err), -EPERM);
+	/* a placeholder as the stock client makes it */
+	assert_int_equal(zf_recv_policy_create(NULL, (const char *const[]){
+						       "canmount=off", "zferry:placeholder=on",
+						       NULL }, false, &props, &err), 0);
+	assert_true(has(&props, "canmount=off"));
+	assert_true(has(&props, "zferry:placeholder=on"));
+	assert_int_equal(props.n, 2);
+	zf_strv_release(&props);
+	/* forced values and canmount=noauto come with it */
+	assert_int_equal(zf_recv_policy_create(&p, NULL, false, &props, &err), 0);
+	assert_true(has(&props, "mountpoint=none"));
+	assert_true(has(&props, "canmount=noauto"));
+	zf_strv_release(&props);
+	assert_int_equal(zf_recv_policy_create(NULL, (const char *const[]){
+						       "mountpoint=/root/.ssh", NULL },
+					       false, &props, &err), -EPERM);
 	zf_err_clear(&err);
-	assert_int_equal(zf_recv_policy_check_set(NULL, ZF_ZFS_PROP_FS,
-						  (const char *const[]){ "mountpoint=/x", NULL },
-						  true, &err), 0);
+	assert_int_equal(zf_recv_policy_create(NULL, (const char *const[]){ "origin=p/x@s", NULL },
+					       false, &props, &err), -EPERM);
+	zf_err_clear(&err);
+	assert_int_equal(zf_recv_policy_create(NULL, (const char *const[]){ "mountpoint=/x",
+									   NULL },
+					       true, &props, &err), 0);
+	zf_strv_release(&props);
 	assert_int_equal(zf_recv_policy_check_inherit(NULL, "zferry:placeholder", false, &err), 0);
 	assert_int_equal(zf_recv_policy_check_inherit(NULL, "canmount", false, &err), -EPERM);
 	zf_err_clear(&err);

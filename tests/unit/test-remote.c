@@ -28,6 +28,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "zfs/stream.h"
 #include "util/io.h"
 #include "util/strv.h"
 #include "zfs/zfs.h"
@@ -42,10 +43,17 @@ static void assert_msg(const struct zf_err *err, const char *what)
 		fail_msg("error '%s' does not mention '%s'", err->msg, what);
 }
 
+/* Every stream starts with a zfs BEGIN record: a receiving side reads that head first. */
+static uint8_t begin_record[ZF_ZFS_RECORD_SIZE];
+
 static uint8_t pattern(uint64_t i)
 {
+	if (i < sizeof(begin_record))
+		return begin_record[i];
 	return (uint8_t)(i * 131 + (i >> 9));
 }
+
+static const struct zf_ep_recv no_rq;
 
 /* ---- the fake endpoint --------------------------------------------------------- */
 
@@ -381,17 +389,21 @@ static int f_send_start(struct zf_endpoint *ep, const char *snapshot,
 }
 
 static int f_recv_start(struct zf_endpoint *ep, const char *target,
-			const struct zf_zfs_recv_opts *opts, struct zf_ep_stream *ret,
+			const struct zf_ep_recv *rq, struct zf_ep_stream *ret,
 			struct zf_err *err)
 {
 	struct fake *f = to_fake(ep);
 	_cleanup_buf_ struct zf_buf set = ZF_BUF_INIT, ex = ZF_BUF_INIT;
 	int r;
 
-	join_strv(&set, opts->set_props);
-	join_strv(&ex, opts->exclude_props);
-	logf_(f, "recv %s s=%d u=%d F=%d o=%s x=%s", target, opts->resumable, opts->no_mount,
-	      opts->force, zf_buf_str(&set), zf_buf_str(&ex));
+	join_strv(&set, rq->request.set);
+	join_strv(&ex, rq->request.exclude);
+	/* the server hands over the head it read, and never trusts the client's words */
+	assert_true(rq->head_len >= sizeof(begin_record));
+	assert_memory_equal(rq->head, begin_record, sizeof(begin_record));
+	assert_false(rq->request.trusted);
+	logf_(f, "recv %s s=%d F=%d o=%s x=%s", target, rq->resumable, rq->force,
+	      zf_buf_str(&set), zf_buf_str(&ex));
 	if ((r = maybe_fail(f, err)) < 0)
 		return r;
 	/* "full" stops reading after 1 MiB, as a zfs recv that ran out of space */
@@ -545,7 +557,10 @@ static void *srv_main(void *p)
 	zf_transport_set_timeout(s->t, 5000);
 	s->rc = zf_rpc_handshake(c, true, &s->err);
 	if (s->rc >= 0)
-		s->rc = zf_serve_conn(c, &s->net->fake.ep, allow, s->net, &s->err);
+	{
+		const struct zf_serve_hooks hooks = { .allow = allow, .userdata = s->net };
+		s->rc = zf_serve_conn(c, &s->net->fake.ep, &hooks, &s->err);
+	}
 	zf_rpc_conn_free(c);
 	return NULL;
 }
@@ -829,11 +844,12 @@ static void test_ops(void **state)
 	expect_call(&net->fake, "bookmark pool/a b@s 1 -> pool/a b#m 1");
 	OK(o->destroy_bookmark(ep, "pool/a b#m 1", &err));
 	expect_call(&net->fake, "destroy_bookmark pool/a b#m 1");
+	/* the server's receive policy adds canmount=noauto: nothing it creates mounts */
 	OK(o->create(ep, "pool/new fs", props, &err));
 	expect_call(&net->fake, "create pool/new fs props=[compression=lz4][zferry:note=" ODD_VALUE
-				"] null=0");
+				"][canmount=noauto] null=0");
 	OK(o->create(ep, "pool/bare", NULL, &err));
-	expect_call(&net->fake, "create pool/bare props= null=1");
+	expect_call(&net->fake, "create pool/bare props=[canmount=noauto] null=0");
 	OK(o->rename(ep, "pool/a b", "pool/x y", &err));
 	expect_call(&net->fake, "rename pool/a b -> pool/x y");
 	OK(o->inherit(ep, "pool/a b", "zferry:placeholder", &err));
@@ -970,8 +986,7 @@ static void test_recv_stream(void **state)
 	const struct zf_endpoint_ops *o = ep->ops;
 	const char *set[] = { "readonly=on", "zferry:sendflags=" ODD_VALUE, NULL };
 	const char *ex[] = { "mountpoint", NULL };
-	struct zf_zfs_recv_opts ro = { .resumable = true, .no_mount = true, .force = true,
-				       .set_props = set, .exclude_props = ex };
+	struct zf_ep_recv ro = { .request = { set, ex, true }, .resumable = true, .force = true };
 	struct zf_ep_stream s = { -EBADF, NULL };
 	struct zf_err err = ZF_ERR_INIT;
 	uint64_t pos = 0;
@@ -982,7 +997,7 @@ static void test_recv_stream(void **state)
 	assert_int_equal(feed(s.fd, &pos, (5u << 20) / 2 + 7), 0);
 	if (o->stream_finish(ep, &s, "zfs recv", &err) < 0)
 		fail_msg("stream_finish: %s", err.msg);
-	expect_call(&net->fake, "recv pool/dst fs s=1 u=1 F=1 o=[readonly=on][zferry:sendflags="
+	expect_call(&net->fake, "recv pool/dst fs s=1 F=1 o=[readonly=on][zferry:sendflags="
 				ODD_VALUE "] x=[mountpoint]");
 	assert_true(net->fake.recv_done);
 	assert_true(net->fake.recv_bytes == (5u << 20) / 2 + 7);
@@ -991,12 +1006,12 @@ static void test_recv_stream(void **state)
 
 	/* zfs recv fails (out of space): the RESPONSE after END carries it */
 	net->fake.recv_done = false;
-	assert_int_equal(o->recv_start(ep, "pool/full", NULL, &s, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/full", &no_rq, &s, &err), 0);
 	pos = 0;
 	assert_int_equal(feed(s.fd, &pos, 3u << 20), 0);
 	zf_err_clear(&err);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -ENOSPC);
-	expect_call(&net->fake, "recv pool/full s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/full s=0 F=0 o= x=");
 	assert_string_equal(err.msg, "tls://far:4242: receive into 'pool/full': out of space");
 	assert_true(net->fake.recv_done);
 	assert_true(net->fake.recv_bytes == 1u << 20);
@@ -1004,21 +1019,57 @@ static void test_recv_stream(void **state)
 	/* a refused receive: the stream goes, nothing runs, the error comes back */
 	net->fake.fail_code = -EEXIST;
 	net->fake.fail_msg = "destination 'pool/dst fs' exists";
-	assert_int_equal(o->recv_start(ep, "pool/dst fs", NULL, &s, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/dst fs", &no_rq, &s, &err), 0);
 	pos = 0;
 	assert_int_equal(feed(s.fd, &pos, 1000), 0);
 	zf_err_clear(&err);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -EEXIST);
-	expect_call(&net->fake, "recv pool/dst fs s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/dst fs s=0 F=0 o= x=");
 	assert_string_equal(err.msg, "tls://far:4242: destination 'pool/dst fs' exists");
 
 	/* a bad name in RECV: refused before recv_start, and the stream is drained */
-	assert_int_equal(o->recv_start(ep, "pool/dst\nx", NULL, &s, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/dst\nx", &no_rq, &s, &err), 0);
 	pos = 0;
 	assert_int_equal(feed(s.fd, &pos, 300000), 0);
 	zf_err_clear(&err);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -ZF_E_BADNAME);
 	assert_msg(&err, "RECV: field FS");
+	expect_no_call(&net->fake);
+
+	assert_int_equal(connects(net), 1);
+	net_finish(net, ep, false);
+}
+
+/* A stream is looked at before anything runs: what is no zfs send stream never reaches recv. */
+static void test_recv_gate(void **state)
+{
+	struct net *net = net_new();
+	struct zf_endpoint *ep = remote_new(net);
+	const struct zf_endpoint_ops *o = ep->ops;
+	struct zf_ep_stream s = { -EBADF, NULL };
+	struct zf_err err = ZF_ERR_INIT;
+	char junk[4096];
+	(void)state;
+
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &s, &err), 0);
+	assert_int_equal(zf_write_full(s.fd, junk, sizeof(junk)), 0);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -EINVAL);
+	assert_msg(&err, "not a zfs send stream");
+	expect_no_call(&net->fake);
+
+	/* ends inside its first record */
+	zf_err_clear(&err);
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &s, &err), 0);
+	assert_int_equal(zf_write_full(s.fd, begin_record, 100), 0);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -EINVAL);
+	assert_msg(&err, "ended before its first record was complete");
+	expect_no_call(&net->fake);
+
+	/* an empty stream */
+	zf_err_clear(&err);
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &s, &err), 0);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -EINVAL);
 	expect_no_call(&net->fake);
 
 	assert_int_equal(connects(net), 1);
@@ -1038,7 +1089,7 @@ static void test_concurrent_streams(void **state)
 
 	/* a send and a receive at once: two connections */
 	assert_int_equal(o->send_start(ep, "pool/a b@big", NULL, &a, &err), 0);
-	assert_int_equal(o->recv_start(ep, "pool/dst", NULL, &b, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &b, &err), 0);
 	assert_int_equal(connects(net), 2);
 	/* the engine's copy: send into receive */
 	{
@@ -1061,7 +1112,7 @@ static void test_concurrent_streams(void **state)
 	assert_true(net->fake.recv_bytes == (3u << 20) + 12345);
 	assert_false(net->fake.recv_bad);
 	expect_call(&net->fake, "send snap=pool/a b@big from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
-	expect_call(&net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/dst s=0 F=0 o= x=");
 
 	/* both went back to the pool: two more requests open nothing new */
 	assert_int_equal(o->recv_abort(ep, "pool/dst", &err), 0);
@@ -1112,7 +1163,7 @@ static void test_server_dies(void **state)
 
 	/* receive: the server goes away mid-stream; its zfs recv is killed, not finished */
 	net->fake.recv_done = false;
-	assert_int_equal(o->recv_start(ep, "pool/dst", NULL, &s, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &s, &err), 0);
 	/* more than the 1 MiB stream pipe holds: the server has started receiving */
 	assert_int_equal(feed(s.fd, &pos, 4u << 20), 0);
 	cut_server(net, 1);
@@ -1123,7 +1174,7 @@ static void test_server_dies(void **state)
 	if (r >= 0)
 		fail_msg("a cut receive finished with success");
 	assert_msg(&err, "tls://far:4242: ");
-	expect_call(&net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/dst s=0 F=0 o= x=");
 	/* the server ended once its connection broke: its receive was killed */
 	pthread_join(net->srvs[1]->th, NULL);
 	net->srvs[1]->th = pthread_self();
@@ -1168,12 +1219,12 @@ static void run_kill(bool pipes)
 	expect_call(&net->fake, "send snap=pool/a b@endless from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
 
 	/* a killed receive does not finish on the server: its zfs recv is killed */
-	assert_int_equal(o->recv_start(ep, "pool/dst", NULL, &rv, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/dst", &no_rq, &rv, &err), 0);
 	assert_int_equal(feed(rv.fd, &pos, 4u << 20), 0);
 	o->stream_kill(ep, &rv);
 	zf_err_clear(&err);
 	assert_true(o->stream_finish(ep, &rv, "zfs recv", &err) < 0);
-	expect_call(&net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/dst s=0 F=0 o= x=");
 
 	/* both connections were dropped, the servers saw the cut */
 	for (size_t i = 0; i < 2; i++)
@@ -1400,22 +1451,22 @@ static void run_data_channel(bool encrypt)
 	assert_true(drain(s.fd, &bad) == 0);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs send", &err), 0);
 
-	if (o->recv_start(ep, "pool/dst", NULL, &s, &err) < 0)
+	if (o->recv_start(ep, "pool/dst", &no_rq, &s, &err) < 0)
 		fail_msg("recv_start: %s", err.msg);
 	assert_int_equal(feed(s.fd, &pos, (5u << 20) / 2 + 7), 0);
 	if (o->stream_finish(ep, &s, "zfs recv", &err) < 0)
 		fail_msg("stream_finish: %s", err.msg);
-	expect_call(&net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/dst s=0 F=0 o= x=");
 	assert_true(net->fake.recv_done && !net->fake.recv_killed && !net->fake.recv_bad);
 	assert_true(net->fake.recv_bytes == (5u << 20) / 2 + 7);
 
 	/* zfs recv fails: its own message comes back after the data channel's END */
-	assert_int_equal(o->recv_start(ep, "pool/full", NULL, &s, &err), 0);
+	assert_int_equal(o->recv_start(ep, "pool/full", &no_rq, &s, &err), 0);
 	pos = 0;
 	assert_int_equal(feed(s.fd, &pos, 3u << 20), 0);
 	zf_err_clear(&err);
 	assert_int_equal(o->stream_finish(ep, &s, "zfs recv", &err), -ENOSPC);
-	expect_call(&net->fake, "recv pool/full s=0 u=0 F=0 o= x=");
+	expect_call(&net->fake, "recv pool/full s=0 F=0 o= x=");
 	assert_msg(&err, "out of space");
 
 	/* every stream went over its own channel on the one control connection */
@@ -1656,7 +1707,7 @@ static void test_data_channel_cut(void **state)
 	if (zf_rpc_call(w->c, &w->body, &call, &w->resp, &w->m, &w->err) >= 0)
 		fail_msg("a receive over a cut data channel ended in success");
 	assert_msg(&w->err, "data channel: ");
-	expect_call(&w->net->fake, "recv pool/dst s=0 u=0 F=0 o= x=");
+	expect_call(&w->net->fake, "recv pool/dst s=0 F=0 o= x=");
 	assert_true(w->net->fake.recv_done && w->net->fake.recv_killed);
 	assert_true(w->net->fake.recv_bytes == 4096);
 	raw_free(w);
@@ -1669,6 +1720,7 @@ int main(void)
 		cmocka_unit_test(test_ops),
 		cmocka_unit_test(test_send_stream),
 		cmocka_unit_test(test_recv_stream),
+		cmocka_unit_test(test_recv_gate),
 		cmocka_unit_test(test_concurrent_streams),
 		cmocka_unit_test(test_server_dies),
 		cmocka_unit_test(test_kill),
@@ -1684,5 +1736,6 @@ int main(void)
 
 	/* as cli/main.c does: a closed pipe is EPIPE, not death */
 	signal(SIGPIPE, SIG_IGN);
+	zf_zfs_stream_begin_record(begin_record, ZF_ZFS_STREAM_FILESYSTEM, "pool/src@s", 77);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
