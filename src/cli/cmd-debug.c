@@ -25,6 +25,7 @@
 #include "transport/transport.h"
 #include "transport/url.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/io.h"
 #include "util/strv.h"
@@ -91,15 +92,18 @@ static const char usage_send[] =
 static const char usage_rpc_send[] =
 	"usage: zferry debug rpc-send [--tls-ca F --tls-cert F --tls-key F] [--ssh-option OPT]...\n"
 	"                             [--remote-zferry PATH] [--data-channel tcp://ADDR:PORT]\n"
-	"                             [--data-channel-encrypt] URL\n"
+	"                             [--data-channel-encrypt] [--zfs-stream] URL\n"
 	"\n"
 	"Moves stdin into a RECV request to the zferry serve at URL (tls://, tcp://,\n"
 	"ssh:// or host:fs, as for replicate) through the remote endpoint replication\n"
 	"uses, spliced as replicate moves zfs send's output, and ends with\n"
-	"'bytes=N seconds=S MiB/s=R' on stderr.  The server must run\n"
-	"with --debug-null-endpoint, which throws the stream away where zfs recv would\n"
-	"take it.  For benchmarks only (bench/replicate-net).  The options mean what\n"
-	"they mean for 'zferry replicate'.\n";
+	"'bytes=N seconds=S MiB/s=R' on stderr.  stdin goes behind one zfs BEGIN\n"
+	"record, since a server reads a stream's head before anything runs; the server\n"
+	"must then run with --debug-null-endpoint, which throws the stream away where\n"
+	"zfs recv would take it (bench/replicate-net).  With --zfs-stream, stdin is a\n"
+	"zfs send stream and goes as it is, into the server's real zfs recv: what a\n"
+	"hostile client could push (tests/platform).  The other options mean what they\n"
+	"mean for 'zferry replicate'.\n";
 
 static int sub_usage_error(const char *sub, const char *fmt, ...) _printf_(2, 3);
 static int sub_usage_error(const char *sub, const char *fmt, ...)
@@ -579,7 +583,7 @@ static int debug_datachan_send(int argc, char **argv)
 
 static int debug_rpc_send(int argc, char **argv)
 {
-	enum { O_CA = 1000, O_CERT, O_KEY, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC };
+	enum { O_CA = 1000, O_CERT, O_KEY, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC, O_ZFS };
 	static const struct option opts[] = {
 		{ "tls-ca", required_argument, NULL, O_CA },
 		{ "tls-cert", required_argument, NULL, O_CERT },
@@ -588,9 +592,12 @@ static int debug_rpc_send(int argc, char **argv)
 		{ "remote-zferry", required_argument, NULL, O_REMOTE },
 		{ "data-channel", required_argument, NULL, O_DATA },
 		{ "data-channel-encrypt", no_argument, NULL, O_DATA_ENC },
+		{ "zfs-stream", no_argument, NULL, O_ZFS },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	_cleanup_buf_ struct zf_buf head = ZF_BUF_INIT;
+	bool zfs_stream = false;
 	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *ep = NULL;
 	_cleanup_free_ char *data_addr = NULL, *target = NULL;
@@ -622,6 +629,7 @@ static int debug_rpc_send(int argc, char **argv)
 			ra.data_addr = data_addr;
 			break;
 		case O_DATA_ENC: ra.data_encrypt = true; break;
+		case O_ZFS: zfs_stream = true; break;
 		case 'h': fputs(usage_rpc_send, stdout); return ZF_EXIT_OK;
 		default: return bad_option("rpc-send", argc, argv);
 		}
@@ -637,18 +645,28 @@ static int debug_rpc_send(int argc, char **argv)
 	target = zf_xstrdup(url.dataset);
 	r = zf_cli_make_endpoint(&url, &ra, &ep, &err);
 	zf_url_release(&url);
-	/* stdin goes behind a BEGIN record: a receiving side reads a stream's head first */
-	toname = zf_xasprintf("%s@rpc-send", target);
-	zf_zfs_stream_begin_record(begin, ZF_ZFS_STREAM_FILESYSTEM, toname, 1);
-	ro.head = begin;
-	ro.head_len = sizeof(begin);
+	/*
+	 * stdin goes behind a BEGIN record (a receiving side reads a stream's
+	 * head first), or as it is with --zfs-stream: a zfs send stream,
+	 * whatever it holds, as a hostile client would push it.
+	 */
+	if (zfs_stream) {
+		if (r >= 0)
+			r = zf_ep_read_head(STDIN_FILENO, &head, &err);
+	} else {
+		toname = zf_xasprintf("%s@rpc-send", target);
+		zf_zfs_stream_begin_record(begin, ZF_ZFS_STREAM_FILESYSTEM, toname, 1);
+		zf_buf_add(&head, begin, sizeof(begin));
+	}
+	ro.head = head.data;
+	ro.head_len = head.len;
 	if (r >= 0)
 		r = ep->ops->recv_start(ep, target, &ro, &st, &err);
 	if (r < 0)
 		return fail("rpc-send", &err);
 	/* as the replication engine moves a stream between endpoints: splice when it can */
 	t0 = now_s();
-	r = zf_write_full(st.fd, begin, sizeof(begin));
+	r = zf_write_full(st.fd, head.data, head.len);
 	if (r >= 0)
 		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
 	if (r < 0) {

@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/strv.h"
+#include "zfs/recv-policy.h"
 #include "util/banned.h"
 
 static void human_bytes(uint64_t b, char *buf, size_t n)
@@ -133,7 +134,7 @@ enum {
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
 	OPT_TLS_KEY, OPT_TLS_SERVER_CN, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
-	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT,
+	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT, OPT_ACCEPT_PROP,
 };
 
 int cmd_replicate(int argc, char **argv)
@@ -171,6 +172,7 @@ int cmd_replicate(int argc, char **argv)
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "data-channel", required_argument, NULL, OPT_DATA_CHANNEL },
 		{ "data-channel-encrypt", no_argument, NULL, OPT_DATA_CHANNEL_ENCRYPT },
+		{ "accept-prop", required_argument, NULL, OPT_ACCEPT_PROP },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -183,6 +185,7 @@ int cmd_replicate(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv excludes = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv unset = ZF_STRV_INIT;
+	_cleanup_strv_ struct zf_strv accept = ZF_STRV_INIT;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *src = NULL;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *dst = NULL;
 	struct zf_replicate_opts o = { .sync_snap = true, .intermediates = true, .retries = 3 };
@@ -271,6 +274,7 @@ int cmd_replicate(int argc, char **argv)
 			ra.data_addr = data_addr;
 			break;
 		case OPT_DATA_CHANNEL_ENCRYPT: ra.data_encrypt = true; break;
+		case OPT_ACCEPT_PROP: zf_strv_add(&accept, optarg); break;
 		case 'h': return zf_cmd_help("replicate", stdout, ZF_EXIT_OK);
 		default:
 			return zf_usage_error("replicate", "unknown option '%s'", argv[optind - 1]);
@@ -287,6 +291,21 @@ int cmd_replicate(int argc, char **argv)
 	o.excludes = excludes.n ? zf_strv_argv(&excludes) : NULL;
 	o.set_props = set.n ? zf_strv_argv(&set) : NULL;
 	o.exclude_props = unset.n ? zf_strv_argv(&unset) : NULL;
+	if (accept.n) {
+		const struct zf_recv_policy check = { .allow = zf_strv_argv(&accept) };
+		if (zf_recv_policy_validate(&check, &err) < 0)
+			return zf_usage_error("replicate", "bad --accept-prop: %s", zf_err_msg(&err));
+		o.accept_props = zf_strv_argv(&accept);
+	}
+	for (size_t i = 0; i < set.n; i++) {
+		_cleanup_strv_ struct zf_strv one = ZF_STRV_INIT;
+		if (zf_recv_policy_create(&(struct zf_recv_policy){ .allow = (const char *const[]){
+							"*", NULL } },
+					  (const char *const[]){ set.v[i], NULL }, true, &one,
+					  &err) < 0)
+			return zf_usage_error("replicate", "bad -o '%s': %s", set.v[i],
+					      zf_err_msg(&err));
+	}
 	if (progress < 0)
 		progress = isatty(2) && !json;
 	if (progress && !o.dry_run)

@@ -20,6 +20,7 @@
 #include "util/io.h"
 #include "util/regex.h"
 #include "util/strv.h"
+#include "zfs/props.h"
 #include "util/banned.h"
 
 #define HOLD_TAG "zferry_replicate"
@@ -364,14 +365,27 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
  * from the stream.  canmount=noauto is asked for too, for a server from
  * before the receive policy.
  */
+/* Whether the user's own -o sets prop (canonical name; aliases such as rdonly count). */
+static bool user_sets(const struct zf_replicate_opts *o, const char *prop)
+{
+	for (const char *const *a = o->set_props; a && *a; a++) {
+		_cleanup_free_ char *name = zf_xstrndup(*a, strcspn(*a, "="));
+		const struct zf_zfs_prop_info *info;
+
+		if (zf_zfs_prop_lookup(name, &info, NULL) > 0 && streq(info->name, prop))
+			return true;
+	}
+	return false;
+}
+
 static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force,
 		      struct zf_strv *set, struct zf_ep_recv *rq)
 {
 	const struct zf_replicate_opts *o = c->o;
 
-	if (!o->no_readonly)
+	if (!o->no_readonly && !user_sets(o, "readonly"))
 		zf_strv_add(set, "readonly=on");
-	if (!o->mount)
+	if (!o->mount && !user_sets(o, "canmount"))
 		zf_strv_add(set, "canmount=noauto");
 	if (it->sendflags)
 		zf_strv_addf(set, "zferry:sendflags=%s", it->sendflags);

@@ -169,13 +169,41 @@ static int check_stream(const struct zf_zfs_stream_head *h, struct zf_err *err)
 	return 0;
 }
 
-/* A peer's -o: allowed, or a value that only restricts. */
+/* The value the policy forces for name (canonical), or NULL. */
+static const char *forced_value(const struct zf_recv_policy *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *const *a = p ? p->force : NULL; a && *a; a++) {
+		const char *eq = strchr(*a, '=');
+		const struct zf_zfs_prop_info *info;
+		_cleanup_free_ char *raw = NULL;
+
+		if (!eq)
+			continue;
+		raw = zf_xstrndup(*a, (size_t)(eq - *a));
+		if (zf_zfs_prop_lookup(raw, &info, NULL) < 0)
+			continue;
+		if (info ? streq(info->name, name) : (strlen(raw) == n && streq(raw, name)))
+			return eq + 1;
+	}
+	return NULL;
+}
+
+/* A peer's -o: the value forced anyway, allowed, or one that only restricts. */
 static int peer_may_set(const struct zf_recv_policy *p, const char *name, const char *value,
 			struct zf_err *err)
 {
+	const char *forced = forced_value(p, name);
+
+	if (forced && !streq(forced, value))
+		return zf_err_set(err, -EPERM, "property '%s=%s' conflicts with this host's "
+				  "receive policy, which sets %s=%s", name, value, name, forced);
+	if (forced)
+		return 0;
 	if (streq(name, "origin"))
-		return zf_err_set(err, -EPERM, "property 'origin' refused: the receiving side "
-				  "finds a clone's origin itself");
+		return zf_err_set(err, -EPERM, "property 'origin' refused by this host's receive "
+				  "policy: the receiving side finds a clone's origin itself");
 	if (zf_recv_policy_allows(p, name) || is_restrictive(name, value))
 		return 0;
 	return zf_err_set(err, -EPERM, "property '%s=%s' is not allowed by this host's receive "
@@ -224,9 +252,9 @@ static int add_requested(const struct zf_recv_policy *p, const struct zf_recv_re
 	return 0;
 }
 
-/* Forced values win; a peer that asked for another one is refused. */
-static int add_forced(const struct zf_recv_policy *p, const struct zf_recv_request *rq,
-		      unsigned kind, struct zf_recv_plan *ret, struct zf_err *err)
+/* Forced values, and canmount=noauto unless the policy mounts. */
+static int add_forced(const struct zf_recv_policy *p, unsigned kind, struct zf_recv_plan *ret,
+		      struct zf_err *err)
 {
 	_cleanup_strv_ struct zf_strv forced = ZF_STRV_INIT;
 	int r;
@@ -237,7 +265,7 @@ static int add_forced(const struct zf_recv_policy *p, const struct zf_recv_reque
 		zf_strv_add(&forced, "canmount=noauto");
 	for (size_t i = 0; i < forced.n; i++) {
 		_cleanup_free_ char *name = NULL;
-		const char *value, *asked;
+		const char *value;
 		unsigned flags;
 		bool applies;
 
@@ -245,12 +273,8 @@ static int add_forced(const struct zf_recv_policy *p, const struct zf_recv_reque
 			return r;
 		if (!applies)
 			continue;
-		asked = find_set(&ret->set, name);
-		if (asked && !streq(asked, value) && !rq->trusted)
-			return zf_err_set(err, -EPERM, "property '%s=%s' conflicts with this host's "
-					  "receive policy, which sets %s=%s", name, asked, name,
-					  value);
-		if (asked)
+		/* asked for: a peer asked for this very value (peer_may_set), the user wins */
+		if (find_set(&ret->set, name))
 			continue;
 		(void)zf_strv_remove(&ret->exclude, name);
 		zf_strv_addf(&ret->set, "%s=%s", name, value);
@@ -309,7 +333,7 @@ int zf_recv_policy_decide(const struct zf_recv_policy *p, const struct zf_zfs_st
 	plan.mount = p && p->mount;
 	r = add_requested(p, rq, kind, &seen, &plan, err);
 	if (r >= 0)
-		r = add_forced(p, rq, kind, &plan, err);
+		r = add_forced(p, kind, &plan, err);
 	if (r >= 0)
 		r = add_stream_props(p, h, kind, &plan, err);
 	if (r < 0) {

@@ -192,10 +192,20 @@ static void test_forced(void **state)
 	assert_int_equal(plan.set.n, 3);
 	assert_false(has(&plan.exclude, "mountpoint"));
 	zf_recv_plan_release(&plan);
-	refused(&p, (const char *const[]){ "readonly=off", NULL }, NULL, -EPERM, "readonly");
+	refused(&p, (const char *const[]){ "readonly=off", NULL }, NULL, -EPERM,
+		"conflicts with this host's receive policy, which sets readonly=on");
+	refused(&p, (const char *const[]){ "rdonly=off", NULL }, NULL, -EPERM,
+		"conflicts with this host's receive policy, which sets readonly=on");
 	p.allow = (const char *const[]){ "readonly", NULL };
 	refused(&p, (const char *const[]){ "readonly=off", NULL }, NULL, -EPERM,
 		"conflicts with this host's receive policy, which sets readonly=on");
+	/* the forced value itself may be asked for, even when not allowed */
+	p.allow = (const char *const[]){ NULL };
+	assert_int_equal(peer(&p, &h, (const char *const[]){ "mountpoint=none", NULL }, NULL,
+			      &plan, &err), 0);
+	assert_true(has(&plan.set, "mountpoint=none"));
+	zf_recv_plan_release(&plan);
+	p.allow = NULL;
 
 	/* forced values that do not apply to volumes are left out there */
 	h.kind = ZF_ZFS_STREAM_VOLUME;
