@@ -72,6 +72,12 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	int r;
 
 	c = zf_rpc_conn_new(t);
+	/* tell the client the identity it is served as: its namespace here (docs/serve.md) */
+	if (cfg) {
+		const struct zf_config_client *cl = zf_config_find_client(cfg, zf_transport_peer(t));
+		if (cl)
+			zf_rpc_conn_set_hello_identity(c, cl->identity);
+	}
 	r = zf_rpc_handshake(c, true, err);
 	if (r < 0)
 		return r;
@@ -80,6 +86,7 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	const struct zf_serve_hooks hooks = {
 		.allow = cfg ? zf_serve_allow : NULL,
 		.recv_scope = zf_serve_recv_scope,
+		.redact = cfg ? zf_serve_redact : NULL,
 		.userdata = cfg,
 	};
 	return zf_serve_conn(c, ep, &hooks, err);

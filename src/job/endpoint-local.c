@@ -209,11 +209,62 @@ static int local_recv_abort(struct zf_endpoint *ep, const char *fs, struct zf_er
 	return zf_zfs_recv_abort(fs, err);
 }
 
+/*
+ * zfs resumes a send by the token's guids: the snapshot it sends is found
+ * by toguid near the token's toname, the base by fromguid anywhere in the
+ * pool (libzfs searches the pool outward from toname's filesystem).  So
+ * the names are only worth checking against grants once the guids are
+ * seen to belong to them: toname must carry toguid, and the base must be
+ * a snapshot or bookmark of toname's filesystem, or its origin.
+ */
 static int local_resume_target(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
-			       struct zf_err *err)
+			       char **ret_from, struct zf_err *err)
 {
+	struct zf_zfs_resume_info ri = { 0 };
+	struct zf_zfs_version_list vl = { 0 };
+	_cleanup_free_ char *fs = NULL, *origin = NULL, *from = NULL;
+	const char *snap;
+	bool to_ok = false;
+	int r;
 	(void)ep;
-	return zf_zfs_resume_token_target(token, ret_snapshot, err);
+
+	r = zf_zfs_resume_token_info(token, &ri, err);
+	if (r < 0)
+		return r;
+	fs = zf_xstrndup(ri.toname, strcspn(ri.toname, "@"));
+	snap = ri.toname + strlen(fs) + 1;
+	r = zf_zfs_list_versions((const char *const *)&fs, 1, &vl, err);
+	for (size_t i = 0; r >= 0 && i < vl.n; i++) {
+		const struct zf_zfs_version *v = &vl.v[i];
+		if (!v->bookmark && streq(v->name, snap) && v->guid == ri.toguid)
+			to_ok = true;
+		if (ri.fromguid && !from && v->guid == ri.fromguid)
+			from = zf_xasprintf("%s%c%s", fs, v->bookmark ? '#' : '@', v->name);
+	}
+	zf_zfs_version_list_release(&vl);
+	if (r >= 0 && !to_ok)
+		r = zf_err_set(err, -EACCES, "resume token names '%s' but not its guid: refused",
+			       ri.toname);
+	if (r >= 0 && ri.fromguid && !from) {
+		/* a clone's first incremental starts at its origin, in another filesystem */
+		char *g = NULL;
+		struct zf_err e2 = ZF_ERR_INIT;
+
+		if (zf_zfs_get_one(fs, "origin", &origin, &e2) >= 0 && origin[0] != '-' &&
+		    zf_zfs_get_one(origin, "guid", &g, &e2) >= 0 &&
+		    strtoull(g, NULL, 10) == ri.fromguid)
+			from = TAKE_PTR(origin);
+		free(g);
+		if (!from)
+			r = zf_err_set(err, -EACCES, "resume token of '%s': its incremental base is "
+				       "not a snapshot or bookmark of '%s': refused", ri.toname, fs);
+	}
+	if (r >= 0) {
+		*ret_snapshot = TAKE_PTR(ri.toname);
+		*ret_from = TAKE_PTR(from);
+	}
+	zf_zfs_resume_info_release(&ri);
+	return r;
 }
 
 static int local_send_estimate(struct zf_endpoint *ep, const char *snapshot,

@@ -68,6 +68,7 @@ struct remote {
 	bool data_encrypt;
 	pthread_mutex_t lock;
 	struct rconn *idle;             /* protected by lock */
+	char *served_as;                /* the first handshake's, protected by lock */
 };
 
 static struct remote *to_remote(struct zf_endpoint *ep)
@@ -150,6 +151,10 @@ static int conn_get(struct remote *rm, struct rconn **ret, struct zf_err *err)
 		zf_err_prefix(err, "cannot connect to '%s'", rm->name);
 		return r;
 	}
+	pthread_mutex_lock(&rm->lock);
+	if (!rm->served_as)
+		rm->served_as = zf_xstrdup(zf_rpc_conn_peer_says(rc->c));
+	pthread_mutex_unlock(&rm->lock);
 	*ret = rc;
 	return 0;
 }
@@ -1148,7 +1153,28 @@ static void remote_free(struct zf_endpoint *ep)
 	free(rm->name);
 	free(rm->data_addr);
 	free(rm->data_ports);
+	free(rm->served_as);
 	free(rm);
+}
+
+static int remote_served_as(struct zf_endpoint *ep, const char **ret, struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	struct rconn *rc;
+	int r;
+
+	pthread_mutex_lock(&rm->lock);
+	*ret = rm->served_as;
+	pthread_mutex_unlock(&rm->lock);
+	if (*ret)
+		return 0;
+	if ((r = conn_get(rm, &rc, err)) < 0)
+		return r;
+	conn_put(rm, rc, 0);
+	pthread_mutex_lock(&rm->lock);
+	*ret = rm->served_as;
+	pthread_mutex_unlock(&rm->lock);
+	return 0;
 }
 
 static const struct zf_endpoint_ops remote_ops = {
@@ -1166,6 +1192,7 @@ static const struct zf_endpoint_ops remote_ops = {
 	.send_estimate = remote_send_estimate,
 	.send_start = remote_send_start,
 	.recv_start = remote_recv_start,
+	.served_as = remote_served_as,
 	.stream_finish = remote_stream_finish,
 	.stream_kill = remote_stream_kill,
 	.free = remote_free,

@@ -104,11 +104,13 @@ struct zf_endpoint_ops {
 			     const struct zf_zfs_send_opts *opts, uint64_t *ret_bytes,
 			     struct zf_err *err);
 	/*
-	 * The snapshot a resume token would send, as this side's zfs reads the
-	 * token (servers check it against grants).  May be NULL: -EOPNOTSUPP.
+	 * What a resume token would send, as this side's zfs reads it: the
+	 * snapshot, and the incremental base (NULL for a full send), each
+	 * checked to be what zfs will find by the token's guids (servers then
+	 * check both names against grants).  May be NULL: -EOPNOTSUPP.
 	 */
 	int (*resume_target)(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
-			     struct zf_err *err);
+			     char **ret_from, struct zf_err *err);
 	int (*send_start)(struct zf_endpoint *ep, const char *snapshot,
 			  const struct zf_zfs_send_opts *opts, struct zf_ep_stream *ret,
 			  struct zf_err *err);
@@ -119,6 +121,12 @@ struct zf_endpoint_ops {
 			     struct zf_err *err);
 	/* Stops a stream at once (the other side failed); finish must follow. */
 	void (*stream_kill)(struct zf_endpoint *ep, struct zf_ep_stream *s);
+	/*
+	 * A remote end: the identity its server serves us as (from its HELLO;
+	 * connects if need be), the base of our namespace there.  NULL op for
+	 * a local end.
+	 */
+	int (*served_as)(struct zf_endpoint *ep, const char **ret, struct zf_err *err);
 	void (*free)(struct zf_endpoint *ep);
 };
 

@@ -8,6 +8,7 @@
  * or "-R" never pass as lying "below" a grant.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "job/config.h"
 #include "job/grants.h"
@@ -35,18 +36,57 @@ static bool in_any(const struct zf_strv *grants, const char *name)
 	return false;
 }
 
+/* 0 if name is inside a grant for the request, setting *ret_read_only when only a read one. */
 static int check_name(const struct zf_config_client *cl, const char *identity, bool source_ok,
-		      const char *name, struct zf_err *err)
+		      const char *name, bool *ret_read_only, struct zf_err *err)
 {
 	int r = zf_zfs_name_check(name, ZF_ZFS_NAME_ANY, err);
 
 	if (r < 0)
 		return r;
-	if (in_any(&cl->write, name) || (source_ok && in_any(&cl->read, name)))
+	if (in_any(&cl->write, name))
 		return 0;
+	if (source_ok && in_any(&cl->read, name)) {
+		*ret_read_only = true;
+		return 0;
+	}
 	/* a read-only request needs either grant: say so, a push lists its target too */
 	return zf_err_set(err, -EACCES, "identity '%s' has no %s grant for '%s'", identity,
 			  source_ok ? "read or write" : "write", name);
+}
+
+/*
+ * Under a read grant a client creates and removes only what is its own:
+ * each value of the row's owned_tag (short name after '@' or '#', or the
+ * hold tag) is PREFIX + namespace, or starts with PREFIX + namespace + '_'.
+ */
+static int check_owned(const struct zf_config_client *cl, const char *identity,
+		       const struct zf_rpc_req_info *info, const struct zf_msg *msg,
+		       struct zf_err *err)
+{
+	char ns[ZF_ZFS_NAMESPACE_MAX], own[ZF_ZFS_NAMESPACE_MAX + 32];
+	size_t n;
+
+	zf_zfs_namespace(cl->identity, ns);
+	n = (size_t)snprintf(own, sizeof(own), "%s%s", info->owned_prefix, ns);
+	for (size_t i = 0; i < msg->n; i++) {
+		const struct zf_msg_field *f = &msg->fields[i];
+		const char *v, *cut;
+		char value[ZF_MSG_MAX_STR + 1];
+
+		if (f->tag != info->owned_tag || f->type != ZF_MSG_STR)
+			continue;
+		memcpy(value, f->p, f->len);
+		value[f->len] = '\0';
+		cut = info->owned_tag == ZF_TAG_HOLD_TAG ? NULL : strpbrk(value, "@#");
+		v = cut ? cut + 1 : value;
+		if (strncmp(v, own, n) == 0 && (v[n] == '\0' || v[n] == '_'))
+			continue;
+		return zf_err_set(err, -EACCES, "identity '%s' may %s under its read grant only "
+				  "names of its own ('%s_...'), not '%s'", identity, info->name, own,
+				  v);
+	}
+	return 0;
 }
 
 int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
@@ -58,7 +98,7 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 	const struct zf_config_client *cl;
 	struct zf_err e2 = ZF_ERR_INIT;
 	char *token = NULL;
-	bool source_ok;
+	bool source_ok, read_only = false;
 	size_t subjects = 0;
 
 	if (!info)
@@ -84,7 +124,7 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 					  f->tag);
 		memcpy(name, f->p, f->len);
 		name[f->len] = '\0';
-		r = check_name(cl, identity, source_ok, name, err);
+		r = check_name(cl, identity, source_ok, name, &read_only, err);
 		if (r < 0)
 			return r;
 		if (f->tag == info->fs_tag)
@@ -105,6 +145,8 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 		return zf_err_set(err, -EACCES, "identity '%s': %s names no %s to check grants on",
 				  identity, info->name,
 				  info->fs_tag == ZF_TAG_SNAPSHOT ? "snapshot" : "dataset");
+	if (read_only && info->owned_tag)
+		return check_owned(cl, identity, info, msg, err);
 	return 0;
 }
 
@@ -122,4 +164,86 @@ void zf_serve_recv_scope(void *userdata, const char *identity, struct zf_recv_po
 	}
 	zf_config_recv_policy(cfg, cl, ret_policy);
 	*ret_origin_roots = cl && cl->origins.v ? (const char *const *)cl->origins.v : nowhere;
+}
+
+/* Whether a request field holds s exactly. */
+static bool in_request(const struct zf_msg *request, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; request && i < request->n; i++) {
+		const struct zf_msg_field *f = &request->fields[i];
+		if (f->type == ZF_MSG_STR && f->len == n && memcmp(f->p, s, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether cand names a dataset the client may not learn about: a valid
+ * name outside its grants that it did not send itself.  A bare word (no
+ * '/', '@', '#') counts only quoted and only as a pool it has grants in.
+ */
+static bool names_outside(const struct zf_config_client *cl, const struct zf_msg *request,
+			  const char *cand, bool quoted)
+{
+	if (zf_zfs_name_check(cand, ZF_ZFS_NAME_ANY, NULL) < 0 || in_request(request, cand))
+		return false;
+	if (!strpbrk(cand, "/@#")) {
+		/* a quoted word may be a property or a tag: only a pool we grant parts of counts */
+		bool pool = false;
+		for (size_t i = 0; quoted && i < cl->origins.n; i++)
+			if (strncmp(cl->origins.v[i], cand, strlen(cand)) == 0 &&
+			    cl->origins.v[i][strlen(cand)] == '/')
+				pool = true;
+		if (!pool)
+			return false;
+	}
+	return !in_any(&cl->write, cand) && !in_any(&cl->read, cand);
+}
+
+bool zf_serve_redact(void *userdata, const char *identity, const struct zf_msg *request,
+		     int *code, char *msg, size_t size)
+{
+	const struct zf_config *cfg = userdata;
+	const struct zf_config_client *cl = cfg ? zf_config_find_client(cfg, identity) : NULL;
+	bool outside = false;
+
+	if (!cl)
+		return false;
+	/* 'quoted' words */
+	for (const char *p = strchr(msg, '\''); p && !outside; p = strchr(p + 1, '\'')) {
+		const char *e = strchr(p + 1, '\'');
+		char cand[ZF_MSG_MAX_STR + 1];
+
+		if (!e)
+			break;
+		if ((size_t)(e - p - 1) < sizeof(cand)) {
+			memcpy(cand, p + 1, (size_t)(e - p - 1));
+			cand[e - p - 1] = '\0';
+			outside = names_outside(cl, request, cand, true);
+		}
+		p = e;
+	}
+	/* unquoted words that look like names: "(eg. pool/fs@snap)" */
+	for (const char *p = msg; *p && !outside;) {
+		size_t n = strcspn(p, " \t'\"(),;");
+		char cand[ZF_MSG_MAX_STR + 1];
+
+		while (n > 0 && (p[n - 1] == ':' || p[n - 1] == '.'))
+			n--;
+		if (n > 0 && n < sizeof(cand)) {
+			memcpy(cand, p, n);
+			cand[n] = '\0';
+			outside = names_outside(cl, request, cand, false);
+		}
+		p += strcspn(p, " \t'\"(),;");
+		p += strspn(p, " \t'\"(),;");
+	}
+	if (!outside)
+		return false;
+	*code = -EACCES;
+	snprintf(msg, size, "refused: the reason names a dataset outside the grants of identity "
+		 "'%s' (withheld; the server's log has it)", identity);
+	return true;
 }

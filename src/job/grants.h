@@ -34,3 +34,16 @@ struct zf_recv_policy;
  */
 void zf_serve_recv_scope(void *userdata, const char *identity, struct zf_recv_policy *ret_policy,
 			 const char *const **ret_origin_roots);
+
+/*
+ * The zf_rpc_error_filter_fn a server puts on each connection (userdata is
+ * the config): an error message that names a dataset outside the
+ * identity's grants — a quoted or unquoted name with '/', '@' or '#', or
+ * a quoted pool name — becomes DENIED "... (withheld ...)", so zfs's own
+ * words cannot tell a client what exists outside its grants.  Names the
+ * request itself carries (request may be NULL) are the client's own and
+ * stay.  Returns whether it withheld (for the caller's log, which keeps
+ * the original).
+ */
+bool zf_serve_redact(void *userdata, const char *identity, const struct zf_msg *request,
+		     int *code, char *msg, size_t size);

@@ -76,9 +76,14 @@ typedef void (*zf_serve_recv_scope_fn)(void *userdata, const char *identity,
 				       struct zf_recv_policy *ret_policy,
 				       const char *const **ret_origin_roots);
 
+/* Rewrites an error before it leaves (grants.c's zf_serve_redact()); true when it did. */
+typedef bool (*zf_serve_redact_fn)(void *userdata, const char *identity,
+				   const struct zf_msg *request, int *code, char *msg, size_t size);
+
 struct zf_serve_hooks {
 	zf_serve_allow_fn allow;                /* NULL: every request */
 	zf_serve_recv_scope_fn recv_scope;      /* NULL: built-in policy, the target's pool */
+	zf_serve_redact_fn redact;              /* NULL: errors go out as they are */
 	void *userdata;
 };
 _must_check_ int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,

@@ -46,7 +46,14 @@ struct ctx {
 	struct zf_recv_policy policy;
 	struct zf_strv policy_allow;
 	const char *origin_roots[2];
-	char hold_tag[128];
+	/*
+	 * This run's names on the source: cursor id, hold tag, sync snapshot
+	 * prefix.  A remote source's server keeps what we make there in our
+	 * namespace (docs/serve.md), so they carry the identity it serves us as.
+	 */
+	char *cursor_id;
+	char *sync_prefix;
+	char hold_tag[512];
 	char stamp[32];
 	/*
 	 * Every item's holds, taken in one atomic `zfs hold` before the
@@ -430,7 +437,7 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, boo
 			.raw = c->o->raw,
 			.force_rollback = c->o->force_rollback,
 			.sync_snap = c->res->sync_snap,
-			.cursor_id = c->o->cursor_id,
+			.cursor_id = c->cursor_id,
 			.src_display = src_fs,
 			.dst_display = dst_fs,
 		};
@@ -676,6 +683,51 @@ static void *progress_thread(void *arg)
 /* ---- the run ---------------------------------------------------------------- */
 
 /*
+ * The identity a remote source's server serves us as, in the form its
+ * config names it: a server from before namespaces said "tcp:ADDR:PORT".
+ */
+static void namespace_of(const char *who, char ns[ZF_ZFS_NAMESPACE_MAX])
+{
+	_cleanup_free_ char *id = zf_xstrdup(who);
+	char *a = (char *)startswith(id, "tcp:"), *colon;
+
+	if (a && a[0] == '[' && (colon = strstr(a, "]:"))) {
+		memmove(a, a + 1, (size_t)(colon - a - 1));
+		a[colon - a - 1] = '\0';
+	} else if (a && (colon = strchr(a, ':')) && !strchr(colon + 1, ':')) {
+		*colon = '\0';
+	}
+	zf_zfs_namespace(id, ns);
+}
+
+/* This run's names on the source (struct ctx); a remote source's carry our namespace there. */
+static int naming_init(struct ctx *c, struct zf_err *err)
+{
+	const struct zf_replicate_opts *o = c->o;
+	char ns[ZF_ZFS_NAMESPACE_MAX];
+	const char *who = NULL;
+	int r;
+
+	if (c->src->ops->served_as) {
+		if ((r = c->src->ops->served_as(c->src, &who, err)) < 0)
+			return r;
+	}
+	if (who && *who) {
+		namespace_of(who, ns);
+		c->cursor_id = o->cursor_id ? zf_xasprintf("%s_%s", ns, o->cursor_id)
+					    : zf_xstrdup(ns);
+		c->sync_prefix = o->sync_snap_prefix ? zf_xstrdup(o->sync_snap_prefix)
+						     : zf_xasprintf("zferry_%s_", ns);
+	} else {
+		c->cursor_id = o->cursor_id ? zf_xstrdup(o->cursor_id) : NULL;
+		c->sync_prefix = zf_xstrdup(o->sync_snap_prefix ? o->sync_snap_prefix : "zferry_");
+	}
+	snprintf(c->hold_tag, sizeof(c->hold_tag), "%s%s%s", HOLD_TAG, c->cursor_id ? "_" : "",
+		 c->cursor_id ? c->cursor_id : "");
+	return 0;
+}
+
+/*
  * The receiving side's rules for this run's streams.  A stream from
  * another host is a hostile sender's (issue 10): the built-in allow list
  * and what the user accepted with --accept-prop.  A local source's
@@ -777,6 +829,8 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
 	if (r >= 0 && s.n == 0)
 		r = zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
+	if (r >= 0)
+		r = naming_init(c, err);
 	/*
 	 * The receiver before the sync snapshot: a receiver that cannot be
 	 * reached or refuses us must leave the sender as it was.
@@ -788,8 +842,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
 		char name[256];
 
-		snprintf(name, sizeof(name), "%s%s", o->sync_snap_prefix ? o->sync_snap_prefix
-								     : "zferry_", c->stamp);
+		snprintf(name, sizeof(name), "%s%s", c->sync_prefix, c->stamp);
 		for (size_t i = 0; i < s.list.n; i++)
 			zf_strv_add(&names, s.list.v[i].name);
 		r = c->src->ops->snapshot(c->src, zf_strv_argv(&names), names.n, name, err);
@@ -818,7 +871,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 			.diverged_stamp = c->stamp,
 			.no_resume = o->no_resume,
 			.sync_snap = c->res->sync_snap,
-			.cursor_id = o->cursor_id,
+			.cursor_id = c->cursor_id,
 			.src_display = c->src_root,
 			.dst_display = c->dst_root,
 		};
@@ -915,8 +968,6 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	}
 	if (jobs > JOBS_MAX)
 		jobs = JOBS_MAX;
-	snprintf(c.hold_tag, sizeof(c.hold_tag), "%s%s%s", HOLD_TAG, o->cursor_id ? "_" : "",
-		 o->cursor_id ? o->cursor_id : "");
 	policy_init(&c);
 	make_stamp(c.stamp, sizeof(c.stamp));
 
@@ -942,6 +993,8 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	zf_replan_free(c.plan);
 	zf_strv_release(&c.batch_holds);
 	zf_strv_release(&c.policy_allow);
+	free(c.cursor_id);
+	free(c.sync_prefix);
 	return r;
 }
 

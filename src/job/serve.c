@@ -735,14 +735,15 @@ static int decode_send(struct zf_rpc_request *req, struct send_req *s, struct zf
 
 /*
  * A send by resume token names no snapshot the access check could read, so
- * the token's target is read by this side's zfs and checked again, as if
- * the request had named it (docs/protocol.md, "Settled...").
+ * the token's target and base are read by this side's zfs (the endpoint
+ * checks that zfs will find them by the token's guids) and checked again,
+ * as if the request had named them (docs/protocol.md, "Settled...").
  */
 static int check_token(struct zf_rpc_request *req, struct serve *sv, const struct send_req *s,
 		       struct zf_err *err)
 {
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	_cleanup_free_ char *target = NULL;
+	_cleanup_free_ char *target = NULL, *from = NULL;
 	struct zf_msg m = ZF_MSG_INIT;
 	int r;
 
@@ -751,11 +752,12 @@ static int check_token(struct zf_rpc_request *req, struct serve *sv, const struc
 	if (!sv->ep->ops->resume_target)
 		return zf_err_set(err, -EOPNOTSUPP, "%s: cannot read resume tokens here",
 				  req->info->name);
-	r = sv->ep->ops->resume_target(sv->ep, s->resume_token, &target, err);
+	r = sv->ep->ops->resume_target(sv->ep, s->resume_token, &target, &from, err);
 	if (r < 0)
 		return r;
 	zf_msg_start(&body, req->info->kind);
-	if ((r = zf_msg_add_str(&body, ZF_TAG_SNAPSHOT, target)) < 0)
+	if ((r = zf_msg_add_str(&body, ZF_TAG_SNAPSHOT, target)) < 0 ||
+	    (from && (r = zf_msg_add_str(&body, ZF_TAG_FROM, from)) < 0))
 		return zf_err_set(err, r, "%s: resume token target too long", req->info->name);
 	r = zf_msg_parse((const uint8_t *)body.data, body.len, &m, err);
 	if (r >= 0)
@@ -1105,6 +1107,17 @@ static int serve_allow(void *userdata, const char *identity, const struct zf_rpc
 	return s->hooks->allow(s->hooks->userdata, identity, info, msg, err);
 }
 
+/* What a client may not read stays in the server's log. */
+static void error_filter(void *userdata, const char *identity, const struct zf_msg *request,
+			 int *code, char *msg, size_t size)
+{
+	const struct zf_serve_hooks *hooks = userdata;
+	_cleanup_free_ char *orig = zf_xstrdup(msg);
+
+	if (hooks->redact(hooks->userdata, identity, request, code, msg, size))
+		log_notice("serve: error for '%s' withheld from it: %s", identity, orig);
+}
+
 int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,
 		  const struct zf_serve_hooks *hooks, struct zf_err *err)
 {
@@ -1116,6 +1129,9 @@ int zf_serve_conn(struct zf_rpc_conn *c, struct zf_endpoint *ep,
 		.allow = s.hooks->allow ? serve_allow : NULL,
 		.userdata = &s,
 	};
+
+	if (s.hooks->redact)
+		zf_rpc_conn_set_error_filter(c, error_filter, (void *)s.hooks);
 	int r;
 
 	r = zf_rpc_serve(c, &server, err);

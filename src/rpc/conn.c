@@ -35,6 +35,10 @@ struct zf_rpc_conn {
 	enum zf_stream_sum_kind sum;    /* END's checksum on this connection */
 	uint32_t next_id;
 	char peer_says[ZF_FRAME_MAX_IDENTITY + 1];
+	char hello_identity[ZF_FRAME_MAX_IDENTITY + 1];         /* "": the transport's */
+	zf_rpc_error_filter_fn error_filter;
+	void *error_filter_data;
+	const struct zf_msg *serving;   /* the request dispatch() is answering, or NULL */
 };
 
 struct zf_rpc_conn *zf_rpc_conn_new(struct zf_transport *t)
@@ -81,6 +85,18 @@ uint16_t zf_rpc_conn_version(const struct zf_rpc_conn *c)
 int zf_rpc_conn_timeout(const struct zf_rpc_conn *c)
 {
 	return c->t->timeout_ms;
+}
+
+void zf_rpc_conn_set_error_filter(struct zf_rpc_conn *c, zf_rpc_error_filter_fn fn,
+				  void *userdata)
+{
+	c->error_filter = fn;
+	c->error_filter_data = userdata;
+}
+
+void zf_rpc_conn_set_hello_identity(struct zf_rpc_conn *c, const char *identity)
+{
+	snprintf(c->hello_identity, sizeof(c->hello_identity), "%s", identity);
 }
 
 const char *zf_rpc_conn_peer_says(const struct zf_rpc_conn *c)
@@ -229,8 +245,15 @@ int zf_rpc_send_frame(struct zf_rpc_conn *c, enum zf_frame_type type, uint32_t i
 static int send_error(struct zf_rpc_conn *c, uint32_t id, int code, const char *msg,
 		      struct zf_err *err)
 {
+	char filtered[ZF_FRAME_MAX_ERROR_MSG + 1];
 	int r;
 
+	if (c->error_filter) {
+		snprintf(filtered, sizeof(filtered), "%s", msg);
+		c->error_filter(c->error_filter_data, zf_rpc_conn_peer(c), c->serving, &code,
+				filtered, sizeof(filtered));
+		msg = filtered;
+	}
 	zf_buf_reset(&c->wbuf);
 	r = zf_frame_append_error(&c->wbuf, id ? id : 1, zf_rpc_errcode_from_errno(code), msg);
 	if (r < 0)
@@ -332,7 +355,8 @@ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err)
 	uint16_t lo, hi;
 	int r;
 
-	snprintf(mine.identity, sizeof(mine.identity), "%s", zf_rpc_conn_peer(c));
+	snprintf(mine.identity, sizeof(mine.identity), "%s",
+		 c->hello_identity[0] ? c->hello_identity : zf_rpc_conn_peer(c));
 	zf_buf_reset(&c->wbuf);
 	r = zf_frame_append_hello(&c->wbuf, &mine);
 	if (r < 0)
@@ -617,6 +641,7 @@ static int dispatch(struct zf_rpc_conn *c, const struct zf_rpc_server *s, const 
 	}
 	req.msg = &m;
 	req.info = zf_rpc_req_lookup(m.kind);
+	c->serving = &m;
 	if (!req.info)
 		return send_error(c, f->id, -EOPNOTSUPP, "unknown request kind", err);
 	zf_buf_init(&req.resp);
@@ -687,6 +712,7 @@ int zf_rpc_serve(struct zf_rpc_conn *c, const struct zf_rpc_server *s, struct zf
 					  zf_rpc_conn_peer(c), msg);
 		}
 		r = dispatch(c, s, &f, err);
+		c->serving = NULL;      /* dispatch()'s request is gone */
 		if (r < 0)
 			return r;
 	}

@@ -43,8 +43,29 @@ DEFINE_CLEANUP_FUNC(struct zf_rpc_conn *, zf_rpc_conn_free);
 const char *zf_rpc_conn_peer(const struct zf_rpc_conn *c);
 /* The negotiated protocol version; 0 before the handshake. */
 uint16_t zf_rpc_conn_version(const struct zf_rpc_conn *c);
-/* What HELLO claimed about us, for the peer's logs. */
+/*
+ * What the peer's HELLO says about us: a server tells its client the
+ * identity it serves it as (the client's namespace on the server, see
+ * docs/serve.md); informational otherwise.
+ */
 const char *zf_rpc_conn_peer_says(const struct zf_rpc_conn *c);
+/*
+ * Server: the name our HELLO gives the peer (default: its transport
+ * identity), e.g. the config entry it matched.  Before the handshake.
+ */
+void zf_rpc_conn_set_hello_identity(struct zf_rpc_conn *c, const char *identity);
+/*
+ * Server: every ERROR this connection sends passes through fn first, which
+ * may rewrite its code and message in place (size bytes, NUL-terminated):
+ * the server withholds zfs's words about datasets outside a client's
+ * grants.  The identity is the connection's peer; request is the request
+ * being answered (its names are the client's own), or NULL.
+ */
+typedef void (*zf_rpc_error_filter_fn)(void *userdata, const char *identity,
+				       const struct zf_msg *request, int *code, char *msg,
+				       size_t size);
+void zf_rpc_conn_set_error_filter(struct zf_rpc_conn *c, zf_rpc_error_filter_fn fn,
+				  void *userdata);
 /* The transport's timeout per read/write, in ms (-1: none). */
 int zf_rpc_conn_timeout(const struct zf_rpc_conn *c);
 /* Test-only: the version range this side offers. */

@@ -344,34 +344,44 @@ int zf_msg_entry_reader_finish(struct zf_msg_entry_reader *r, struct zf_err *err
  * The request table.  ZF_RPC_SOURCE_OK decides the access check (guarantee
  * 5): a read-only grant may run exactly those rows, the ones without
  * ZF_RPC_CHANGES_STATE plus the changes a replication source makes to
- * itself (SNAPSHOT, HOLD, RELEASE, BOOKMARK, DESTROY_BOOKMARK), none of
- * which can destroy or overwrite a filesystem or snapshot.
+ * itself (SNAPSHOT, HOLD, RELEASE, BOOKMARK, DESTROY_BOOKMARK, and
+ * DESTROY_VERSIONS of its own sync snapshots).  Under a read grant what
+ * those create or remove must carry the identity's namespace (owned_tag),
+ * so one client never releases, removes or pre-empts another's or the
+ * admin's holds, bookmarks and snapshots.
  * SEND only reads, but it can reveal data, so it is still subject to the
  * per-filesystem check through fs_tag.
  */
 #define SRC ZF_RPC_SOURCE_OK
+#define HOLDS_NS ZF_TAG_HOLD_TAG, "zferry_replicate_"
+#define CURSOR_NS ZF_TAG_BOOKMARK, "zferry_cursor_"
 static const struct zf_rpc_req_info requests[] = {
 	{ ZF_RPC_PING, "PING", SRC, 0 },
 	{ ZF_RPC_LIST_FS, "LIST_FS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_FS },
 	{ ZF_RPC_LIST_VERSIONS, "LIST_VERSIONS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_FS },
 	{ ZF_RPC_SEND, "SEND", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
 	{ ZF_RPC_RECV, "RECV", ZF_RPC_CHANGES_STATE | ZF_RPC_STREAM_IN, ZF_TAG_FS },
-	{ ZF_RPC_HOLD, "HOLD", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_RELEASE, "RELEASE", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_HOLD, "HOLD", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT, HOLDS_NS },
+	{ ZF_RPC_RELEASE, "RELEASE", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT, HOLDS_NS },
 	{ ZF_RPC_HOLDS, "HOLDS", SRC | ZF_RPC_STREAM_OUT, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_BOOKMARK, "BOOKMARK", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT },
+	{ ZF_RPC_BOOKMARK, "BOOKMARK", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_SNAPSHOT, CURSOR_NS },
 	{ ZF_RPC_DESTROY_BOOKMARK, "DESTROY_BOOKMARK", SRC | ZF_RPC_CHANGES_STATE,
-	  ZF_TAG_BOOKMARK },
-	{ ZF_RPC_DESTROY_VERSIONS, "DESTROY_VERSIONS", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
+	  ZF_TAG_BOOKMARK, CURSOR_NS },
+	/* a source removes its own sync snapshots (and nothing else) under a read grant */
+	{ ZF_RPC_DESTROY_VERSIONS, "DESTROY_VERSIONS", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_FS,
+	  ZF_TAG_NAME, "zferry_" },
 	{ ZF_RPC_CREATE, "CREATE", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_RENAME, "RENAME", ZF_RPC_CHANGES_STATE, ZF_TAG_FROM },
 	{ ZF_RPC_INHERIT, "INHERIT", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_RECV_ABORT, "RECV_ABORT", ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
 	{ ZF_RPC_GET_RESUME_TOKEN, "GET_RESUME_TOKEN", SRC, ZF_TAG_FS },
 	{ ZF_RPC_SEND_ESTIMATE, "SEND_ESTIMATE", SRC, ZF_TAG_SNAPSHOT },
-	{ ZF_RPC_SNAPSHOT, "SNAPSHOT", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_FS },
+	{ ZF_RPC_SNAPSHOT, "SNAPSHOT", SRC | ZF_RPC_CHANGES_STATE, ZF_TAG_FS, ZF_TAG_NAME,
+	  "zferry_" },
 	{ ZF_RPC_DATA_CHANNEL_OPEN, "DATA_CHANNEL_OPEN", SRC, 0 },
 };
+#undef HOLDS_NS
+#undef CURSOR_NS
 #undef SRC
 
 const struct zf_rpc_req_info *zf_rpc_req_lookup(uint16_t kind)

@@ -198,6 +198,14 @@ struct zf_rpc_req_info {
 	const char *name;               /* "LIST_FS" */
 	unsigned flags;                 /* ZF_RPC_* above */
 	uint16_t fs_tag;                /* the field naming what the request touches, or 0 */
+	/*
+	 * Under a read grant, what the request creates or removes must be the
+	 * client's own: every value of owned_tag (a hold tag, or the short name
+	 * after '@' or '#') starts with owned_prefix, the identity's namespace
+	 * and '_' (docs/serve.md, "What a grant allows").  0: nothing owned.
+	 */
+	uint16_t owned_tag;
+	const char *owned_prefix;       /* "zferry_replicate_", "zferry_cursor_", "zferry_" */
 };
 /* The row for kind, or NULL for a kind this version does not know. */
 const struct zf_rpc_req_info *zf_rpc_req_lookup(uint16_t kind);

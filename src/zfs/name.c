@@ -107,3 +107,32 @@ int zf_zfs_name_check(const char *name, unsigned allowed, struct zf_err *err)
 	}
 	return 0;
 }
+
+void zf_zfs_namespace(const char *identity, char out[ZF_ZFS_NAMESPACE_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(identity), o = 0;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		unsigned char c = (unsigned char)identity[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-' || c == ':') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '.';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (n > 64) {
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)identity[i]) * 1099511628211ULL;
+		out[o++] = '.';
+		out[o++] = '.';
+		for (int k = 60; k >= 0; k -= 4)
+			out[o++] = hex[(h >> k) & 15];
+	}
+	out[o] = '\0';
+}

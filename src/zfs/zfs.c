@@ -581,31 +581,77 @@ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *op
 			  snapshot ? snapshot : "resume token");
 }
 
-int zf_zfs_resume_token_target(const char *token, char **ret_snapshot, struct zf_err *err)
+void zf_zfs_resume_info_release(struct zf_zfs_resume_info *i)
+{
+	free(i->toname);
+	*i = (struct zf_zfs_resume_info){ 0 };
+}
+
+/* The value of "\tKEY = VALUE" on a line of its own in text, or NULL. */
+static char *token_field(const char *text, const char *key)
+{
+	_cleanup_free_ char *pat = zf_xasprintf("\t%s = ", key);
+	const char *p, *e;
+
+	for (p = text; (p = strstr(p, pat)); p++) {
+		if (p != text && p[-1] != '\n')
+			continue;
+		p += strlen(pat);
+		e = strchrnul(p, '\n');
+		return zf_xstrndup(p, (size_t)(e - p));
+	}
+	return NULL;
+}
+
+static int token_u64(const char *text, const char *key, bool need, uint64_t *ret,
+		     struct zf_err *err)
+{
+	_cleanup_free_ char *v = token_field(text, key);
+	unsigned long long x;
+	char *e;
+
+	*ret = 0;
+	if (!v)
+		return need ? zf_err_set(err, -EBADMSG, "resume token has no %s", key) : 0;
+	errno = 0;
+	x = strtoull(v, &e, 0);
+	if (errno || e == v || *e || v[0] == '-')
+		return zf_err_set(err, -EBADMSG, "resume token: bad %s '%.40s'", key, v);
+	*ret = x;
+	return 0;
+}
+
+int zf_zfs_parse_resume_info(const char *text, struct zf_zfs_resume_info *ret,
+			     struct zf_err *err)
+{
+	_cleanup_free_ char *name = token_field(text, "toname");
+	int r;
+
+	if (!name)
+		return zf_err_set(err, -EBADMSG, "zfs send -nP -t printed no toname for the resume "
+				  "token");
+	if ((r = zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return zf_err_prefix(err, "resume token names");
+	if ((r = token_u64(text, "toguid", true, &ret->toguid, err)) < 0 ||
+	    (r = token_u64(text, "fromguid", false, &ret->fromguid, err)) < 0)
+		return r;
+	ret->toname = TAKE_PTR(name);
+	return 0;
+}
+
+int zf_zfs_resume_token_info(const char *token, struct zf_zfs_resume_info *ret,
+			     struct zf_err *err)
 {
 	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
 	struct zf_zfs_send_opts o = { .resume_token = token };
-	const char *p, *e;
 	int r;
 
 	if ((r = send_args(&args, NULL, &o, true, err)) < 0)
 		return r;
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	/* the token's nvlist: "\ttoname = pool/fs@snap" on a line of its own */
-	for (p = zf_buf_str(&out); (p = strstr(p, "\ttoname = ")); p++) {
-		if (p != out.data && p[-1] != '\n')
-			continue;
-		p += strlen("\ttoname = ");
-		e = strchrnul(p, '\n');
-		_cleanup_free_ char *name = zf_xstrndup(p, (size_t)(e - p));
-		if ((r = zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-			return zf_err_prefix(err, "resume token names");
-		*ret_snapshot = TAKE_PTR(name);
-		return 0;
-	}
-	return zf_err_set(err, -EBADMSG, "zfs send -nP -t printed no toname for the resume token");
+	return zf_zfs_parse_resume_info(zf_buf_str(&out), ret, err);
 }
 
 int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,

@@ -46,6 +46,18 @@ _must_check_ int zf_zfs_name_check(const char *name, unsigned allowed, struct zf
 /* Checks a short snapshot/bookmark name (the part after '@' or '#'). */
 _must_check_ int zf_zfs_shortname_check(const char *name, struct zf_err *err);
 
+/*
+ * An identity as a piece of a snapshot, bookmark or hold-tag name: the
+ * namespace of what a client may create and remove on a server under a
+ * read grant (docs/serve.md).  [A-Za-z0-9_:-] stay, every other byte
+ * becomes ".XX" (hex), so two identities never share a namespace.  At
+ * most 64 bytes of identity are used and the rest replaced by
+ * "..XXXXXXXXXXXXXXXX", a 64-bit FNV-1a of the whole identity.
+ * out must hold ZF_ZFS_NAMESPACE_MAX bytes.
+ */
+#define ZF_ZFS_NAMESPACE_MAX (64 * 3 + 20)
+void zf_zfs_namespace(const char *identity, char out[ZF_ZFS_NAMESPACE_MAX]);
+
 /* Classifies zfs's stderr into a negative errno / -ZF_E_* (see above). */
 int zf_zfs_classify(const char *stderr_text);
 
@@ -208,12 +220,22 @@ _must_check_ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_sen
 				   struct zf_proc *ret, struct zf_err *err);
 /* Estimated stream size from `zfs send -nP` with the same options. */
 /*
- * The snapshot a resume token resumes the send of ("toname" in the token,
- * as `zfs send -nP -t TOKEN` prints it), for access checks on a server that
- * must not trust the client's word for it.
+ * What a resume token says, as `zfs send -nP -t TOKEN` reads it: the
+ * snapshot (toname) and its guid, and the incremental base's guid (0 for
+ * a full send).  zfs finds both by guid, not by name, so a server that
+ * checks the name against grants must check the guids too.
  */
-_must_check_ int zf_zfs_resume_token_target(const char *token, char **ret_snapshot,
-					    struct zf_err *err);
+struct zf_zfs_resume_info {
+	char *toname;
+	uint64_t toguid;
+	uint64_t fromguid;
+};
+_must_check_ int zf_zfs_resume_token_info(const char *token, struct zf_zfs_resume_info *ret,
+					  struct zf_err *err);
+void zf_zfs_resume_info_release(struct zf_zfs_resume_info *i);
+/* The parser of `zfs send -nP -t` output, for tests and fuzzing. */
+_must_check_ int zf_zfs_parse_resume_info(const char *text, struct zf_zfs_resume_info *ret,
+					  struct zf_err *err);
 _must_check_ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
 				      uint64_t *ret_bytes, struct zf_err *err);
 

@@ -228,16 +228,47 @@ static const struct req reqs[] = {
 	{ "laptop", ZF_RPC_SEND, { F(SNAPSHOT), F(FROM) }, { "tank/home@b", "tank/home#a" }, 0,
 	  NULL },
 	{ "laptop", ZF_RPC_SEND_ESTIMATE, { F(SNAPSHOT) }, { "tank/projects/x@s" }, 0, NULL },
+	/* ... and what a source does to itself, in its own namespace */
 	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(FS), F(NAME) },
-	  { "tank/home", "tank/projects", "zferry_1" }, 0, NULL },
+	  { "tank/home", "tank/projects", "zferry_laptop_1" }, 0, NULL },
 	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT), F(SNAPSHOT) },
-	  { "zferry", "tank/home@a", "tank/home/u@a" }, 0, NULL },
-	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "zferry", "tank/home@a" }, 0,
-	  NULL },
+	  { "zferry_replicate_laptop", "tank/home@a", "tank/home/u@a" }, 0, NULL },
+	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) },
+	  { "zferry_replicate_laptop_t2", "tank/home@a" }, 0, NULL },
 	{ "laptop", ZF_RPC_HOLDS, { F(SNAPSHOT) }, { "tank/home@a" }, 0, NULL },
 	{ "laptop", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) },
-	  { "tank/home@a", "tank/home#zferry_cursor" }, 0, NULL },
-	{ "laptop", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) }, { "tank/home#c" }, 0, NULL },
+	  { "tank/home@a", "tank/home#zferry_cursor_laptop_g1" }, 0, NULL },
+	{ "laptop", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) }, { "tank/home#zferry_cursor_laptop_g1" },
+	  0, NULL },
+	{ "laptop", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME), F(NAME) },
+	  { "tank/home", "zferry_laptop_1", "zferry_laptop_2" }, 0, NULL },
+	/* ... but never another's, or the admin's: one client cannot undo another's protection */
+	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "zferry_replicate_desk",
+	  "tank/home@a" }, -EACCES, "may RELEASE under its read grant only names of its own "
+	  "('zferry_replicate_laptop_...'), not 'zferry_replicate_desk'" },
+	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "keep", "tank/home@a" },
+	  -EACCES, "not 'keep'" },
+	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT) }, { "zferry_replicate_laptopx",
+	  "tank/home@a" }, -EACCES, "not 'zferry_replicate_laptopx'" },
+	{ "laptop", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT) }, { "zferry_replicate",
+	  "tank/home@a" }, -EACCES, "may HOLD" },
+	{ "laptop", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) }, { "tank/home#c" }, -EACCES,
+	  "not 'c'" },
+	{ "laptop", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) },
+	  { "tank/home#zferry_cursor_desk_g1" }, -EACCES, "not 'zferry_cursor_desk_g1'" },
+	{ "laptop", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) },
+	  { "tank/home@a", "tank/home#zferry_cursor" }, -EACCES, "may BOOKMARK" },
+	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(NAME) }, { "tank/home", "daily-2026-12-07" },
+	  -EACCES, "may SNAPSHOT under its read grant only names of its own ('zferry_laptop_...')" },
+	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(NAME) }, { "tank/home", "zferry_1" }, -EACCES,
+	  "not 'zferry_1'" },
+	{ "laptop", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME), F(NAME) },
+	  { "tank/home", "zferry_laptop_1", "daily" }, -EACCES, "not 'daily'" },
+	/* under a write grant everything there is the client's */
+	{ "laptop", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) },
+	  { "keep", "backup/clients/laptop/x@a" }, 0, NULL },
+	{ "laptop", ZF_RPC_SNAPSHOT, { F(FS), F(NAME) }, { "backup/clients/laptop/x", "any" }, 0,
+	  NULL },
 	{ "laptop", ZF_RPC_GET_RESUME_TOKEN, { F(FS) }, { "tank/home" }, 0, NULL },
 	{ "laptop", ZF_RPC_PING, {}, {}, 0, NULL },
 	/* read grants refuse what only a target does */
@@ -245,7 +276,7 @@ static const struct req reqs[] = {
 	  "identity 'laptop' has no write grant for 'tank/home/x'" },
 	{ "laptop", ZF_RPC_CREATE, { F(FS) }, { "tank/home/x" }, -EACCES, "no write grant" },
 	{ "laptop", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) }, { "tank/home", "a" }, -EACCES,
-	  "identity 'laptop' has no write grant for 'tank/home'" },
+	  "identity 'laptop' may DESTROY_VERSIONS under its read grant only names of its own" },
 	{ "laptop", ZF_RPC_INHERIT, { F(FS), F(PROP) }, { "tank/home", "mountpoint" }, -EACCES,
 	  "no write grant" },
 	{ "laptop", ZF_RPC_RECV_ABORT, { F(FS) }, { "tank/home" }, -EACCES, "no write grant" },
@@ -372,6 +403,64 @@ static void test_grants_edges(void **state)
 	assert_non_null(strstr(err.msg, "identity 'mallory' has no grants"));
 }
 
+/* zfs's words about what lies outside a client's grants never reach it. */
+static void test_redact(void **state)
+{
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	static const struct {
+		const char *msg;
+		bool withheld;
+	} cases[] = {
+		{ "cannot receive: local origin for clone backup/clients/laptop/c@s does not exist",
+		  false },
+		{ "cannot receive new filesystem stream: destination has snapshots (eg. "
+		  "tank/secret@s)", true },
+		{ "cannot open 'tank/secret/x': dataset does not exist", true },
+		{ "cannot open 'tank': dataset does not exist", true },
+		{ "cannot open 'backup': dataset does not exist", true },
+		{ "property 'keylocation' is not allowed", false },
+		{ "'tank/home/a@s' is no longer the same snapshot", false },
+		{ "bookmark tank/projects#c exists.", false },
+		{ "bookmark tank/other#c exists.", true },
+		{ "identity 'laptop' has no write grant for 'backup/other'", false },
+		{ "zfs recv: parent 'backup/clients' does not exist", true },
+	};
+	(void)state;
+
+	assert_int_equal(zf_config_parse("t.yml", good, strlen(good), &c, &err), 0);
+	zf_msg_start(&b, ZF_RPC_RECV);
+	assert_int_equal(zf_msg_add_str(&b, ZF_TAG_FS, "backup/other"), 0);
+	assert_int_equal(zf_msg_parse((const uint8_t *)b.data, b.len, &m, &err), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char msg[512];
+		int code = -ENOENT;
+		bool w;
+
+		snprintf(msg, sizeof(msg), "%s", cases[i].msg);
+		w = zf_serve_redact(c, "laptop", &m, &code, msg, sizeof(msg));
+		if (w != cases[i].withheld)
+			fail_msg("'%s': withheld %d", cases[i].msg, w);
+		if (w) {
+			assert_int_equal(code, -EACCES);
+			assert_non_null(strstr(msg, "withheld"));
+			assert_null(strstr(msg, "tank"));
+			assert_null(strstr(msg, "secret"));
+		} else {
+			assert_int_equal(code, -ENOENT);
+			assert_string_equal(msg, cases[i].msg);
+		}
+	}
+	/* an identity the config does not list: nothing to redact for (it is refused anyway) */
+	{
+		char msg[64] = "cannot open 'tank/secret'";
+		int code = -ENOENT;
+		assert_false(zf_serve_redact(c, "mallory", &m, &code, msg, sizeof(msg)));
+	}
+}
+
 /* The table's SOURCE_OK rows are exactly the read-only ones plus the source's own changes. */
 static void test_source_ok_rows(void **state)
 {
@@ -380,11 +469,15 @@ static void test_source_ok_rows(void **state)
 	for (uint16_t k = 1; k < _ZF_RPC_KIND_MAX; k++) {
 		const struct zf_rpc_req_info *i = zf_rpc_req_lookup(k);
 		bool own = k == ZF_RPC_SNAPSHOT || k == ZF_RPC_HOLD || k == ZF_RPC_RELEASE ||
-			   k == ZF_RPC_BOOKMARK || k == ZF_RPC_DESTROY_BOOKMARK;
+			   k == ZF_RPC_BOOKMARK || k == ZF_RPC_DESTROY_BOOKMARK ||
+			   k == ZF_RPC_DESTROY_VERSIONS;
 
 		assert_non_null(i);
 		if (!!(i->flags & ZF_RPC_SOURCE_OK) != (own || !(i->flags & ZF_RPC_CHANGES_STATE)))
 			fail_msg("%s: SOURCE_OK flag is wrong", i->name);
+		/* every change a read grant allows is namespaced */
+		if (own != (i->owned_tag != 0))
+			fail_msg("%s: owned_tag is wrong", i->name);
 	}
 }
 
@@ -398,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_grants_edges),
 		cmocka_unit_test(test_source_ok_rows),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,13 +287,15 @@ static int f_send_estimate(struct zf_endpoint *ep, const char *snapshot,
 	return 0;
 }
 
-/* What a resume token resumes: "other/..." for tokens with "secret" in them. */
+/* What a resume token resumes: "other/..." for tokens with "secret" in them; "base" adds a base. */
 static int f_resume_target(struct zf_endpoint *ep, const char *token, char **ret_snapshot,
-			   struct zf_err *err)
+			   char **ret_from, struct zf_err *err)
 {
 	(void)ep;
 	(void)err;
 	*ret_snapshot = zf_xstrdup(strstr(token, "secret") ? "other/x@s" : "pool/a b@s 1");
+	*ret_from = strstr(token, "otherbase") ? zf_xstrdup("other/y@b")
+		    : strstr(token, "base") ? zf_xstrdup("pool/a b#b") : NULL;
 	return 0;
 }
 
@@ -546,6 +548,11 @@ static int allow(void *userdata, const char *identity, const struct zf_rpc_req_i
 	if (info->kind == ZF_RPC_SEND && zf_msg_get_str(m, ZF_TAG_SNAPSHOT, &snap, &e2) >= 0 &&
 	    strncmp(snap, "other/", 6) == 0)
 		return zf_err_set(err, -EACCES, "'%s' may not send '%s'", identity, snap);
+	free(snap);
+	snap = NULL;
+	if (info->kind == ZF_RPC_SEND && zf_msg_get_str(m, ZF_TAG_FROM, &snap, &e2) >= 0 &&
+	    strncmp(snap, "other/", 6) == 0)
+		return zf_err_set(err, -EACCES, "'%s' may not send from '%s'", identity, snap);
 	return 0;
 }
 
@@ -957,6 +964,16 @@ static void test_send_stream(void **state)
 	assert_int_equal(o->send_start(ep, NULL, &so, &s, &err), -EACCES);
 	assert_non_null(strstr(err.msg, "may not send 'other/x@s'"));
 	assert_false(bad);
+	/* ... and by the base it resumes from */
+	so = (struct zf_zfs_send_opts){ .resume_token = "1-otherbase" };
+	zf_err_clear(&err);
+	assert_int_equal(o->send_start(ep, NULL, &so, &s, &err), -EACCES);
+	assert_non_null(strstr(err.msg, "may not send from 'other/y@b'"));
+	so = (struct zf_zfs_send_opts){ .resume_token = "1-base" };
+	assert_int_equal(o->send_start(ep, NULL, &so, &s, &err), 0);
+	expect_call(&net->fake, "send snap=- from=- tok=1-base I=0 w=0 c=0 L=0 e=0 p=0");
+	assert_true(drain(s.fd, &bad) == 1000);
+	assert_int_equal(o->stream_finish(ep, &s, "zfs send", &err), 0);
 
 	/* a send the server refuses fails in send_start */
 	zf_err_clear(&err);

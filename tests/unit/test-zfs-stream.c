@@ -20,6 +20,7 @@
 #include "util/io.h"
 #include "zfs/nvlist.h"
 #include "zfs/stream.h"
+#include "zfs/zfs.h"
 
 static const char *corpus;
 
@@ -396,6 +397,73 @@ static void test_nvlist(void **state)
 	}
 }
 
+/* What `zfs send -nP -t TOKEN` prints (OpenZFS 2.3.2), and forgeries of it. */
+static void test_resume_info(void **state)
+{
+	struct zf_zfs_resume_info ri = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_zfs_parse_resume_info(
+				 "resume token contents:\nnvlist version: 0\n\tobject = 0x24\n"
+				 "\toffset = 0x0\n\tbytes = 0x2ea0\n\ttoguid = 0x88a0f74728bd5eb2\n"
+				 "\ttoname = p/a@s4\nfull\tp/a@s4\t1488\nsize\t1488\n", &ri, &err), 0);
+	assert_string_equal(ri.toname, "p/a@s4");
+	assert_true(ri.toguid == 0x88a0f74728bd5eb2ull);
+	assert_true(ri.fromguid == 0);
+	zf_zfs_resume_info_release(&ri);
+	assert_int_equal(zf_zfs_parse_resume_info(
+				 "\tfromguid = 0x10\n\ttoguid = 0x20\n\ttoname = p/a b@s 2\n", &ri,
+				 &err), 0);
+	assert_true(ri.fromguid == 16 && ri.toguid == 32);
+	assert_string_equal(ri.toname, "p/a b@s 2");
+	zf_zfs_resume_info_release(&ri);
+	/* no guid: nothing to check the name by */
+	assert_int_equal(zf_zfs_parse_resume_info("\ttoname = p/a@s\n", &ri, &err), -EBADMSG);
+	zf_err_clear(&err);
+	assert_int_equal(zf_zfs_parse_resume_info("\ttoguid = 0x1\n\ttoname = -R@s\n", &ri, &err),
+			 -ZF_E_BADNAME);
+	zf_err_clear(&err);
+	assert_int_equal(zf_zfs_parse_resume_info("\ttoguid = -1\n\ttoname = p/a@s\n", &ri, &err),
+			 -EBADMSG);
+	zf_err_clear(&err);
+	/* a field inside another line does not count */
+	assert_int_equal(zf_zfs_parse_resume_info("x\ttoguid = 0x1\n\ttoname = p/a@s\n", &ri,
+						  &err), -EBADMSG);
+}
+
+static void test_namespace(void **state)
+{
+	char ns[ZF_ZFS_NAMESPACE_MAX], ns2[ZF_ZFS_NAMESPACE_MAX];
+	char longid[300];
+	(void)state;
+
+	zf_zfs_namespace("laptop", ns);
+	assert_string_equal(ns, "laptop");
+	zf_zfs_namespace("tcp:10.0.0.7", ns);
+	assert_string_equal(ns, "tcp:10.2e0.2e0.2e7");
+	/* escaping keeps identities apart: "a b" and "a.20b" */
+	zf_zfs_namespace("a b", ns);
+	zf_zfs_namespace("a.20b", ns2);
+	assert_string_equal(ns, "a.20b");
+	assert_string_not_equal(ns, ns2);
+	zf_zfs_namespace("x/y@z#w", ns);
+	assert_string_equal(ns, "x.2fy.40z.23w");
+	memset(longid, 'q', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	zf_zfs_namespace(longid, ns);
+	assert_true(strlen(ns) < ZF_ZFS_NAMESPACE_MAX);
+	longid[200] = 'r';
+	zf_zfs_namespace(longid, ns2);
+	assert_string_not_equal(ns, ns2);
+	{
+		struct zf_err err = ZF_ERR_INIT;
+		char name[600];
+		snprintf(name, sizeof(name), "p/fs@zferry_%s_20261206T000000Z", ns);
+		assert_int_equal(zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, &err), 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +472,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_nvlist),
+		cmocka_unit_test(test_resume_info),
+		cmocka_unit_test(test_namespace),
 	};
 
 	if (argc < 2) {
