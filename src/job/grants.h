@@ -1,5 +1,7 @@
 /* src/job/grants.h — the server's access check: which identity may touch which filesystems */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
 #include "util/macro.h"
 
 struct zf_err;
