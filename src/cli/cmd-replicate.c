@@ -322,6 +322,9 @@ int cmd_replicate(int argc, char **argv)
 		return zf_usage_error("replicate", "--data-channel-encrypt needs --data-channel");
 	if (ra.data_addr && src_url.kind == ZF_URL_LOCAL && dst_url.kind == ZF_URL_LOCAL)
 		return zf_usage_error("replicate", "--data-channel needs a remote SRC or DST");
+	if (ra.data_addr && (src_url.kind == ZF_URL_TCP || dst_url.kind == ZF_URL_TCP))
+		return zf_usage_error("replicate", "--data-channel over tcp:// would send its secret "
+				      "in clear: use tls:// or ssh");
 	if ((src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) &&
 	    (!ra.tls_ca || !ra.tls_cert || !ra.tls_key))
 		return zf_usage_error("replicate",

@@ -82,9 +82,15 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	if (r < 0)
 		return r;
 	ep = null_endpoint ? zf_endpoint_null_new() : zf_endpoint_local_new();
+	const struct zf_serve_datachan dc = {
+		.listen = cfg ? cfg->serve.dc_listen : NULL,
+		.first = cfg ? (uint16_t)cfg->serve.dc_first : 0,
+		.last = cfg ? (uint16_t)cfg->serve.dc_last : 0,
+	};
 	/* without a config (a root ssh login) everything is allowed, but receives still follow the built-in policy */
 	const struct zf_serve_hooks hooks = {
 		.allow = cfg ? zf_serve_allow : NULL,
+		.datachan = cfg && cfg->serve.dc_present ? &dc : NULL,
 		.recv_scope = zf_serve_recv_scope,
 		.redact = cfg ? zf_serve_redact : NULL,
 		.userdata = cfg,

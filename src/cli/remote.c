@@ -30,6 +30,12 @@ int zf_cli_parse_data_channel(const char *s, char **ret_addr, const char **ret_p
 	uint16_t first, last;
 	int r;
 
+	/* the server's own choice: a configured server listens where its config says anyway */
+	if (streq(s, "auto")) {
+		*ret_addr = zf_xstrdup("0.0.0.0");
+		*ret_ports = "0";
+		return 0;
+	}
 	if (strncmp(s, "tcp://", 6) != 0)
 		return zf_err_set(err, -EINVAL, "'%s' is not tcp://ADDR:PORT", s);
 	p = s + 6;

@@ -964,16 +964,6 @@ static int open_channel(struct remote *rm, struct rstream *st, struct zf_err *er
 	uint64_t port = 0;
 	int r;
 
-	if (wildcard(rm->data_addr))
-		r = control_host(rm, st->rc, st->dc_host, sizeof(st->dc_host), err);
-	else
-		r = snprintf(st->dc_host, sizeof(st->dc_host), "%s", rm->data_addr) <
-				    (int)sizeof(st->dc_host)
-			    ? 0
-			    : zf_err_set(err, -ENAMETOOLONG, "%s: data channel: address too "
-					 "long", rm->name);
-	if (r < 0)
-		return r;
 	zf_msg_start(&body, ZF_RPC_DATA_CHANNEL_OPEN);
 	r = add_str(rm, &body, ZF_TAG_DATA_ADDR, rm->data_addr, err);
 	if (r >= 0)
@@ -987,6 +977,31 @@ static int open_channel(struct remote *rm, struct rstream *st, struct zf_err *er
 		return remote_err(rm, st->peer, r, err);
 	}
 	r = zf_msg_get_u64(&m, ZF_TAG_DATA_PORT, &port, &e2);
+	/*
+	 * Where to connect: where a server that chose its own address says
+	 * (docs/protocol.md), else where we asked, a wildcard meaning the
+	 * control connection's host.
+	 */
+	if (r >= 0) {
+		_cleanup_free_ char *there = NULL;
+		struct zf_err e3 = ZF_ERR_INIT;
+
+		if (zf_msg_get_str(&m, ZF_TAG_DATA_ADDR, &there, &e3) >= 0) {
+			if (!*there || strlen(there) >= sizeof(st->dc_host) || there[0] == '-' ||
+			    strpbrk(there, " /\n"))
+				return zf_err_set(err, -EBADMSG, "%s: data channel: bad DATA_ADDR in "
+						  "the response", rm->name);
+			snprintf(st->dc_host, sizeof(st->dc_host), "%s", there);
+		} else if (wildcard(rm->data_addr)) {
+			r = control_host(rm, st->rc, st->dc_host, sizeof(st->dc_host), err);
+			if (r < 0)
+				return r;
+		} else if (snprintf(st->dc_host, sizeof(st->dc_host), "%s", rm->data_addr) >=
+			   (int)sizeof(st->dc_host)) {
+			return zf_err_set(err, -ENAMETOOLONG, "%s: data channel: address too long",
+					  rm->name);
+		}
+	}
 	for (size_t i = 0; i < m.n; i++)
 		if (m.fields[i].tag == ZF_TAG_DATA_SECRET && m.fields[i].type == ZF_MSG_BYTES)
 			secret = &m.fields[i];

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "util/macro.h"
 
 struct zf_endpoint;
@@ -80,8 +81,19 @@ typedef void (*zf_serve_recv_scope_fn)(void *userdata, const char *identity,
 typedef bool (*zf_serve_redact_fn)(void *userdata, const char *identity,
 				   const struct zf_msg *request, int *code, char *msg, size_t size);
 
+/* Where a server's data channels listen, from its config (docs/serve.md). */
+struct zf_serve_datachan {
+	const char *listen;             /* an address, or a wildcard (0.0.0.0, ::) */
+	uint16_t first, last;           /* port range; 0-0: any free port */
+};
+
 struct zf_serve_hooks {
-	zf_serve_allow_fn allow;                /* NULL: every request */
+	/*
+	 * NULL: every request (a server without a config); set, the server
+	 * decides where data channels listen: datachan, or none at all.
+	 */
+	zf_serve_allow_fn allow;
+	const struct zf_serve_datachan *datachan;
 	zf_serve_recv_scope_fn recv_scope;      /* NULL: built-in policy, the target's pool */
 	zf_serve_redact_fn redact;              /* NULL: errors go out as they are */
 	void *userdata;

@@ -581,15 +581,25 @@ static void dc_refused(void *userdata, uint16_t port, const char *peer, const ch
 		    (const char *)userdata, port, peer, why);
 }
 
+static bool wildcard(const char *addr)
+{
+	return streq(addr, "0.0.0.0") || streq(addr, "::");
+}
+
 /*
  * DATA_CHANNEL_OPEN: DATA_ADDR, DATA_PORTS, DATA_ENCRYPT?.  Binds the
  * first free port of the range with a fresh secret and keeps the listener
  * as the connection's pending channel (replacing an older one); the
- * response carries DATA_PORT and DATA_SECRET.
+ * response carries DATA_PORT and DATA_SECRET, and DATA_ADDR when the
+ * server chose a specific address.  Where it listens is the server's
+ * config's choice (serve.data_channel); only a server without a config
+ * (a root ssh login) listens where the client asks.  A secret never
+ * travels over plain tcp.
  */
 static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct serve *sv = userdata;
+	const struct zf_serve_datachan *conf = sv->hooks->datachan;
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
 	_cleanup_free_ char *addr = NULL, *ports = NULL;
 	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
@@ -603,10 +613,24 @@ static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struc
 		r = need_str(req, ZF_TAG_DATA_PORTS, CHECK_WORD, &ports, err);
 	if (r >= 0)
 		r = get_flag(req, ZF_TAG_DATA_ENCRYPT, "DATA_ENCRYPT", &encrypt, err);
-	if (r >= 0)
-		r = zf_datachan_ports_parse(ports, &first, &last, err);
 	if (r < 0)
 		return r;
+	if (streq(zf_rpc_conn_transport_kind(req->conn), "tcp"))
+		return zf_err_set(err, -EACCES, "data channel refused over a plain tcp:// "
+				  "connection: its secret would travel in clear (use tls:// or ssh)");
+	if (sv->hooks->allow && !conf)
+		return zf_err_set(err, -EOPNOTSUPP, "data channel: this server offers none "
+				  "(serve.data_channel in its config)");
+	if (conf) {
+		free(addr);
+		free(ports);
+		addr = zf_xstrdup(conf->listen);
+		ports = zf_xasprintf("%u-%u", conf->first, conf->last);
+		first = conf->first;
+		last = conf->last;
+	} else if ((r = zf_datachan_ports_parse(ports, &first, &last, err)) < 0) {
+		return r;
+	}
 	if (first != 0 && first < 1024)
 		return zf_err_set(err, -EACCES, "data channel: port %u refused: ports below 1024 "
 				  "are privileged", first);
@@ -632,7 +656,9 @@ static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struc
 		return dc_fail(err, r, &lerr);
 	}
 	zf_msg_add_u64(&req->resp, ZF_TAG_DATA_PORT, zf_datachan_port(l));
-	r = zf_msg_add_bytes(&req->resp, ZF_TAG_DATA_SECRET, secret, sizeof(secret));
+	r = conf && !wildcard(addr) ? zf_msg_add_str(&req->resp, ZF_TAG_DATA_ADDR, addr) : 0;
+	if (r >= 0)
+		r = zf_msg_add_bytes(&req->resp, ZF_TAG_DATA_SECRET, secret, sizeof(secret));
 	explicit_bzero(secret, sizeof(secret));
 	if (r < 0)
 		return zf_err_set(err, r, "data channel: cannot add the secret to the response");

@@ -82,6 +82,11 @@ uint16_t zf_rpc_conn_version(const struct zf_rpc_conn *c)
 	return c->version;
 }
 
+const char *zf_rpc_conn_transport_kind(const struct zf_rpc_conn *c)
+{
+	return c->t->kind;
+}
+
 int zf_rpc_conn_timeout(const struct zf_rpc_conn *c)
 {
 	return c->t->timeout_ms;

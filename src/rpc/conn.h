@@ -66,6 +66,8 @@ typedef void (*zf_rpc_error_filter_fn)(void *userdata, const char *identity,
 				       size_t size);
 void zf_rpc_conn_set_error_filter(struct zf_rpc_conn *c, zf_rpc_error_filter_fn fn,
 				  void *userdata);
+/* The transport's kind ("tcp", "tls", "local"...): whether the connection is private. */
+const char *zf_rpc_conn_transport_kind(const struct zf_rpc_conn *c);
 /* The transport's timeout per read/write, in ms (-1: none). */
 int zf_rpc_conn_timeout(const struct zf_rpc_conn *c);
 /* Test-only: the version range this side offers. */

@@ -10,6 +10,8 @@
 #     connecting to the port and sending garbage: the transfer still succeeds,
 #     and the server logs the failed authentications.
 #  4. A data channel port nobody can bind fails with a clear error.
+#  The server's config says where its channels listen (serve.data_channel);
+#  what the client asks for is ignored by such a server.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/remote-lib.sh"
 
@@ -20,17 +22,24 @@ log_must zfs create -o compression=off -p zs1/src/data
 log_must zfs create -p zs2/in
 log_must dd if=/dev/urandom of=/mnt/zs1/src/data/f bs=1M count=32 status=none
 
-cat >"$TEST_TMP/zferry.yml" <<CFG
+dport=$((20000 + RANDOM % 20000))
+write_cfg()	# FILE PORTS
+{
+	cat >"$1" <<CFG
 serve:
+  data_channel:
+    listen: 127.0.0.1
+    ports: "$2"
   clients:
     - identity: laptop
       read: [zs1/src]
       write: [zs2/in]
 CFG
+}
+write_cfg "$TEST_TMP/zferry.yml" "$dport"
 sshd_authorize "command=\"$ZFERRY serve --stdio --identity laptop -c $TEST_TMP/zferry.yml 2>>$TEST_TMP/serve.log\",restrict $SSH_PUB"
 ssh=(--no-progress "${SSH_OPTS[@]}" --remote-zferry "$ZFERRY")
 remote=ssh://root@127.0.0.1:$SSH_PORT
-dport=$((20000 + RANDOM % 20000))
 
 log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" zs1/src/data "$remote/zs2/in/plain"
 log_must zfs mount zs2/in/plain
@@ -40,7 +49,7 @@ log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport"
 	zs1/src/data "$remote/zs2/in/enc"
 assert_eq "$(snaps zs2/in/enc)" "$(snaps zs1/src/data)" "pushed encrypted"
 
-log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:0" --data-channel-encrypt \
+log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel auto --data-channel-encrypt \
 	"$remote/zs1/src/data" zs2/pulled
 log_must zfs mount zs2/pulled
 assert_eq "$(fs_checksum zs2/pulled)" "$(fs_checksum zs1/src/data)" "pulled over the data channel"
@@ -63,7 +72,8 @@ socat TCP-LISTEN:$((dport + 1)),bind=127.0.0.1,reuseaddr - >/dev/null &
 blocker=$!
 log_onexit "kill $blocker"
 sleep 0.3
-capture "$ZFERRY" replicate "${ssh[@]}" --retries 0 --data-channel "tcp://127.0.0.1:$((dport + 1))" zs1/src/data "$remote/zs2/in/blocked"
+write_cfg "$TEST_TMP/zferry.yml" "$((dport + 1))"
+capture "$ZFERRY" replicate "${ssh[@]}" --retries 0 --data-channel auto zs1/src/data "$remote/zs2/in/blocked"
 assert_eq "$RC" 1 "data channel port in use"
 assert_contains "$OUT" "data channel"
 capture zfs list -H zs2/in/blocked

@@ -533,6 +533,12 @@ struct net {
 	bool freed;                     /* userdata_free ran */
 	const char *refuse_connect;     /* connect fails with this */
 	bool pipes;                     /* two pipes, as ssh's stdin/stdout, not a socketpair */
+	/*
+	 * A server without a config (no access check): data channels where
+	 * the client asks.  Otherwise dc is the config's data_channel, or none.
+	 */
+	bool open_server;
+	const struct zf_serve_datachan *dc;
 };
 
 static int allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
@@ -565,7 +571,11 @@ static void *srv_main(void *p)
 	s->rc = zf_rpc_handshake(c, true, &s->err);
 	if (s->rc >= 0)
 	{
-		const struct zf_serve_hooks hooks = { .allow = allow, .userdata = s->net };
+		const struct zf_serve_hooks hooks = {
+			.allow = s->net->open_server ? NULL : allow,
+			.datachan = s->net->dc,
+			.userdata = s->net,
+		};
 		s->rc = zf_serve_conn(c, &s->net->fake.ep, &hooks, &s->err);
 	}
 	zf_rpc_conn_free(c);
@@ -1443,10 +1453,19 @@ static void test_decode_errors(void **state)
 /* ---- the direct data channel --------------------------------------------------------- */
 
 /* Push and pull through a data channel on loopback: the same bytes as on control. */
-static void run_data_channel(bool encrypt)
+/*
+ * dc NULL: a server without a config, listening where the client asks
+ * (127.0.0.1); else a configured one that listens where dc says, whatever
+ * the client asks (a wildcard, which it could not reach over a socketpair).
+ */
+static void run_data_channel(bool encrypt, const struct zf_serve_datachan *dc)
 {
 	struct net *net = net_new();
-	struct zf_endpoint *ep = remote_new_dc(net, "127.0.0.1", encrypt);
+	struct zf_endpoint *ep;
+
+	net->open_server = !dc;
+	net->dc = dc;
+	ep = remote_new_dc(net, dc ? "0.0.0.0" : "127.0.0.1", encrypt);
 	const struct zf_endpoint_ops *o = ep->ops;
 	struct zf_ep_stream s = { -EBADF, NULL };
 	struct zf_err err = ZF_ERR_INIT;
@@ -1502,24 +1521,34 @@ static void run_data_channel(bool encrypt)
 static void test_data_channel(void **state)
 {
 	(void)state;
-	run_data_channel(false);
+	run_data_channel(false, NULL);
 }
 
 static void test_data_channel_encrypted(void **state)
 {
 	(void)state;
-	run_data_channel(true);
+	run_data_channel(true, NULL);
+}
+
+/* The server's config decides where its channel listens; the client goes there. */
+static void test_data_channel_configured(void **state)
+{
+	static const struct zf_serve_datachan dc = { "127.0.0.1", 0, 0 };
+	(void)state;
+	run_data_channel(false, &dc);
 }
 
 /* A wildcard DATA_ADDR needs the control connection's host, which a socketpair lacks. */
 static void test_data_channel_wildcard(void **state)
 {
 	struct net *net = net_new();
-	struct zf_endpoint *ep = remote_new_dc(net, "0.0.0.0", false);
+	struct zf_endpoint *ep;
 	struct zf_ep_stream s = { -EBADF, NULL };
 	struct zf_err err = ZF_ERR_INIT;
 	(void)state;
 
+	net->open_server = true;
+	ep = remote_new_dc(net, "0.0.0.0", false);
 	assert_int_equal(ep->ops->send_start(ep, "pool/a b@big", NULL, &s, &err), -EDESTADDRREQ);
 	assert_msg(&err, "data channel: cannot tell the server's address");
 	assert_int_equal(s.fd, -EBADF);
@@ -1544,6 +1573,7 @@ static struct raw *raw_new(void)
 	struct zf_transport *a = NULL;
 
 	w->net = net_new();
+	w->net->open_server = true;
 	assert_int_equal(net_connect(w->net, &a, &w->err), 0);
 	w->c = zf_rpc_conn_new(a);
 	assert_int_equal(zf_rpc_handshake(w->c, false, &w->err), 0);
@@ -1647,6 +1677,23 @@ static void test_data_channel_errors(void **state)
 	raw_free(w);
 }
 
+/* A server with a config but no serve.data_channel offers none. */
+static void test_data_channel_refused(void **state)
+{
+	struct raw *w = zf_xcalloc(1, sizeof(*w));
+	struct zf_transport *a = NULL;
+	(void)state;
+
+	w->net = net_new();
+	assert_int_equal(net_connect(w->net, &a, &w->err), 0);
+	w->c = zf_rpc_conn_new(a);
+	assert_int_equal(zf_rpc_handshake(w->c, false, &w->err), 0);
+	assert_int_equal(raw_open(w, "20000"), -EOPNOTSUPP);
+	assert_msg(&w->err, "data channel: this server offers none (serve.data_channel in its "
+		   "config)");
+	raw_free(w);
+}
+
 /* Reads a little of a SEND's data channel, then drops the connection. */
 static int cut_on_response(void *userdata, const struct zf_msg *resp, struct zf_err *err)
 {
@@ -1746,6 +1793,8 @@ int main(void)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_data_channel),
 		cmocka_unit_test(test_data_channel_encrypted),
+		cmocka_unit_test(test_data_channel_configured),
+		cmocka_unit_test(test_data_channel_refused),
 		cmocka_unit_test(test_data_channel_wildcard),
 		cmocka_unit_test(test_data_channel_errors),
 		cmocka_unit_test(test_data_channel_cut),
