@@ -12,6 +12,8 @@
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
+extern char **environ;
+
 static const char *zfs_program = "zfs";
 
 void zf_zfs_set_program(const char *path)
@@ -120,10 +122,37 @@ static int fail_from_status(const char *what, int status, const char *errtext,
 			  zf_proc_status_str(status, st, sizeof(st)));
 }
 
+/*
+ * zfs runs in the C.UTF-8 locale whatever ours is: its messages are then the
+ * English ones zf_zfs_classify() knows, and `zfs get -j` can print values
+ * that are not ASCII.  It converts them with mbrtowc(), so in the C locale
+ * (a daemon's usual one) it stops its output at the first byte above 0x7f and
+ * still exits 0.  Built per call: zfs runs from several threads at once.
+ */
+static void zfs_env(struct zf_strv *env)
+{
+	for (char **e = environ; e && *e; e++)
+		if (!startswith(*e, "LC_ALL=") && !startswith(*e, "LANGUAGE="))
+			zf_strv_add(env, *e);
+	zf_strv_add(env, "LC_ALL=C.UTF-8");
+}
+
+static int zfs_spawn(struct zf_strv *args, const struct zf_proc_opts *opts, struct zf_proc *ret,
+		     struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv env = ZF_STRV_INIT;
+	struct zf_proc_opts o = *opts;
+
+	zfs_env(&env);
+	o.envp = (char *const *)zf_strv_argv(&env);
+	return zf_proc_spawn(zf_strv_argv(args), &o, ret, err);
+}
+
 /* Runs `zfs ARGS`; stdout into out (may be NULL). */
 static int zfs_run(struct zf_strv *args, struct zf_buf *out, struct zf_err *err)
 {
 	_cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
+	_cleanup_strv_ struct zf_strv env = ZF_STRV_INIT;
 	int status;
 
 	if (zf_log_get_level() >= ZF_LOG_DEBUG) {
@@ -132,7 +161,9 @@ static int zfs_run(struct zf_strv *args, struct zf_buf *out, struct zf_err *err)
 			zf_buf_addf(&cmd, "%s%s", i ? " " : "", args->v[i]);
 		log_debug("running %s", zf_buf_str(&cmd));
 	}
-	status = zf_proc_run(zf_strv_argv(args), out, &errtext, err);
+	zfs_env(&env);
+	status = zf_proc_run_env(zf_strv_argv(args), (char *const *)zf_strv_argv(&env), out,
+				 &errtext, err);
 	if (status < 0)
 		return status;
 	if (status != 0)
@@ -524,7 +555,7 @@ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
 
 	if ((r = send_args(&args, snapshot, opts, false, err)) < 0)
 		return r;
-	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	return zfs_spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
@@ -611,7 +642,7 @@ int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
 		zf_strv_add(&args, *p);
 	}
 	zf_strv_add(&args, target);
-	return zf_proc_spawn(zf_strv_argv(&args), &po, ret, err);
+	return zfs_spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_stream_finish(struct zf_proc *p, const char *what, struct zf_err *err)

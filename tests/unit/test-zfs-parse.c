@@ -4,7 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "util/err.h"
 #include "zfs/zfs.h"
 
@@ -222,6 +226,57 @@ static void test_name_check_types_and_length(void **state)
 	assert_int_equal(zf_zfs_shortname_check("zferry_20261123T045900Z", &err), 0);
 }
 
+/* ---- the zfs layer against a stand-in zfs program ------------------------- */
+
+struct fake {
+	char dir[64];
+	char prog[96];
+};
+
+/* Installs a /bin/sh script with body as the zfs program. */
+static void fake_zfs(struct fake *f, const char *body)
+{
+	FILE *fp;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/zferry-test-zfs.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->prog, sizeof(f->prog), "%s/zfs", f->dir);
+	fp = fopen(f->prog, "w");
+	assert_non_null(fp);
+	fprintf(fp, "#!/bin/sh\n%s\n", body);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(f->prog, 0700), 0);
+	zf_zfs_set_program(f->prog);
+}
+
+static void fake_zfs_remove(struct fake *f)
+{
+	zf_zfs_set_program("zfs");
+	assert_int_equal(unlink(f->prog), 0);
+	assert_int_equal(rmdir(f->dir), 0);
+}
+
+/* zfs runs in C.UTF-8 whatever our locale (zfs get -j needs a UTF-8 one) */
+static void test_zfs_locale(void **state)
+{
+	struct zf_zfs_fs_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	struct fake f;
+	const char *root = "p";
+	(void)state;
+
+	fake_zfs(&f, "printf 'p/%s-%s\\tfilesystem\\t1\\t1\\n' \"$LC_ALL\" \"${LANGUAGE:-none}\"");
+	assert_int_equal(setenv("LC_ALL", "C", 1), 0);
+	assert_int_equal(setenv("LANGUAGE", "de", 1), 0);
+	assert_int_equal(zf_zfs_list_fs(&root, 1, NULL, &l, &err), 0);
+	unsetenv("LC_ALL");
+	unsetenv("LANGUAGE");
+	fake_zfs_remove(&f);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "p/C.UTF-8-none");
+	zf_zfs_fs_list_release(&l);
+}
+
 static void test_classify(void **state)
 {
 	static const struct { const char *text; int code; } cases[] = {
@@ -269,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_name_check_bad),
 		cmocka_unit_test(test_name_check_types_and_length),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_zfs_locale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
