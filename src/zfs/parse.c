@@ -1,8 +1,11 @@
-/* src/zfs/parse.c — parsers of `zfs list/get/holds -Hp` output (pure; fuzzed) */
+/* src/zfs/parse.c — parsers of `zfs list/holds -Hp` and `zfs get -j` output (pure; fuzzed) */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <json-c/json.h>
 #include "util/alloc.h"
 #include "util/err.h"
 #include "zfs/zfs.h"
@@ -193,44 +196,335 @@ void zf_zfs_version_list_release(struct zf_zfs_version_list *l)
 	*l = (struct zf_zfs_version_list){ 0 };
 }
 
-/* ---- zfs get -Hp -o name,property,value,source -------------------------- */
+/* ---- zfs get -j -p -o name,property,value,source ------------------------ */
 
-static int prop_line(struct line *l, void *ud, struct zf_err *err)
+/*
+ * What OpenZFS 2.3 prints (one line, spaces added here):
+ *
+ *   {"output_version": {"command": "zfs get", "vers_major": 0, "vers_minor": 1},
+ *    "datasets": {"p/a": {"name": "p/a", "type": "FILESYSTEM", "pool": "p", ...,
+ *        "properties": {"zferry:x": {"value": "1", "source": {"type": "LOCAL", "data": "-"}},
+ *                       "compression": {"value": "lz4",
+ *                                       "source": {"type": "INHERITED", "data": "p"}}}}}}
+ *
+ * Every string is escaped by libnvpair's JSON printer: control characters,
+ * '"' and '\' as escapes, other characters of the Basic Multilingual Plane
+ * as \uXXXX, so the text is plain ASCII and no value can close its string.
+ * The printer drops characters above U+FFFF, and at a byte sequence that is
+ * not valid in the locale's encoding it stops the whole output mid-string
+ * (zfs still exits 0): see get_json_truncated().
+ */
+
+#define GET_JSON_DEPTH 16               /* zfs's document is 6 deep */
+
+static void json_object_putp(struct json_object **o)
 {
-	struct zf_zfs_prop_list *list = ud;
-	struct zf_zfs_prop p;
-	char *value, *source;
+	if (*o)
+		json_object_put(*o);
+}
 
-	/*
-	 * A user property's value may itself hold tabs: the name and property
-	 * come first, the source last, and the value is everything between.
-	 */
-	if (l->nf < 4)
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: %zu fields, expected 4",
-				  l->lineno, l->nf);
-	value = l->f[2];
-	for (size_t i = 3; i < l->nf; i++)
-		value[strlen(value)] = '\t';    /* undo the split inside the value */
-	source = strrchr(value, '\t');
-	*source++ = '\0';
-	p = (struct zf_zfs_prop){
-		.dataset = zf_xstrdup(l->f[0]),
-		.name = zf_xstrdup(l->f[1]),
-		.value = zf_xstrdup(value),
-		.source = zf_xstrdup(source),
-	};
-	ZF_ALLOC_GROW(list->v, list->n + 1, list->alloc);
-	list->v[list->n++] = p;
+static void json_tokener_freep(struct json_tokener **t)
+{
+	if (*t)
+		json_tokener_free(*t);
+}
+
+/*
+ * The byte offset of a \u0000 escape in text, or -1.  zfs's strings are C
+ * strings and never hold one; json-c would keep it in a value (we could
+ * check) but cut a member name short at it (we could not).
+ */
+static ssize_t escaped_nul(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && len - i >= 6 && !memcmp(text + i + 2, "0000", 4))
+			return (ssize_t)i;
+		i++;                            /* skip the escaped character, '\\' too */
+	}
+	return -1;
+}
+
+/*
+ * *ret = member key of o, NULL when it is absent and not required; absent
+ * and required, or of another type than t, is an error naming where.
+ */
+static int member(struct json_object *o, const char *key, enum json_type t, bool required,
+		  struct json_object **ret, const char *where, struct zf_err *err)
+{
+	struct json_object *v = NULL;
+
+	*ret = NULL;
+	if (!json_object_object_get_ex(o, key, &v)) {
+		if (!required)
+			return 0;
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s has no \"%s\"", where, key);
+	}
+	if (!json_object_is_type(v, t))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s: \"%s\" is %s, expected %s",
+				  where, key, json_type_to_name(json_object_get_type(v)),
+				  json_type_to_name(t));
+	*ret = v;
 	return 0;
 }
 
-int zf_zfs_parse_props(const char *text, size_t len, struct zf_zfs_prop_list *ret,
-		       struct zf_err *err)
+/* A string member as a C string; one holding a NUL is refused, never cut short. */
+static int member_str(struct json_object *o, const char *key, const char **ret,
+		      const char *where, struct zf_err *err)
 {
-	int r = for_each_line(text, len, prop_line, ret, err);
+	struct json_object *v;
+	int r = member(o, key, json_type_string, true, &v, where, err);
+
+	if (r < 0)
+		return r;
+	*ret = json_object_get_string(v);
+	if (strlen(*ret) != (size_t)json_object_get_string_len(v))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s: \"%s\" holds a NUL byte",
+				  where, key);
+	return 0;
+}
+
+static int check_version(struct json_object *root, struct zf_err *err)
+{
+	struct json_object *ver, *major;
+	const char *cmd;
+	int r;
+
+	if ((r = member(root, "output_version", json_type_object, true, &ver, "document",
+			err)) < 0 ||
+	    (r = member_str(ver, "command", &cmd, "output_version", err)) < 0 ||
+	    (r = member(ver, "vers_major", json_type_int, true, &major, "output_version",
+			err)) < 0)
+		return r;
+	if (!streq(cmd, "zfs get"))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: made by '%.40s', not 'zfs get'",
+				  cmd);
+	if (json_object_get_int64(major) != 0)
+		return zf_err_set(err, -EBADMSG,
+				  "zfs get -j output: version %" PRId64 ".x, zferry reads 0.x",
+				  json_object_get_int64(major));
+	return 0;
+}
+
+/*
+ * The -H form of a source: "local", "default", "temporary", "received", "-"
+ * (none), "inherited from DATASET".  A type OpenZFS adds later passes
+ * through in lower case rather than failing a listing that never reads it.
+ */
+static char *source_text(const char *type, const char *data)
+{
+	static const struct {
+		const char *json, *text;
+	} types[] = {
+		{ "LOCAL", "local" },     { "DEFAULT", "default" },   { "TEMPORARY", "temporary" },
+		{ "RECEIVED", "received" }, { "NONE", "-" },
+	};
+	char *s;
+
+	if (streq(type, "INHERITED"))
+		return zf_xasprintf("inherited from %s", data);
+	for (size_t i = 0; i < ELEMENTSOF(types); i++)
+		if (streq(type, types[i].json))
+			return zf_xstrdup(types[i].text);
+	s = zf_xstrdup(type);
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+static int get_json_prop(const char *dataset, const char *name, struct json_object *po,
+			 struct zf_zfs_prop_list *list, struct zf_err *err)
+{
+	struct json_object *src;
+	const char *value, *type, *data;
+	char where[400];
+	int r;
+
+	snprintf(where, sizeof(where), "property '%.80s' of '%.256s'", name, dataset);
+	if (!json_object_is_type(po, json_type_object))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is %s, expected an object",
+				  where, json_type_to_name(json_object_get_type(po)));
+	if ((r = member_str(po, "value", &value, where, err)) < 0 ||
+	    (r = member(po, "source", json_type_object, true, &src, where, err)) < 0 ||
+	    (r = member_str(src, "type", &type, where, err)) < 0 ||
+	    (r = member_str(src, "data", &data, where, err)) < 0)
+		return r;
+	ZF_ALLOC_GROW(list->v, list->n + 1, list->alloc);
+	list->v[list->n++] = (struct zf_zfs_prop){
+		.dataset = zf_xstrdup(dataset),
+		.name = zf_xstrdup(name),
+		.value = zf_xstrdup(value),
+		.source = source_text(type, data),
+	};
+	return 0;
+}
+
+static int get_json_dataset(const char *key, struct json_object *dso,
+			    struct zf_zfs_prop_list *list, struct zf_err *err)
+{
+	struct json_object *props;
+	struct json_object_iterator it, end;
+	const char *name;
+	char where[300];
+	int r;
+
+	snprintf(where, sizeof(where), "dataset '%.256s'", key);
+	if (!json_object_is_type(dso, json_type_object))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is %s, expected an object",
+				  where, json_type_to_name(json_object_get_type(dso)));
+	if ((r = member_str(dso, "name", &name, where, err)) < 0)
+		return r;
+	if (!streq(name, key))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is named '%.256s'", where,
+				  name);
+	/* absent when zfs has nothing to say about the dataset */
+	if ((r = member(dso, "properties", json_type_object, false, &props, where, err)) < 0)
+		return r;
+	if (!props)
+		return 0;
+	end = json_object_iter_end(props);
+	for (it = json_object_iter_begin(props); !json_object_iter_equal(&it, &end);
+	     json_object_iter_next(&it)) {
+		r = get_json_prop(key, json_object_iter_peek_name(&it),
+				  json_object_iter_peek_value(&it), list, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int get_json_document(struct json_object *root, struct zf_zfs_prop_list *list,
+			     struct zf_err *err)
+{
+	struct json_object *datasets;
+	struct json_object_iterator it, end;
+	int r;
+
+	if (!json_object_is_type(root, json_type_object))
+		return zf_err_set(err, -EBADMSG, "zfs get -j output is %s, expected an object",
+				  json_type_to_name(json_object_get_type(root)));
+	if ((r = check_version(root, err)) < 0 ||
+	    (r = member(root, "datasets", json_type_object, true, &datasets, "document",
+			err)) < 0)
+		return r;
+	end = json_object_iter_end(datasets);
+	for (it = json_object_iter_begin(datasets); !json_object_iter_equal(&it, &end);
+	     json_object_iter_next(&it)) {
+		r = get_json_dataset(json_object_iter_peek_name(&it),
+				     json_object_iter_peek_value(&it), list, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Parses the whole of text as one JSON document (whitespace may follow).
+ * Returns 1 with *ret set, 0 when text ends before the document does, or
+ * <0 with the reason.
+ */
+static int get_json_tokenize(const char *text, size_t len, struct json_object **ret,
+			     struct zf_err *err)
+{
+	_cleanup_(json_tokener_freep) struct json_tokener *tok = NULL;
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
+	enum json_tokener_error e;
+	size_t end;
+
+	tok = json_tokener_new_ex(GET_JSON_DEPTH);
+	if (!tok)
+		return zf_err_set(err, -ENOMEM, "zfs get -j output: out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (e == json_tokener_continue)
+		return 0;
+	if (!root || e != json_tokener_success)
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s at byte %zu",
+				  json_tokener_error_desc(e), end);
+	while (end < len && strchr(" \t\r\n", text[end]) && text[end])
+		end++;
+	if (end < len)
+		return zf_err_set(err, -EBADMSG,
+				  "zfs get -j output: unexpected byte 0x%02x after the document at "
+				  "byte %zu", (unsigned char)text[end], end);
+	*ret = TAKE_PTR(root);
+	return 1;
+}
+
+/* The name and value of the last member of object o, or false. */
+static bool last_member(struct json_object *o, const char **ret_name, struct json_object **ret)
+{
+	struct json_object_iterator it, end;
+	bool found = false;
+
+	if (!json_object_is_type(o, json_type_object))
+		return false;
+	end = json_object_iter_end(o);
+	for (it = json_object_iter_begin(o); !json_object_iter_equal(&it, &end);
+	     json_object_iter_next(&it)) {
+		*ret_name = json_object_iter_peek_name(&it);
+		*ret = json_object_iter_peek_value(&it);
+		found = true;
+	}
+	return found;
+}
+
+/*
+ * Text that ends early.  zfs stops inside the value at fault, 5 levels deep
+ * (document, datasets, dataset, properties, property), before that
+ * property's "source": closing the string and the five objects gives a
+ * document whose last dataset's last property is the one, with a "value"
+ * and nothing else.  Otherwise the output was cut for a reason we cannot name.
+ */
+static int get_json_truncated(const char *text, size_t len, struct zf_err *err)
+{
+	_cleanup_free_ char *fixed = NULL;
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
+	struct json_object *datasets, *ds, *props, *prop, *value;
+	const char *ds_name, *prop_name;
+	struct zf_err ignored = ZF_ERR_INIT;
+
+	fixed = zf_xmalloc(len + 7);
+	memcpy(fixed, text, len);
+	memcpy(fixed + len, "\"}}}}}", 7);
+	if (get_json_tokenize(fixed, len + 6, &root, &ignored) > 0 &&
+	    json_object_object_get_ex(root, "datasets", &datasets) &&
+	    last_member(datasets, &ds_name, &ds) &&
+	    json_object_object_get_ex(ds, "properties", &props) &&
+	    last_member(props, &prop_name, &prop) &&
+	    json_object_is_type(prop, json_type_object) && json_object_object_length(prop) == 1 &&
+	    json_object_object_get_ex(prop, "value", &value) &&
+	    json_object_is_type(value, json_type_string))
+		return zf_err_set(err, -EILSEQ,
+				  "zfs get -j stopped inside the value of property '%.80s' of "
+				  "'%.256s': not valid UTF-8, or zfs not in a UTF-8 locale",
+				  prop_name, ds_name);
+	return zf_err_set(err, -EBADMSG, "zfs get -j output ends early, after %zu bytes", len);
+}
+
+int zf_zfs_parse_props_json(const char *text, size_t len, struct zf_zfs_prop_list *ret,
+			    struct zf_err *err)
+{
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
+	ssize_t nul;
+	int r;
+
+	if (len > INT_MAX - 8)
+		r = zf_err_set(err, -E2BIG, "zfs get -j output: %zu bytes, too large", len);
+	else if ((nul = escaped_nul(text, len)) >= 0)
+		r = zf_err_set(err, -EBADMSG, "zfs get -j output: a string holds a NUL (\\u0000) "
+			       "at byte %zd", nul);
+	else if ((r = get_json_tokenize(text, len, &root, err)) == 0)
+		r = get_json_truncated(text, len, err);
+	else if (r > 0)
+		r = get_json_document(root, ret, err);
 	if (r < 0)
 		zf_zfs_prop_list_release(ret);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 void zf_zfs_prop_list_release(struct zf_zfs_prop_list *l)

@@ -254,6 +254,8 @@ int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const 
 	_cleanup_buf_ struct zf_buf list = ZF_BUF_INIT;
 	int r;
 
+	if (ndatasets == 0)
+		return 0;               /* zfs get without a dataset lists every one */
 	if ((r = check_names(datasets, ndatasets, ZF_ZFS_NAME_ANY, err)) < 0)
 		return r;
 	for (size_t i = 0; i < nprops; i++) {
@@ -262,13 +264,14 @@ int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const 
 		zf_buf_addf(&list, "%s%s", i ? "," : "", props[i]);
 	}
 	args_init(&args, "get");
-	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-o", "name,property,value,source",
+	/* -j, not -H: a value may hold tabs and newlines (see zfs.h) */
+	zf_strv_addv(&args, (const char *const[]){ "-j", "-p", "-o", "name,property,value,source",
 						   NULL });
 	zf_strv_add(&args, zf_buf_str(&list));
 	zf_strv_addn(&args, datasets, ndatasets);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	return zf_zfs_parse_props(out.data, out.len, ret, err);
+	return zf_zfs_parse_props_json(out.data, out.len, ret, err);
 }
 
 int zf_zfs_get_one(const char *dataset, const char *prop, char **ret_value, struct zf_err *err)
@@ -296,7 +299,10 @@ static int check_assignment(const char *a, struct zf_err *err)
 	const char *eq = strchr(a, '=');
 	if (!eq || eq == a || a[0] == '-')
 		return zf_err_set(err, -EINVAL, "invalid property assignment '%s'", a);
-	/* zfs get -H could not give back a value holding a newline */
+	/*
+	 * zferry's own values never need a newline, and tools that read
+	 * `zfs get -H` (older zferry among them) would misread one.
+	 */
 	if (strchr(eq, '\n'))
 		return zf_err_set(err, -EINVAL, "property value of '%.*s' contains a newline",
 				  (int)(eq - a), a);

@@ -111,8 +111,9 @@ _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,
 struct zf_zfs_prop {
 	char *dataset;
 	char *name;
-	char *value;            /* "-" when unset, as zfs prints it */
-	char *source;           /* "local", "default", "inherited from X", "received", "-" */
+	char *value;            /* zfs's raw (-p) text; "-" when unset, as zfs prints it */
+	char *source;           /* "local", "default", "temporary", "received",
+				   "inherited from X", or "-" (none) */
 };
 
 struct zf_zfs_prop_list {
@@ -120,7 +121,19 @@ struct zf_zfs_prop_list {
 	size_t n, alloc;
 };
 
-/* zfs get -Hp for props (comma-free names) on each dataset. */
+/*
+ * One `zfs get -j -p -o name,property,value,source PROPS DATASETS...` for
+ * props (comma-free names) on every dataset, so that nothing a value holds
+ * can pass for another dataset's property: values are JSON strings, and
+ * newlines, tabs, quotes and every other byte come back as set.  Limits of
+ * OpenZFS 2.3's JSON printer, which zfs imposes and we report:
+ *  - a value that is not valid UTF-8 stops zfs's output mid-string (zfs
+ *    exits 0): the call fails with -EILSEQ naming the property and dataset,
+ *    it never returns a partial list;
+ *  - characters above U+FFFF (emoji) are left out of the value by zfs.
+ * A value cannot hold a NUL (zfs keeps C strings); output claiming one is
+ * refused (-EBADMSG), never cut short.
+ */
 _must_check_ int zf_zfs_get(const char *const *datasets, size_t ndatasets,
 			    const char *const *props, size_t nprops, struct zf_zfs_prop_list *ret,
 			    struct zf_err *err);
@@ -131,8 +144,17 @@ _must_check_ int zf_zfs_get_one(const char *dataset, const char *prop, char **re
 const char *zf_zfs_prop_find(const struct zf_zfs_prop_list *l, const char *dataset,
 			     const char *prop);
 void zf_zfs_prop_list_release(struct zf_zfs_prop_list *l);
-_must_check_ int zf_zfs_parse_props(const char *text, size_t len, struct zf_zfs_prop_list *ret,
-				    struct zf_err *err);
+/*
+ * The parser behind zf_zfs_get(), exposed for tests and fuzzing: text (len
+ * bytes, need not be NUL-terminated) must be exactly one `zfs get -j`
+ * document of output version 0.x, whitespace aside.  Appends to *ret; on
+ * error *ret is released and err says what is wrong and where (-EBADMSG,
+ * -EILSEQ for the invalid UTF-8 case above, -E2BIG past 2 GiB).  It trusts
+ * zfs for the document's shape (member names are dataset and property
+ * names, which OpenZFS keeps printable); only string contents are data.
+ */
+_must_check_ int zf_zfs_parse_props_json(const char *text, size_t len,
+					 struct zf_zfs_prop_list *ret, struct zf_err *err);
 
 /* zfs set prop=value... dataset: assignments are "name=value" strings. */
 _must_check_ int zf_zfs_set(const char *dataset, const char *const *assignments, size_t n,

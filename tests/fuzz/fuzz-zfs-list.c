@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz-zfs-list.c — `zfs list/get/holds -Hp` output parsers */
+/* tests/fuzz/fuzz-zfs-list.c — `zfs list/holds -Hp` output parsers (zfs get -j: fuzz-zfs-get) */
 #include "fuzz.h"
 #include "util/err.h"
 #include "zfs/zfs.h"
@@ -8,7 +8,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct zf_err err = ZF_ERR_INIT;
 	struct zf_zfs_fs_list fs = { 0 };
 	struct zf_zfs_version_list v = { 0 };
-	struct zf_zfs_prop_list p = { 0 };
 	struct zf_zfs_hold_list h = { 0 };
 	const char *text = (const char *)data;
 
@@ -17,11 +16,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zf_err_clear(&err);
 	if (zf_zfs_parse_version_list(text, size, &v, &err) >= 0)
 		zf_zfs_version_list_release(&v);
-	zf_err_clear(&err);
-	if (zf_zfs_parse_props(text, size, &p, &err) >= 0) {
-		(void)zf_zfs_prop_find(&p, "p1/a", "guid");
-		zf_zfs_prop_list_release(&p);
-	}
 	zf_err_clear(&err);
 	if (zf_zfs_parse_holds(text, size, &h, &err) >= 0)
 		zf_zfs_hold_list_release(&h);

@@ -1,6 +1,7 @@
-/* tests/unit/test-zfs-parse.c — `zfs -Hp` output parsers, name rules, error classes */
+/* tests/unit/test-zfs-parse.c — zfs output parsers (-Hp, get -j), name rules, error classes */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -119,28 +120,310 @@ static void test_version_list_bad(void **state)
 	}
 }
 
-static void test_props(void **state)
+/* ---- zfs get -j ----------------------------------------------------------- */
+
+/* A document spelled readably: every ' stands for a ". */
+static char *json(const char *s)
+{
+	char *d = strdup(s);
+	assert_non_null(d);
+	for (char *p = d; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return d;
+}
+
+#define HEAD "{'output_version':{'command':'zfs get','vers_major':0,'vers_minor':1},'datasets':"
+#define PROP(name, value, type, data) \
+	"'" name "':{'value':'" value "','source':{'type':'" type "','data':'" data "'}}"
+
+/* Output captured from OpenZFS 2.3.2 in the test VM (tests/fuzz/corpus/zfs-get/). */
+static char *captured(const char *name, size_t *len)
+{
+	const char *src = getenv("ZF_SRCDIR");
+	char path[4096];
+	FILE *fp;
+	char *d;
+	long n;
+
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/zfs-get/%s", src, name);
+	fp = fopen(path, "rb");
+	if (!fp)
+		fail_msg("cannot open '%s'", path);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	rewind(fp);
+	d = malloc((size_t)n + 1);
+	assert_non_null(d);
+	assert_int_equal(fread(d, 1, (size_t)n, fp), (size_t)n);
+	d[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return d;
+}
+
+static const struct zf_zfs_prop *find(const struct zf_zfs_prop_list *l, const char *ds,
+				      const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].dataset, ds) && !strcmp(l->v[i].name, name))
+			return &l->v[i];
+	fail_msg("no property '%s' of '%s'", name, ds);
+	return NULL;
+}
+
+/* What local_list() asks for, on a p/a whose placeholder value forges lines of p/b. */
+static void test_props_json_forged_lines(void **state)
+{
+	static const char forged[] = "off\tlocal\n"
+				     "p/b\tzferry:placeholder\ton\tlocal\n"
+				     "p/b\treceive_resume_token\t1-e604ea4bf-e0-789c63a2\t-\n"
+				     "p/b\twritten\t0";
+	struct zf_zfs_prop_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	size_t len;
+	char *text = captured("real-list-props", &len);
+	(void)state;
+
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_int_equal(l.n, 15);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a", "zferry:placeholder"), forged);
+	assert_string_equal(find(&l, "p/a", "zferry:placeholder")->source, "local");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a/c", "zferry:placeholder"), forged);
+	assert_string_equal(find(&l, "p/a/c", "zferry:placeholder")->source,
+			    "inherited from p/a");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "zferry:placeholder"), "-");
+	assert_string_equal(find(&l, "p/b", "zferry:placeholder")->source, "-");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "receive_resume_token"), "-");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "written"), "24576");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "encryption"), "off");
+	assert_string_equal(find(&l, "p/b", "encryption")->source, "default");
+	/* datasets and properties in zfs's order */
+	assert_string_equal(l.v[0].dataset, "p/a");
+	assert_string_equal(l.v[0].name, "encryption");
+	assert_string_equal(l.v[14].dataset, "p/b");
+	assert_string_equal(l.v[14].name, "zferry:sendflags");
+	zf_zfs_prop_list_release(&l);
+	free(text);
+}
+
+/* Quotes, backslashes, tabs, CR/LF, control bytes, DEL and unicode come back as set. */
+static void test_props_json_values(void **state)
+{
+	static const char note[] = "it's \"quoted\"; $HOME `x` \\ back\\slash \tand tab\r\n "
+				   "\xe2\x80\x94 \xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9 \xe2\x98\x83 "
+				   "\x01\x1f\x7f" " end";
+	struct zf_zfs_prop_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	size_t len;
+	char *text = captured("real-values", &len);
+	(void)state;
+
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a", "zferry:note"), note);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a@s", "zferry:note"), note);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a", "zferry:json"),
+			    "{\"datasets\":{\"p/b\":{\"name\":\"p/b\"}}}\"}}}}");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "zferry:empty"), "");
+	assert_string_equal(find(&l, "p/b", "zferry:empty")->source, "local");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a", "zferry:unset"), "-");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a@s", "compression"), "-");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a/c", "compression"), "lz4");
+	assert_null(zf_zfs_prop_find(&l, "p/c", "compression"));
+	assert_int_equal(l.n, 20);
+	zf_zfs_prop_list_release(&l);
+	free(text);
+
+	text = captured("real-received", &len);
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_string_equal(zf_zfs_prop_find(&l, "q/a", "zferry:note"), note);
+	assert_string_equal(find(&l, "q/a", "zferry:note")->source, "received");
+	zf_zfs_prop_list_release(&l);
+	free(text);
+
+	text = captured("real-temporary", &len);
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_string_equal(find(&l, "p/a", "atime")->source, "temporary");
+	zf_zfs_prop_list_release(&l);
+	free(text);
+
+	/* zfs leaves characters above U+FFFF out: documented, not ours to restore */
+	text = captured("real-emoji", &len);
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "zferry:emoji"), "ab");
+	zf_zfs_prop_list_release(&l);
+	free(text);
+
+	text = captured("real-resume-token", &len);
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_true(strncmp(zf_zfs_prop_find(&l, "q/r", "receive_resume_token"), "1-", 2) == 0);
+	zf_zfs_prop_list_release(&l);
+	free(text);
+
+	text = captured("real-all", &len);
+	assert_int_equal(zf_zfs_parse_props_json(text, len, &l, &err), 0);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/a", "type"), "filesystem");
+	assert_true(l.n > 50);
+	zf_zfs_prop_list_release(&l);
+	free(text);
+}
+
+/* Escapes json-c decodes: a lone surrogate is U+FFFD, a pair one character. */
+static void test_props_json_escapes(void **state)
 {
 	struct zf_zfs_prop_list l = { 0 };
 	struct zf_err err = ZF_ERR_INIT;
+	char *text = json(HEAD "{'p':{'name':'p','properties':{"
+			  PROP("a", "\\ud83d\\ude00|\\ud800|\\u00e9\\/\\b\\f", "LOCAL", "-") ","
+			  PROP("b", "x", "INHERITED", "p/with space") ","
+			  PROP("c", "x", "SOMEDAY", "-") "}}}}\n\n");
 	(void)state;
 
-	assert_int_equal(zf_zfs_parse_props(
-				 S("p1/a\treceive_resume_token\t1-abc-def\t-\n"
-				   "p1/a\tzferry:note\tone\ttwo\tthree\tlocal\n"
-				   "p1/a/b\tcompression\tlz4\tinherited from p1/a\n"
-				   "p1/a\tzferry:empty\t\tlocal\n"),
-			 &l, &err), 0);
-	assert_int_equal(l.n, 4);
-	assert_string_equal(zf_zfs_prop_find(&l, "p1/a", "receive_resume_token"), "1-abc-def");
-	assert_string_equal(zf_zfs_prop_find(&l, "p1/a", "zferry:note"), "one\ttwo\tthree");
-	assert_string_equal(l.v[1].source, "local");
-	assert_string_equal(l.v[2].source, "inherited from p1/a");
-	assert_string_equal(zf_zfs_prop_find(&l, "p1/a", "zferry:empty"), "");
-	assert_null(zf_zfs_prop_find(&l, "p1/b", "compression"));
+	assert_int_equal(zf_zfs_parse_props_json(text, strlen(text), &l, &err), 0);
+	assert_string_equal(zf_zfs_prop_find(&l, "p", "a"),
+			    "\xf0\x9f\x98\x80|\xef\xbf\xbd|\xc3\xa9/\b\f");
+	assert_string_equal(l.v[1].source, "inherited from p/with space");
+	assert_string_equal(l.v[2].source, "someday");
 	zf_zfs_prop_list_release(&l);
+	free(text);
 
-	assert_int_equal(zf_zfs_parse_props(S("p1/a\tname\tvalue\n"), &l, &err), -EBADMSG);
+	/* no datasets at all, and a dataset without properties */
+	text = json(HEAD "{}}");
+	assert_int_equal(zf_zfs_parse_props_json(text, strlen(text), &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	free(text);
+	text = json(HEAD "{'p':{'name':'p'}}}");
+	assert_int_equal(zf_zfs_parse_props_json(text, strlen(text), &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	free(text);
+}
+
+static void expect_bad(const char *text, size_t len, int code, const char *why)
+{
+	struct zf_zfs_prop_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	int r = zf_zfs_parse_props_json(text, len, &l, &err);
+
+	if (r != code || !strstr(err.msg, why))
+		fail_msg("'%.60s...': %d '%s', expected %d '%s'", text, r, err.msg, code, why);
+	if (strchr(err.msg, '\n'))
+		fail_msg("message on more than one line: '%s'", err.msg);
+	assert_int_equal(l.n, 0);
+	assert_null(l.v);
+}
+
+static void test_props_json_bad(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "", "ends early, after 0 bytes" },
+		{ "   \n", "ends early" },
+		{ "[]", "is array, expected an object" },
+		{ "{}", "document has no \"output_version\"" },
+		{ "{'output_version':{'command':'zfs list','vers_major':0},'datasets':{}}",
+		  "made by 'zfs list'" },
+		{ "{'output_version':{'command':'zfs get','vers_major':1},'datasets':{}}",
+		  "version 1.x" },
+		{ "{'output_version':{'command':'zfs get','vers_major':'0'},'datasets':{}}",
+		  "\"vers_major\" is string, expected int" },
+		{ "{'output_version':{'command':'zfs get','vers_major':0}}",
+		  "document has no \"datasets\"" },
+		{ HEAD "[]}", "\"datasets\" is array, expected object" },
+		{ HEAD "{'p':1}}", "dataset 'p' is int, expected an object" },
+		{ HEAD "{'p':{'properties':{}}}}", "dataset 'p' has no \"name\"" },
+		{ HEAD "{'p':{'name':'q','properties':{}}}}", "dataset 'p' is named 'q'" },
+		{ HEAD "{'p':{'name':'p','properties':[]}}}", "\"properties\" is array" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':'on'}}}}",
+		  "property 'x' of 'p' is string, expected an object" },
+		{ HEAD "{'p':{'name':'p','properties':{'used':{'value':24576,"
+		  "'source':{'type':'NONE','data':'-'}}}}}}",
+		  "property 'used' of 'p': \"value\" is int, expected string" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':null,"
+		  "'source':{'type':'NONE','data':'-'}}}}}}", "\"value\" is null" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on'}}}}}",
+		  "property 'x' of 'p' has no \"source\"" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on','source':'LOCAL'}}}}}",
+		  "\"source\" is string, expected object" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on','source':{'type':8}}}}}}",
+		  "\"type\" is int, expected string" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on','source':{'type':'LOCAL'}}}}}}",
+		  "has no \"data\"" },
+		{ HEAD "{}} x", "unexpected character at byte" },
+		{ HEAD "{}}{}", "unexpected character" },
+		{ HEAD "{'p':{'name':'p',}}}", "at byte" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'a\\u0000b','source':"
+		  "{'type':'LOCAL','data':'-'}}}}}}", "holds a NUL (\\u0000) at byte" },
+		{ HEAD "{'p\\u0000q':{'name':'p','properties':{}}}}", "holds a NUL" },
+		{ HEAD "{'p':{'name':'p\\u0000q'}}}", "holds a NUL" },
+		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on','source':"
+		  "{'type':'LOCAL','data':'-'}}}}}", "ends early" },
+		{ "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", "nesting too deep" },
+		{ HEAD "{'p':{'name':'caf\xc3'}}}", "invalid utf-8" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = json(bad[i].text);
+		expect_bad(text, strlen(text), -EBADMSG, bad[i].why);
+		free(text);
+	}
+	/* an escaped backslash before u0000 is text, not a NUL */
+	{
+		struct zf_zfs_prop_list l = { 0 };
+		struct zf_err err = ZF_ERR_INIT;
+		char *text = json(HEAD "{'p':{'name':'p','properties':{"
+				  PROP("x", "\\\\u0000", "LOCAL", "-") "}}}}");
+		assert_int_equal(zf_zfs_parse_props_json(text, strlen(text), &l, &err), 0);
+		assert_string_equal(l.v[0].value, "\\u0000");
+		zf_zfs_prop_list_release(&l);
+		free(text);
+	}
+	/* raw bytes: a NUL after the document, a NUL inside it */
+	{
+		char *text = json(HEAD "{}}\n");
+		size_t n = strlen(text);
+		text[n - 1] = '\0';
+		expect_bad(text, n, -EBADMSG, "unexpected byte 0x00 after the document");
+		text[5] = '\0';
+		expect_bad(text, n, -EBADMSG, "unexpected end of data at byte");
+		free(text);
+	}
+}
+
+/* zfs stops mid-value at invalid UTF-8 (or in the C locale) and exits 0: named, not cut */
+static void test_props_json_truncated(void **state)
+{
+	size_t len;
+	char *text;
+	(void)state;
+
+	text = captured("real-invalid-utf8", &len);
+	expect_bad(text, len, -EILSEQ, "inside the value of property 'zferry:bad' of 'p/b'");
+	free(text);
+	text = captured("real-c-locale", &len);
+	expect_bad(text, len, -EILSEQ, "property 'zferry:note' of 'p/a': not valid UTF-8");
+	/*
+	 * Cut anywhere: inside the last value (not inside one of its escapes,
+	 * where zfs never stops) is the case above; elsewhere no name to give.
+	 */
+	{
+		size_t vstart = (size_t)(strstr(text, "\"value\":\"") - text) + 9;
+		size_t esc_end = 0;
+		for (size_t cut = 0; cut < len; cut++) {
+			bool named = cut >= vstart && cut >= esc_end;
+			if (cut >= vstart && cut >= esc_end && text[cut] == '\\')
+				esc_end = cut + (text[cut + 1] == 'u' ? 6 : 2);
+			expect_bad(text, cut, named ? -EILSEQ : -EBADMSG,
+				   named ? "'zferry:note' of 'p/a'" : "ends early");
+		}
+	}
+	free(text);
+	text = captured("real-json-int", &len);
+	expect_bad(text, len, -EBADMSG, "property 'used' of 'p/a': \"value\" is int");
+	free(text);
 }
 
 static void test_holds(void **state)
@@ -318,7 +601,11 @@ int main(void)
 		cmocka_unit_test(test_fs_list_nul),
 		cmocka_unit_test(test_version_list),
 		cmocka_unit_test(test_version_list_bad),
-		cmocka_unit_test(test_props),
+		cmocka_unit_test(test_props_json_forged_lines),
+		cmocka_unit_test(test_props_json_values),
+		cmocka_unit_test(test_props_json_escapes),
+		cmocka_unit_test(test_props_json_bad),
+		cmocka_unit_test(test_props_json_truncated),
 		cmocka_unit_test(test_holds),
 		cmocka_unit_test(test_name_check_good),
 		cmocka_unit_test(test_name_check_bad),
