@@ -560,6 +560,59 @@ static void test_zfs_locale(void **state)
 	zf_zfs_fs_list_release(&l);
 }
 
+/* The arguments the stand-in zfs of f was last run with, as "[a][b]...". */
+static void fake_args(const struct fake *f, char *buf, size_t n)
+{
+	char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/args", f->dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(buf, (int)n, fp));
+	fclose(fp);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* One batched zfs get -j for every dataset; the forged line stays inside p/a's value. */
+static void test_zfs_get(void **state)
+{
+	static const char *const ds[] = { "p/a", "p/a/c", "p/b" };
+	static const char *const props[] = { "encryption", "receive_resume_token", "written",
+					     "zferry:placeholder", "zferry:sendflags" };
+	struct zf_zfs_prop_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	struct fake f;
+	char body[8192], args[4096];
+	char *value = NULL;
+	(void)state;
+
+	snprintf(body, sizeof(body),
+		 "printf '[%%s]' \"$@\" >\"$(dirname \"$0\")/args\"\n"
+		 "cat '%s/tests/fuzz/corpus/zfs-get/real-list-props'", getenv("ZF_SRCDIR"));
+	fake_zfs(&f, body);
+	assert_int_equal(zf_zfs_get(ds, 3, props, 5, &l, &err), 0);
+	fake_args(&f, args, sizeof(args));
+	assert_string_equal(args, "[get][-j][-p][-o][name,property,value,source]"
+			    "[encryption,receive_resume_token,written,zferry:placeholder,"
+			    "zferry:sendflags][p/a][p/a/c][p/b]");
+	assert_int_equal(l.n, 15);
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "zferry:placeholder"), "-");
+	assert_string_equal(zf_zfs_prop_find(&l, "p/b", "receive_resume_token"), "-");
+	zf_zfs_prop_list_release(&l);
+
+	assert_int_equal(zf_zfs_get_one("p/b", "written", &value, &err), 0);
+	fake_args(&f, args, sizeof(args));
+	assert_string_equal(args, "[get][-j][-p][-o][name,property,value,source][written][p/b]");
+	assert_string_equal(value, "24576");
+	free(value);
+	assert_int_equal(zf_zfs_get_one("p/b", "nosuch:prop", &value, &err), -ENOENT);
+	fake_args(&f, args, sizeof(args));
+	assert_int_equal(zf_zfs_get(NULL, 0, props, 5, &l, &err), 0);   /* runs no zfs */
+	assert_int_equal(l.n, 0);
+	fake_zfs_remove(&f);
+}
+
 static void test_classify(void **state)
 {
 	static const struct { const char *text; int code; } cases[] = {
@@ -612,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_name_check_types_and_length),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_zfs_locale),
+		cmocka_unit_test(test_zfs_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
