@@ -550,40 +550,126 @@ const char *zf_zfs_prop_find(const struct zf_zfs_prop_list *l, const char *datas
 
 /* ---- zfs holds -Hp: name, tag, timestamp --------------------------------- */
 
+/*
+ * zfs holds has no -j in OpenZFS 2.3, and a tag is any bytes but NUL, tabs
+ * and newlines included (zfs hold refuses only an empty one).  A line is
+ * "SNAPSHOT\tTAG\tSECONDS": the snapshot name holds no tab (OpenZFS's name
+ * rules) and comes first, the time is digits and comes last, so a tag with
+ * tabs reads back whole.  A tag with a newline splits its hold over lines,
+ * and each piece must then fit that shape to be taken for a hold: one that
+ * does not, fails the parse.  See zfs.h for what a fitting piece can do.
+ */
+
+struct holds_ctx {
+	const char **names;             /* the snapshots asked for, sorted */
+	size_t n;
+	struct zf_zfs_hold_list *list;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Up to 60 bytes of s for a message: control bytes as '?', so it stays one line. */
+static const char *excerpt(const char *s, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < n && i < 60; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static int hold_line(struct line *l, void *ud, struct zf_err *err)
 {
-	struct zf_zfs_hold_list *list = ud;
+	struct holds_ctx *c = ud;
+	const char *name = l->f[0];
+	char *tag, *time_field, buf[64];
 	uint64_t created;
 	int r;
 
-	/* the tag may hold tabs: name first, time last, tag between */
+	/* rejoin what for_each_line() split at tabs: the tag keeps its own */
 	if (l->nf < 3)
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: %zu fields, expected 3",
-				  l->lineno, l->nf);
+		return zf_err_set(err, -EBADMSG,
+				  "zfs holds output line %zu: '%s' is not 'snapshot, tag, time'",
+				  l->lineno, excerpt(name, buf, sizeof(buf)));
+	tag = l->f[1];
 	for (size_t i = 2; i < l->nf; i++)
-		l->f[1][strlen(l->f[1])] = '\t';
-	char *last = strrchr(l->f[1], '\t');
-	*last++ = '\0';
-	l->f[2] = last;
+		tag[strlen(tag)] = '\t';
+	time_field = strrchr(tag, '\t');
+	*time_field++ = '\0';
+	l->f[2] = time_field;
 	l->nf = 3;
-	if ((r = field_u64(l, 2, "timestamp", &created, err)) < 0)
+
+	if (!c->n || !bsearch(&name, c->names, c->n, sizeof(*c->names), cmp_str))
+		return zf_err_set(err, -EBADMSG,
+				  "zfs holds output line %zu: '%s' is not a snapshot asked for",
+				  l->lineno, excerpt(name, buf, sizeof(buf)));
+	if ((r = field_u64(l, 2, "time", &created, err)) < 0)
 		return r;
-	if (!strchr(l->f[0], '@'))
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: bad snapshot name '%.80s'",
-				  l->lineno, l->f[0]);
-	ZF_ALLOC_GROW(list->v, list->n + 1, list->alloc);
-	list->v[list->n++] = (struct zf_zfs_hold){
-		.snapshot = zf_xstrdup(l->f[0]),
-		.tag = zf_xstrdup(l->f[1]),
-		.created = created > INT64_MAX ? INT64_MAX : (int64_t)created,
+	if (created > INT64_MAX)
+		return zf_err_set(err, -EBADMSG, "zfs holds output line %zu: time out of range",
+				  l->lineno);
+	if (!*tag)
+		return zf_err_set(err, -EBADMSG, "zfs holds output line %zu: empty tag on '%s'",
+				  l->lineno, name);
+	ZF_ALLOC_GROW(c->list->v, c->list->n + 1, c->list->alloc);
+	c->list->v[c->list->n++] = (struct zf_zfs_hold){
+		.snapshot = zf_xstrdup(name),
+		.tag = zf_xstrdup(tag),
+		.created = (int64_t)created,
 	};
 	return 0;
 }
 
-int zf_zfs_parse_holds(const char *text, size_t len, struct zf_zfs_hold_list *ret,
-		       struct zf_err *err)
+static int cmp_hold(const void *a, const void *b)
 {
-	int r = for_each_line(text, len, hold_line, ret, err);
+	const struct zf_zfs_hold *x = *(const struct zf_zfs_hold *const *)a;
+	const struct zf_zfs_hold *y = *(const struct zf_zfs_hold *const *)b;
+	int d = strcmp(x->snapshot, y->snapshot);
+	return d ? d : strcmp(x->tag, y->tag);
+}
+
+/* zfs keeps one hold per tag and snapshot: a second one was forged by a tag. */
+static int holds_unique(const struct zf_zfs_hold_list *l, size_t from, struct zf_err *err)
+{
+	_cleanup_free_ const struct zf_zfs_hold **v = NULL;
+	size_t n = l->n - from;
+	char buf[64];
+
+	if (n < 2)
+		return 0;
+	v = zf_xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = &l->v[from + i];
+	qsort(v, n, sizeof(*v), cmp_hold);
+	for (size_t i = 1; i < n; i++)
+		if (!cmp_hold(&v[i - 1], &v[i]))
+			return zf_err_set(err, -EBADMSG,
+					  "zfs holds output: hold '%s' on '%s' listed twice",
+					  excerpt(v[i]->tag, buf, sizeof(buf)), v[i]->snapshot);
+	return 0;
+}
+
+int zf_zfs_parse_holds(const char *text, size_t len, const char *const *snapshots, size_t n,
+		       struct zf_zfs_hold_list *ret, struct zf_err *err)
+{
+	_cleanup_free_ const char **names = NULL;
+	struct holds_ctx c = { NULL, n, ret };
+	size_t from = ret->n;
+	int r;
+
+	if (n) {
+		names = zf_xcalloc(n, sizeof(*names));
+		memcpy(names, snapshots, n * sizeof(*names));
+		qsort(names, n, sizeof(*names), cmp_str);
+	}
+	c.names = names;
+	r = for_each_line(text, len, hold_line, &c, err);
+	if (r >= 0)
+		r = holds_unique(ret, from, err);
 	if (r < 0)
 		zf_zfs_hold_list_release(ret);
 	return r;

@@ -420,7 +420,7 @@ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list
 	zf_strv_addn(&args, snapshots, n);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	return zf_zfs_parse_holds(out.data, out.len, ret, err);
+	return zf_zfs_parse_holds(out.data, out.len, snapshots, n, ret, err);
 }
 
 int zf_zfs_destroy_snapshots(const char *dataset, const char *const *names, size_t n,

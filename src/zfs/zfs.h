@@ -183,12 +183,26 @@ struct zf_zfs_hold_list {
 	struct zf_zfs_hold *v;
 	size_t n, alloc;
 };
-/* zfs holds -Hp snapshot... */
+/*
+ * zfs holds -Hp snapshot...  OpenZFS 2.3 has no -j for holds, and a tag is
+ * any bytes but NUL.  What the parser trusts and checks:
+ *  - a line starts with one of the snapshots asked for and a tab (names
+ *    hold no tab or newline), ends with a tab and the time in digits, and
+ *    the tag is everything between, tabs included;
+ *  - a tag with a newline splits over lines; a piece that does not fit the
+ *    shape above fails the parse (-EBADMSG, naming the line), and so does a
+ *    (snapshot, tag) pair listed twice, which zfs never does;
+ *  - a piece that does fit (a tag "x\t1\nPOOL/FS@SNAP\tTAG") is taken for
+ *    a hold on a snapshot asked for: nothing in -H output tells it apart.
+ *    A caller that knows each snapshot's userrefs (zfs list) compares the
+ *    count of holds with it, as replicate's stale-hold release does.
+ */
 _must_check_ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list *ret,
 			      struct zf_err *err);
 void zf_zfs_hold_list_release(struct zf_zfs_hold_list *l);
-_must_check_ int zf_zfs_parse_holds(const char *text, size_t len, struct zf_zfs_hold_list *ret,
-				    struct zf_err *err);
+/* The parser behind zf_zfs_holds(); snapshots: those asked for. On error *ret is released. */
+_must_check_ int zf_zfs_parse_holds(const char *text, size_t len, const char *const *snapshots,
+				    size_t n, struct zf_zfs_hold_list *ret, struct zf_err *err);
 
 /*
  * Destroys snapshots of one dataset in a single `zfs destroy fs@a,b,c`

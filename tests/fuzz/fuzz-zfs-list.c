@@ -3,6 +3,9 @@
 #include "util/err.h"
 #include "zfs/zfs.h"
 
+/* the snapshots `zfs holds` is asked about, as in the corpus */
+static const char *const holds_of[] = { "p1/a@s", "p/a@s", "p/a@t" };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct zf_err err = ZF_ERR_INIT;
@@ -17,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (zf_zfs_parse_version_list(text, size, &v, &err) >= 0)
 		zf_zfs_version_list_release(&v);
 	zf_err_clear(&err);
-	if (zf_zfs_parse_holds(text, size, &h, &err) >= 0)
+	if (zf_zfs_parse_holds(text, size, holds_of, 3, &h, &err) >= 0)
 		zf_zfs_hold_list_release(&h);
 	return 0;
 }

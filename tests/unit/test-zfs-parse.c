@@ -428,19 +428,98 @@ static void test_props_json_truncated(void **state)
 
 static void test_holds(void **state)
 {
+	static const char *const snaps[] = { "p1/a@s" };
 	struct zf_zfs_hold_list l = { 0 };
 	struct zf_err err = ZF_ERR_INIT;
 	(void)state;
 
 	assert_int_equal(zf_zfs_parse_holds(S("p1/a@s\tzferry_step\t1763873940\n"
-					      "p1/a@s\tweird\ttag\t5\n"), &l, &err), 0);
+					      "p1/a@s\tweird\ttag\t5\n"), snaps, 1, &l, &err), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].tag, "zferry_step");
 	assert_int_equal(l.v[0].created, 1763873940);
 	assert_string_equal(l.v[1].tag, "weird\ttag");
 	zf_zfs_hold_list_release(&l);
-	assert_int_equal(zf_zfs_parse_holds(S("p1/a\tt\t5\n"), &l, &err), -EBADMSG);
-	assert_int_equal(zf_zfs_parse_holds(S("p1/a@s\tt\tnow\n"), &l, &err), -EBADMSG);
+	assert_int_equal(zf_zfs_parse_holds(S("p1/a\tt\t5\n"), snaps, 1, &l, &err), -EBADMSG);
+	assert_int_equal(zf_zfs_parse_holds(S("p1/a@s\tt\tnow\n"), snaps, 1, &l, &err), -EBADMSG);
+}
+
+/* As OpenZFS 2.3.2 printed them, for holds on p/a@s and p/a@t. */
+static void test_holds_captured(void **state)
+{
+	static const char *const snaps[] = { "p/a@t", "p/a@s" };
+	struct zf_zfs_hold_list l = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	/* tags "trail\t", "\tlead", "caf\xe9" (not UTF-8), "z" */
+	assert_int_equal(zf_zfs_parse_holds(S("p/a@t\tz\t1796587873\n"
+					      "p/a@s\ttrail\t\t1796587873\n"
+					      "p/a@s\t\tlead\t1796587873\n"
+					      "p/a@s\tcaf\xe9\t1796587873\n"),
+					    snaps, 2, &l, &err), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].snapshot, "p/a@t");
+	assert_string_equal(l.v[1].tag, "trail\t");
+	assert_string_equal(l.v[2].tag, "\tlead");
+	assert_string_equal(l.v[3].tag, "caf\xe9");
+	assert_int_equal(l.v[3].created, 1796587873);
+	zf_zfs_hold_list_release(&l);
+
+	/*
+	 * The tag "x\t1\np/a@t\tzferry_x" on p/a@s: both pieces fit, so this
+	 * reads as two holds (zfs.h says so; callers compare with userrefs).
+	 */
+	assert_int_equal(zf_zfs_parse_holds(S("p/a@s\tx\t1\n"
+					      "p/a@t\tzferry_x\t1796587872\n"),
+					    snaps, 2, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].snapshot, "p/a@t");
+	zf_zfs_hold_list_release(&l);
+}
+
+static void test_holds_bad(void **state)
+{
+	static const char *const snaps[] = { "p/a@s", "p/a b@t" };
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		/* a tag "nl\nl2": neither piece is a line */
+		{ "p/a@s\tnl\nl2\t1796587351\n", "line 1: 'p/a@s' is not 'snapshot, tag, time'" },
+		{ "p/a@s\tok\t1\nl2\t1796587351\n", "line 2: 'l2' is not" },
+		{ "p/a@s\tx\t1\np/a@s\tx\t2\n", "hold 'x' on 'p/a@s' listed twice" },
+		{ "p/a@s\tx\t1\np/a@u\ty\t2\n", "line 2: 'p/a@u' is not a snapshot asked for" },
+		{ "p/a\tx\t1\n", "'p/a' is not a snapshot asked for" },
+		{ "p/a b@t\tx\t\n", "time '' is not a number" },
+		{ "p/a b@t\tx\t-1\n", "time '-1' is not a number" },
+		{ "p/a b@t\tx\t1 \n", "is not a number" },
+		{ "p/a b@t\tx\t99999999999999999999\n", "is not a number" },
+		{ "p/a b@t\tx\t18446744073709551615\n", "time out of range" },
+		{ "p/a b@t\t\t5\n", "line 1: empty tag on 'p/a b@t'" },
+		{ "p/a@s\r\tx\t5\n", "'p/a@s?' is not a snapshot asked for" },
+		{ "p/a@s\tx\t5\n\n\x01\x1b[2J\tx\t5", "line 3: '??[2J' is not a snapshot" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct zf_zfs_hold_list l = { 0 };
+		struct zf_err err = ZF_ERR_INIT;
+		int r = zf_zfs_parse_holds(bad[i].text, strlen(bad[i].text), snaps, 2, &l, &err);
+		if (r != -EBADMSG || !strstr(err.msg, bad[i].why))
+			fail_msg("holds '%s': %d '%s', expected '%s'", bad[i].text, r, err.msg,
+				 bad[i].why);
+		assert_int_equal(l.n, 0);
+		assert_null(l.v);
+	}
+	/* nothing asked for: any line is one too many */
+	{
+		struct zf_zfs_hold_list l = { 0 };
+		struct zf_err err = ZF_ERR_INIT;
+		assert_int_equal(zf_zfs_parse_holds(S("p/a@s\tx\t1\n"), NULL, 0, &l, &err),
+				 -EBADMSG);
+		assert_int_equal(zf_zfs_parse_holds("", 0, NULL, 0, &l, &err), 0);
+		assert_int_equal(l.n, 0);
+	}
 }
 
 static void test_name_check_good(void **state)
@@ -660,6 +739,8 @@ int main(void)
 		cmocka_unit_test(test_props_json_bad),
 		cmocka_unit_test(test_props_json_truncated),
 		cmocka_unit_test(test_holds),
+		cmocka_unit_test(test_holds_captured),
+		cmocka_unit_test(test_holds_bad),
 		cmocka_unit_test(test_name_check_good),
 		cmocka_unit_test(test_name_check_bad),
 		cmocka_unit_test(test_name_check_types_and_length),
