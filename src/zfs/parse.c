@@ -684,3 +684,65 @@ void zf_zfs_hold_list_release(struct zf_zfs_hold_list *l)
 	free(l->v);
 	*l = (struct zf_zfs_hold_list){ 0 };
 }
+
+/* ---- zfs send -nP [-t TOKEN] ---------------------------------------------- */
+
+/*
+ * -nP ends with "size\t<bytes>".  Before it come "full"/"incremental" lines
+ * of snapshot names, which hold no newline, and with -t the token's nvlist,
+ * whose strings a client that crafted the token chose: only the last line
+ * is zfs's own for sure.
+ */
+int zf_zfs_parse_send_size(const char *text, size_t len, uint64_t *ret_bytes,
+			   struct zf_err *err)
+{
+	_cleanup_free_ char *last = NULL;
+	const char *end = text + len, *p;
+	uint64_t v;
+
+	while (end > text && end[-1] == '\n')
+		end--;
+	p = end;
+	while (p > text && p[-1] != '\n')
+		p--;
+	last = zf_xstrndup(p, (size_t)(end - p));
+	if (strlen(last) != (size_t)(end - p) || !startswith(last, "size\t") ||
+	    parse_u64(last + 5, &v) < 0)
+		return zf_err_set(err, -EBADMSG, "zfs send -nP output does not end with its size");
+	*ret_bytes = v;
+	return 0;
+}
+
+/*
+ * -nP -t prints the token's nvlist, "\ttoname = pool/fs@snap" among its
+ * lines.  The token comes from whoever asks to resume, and its other
+ * strings may hold newlines and so print a line of that shape first: a
+ * second one fails, whichever is real.  A nested nvlist's members are
+ * indented deeper and do not count.
+ */
+int zf_zfs_parse_token_toname(const char *text, size_t len, char **ret_snapshot,
+			      struct zf_err *err)
+{
+	static const char key[] = "\ttoname = ";
+	const char *p = text, *end = text + len, *found = NULL, *found_end = NULL;
+
+	if (memchr(text, '\0', len))
+		return zf_err_set(err, -EBADMSG, "zfs send -nP -t output holds a NUL byte");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if ((size_t)(le - p) >= sizeof(key) - 1 && !memcmp(p, key, sizeof(key) - 1)) {
+			if (found)
+				return zf_err_set(err, -EBADMSG,
+						  "resume token names its snapshot (toname) twice");
+			found = p + sizeof(key) - 1;
+			found_end = le;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!found)
+		return zf_err_set(err, -EBADMSG,
+				  "zfs send -nP -t printed no toname for the resume token");
+	*ret_snapshot = zf_xstrndup(found, (size_t)(found_end - found));
+	return 0;
+}

@@ -569,27 +569,15 @@ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *op
 {
 	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-	const char *p;
 	int r;
 
 	if ((r = send_args(&args, snapshot, opts, true, err)) < 0)
 		return r;
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	/* -nP prints "size\t<bytes>" as its last line (after full/incremental lines) */
-	for (p = zf_buf_str(&out); (p = strstr(p, "size\t")); p += 5)
-		if (p == out.data || p[-1] == '\n') {
-			unsigned long long v;
-			char *e;
-			errno = 0;
-			v = strtoull(p + 5, &e, 10);
-			if (!errno && (*e == '\n' || !*e) && e != p + 5) {
-				*ret_bytes = v;
-				return 0;
-			}
-		}
-	return zf_err_set(err, -EBADMSG, "zfs send -nP printed no size for '%s'",
-			  snapshot ? snapshot : "resume token");
+	if ((r = zf_zfs_parse_send_size(out.data, out.len, ret_bytes, err)) < 0)
+		return zf_err_prefix(err, "estimate for '%s'", snapshot ? snapshot : "resume token");
+	return 0;
 }
 
 int zf_zfs_resume_token_target(const char *token, char **ret_snapshot, struct zf_err *err)
@@ -597,26 +585,19 @@ int zf_zfs_resume_token_target(const char *token, char **ret_snapshot, struct zf
 	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
 	struct zf_zfs_send_opts o = { .resume_token = token };
-	const char *p, *e;
+	_cleanup_free_ char *name = NULL;
 	int r;
 
 	if ((r = send_args(&args, NULL, &o, true, err)) < 0)
 		return r;
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	/* the token's nvlist: "\ttoname = pool/fs@snap" on a line of its own */
-	for (p = zf_buf_str(&out); (p = strstr(p, "\ttoname = ")); p++) {
-		if (p != out.data && p[-1] != '\n')
-			continue;
-		p += strlen("\ttoname = ");
-		e = strchrnul(p, '\n');
-		_cleanup_free_ char *name = zf_xstrndup(p, (size_t)(e - p));
-		if ((r = zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-			return zf_err_prefix(err, "resume token names");
-		*ret_snapshot = TAKE_PTR(name);
-		return 0;
-	}
-	return zf_err_set(err, -EBADMSG, "zfs send -nP -t printed no toname for the resume token");
+	if ((r = zf_zfs_parse_token_toname(out.data, out.len, &name, err)) < 0)
+		return r;
+	if ((r = zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+		return zf_err_prefix(err, "resume token names");
+	*ret_snapshot = TAKE_PTR(name);
+	return 0;
 }
 
 int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,

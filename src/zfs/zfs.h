@@ -250,6 +250,16 @@ _must_check_ int zf_zfs_resume_token_target(const char *token, char **ret_snapsh
 					    struct zf_err *err);
 _must_check_ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
 				      uint64_t *ret_bytes, struct zf_err *err);
+/*
+ * Parsers of `zfs send -nP [-t TOKEN]` output, exposed for tests and
+ * fuzzing.  Snapshot names hold no newline, but the nvlist that -t prints
+ * holds whatever strings the token's maker chose: the size is taken from
+ * the last line only, and a toname line printed twice fails (-EBADMSG).
+ */
+_must_check_ int zf_zfs_parse_send_size(const char *text, size_t len, uint64_t *ret_bytes,
+					struct zf_err *err);
+_must_check_ int zf_zfs_parse_token_toname(const char *text, size_t len, char **ret_snapshot,
+					   struct zf_err *err);
 
 struct zf_zfs_recv_opts {
 	bool resumable;                 /* -s: keep a resume token on interruption */

@@ -1,4 +1,5 @@
-/* tests/fuzz/fuzz-zfs-list.c — `zfs list/holds -Hp` output parsers (zfs get -j: fuzz-zfs-get) */
+/* tests/fuzz/fuzz-zfs-list.c — line parsers: zfs list/holds -Hp, send -nP (get -j: fuzz-zfs-get) */
+#include <stdlib.h>
 #include "fuzz.h"
 #include "util/err.h"
 #include "zfs/zfs.h"
@@ -12,6 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct zf_zfs_fs_list fs = { 0 };
 	struct zf_zfs_version_list v = { 0 };
 	struct zf_zfs_hold_list h = { 0 };
+	uint64_t bytes;
+	char *toname = NULL;
 	const char *text = (const char *)data;
 
 	if (zf_zfs_parse_fs_list(text, size, &fs, &err) >= 0)
@@ -22,5 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zf_err_clear(&err);
 	if (zf_zfs_parse_holds(text, size, holds_of, 3, &h, &err) >= 0)
 		zf_zfs_hold_list_release(&h);
+	zf_err_clear(&err);
+	if (zf_zfs_parse_send_size(text, size, &bytes, &err) < 0)
+		bytes = 0;
+	zf_err_clear(&err);
+	if (zf_zfs_parse_token_toname(text, size, &toname, &err) >= 0)
+		free(toname);
 	return 0;
 }

@@ -522,6 +522,80 @@ static void test_holds_bad(void **state)
 	}
 }
 
+/* zfs send -nP -t, as OpenZFS 2.3.2 printed it */
+#define TOKEN_HEAD "resume token contents:\nnvlist version: 0\n\tobject = 0x24\n\toffset = 0x0\n" \
+		   "\tbytes = 0x2848\n\ttoguid = 0xe9a8d9946f76c5ff\n"
+#define TOKEN_TAIL "full\tp/a@s\t2600\nsize\t2600\n"
+
+static void test_send_nP(void **state)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t size = 0;
+	char *name = NULL;
+	(void)state;
+
+	assert_int_equal(zf_zfs_parse_send_size(S(TOKEN_HEAD "\ttoname = p/a@s\n" TOKEN_TAIL),
+						&size, &err), 0);
+	assert_int_equal(size, 2600);
+	assert_int_equal(zf_zfs_parse_send_size(S("incremental\tp/a@s\tp/a@t\t10\n"
+						  "incremental\tp/a@t\tp/a@u\t20\nsize\t30"),
+						&size, &err), 0);
+	assert_int_equal(size, 30);
+	/* a token string forging a size line earlier: the last line counts */
+	assert_int_equal(zf_zfs_parse_send_size(S(TOKEN_HEAD "\tx = a\nsize\t999999\n"
+						  "\ttoname = p/a@s\n" TOKEN_TAIL), &size, &err),
+			 0);
+	assert_int_equal(size, 2600);
+	assert_int_equal(zf_zfs_parse_send_size(S("size\t5\nfull\tp/a@s\t5\n"), &size, &err),
+			 -EBADMSG);
+	assert_non_null(strstr(err.msg, "does not end with its size"));
+	assert_int_equal(zf_zfs_parse_send_size(S("size\t5x\n"), &size, &err), -EBADMSG);
+	assert_int_equal(zf_zfs_parse_send_size(S("size\t\n"), &size, &err), -EBADMSG);
+	assert_int_equal(zf_zfs_parse_send_size("size\t5\0", 7, &size, &err), -EBADMSG);
+	assert_int_equal(zf_zfs_parse_send_size("", 0, &size, &err), -EBADMSG);
+
+	assert_int_equal(zf_zfs_parse_token_toname(S(TOKEN_HEAD "\ttoname = p/a b@s 1\n"
+						     TOKEN_TAIL), &name, &err), 0);
+	assert_string_equal(name, "p/a b@s 1");
+	free(name);
+	name = NULL;
+	/* a nested nvlist's member is indented deeper */
+	assert_int_equal(zf_zfs_parse_token_toname(S(TOKEN_HEAD "\tkeys =\n\t\ttoname = p/x@y\n"
+						     "\ttoname = p/a@s\n" TOKEN_TAIL),
+						   &name, &err), 0);
+	assert_string_equal(name, "p/a@s");
+	free(name);
+	name = NULL;
+}
+
+static void test_send_nP_forged_toname(void **state)
+{
+	static const char *const bad[] = {
+		/* a string of the token that prints a toname line before the real one */
+		TOKEN_HEAD "\tnote = x\n\ttoname = p/allowed@s\n\ttoname = p/secret@s\n" TOKEN_TAIL,
+		/* the real one last, forged after */
+		TOKEN_HEAD "\ttoname = p/secret@s\n\tzz = y\n\ttoname = p/allowed@s\n" TOKEN_TAIL,
+		/* none */
+		TOKEN_HEAD TOKEN_TAIL,
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct zf_err err = ZF_ERR_INIT;
+		char *name = NULL;
+		assert_int_equal(zf_zfs_parse_token_toname(bad[i], strlen(bad[i]), &name, &err),
+				 -EBADMSG);
+		assert_null(name);
+		assert_non_null(strstr(err.msg, i < 2 ? "toname) twice" : "no toname"));
+	}
+	{
+		struct zf_err err = ZF_ERR_INIT;
+		char *name = NULL;
+		assert_int_equal(zf_zfs_parse_token_toname("\ttoname = p/a@s\0\n", 17, &name, &err),
+				 -EBADMSG);
+	}
+}
+
 static void test_name_check_good(void **state)
 {
 	static const char *const good[] = {
@@ -741,6 +815,8 @@ int main(void)
 		cmocka_unit_test(test_holds),
 		cmocka_unit_test(test_holds_captured),
 		cmocka_unit_test(test_holds_bad),
+		cmocka_unit_test(test_send_nP),
+		cmocka_unit_test(test_send_nP_forged_toname),
 		cmocka_unit_test(test_name_check_good),
 		cmocka_unit_test(test_name_check_bad),
 		cmocka_unit_test(test_name_check_types_and_length),
