@@ -96,6 +96,15 @@ static int want_fields(const struct line *l, size_t n, struct zf_err *err)
 
 /* ---- zfs list -o name,type,guid,createtxg ------------------------------ */
 
+/*
+ * zfs list prints names, zfs's own words and numbers, none of them user
+ * text: OpenZFS's zfs_namecheck.c admits only [A-Za-z0-9_.:- ] in a name
+ * (besides '/', '@', '#'), and the kernel checks the name of every ioctl
+ * that creates or renames (received streams included), so no name holds a
+ * tab or a newline and splitting lines at them is exact.
+ * Property values are another matter: see zfs get -j below.
+ */
+
 static int fs_line(struct line *l, void *ud, struct zf_err *err)
 {
 	struct zf_zfs_fs_list *list = ud;

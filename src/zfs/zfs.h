@@ -9,10 +9,13 @@ struct zf_err;
 struct zf_proc;
 
 /*
- * Every call runs the `zfs` program by argv (never a shell) with -H/-p where
- * it prints, and parses what it prints.  A failing zfs is classified from its
- * exit status and stderr into a negative errno (or -ZF_E_*), and the message
- * in err keeps zfs's own words:
+ * Every call runs the `zfs` program by argv (never a shell), in the C.UTF-8
+ * locale, with -H/-p (or -j) where it prints, and parses what it prints:
+ * names and numbers from -H lines, since names hold no tab or newline, and
+ * property values, which may hold anything, only from zfs get -j.  What
+ * each parser trusts is said where it is declared.  A failing zfs is
+ * classified from its exit status and stderr into a negative errno (or
+ * -ZF_E_*), and the message in err keeps zfs's own words:
  *
  *   -ENOENT              dataset/snapshot/pool does not exist
  *   -EEXIST              already exists
@@ -100,7 +103,14 @@ _must_check_ int zf_zfs_list_versions(const char *const *datasets, size_t n,
 void zf_zfs_fs_list_release(struct zf_zfs_fs_list *l);
 void zf_zfs_version_list_release(struct zf_zfs_version_list *l);
 
-/* Parsers of `zfs list -Hp` output, exposed for tests and fuzzing. text need not be NUL-terminated. */
+/*
+ * Parsers of `zfs list -Hp` output, exposed for tests and fuzzing; text need
+ * not be NUL-terminated.  They split lines at newlines and fields at tabs,
+ * and trust that: every field is a name (OpenZFS's name rules allow only
+ * [A-Za-z0-9_.:- ] and the separators, see zf_zfs_name_check()), a fixed
+ * word of zfs's (type) or a number, never user text.  A line with another
+ * number of fields, a field that is not a number, or a NUL fails the parse.
+ */
 _must_check_ int zf_zfs_parse_fs_list(const char *text, size_t len, struct zf_zfs_fs_list *ret,
 				      struct zf_err *err);
 _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,

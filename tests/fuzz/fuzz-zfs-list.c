@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz-zfs-list.c — line parsers: zfs list/holds -Hp, send -nP (get -j: fuzz-zfs-get) */
+/* tests/fuzz/fuzz-zfs-list.c — line parsers: zfs list/holds -Hp, send -nP (-j: fuzz-zfs-get) */
 #include <stdlib.h>
 #include "fuzz.h"
 #include "util/err.h"
