@@ -62,6 +62,20 @@ static int for_each_line(const char *text, size_t len,
 	return 0;
 }
 
+/*
+ * s for a message, in buf (at most n - 1 bytes): control bytes become '?', so
+ * that text from zfs's output, which may hold newlines, keeps it one line.
+ */
+static const char *excerpt(const char *s, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static int parse_u64(const char *s, uint64_t *ret)
 {
 	char *e;
@@ -80,9 +94,11 @@ static int parse_u64(const char *s, uint64_t *ret)
 static int field_u64(const struct line *l, size_t i, const char *what, uint64_t *ret,
 		     struct zf_err *err)
 {
+	char buf[41];
+
 	if (parse_u64(l->f[i], ret) < 0)
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: %s '%.40s' is not a number",
-				  l->lineno, what, l->f[i]);
+		return zf_err_set(err, -EBADMSG, "zfs output line %zu: %s '%s' is not a number",
+				  l->lineno, what, excerpt(l->f[i], buf, sizeof(buf)));
 	return 0;
 }
 
@@ -109,6 +125,7 @@ static int fs_line(struct line *l, void *ud, struct zf_err *err)
 {
 	struct zf_zfs_fs_list *list = ud;
 	struct zf_zfs_fs fs = { 0 };
+	char buf[81];
 	int r;
 
 	if ((r = want_fields(l, 4, err)) < 0 ||
@@ -116,8 +133,8 @@ static int fs_line(struct line *l, void *ud, struct zf_err *err)
 	    (r = field_u64(l, 3, "createtxg", &fs.createtxg, err)) < 0)
 		return r;
 	if (!*l->f[0] || strpbrk(l->f[0], "@#"))
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: bad dataset name '%.80s'",
-				  l->lineno, l->f[0]);
+		return zf_err_set(err, -EBADMSG, "zfs output line %zu: bad dataset name '%s'",
+				  l->lineno, excerpt(l->f[0], buf, sizeof(buf)));
 	fs.name = zf_xstrdup(l->f[0]);
 	fs.type = zf_xstrdup(l->f[1]);
 	ZF_ALLOC_GROW(list->v, list->n + 1, list->alloc);
@@ -151,7 +168,7 @@ static int version_line(struct line *l, void *ud, struct zf_err *err)
 	struct zf_zfs_version_list *list = ud;
 	struct zf_zfs_version v = { 0 };
 	uint64_t creation;
-	char *sep;
+	char *sep, buf[81];
 	int r;
 
 	if ((r = want_fields(l, 6, err)) < 0 ||
@@ -168,8 +185,8 @@ static int version_line(struct line *l, void *ud, struct zf_err *err)
 	else if (streq(l->f[1], "bookmark"))
 		v.bookmark = true;
 	else
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: unexpected type '%.40s'",
-				  l->lineno, l->f[1]);
+		return zf_err_set(err, -EBADMSG, "zfs output line %zu: unexpected type '%s'",
+				  l->lineno, excerpt(l->f[1], buf, sizeof(buf)));
 	if (streq(l->f[5], "-"))
 		v.userrefs = 0;
 	else if ((r = field_u64(l, 5, "userrefs", &v.userrefs, err)) < 0)
@@ -177,8 +194,8 @@ static int version_line(struct line *l, void *ud, struct zf_err *err)
 
 	sep = strchr(l->f[0], v.bookmark ? '#' : '@');
 	if (!sep || sep == l->f[0] || !sep[1])
-		return zf_err_set(err, -EBADMSG, "zfs output line %zu: bad %s name '%.80s'",
-				  l->lineno, l->f[1], l->f[0]);
+		return zf_err_set(err, -EBADMSG, "zfs output line %zu: bad %s name '%s'",
+				  l->lineno, l->f[1], excerpt(l->f[0], buf, sizeof(buf)));
 	v.fs = zf_xstrndup(l->f[0], (size_t)(sep - l->f[0]));
 	v.name = zf_xstrdup(sep + 1);
 	ZF_ALLOC_GROW(list->v, list->n + 1, list->alloc);
@@ -298,6 +315,7 @@ static int check_version(struct json_object *root, struct zf_err *err)
 {
 	struct json_object *ver, *major;
 	const char *cmd;
+	char buf[41];
 	int r;
 
 	if ((r = member(root, "output_version", json_type_object, true, &ver, "document",
@@ -307,8 +325,8 @@ static int check_version(struct json_object *root, struct zf_err *err)
 			err)) < 0)
 		return r;
 	if (!streq(cmd, "zfs get"))
-		return zf_err_set(err, -EBADMSG, "zfs get -j output: made by '%.40s', not 'zfs get'",
-				  cmd);
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: made by '%s', not 'zfs get'",
+				  excerpt(cmd, buf, sizeof(buf)));
 	if (json_object_get_int64(major) != 0)
 		return zf_err_set(err, -EBADMSG,
 				  "zfs get -j output: version %" PRId64 ".x, zferry reads 0.x",
@@ -348,10 +366,11 @@ static int get_json_prop(const char *dataset, const char *name, struct json_obje
 {
 	struct json_object *src;
 	const char *value, *type, *data;
-	char where[400];
+	char where[400], pn[81], dn[257];
 	int r;
 
-	snprintf(where, sizeof(where), "property '%.80s' of '%.256s'", name, dataset);
+	snprintf(where, sizeof(where), "property '%s' of '%s'", excerpt(name, pn, sizeof(pn)),
+		 excerpt(dataset, dn, sizeof(dn)));
 	if (!json_object_is_type(po, json_type_object))
 		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is %s, expected an object",
 				  where, json_type_to_name(json_object_get_type(po)));
@@ -376,18 +395,18 @@ static int get_json_dataset(const char *key, struct json_object *dso,
 	struct json_object *props;
 	struct json_object_iterator it, end;
 	const char *name;
-	char where[300];
+	char where[300], dn[257];
 	int r;
 
-	snprintf(where, sizeof(where), "dataset '%.256s'", key);
+	snprintf(where, sizeof(where), "dataset '%s'", excerpt(key, dn, sizeof(dn)));
 	if (!json_object_is_type(dso, json_type_object))
 		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is %s, expected an object",
 				  where, json_type_to_name(json_object_get_type(dso)));
 	if ((r = member_str(dso, "name", &name, where, err)) < 0)
 		return r;
 	if (!streq(name, key))
-		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is named '%.256s'", where,
-				  name);
+		return zf_err_set(err, -EBADMSG, "zfs get -j output: %s is named '%s'", where,
+				  excerpt(name, dn, sizeof(dn)));
 	/* absent when zfs has nothing to say about the dataset */
 	if ((r = member(dso, "properties", json_type_object, false, &props, where, err)) < 0)
 		return r;
@@ -495,6 +514,7 @@ static int get_json_truncated(const char *text, size_t len, struct zf_err *err)
 	_cleanup_(json_object_putp) struct json_object *root = NULL;
 	struct json_object *datasets, *ds, *props, *prop, *value;
 	const char *ds_name, *prop_name;
+	char pn[81], dn[257];
 	struct zf_err ignored = ZF_ERR_INIT;
 
 	fixed = zf_xmalloc(len + 7);
@@ -509,9 +529,9 @@ static int get_json_truncated(const char *text, size_t len, struct zf_err *err)
 	    json_object_object_get_ex(prop, "value", &value) &&
 	    json_object_is_type(value, json_type_string))
 		return zf_err_set(err, -EILSEQ,
-				  "zfs get -j stopped inside the value of property '%.80s' of "
-				  "'%.256s': not valid UTF-8, or zfs not in a UTF-8 locale",
-				  prop_name, ds_name);
+				  "zfs get -j stopped inside the value of property '%s' of "
+				  "'%s': not valid UTF-8, or zfs not in a UTF-8 locale",
+				  excerpt(prop_name, pn, sizeof(pn)), excerpt(ds_name, dn, sizeof(dn)));
 	return zf_err_set(err, -EBADMSG, "zfs get -j output ends early, after %zu bytes", len);
 }
 
@@ -578,17 +598,6 @@ struct holds_ctx {
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Up to 60 bytes of s for a message: control bytes as '?', so it stays one line. */
-static const char *excerpt(const char *s, char *buf, size_t n)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 1 < n && i < 60; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
 }
 
 static int hold_line(struct line *l, void *ud, struct zf_err *err)

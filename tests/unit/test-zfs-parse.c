@@ -361,6 +361,11 @@ static void test_props_json_bad(void **state)
 		{ HEAD "{'p':{'name':'p','properties':{'x':{'value':'on','source':"
 		  "{'type':'LOCAL','data':'-'}}}}}", "ends early" },
 		{ "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", "nesting too deep" },
+		/* text from the document in a message: control bytes as '?', one line */
+		{ "{'output_version':{'command':'zfs \\nget','vers_major':0},'datasets':{}}",
+		  "made by 'zfs ?get'" },
+		{ HEAD "{'p\\na':{'name':'p\\r'}}}", "dataset 'p?a' is named 'p?'" },
+		{ HEAD "{'p':{'name':'p','properties':{'x\\ty':1}}}}", "property 'x?y' of 'p' is int" },
 		{ HEAD "{'p':{'name':'caf\xc3'}}}", "invalid utf-8" },
 	};
 	(void)state;
@@ -488,6 +493,7 @@ static void test_holds_bad(void **state)
 		{ "p/a@s\tnl\nl2\t1796587351\n", "line 1: 'p/a@s' is not 'snapshot, tag, time'" },
 		{ "p/a@s\tok\t1\nl2\t1796587351\n", "line 2: 'l2' is not" },
 		{ "p/a@s\tx\t1\np/a@s\tx\t2\n", "hold 'x' on 'p/a@s' listed twice" },
+		{ "p/a@s\tx\ry\t1\np/a@s\tx\ry\t2\n", "hold 'x?y' on 'p/a@s' listed twice" },
 		{ "p/a@s\tx\t1\np/a@u\ty\t2\n", "line 2: 'p/a@u' is not a snapshot asked for" },
 		{ "p/a\tx\t1\n", "'p/a' is not a snapshot asked for" },
 		{ "p/a b@t\tx\t\n", "time '' is not a number" },
