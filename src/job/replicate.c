@@ -236,11 +236,56 @@ static int list_side(const struct zf_replicate_opts *o, struct zf_endpoint *ep, 
 
 /* ---- stale holds ---------------------------------------------------------- */
 
+/* A held snapshot: how many holds zfs list counted, and how many zfs holds listed. */
+struct held {
+	char *name;
+	uint64_t userrefs;
+	uint64_t listed;
+};
+
+static int cmp_held(const void *a, const void *b)
+{
+	return strcmp(((const struct held *)a)->name, ((const struct held *)b)->name);
+}
+
+/*
+ * The snapshots of hl's holds with our tag, where hl lists as many holds as
+ * the snapshot's userrefs.  zfs holds -H cannot quote a tag with a newline,
+ * so such a tag on one snapshot can print as a hold on another (zfs.h); it
+ * then lists one hold too many there, and that snapshot is left alone.
+ */
+static void ours_where_counts_agree(struct ctx *c, struct held *h, size_t n,
+				    const struct zf_zfs_hold_list *hl, struct zf_strv *ours)
+{
+	qsort(h, n, sizeof(*h), cmp_held);
+	for (size_t i = 0; i < hl->n; i++) {
+		struct held key = { .name = hl->v[i].snapshot };
+		struct held *found = bsearch(&key, h, n, sizeof(*h), cmp_held);
+		if (found)
+			found->listed++;
+	}
+	for (size_t i = 0; i < hl->n; i++) {
+		struct held key = { .name = hl->v[i].snapshot };
+		struct held *found = bsearch(&key, h, n, sizeof(*h), cmp_held);
+		if (!found || !streq(hl->v[i].tag, c->hold_tag))
+			continue;
+		if (found->listed != found->userrefs) {
+			log_warning("not releasing hold '%s' on '%s': zfs holds lists %" PRIu64
+				    " holds, userrefs says %" PRIu64 " (changed meanwhile, or a "
+				    "tag holds a newline)", c->hold_tag, found->name, found->listed,
+				    found->userrefs);
+			continue;
+		}
+		zf_strv_add(ours, found->name);
+	}
+}
+
 /* Releases holds with our tag that a killed run left on the sender. */
 static void release_stale_holds(struct ctx *c, const struct side *src)
 {
 	_cleanup_strv_ struct zf_strv held = ZF_STRV_INIT;
 	_cleanup_strv_ struct zf_strv ours = ZF_STRV_INIT;
+	_cleanup_free_ struct held *h = NULL;
 	struct zf_zfs_hold_list hl = { 0 };
 	struct zf_err err = ZF_ERR_INIT;
 
@@ -256,9 +301,16 @@ static void release_stale_holds(struct ctx *c, const struct side *src)
 		log_warning("cannot list holds on the sender: %s", zf_err_msg(&err));
 		return;
 	}
-	for (size_t i = 0; i < hl.n; i++)
-		if (streq(hl.v[i].tag, c->hold_tag))
-			zf_strv_add(&ours, hl.v[i].snapshot);
+	h = zf_xcalloc(held.n, sizeof(*h));
+	for (size_t i = 0, k = 0; i < src->list.n; i++)
+		for (size_t j = 0; j < src->list.v[i].n_versions; j++) {
+			const struct zf_zfs_version *v = &src->list.v[i].versions[j];
+			if (!v->bookmark && v->userrefs > 0) {
+				h[k] = (struct held){ held.v[k], v->userrefs, 0 };
+				k++;
+			}
+		}
+	ours_where_counts_agree(c, h, held.n, &hl, &ours);
 	zf_zfs_hold_list_release(&hl);
 	if (!ours.n)
 		return;

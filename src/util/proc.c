@@ -174,7 +174,13 @@ const char *zf_proc_status_str(int status, char *buf, size_t n)
 int zf_proc_run(const char *const *argv, struct zf_buf *out, struct zf_buf *errout,
 		struct zf_err *err)
 {
-	struct zf_proc_opts opts = { ZF_PROC_DEVNULL, ZF_PROC_PIPE, ZF_PROC_PIPE, NULL };
+	return zf_proc_run_env(argv, NULL, out, errout, err);
+}
+
+int zf_proc_run_env(const char *const *argv, char *const *envp, struct zf_buf *out,
+		    struct zf_buf *errout, struct zf_err *err)
+{
+	struct zf_proc_opts opts = { ZF_PROC_DEVNULL, ZF_PROC_PIPE, ZF_PROC_PIPE, envp };
 	struct zf_buf sink = ZF_BUF_INIT;
 	struct zf_proc p;
 	int r;

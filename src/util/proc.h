@@ -57,3 +57,6 @@ static inline bool zf_proc_status_ok(int status)
  */
 _must_check_ int zf_proc_run(const char *const *argv, struct zf_buf *out, struct zf_buf *errout,
 			     struct zf_err *err);
+/* zf_proc_run() with envp (NULL-terminated "NAME=value" strings) as the child's environment. */
+_must_check_ int zf_proc_run_env(const char *const *argv, char *const *envp, struct zf_buf *out,
+				 struct zf_buf *errout, struct zf_err *err);

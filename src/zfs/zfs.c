@@ -12,6 +12,8 @@
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
+extern char **environ;
+
 static const char *zfs_program = "zfs";
 
 void zf_zfs_set_program(const char *path)
@@ -132,21 +134,44 @@ static void log_args(struct zf_strv *args)
 	log_debug("running %s", zf_buf_str(&cmd));
 }
 
-static int spawn(struct zf_strv *args, const struct zf_proc_opts *po, struct zf_proc *ret,
-		 struct zf_err *err)
+/*
+ * zfs runs in the C.UTF-8 locale whatever ours is: its messages are then the
+ * English ones zf_zfs_classify() knows, and `zfs get -j` can print values
+ * that are not ASCII.  It converts them with mbrtowc(), so in the C locale
+ * (a daemon's usual one) it stops its output at the first byte above 0x7f and
+ * still exits 0.  Built per call: zfs runs from several threads at once.
+ */
+static void zfs_env(struct zf_strv *env)
 {
+	for (char **e = environ; e && *e; e++)
+		if (!startswith(*e, "LC_ALL=") && !startswith(*e, "LANGUAGE="))
+			zf_strv_add(env, *e);
+	zf_strv_add(env, "LC_ALL=C.UTF-8");
+}
+
+static int zfs_spawn(struct zf_strv *args, const struct zf_proc_opts *opts, struct zf_proc *ret,
+		     struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv env = ZF_STRV_INIT;
+	struct zf_proc_opts o = *opts;
+
 	log_args(args);
-	return zf_proc_spawn(zf_strv_argv(args), po, ret, err);
+	zfs_env(&env);
+	o.envp = (char *const *)zf_strv_argv(&env);
+	return zf_proc_spawn(zf_strv_argv(args), &o, ret, err);
 }
 
 /* Runs `zfs ARGS`; stdout into out (may be NULL). */
 static int zfs_run(struct zf_strv *args, struct zf_buf *out, struct zf_err *err)
 {
 	_cleanup_buf_ struct zf_buf errtext = ZF_BUF_INIT;
+	_cleanup_strv_ struct zf_strv env = ZF_STRV_INIT;
 	int status;
 
 	log_args(args);
-	status = zf_proc_run(zf_strv_argv(args), out, &errtext, err);
+	zfs_env(&env);
+	status = zf_proc_run_env(zf_strv_argv(args), (char *const *)zf_strv_argv(&env), out,
+				 &errtext, err);
 	if (status < 0)
 		return status;
 	if (status != 0)
@@ -237,6 +262,8 @@ int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const 
 	_cleanup_buf_ struct zf_buf list = ZF_BUF_INIT;
 	int r;
 
+	if (ndatasets == 0)
+		return 0;               /* zfs get without a dataset lists every one */
 	if ((r = check_names(datasets, ndatasets, ZF_ZFS_NAME_ANY, err)) < 0)
 		return r;
 	for (size_t i = 0; i < nprops; i++) {
@@ -245,13 +272,14 @@ int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const 
 		zf_buf_addf(&list, "%s%s", i ? "," : "", props[i]);
 	}
 	args_init(&args, "get");
-	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-o", "name,property,value,source",
+	/* -j, not -H: a value may hold tabs and newlines (see zfs.h) */
+	zf_strv_addv(&args, (const char *const[]){ "-j", "-p", "-o", "name,property,value,source",
 						   NULL });
 	zf_strv_add(&args, zf_buf_str(&list));
 	zf_strv_addn(&args, datasets, ndatasets);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	return zf_zfs_parse_props(out.data, out.len, ret, err);
+	return zf_zfs_parse_props_json(out.data, out.len, ret, err);
 }
 
 int zf_zfs_get_one(const char *dataset, const char *prop, char **ret_value, struct zf_err *err)
@@ -279,7 +307,10 @@ static int check_assignment(const char *a, struct zf_err *err)
 	const char *eq = strchr(a, '=');
 	if (!eq || eq == a || a[0] == '-')
 		return zf_err_set(err, -EINVAL, "invalid property assignment '%s'", a);
-	/* zfs get -H could not give back a value holding a newline */
+	/*
+	 * zferry's own values never need a newline, and tools that read
+	 * `zfs get -H` (older zferry among them) would misread one.
+	 */
 	if (strchr(eq, '\n'))
 		return zf_err_set(err, -EINVAL, "property value of '%.*s' contains a newline",
 				  (int)(eq - a), a);
@@ -397,7 +428,7 @@ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list
 	zf_strv_addn(&args, snapshots, n);
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	return zf_zfs_parse_holds(out.data, out.len, ret, err);
+	return zf_zfs_parse_holds(out.data, out.len, snapshots, n, ret, err);
 }
 
 int zf_zfs_destroy_snapshots(const char *dataset, const char *const *names, size_t n,
@@ -550,7 +581,7 @@ int zf_zfs_send_start(const char *snapshot, const struct zf_zfs_send_opts *opts,
 
 	if ((r = send_args(&args, snapshot, opts, false, err)) < 0)
 		return r;
-	return spawn(&args, &po, ret, err);
+	return zfs_spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
@@ -558,85 +589,21 @@ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *op
 {
 	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-	const char *p;
 	int r;
 
 	if ((r = send_args(&args, snapshot, opts, true, err)) < 0)
 		return r;
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	/* -nP prints "size\t<bytes>" as its last line (after full/incremental lines) */
-	for (p = zf_buf_str(&out); (p = strstr(p, "size\t")); p += 5)
-		if (p == out.data || p[-1] == '\n') {
-			unsigned long long v;
-			char *e;
-			errno = 0;
-			v = strtoull(p + 5, &e, 10);
-			if (!errno && (*e == '\n' || !*e) && e != p + 5) {
-				*ret_bytes = v;
-				return 0;
-			}
-		}
-	return zf_err_set(err, -EBADMSG, "zfs send -nP printed no size for '%s'",
-			  snapshot ? snapshot : "resume token");
+	if ((r = zf_zfs_parse_send_size(out.data, out.len, ret_bytes, err)) < 0)
+		return zf_err_prefix(err, "estimate for '%s'", snapshot ? snapshot : "resume token");
+	return 0;
 }
 
 void zf_zfs_resume_info_release(struct zf_zfs_resume_info *i)
 {
 	free(i->toname);
 	*i = (struct zf_zfs_resume_info){ 0 };
-}
-
-/* The value of "\tKEY = VALUE" on a line of its own in text, or NULL. */
-static char *token_field(const char *text, const char *key)
-{
-	_cleanup_free_ char *pat = zf_xasprintf("\t%s = ", key);
-	const char *p, *e;
-
-	for (p = text; (p = strstr(p, pat)); p++) {
-		if (p != text && p[-1] != '\n')
-			continue;
-		p += strlen(pat);
-		e = strchrnul(p, '\n');
-		return zf_xstrndup(p, (size_t)(e - p));
-	}
-	return NULL;
-}
-
-static int token_u64(const char *text, const char *key, bool need, uint64_t *ret,
-		     struct zf_err *err)
-{
-	_cleanup_free_ char *v = token_field(text, key);
-	unsigned long long x;
-	char *e;
-
-	*ret = 0;
-	if (!v)
-		return need ? zf_err_set(err, -EBADMSG, "resume token has no %s", key) : 0;
-	errno = 0;
-	x = strtoull(v, &e, 0);
-	if (errno || e == v || *e || v[0] == '-')
-		return zf_err_set(err, -EBADMSG, "resume token: bad %s '%.40s'", key, v);
-	*ret = x;
-	return 0;
-}
-
-int zf_zfs_parse_resume_info(const char *text, struct zf_zfs_resume_info *ret,
-			     struct zf_err *err)
-{
-	_cleanup_free_ char *name = token_field(text, "toname");
-	int r;
-
-	if (!name)
-		return zf_err_set(err, -EBADMSG, "zfs send -nP -t printed no toname for the resume "
-				  "token");
-	if ((r = zf_zfs_name_check(name, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
-		return zf_err_prefix(err, "resume token names");
-	if ((r = token_u64(text, "toguid", true, &ret->toguid, err)) < 0 ||
-	    (r = token_u64(text, "fromguid", false, &ret->fromguid, err)) < 0)
-		return r;
-	ret->toname = TAKE_PTR(name);
-	return 0;
 }
 
 int zf_zfs_resume_token_info(const char *token, struct zf_zfs_resume_info *ret,
@@ -651,7 +618,7 @@ int zf_zfs_resume_token_info(const char *token, struct zf_zfs_resume_info *ret,
 		return r;
 	if ((r = zfs_run(&args, &out, err)) < 0)
 		return r;
-	return zf_zfs_parse_resume_info(zf_buf_str(&out), ret, err);
+	return zf_zfs_parse_resume_info(out.data, out.len, ret, err);
 }
 
 int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
@@ -685,7 +652,7 @@ int zf_zfs_recv_start(const char *target, const struct zf_zfs_recv_opts *opts,
 		zf_strv_add(&args, *p);
 	}
 	zf_strv_add(&args, target);
-	return spawn(&args, &po, ret, err);
+	return zfs_spawn(&args, &po, ret, err);
 }
 
 int zf_zfs_stream_finish(struct zf_proc *p, const char *what, struct zf_err *err)

@@ -9,10 +9,13 @@ struct zf_err;
 struct zf_proc;
 
 /*
- * Every call runs the `zfs` program by argv (never a shell) with -H/-p where
- * it prints, and parses what it prints.  A failing zfs is classified from its
- * exit status and stderr into a negative errno (or -ZF_E_*), and the message
- * in err keeps zfs's own words:
+ * Every call runs the `zfs` program by argv (never a shell), in the C.UTF-8
+ * locale, with -H/-p (or -j) where it prints, and parses what it prints:
+ * names and numbers from -H lines, since names hold no tab or newline, and
+ * property values, which may hold anything, only from zfs get -j.  What
+ * each parser trusts is said where it is declared.  A failing zfs is
+ * classified from its exit status and stderr into a negative errno (or
+ * -ZF_E_*), and the message in err keeps zfs's own words:
  *
  *   -ENOENT              dataset/snapshot/pool does not exist
  *   -EEXIST              already exists
@@ -112,7 +115,14 @@ _must_check_ int zf_zfs_list_versions(const char *const *datasets, size_t n,
 void zf_zfs_fs_list_release(struct zf_zfs_fs_list *l);
 void zf_zfs_version_list_release(struct zf_zfs_version_list *l);
 
-/* Parsers of `zfs list -Hp` output, exposed for tests and fuzzing. text need not be NUL-terminated. */
+/*
+ * Parsers of `zfs list -Hp` output, exposed for tests and fuzzing; text need
+ * not be NUL-terminated.  They split lines at newlines and fields at tabs,
+ * and trust that: every field is a name (OpenZFS's name rules allow only
+ * [A-Za-z0-9_.:- ] and the separators, see zf_zfs_name_check()), a fixed
+ * word of zfs's (type) or a number, never user text.  A line with another
+ * number of fields, a field that is not a number, or a NUL fails the parse.
+ */
 _must_check_ int zf_zfs_parse_fs_list(const char *text, size_t len, struct zf_zfs_fs_list *ret,
 				      struct zf_err *err);
 _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,
@@ -123,8 +133,9 @@ _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,
 struct zf_zfs_prop {
 	char *dataset;
 	char *name;
-	char *value;            /* "-" when unset, as zfs prints it */
-	char *source;           /* "local", "default", "inherited from X", "received", "-" */
+	char *value;            /* zfs's raw (-p) text; "-" when unset, as zfs prints it */
+	char *source;           /* "local", "default", "temporary", "received",
+				   "inherited from X", or "-" (none) */
 };
 
 struct zf_zfs_prop_list {
@@ -132,7 +143,19 @@ struct zf_zfs_prop_list {
 	size_t n, alloc;
 };
 
-/* zfs get -Hp for props (comma-free names) on each dataset. */
+/*
+ * One `zfs get -j -p -o name,property,value,source PROPS DATASETS...` for
+ * props (comma-free names) on every dataset, so that nothing a value holds
+ * can pass for another dataset's property: values are JSON strings, and
+ * newlines, tabs, quotes and every other byte come back as set.  Limits of
+ * OpenZFS 2.3's JSON printer, which zfs imposes and we report:
+ *  - a value that is not valid UTF-8 stops zfs's output mid-string (zfs
+ *    exits 0): the call fails with -EILSEQ naming the property and dataset,
+ *    it never returns a partial list;
+ *  - characters above U+FFFF (emoji) are left out of the value by zfs.
+ * A value cannot hold a NUL (zfs keeps C strings); output claiming one is
+ * refused (-EBADMSG), never cut short.
+ */
 _must_check_ int zf_zfs_get(const char *const *datasets, size_t ndatasets,
 			    const char *const *props, size_t nprops, struct zf_zfs_prop_list *ret,
 			    struct zf_err *err);
@@ -143,8 +166,17 @@ _must_check_ int zf_zfs_get_one(const char *dataset, const char *prop, char **re
 const char *zf_zfs_prop_find(const struct zf_zfs_prop_list *l, const char *dataset,
 			     const char *prop);
 void zf_zfs_prop_list_release(struct zf_zfs_prop_list *l);
-_must_check_ int zf_zfs_parse_props(const char *text, size_t len, struct zf_zfs_prop_list *ret,
-				    struct zf_err *err);
+/*
+ * The parser behind zf_zfs_get(), exposed for tests and fuzzing: text (len
+ * bytes, need not be NUL-terminated) must be exactly one `zfs get -j`
+ * document of output version 0.x, whitespace aside.  Appends to *ret; on
+ * error *ret is released and err says what is wrong and where (-EBADMSG,
+ * -EILSEQ for the invalid UTF-8 case above, -E2BIG past 2 GiB).  It trusts
+ * zfs for the document's shape (member names are dataset and property
+ * names, which OpenZFS keeps printable); only string contents are data.
+ */
+_must_check_ int zf_zfs_parse_props_json(const char *text, size_t len,
+					 struct zf_zfs_prop_list *ret, struct zf_err *err);
 
 /* zfs set prop=value... dataset: assignments are "name=value" strings. */
 _must_check_ int zf_zfs_set(const char *dataset, const char *const *assignments, size_t n,
@@ -173,12 +205,26 @@ struct zf_zfs_hold_list {
 	struct zf_zfs_hold *v;
 	size_t n, alloc;
 };
-/* zfs holds -Hp snapshot... */
+/*
+ * zfs holds -Hp snapshot...  OpenZFS 2.3 has no -j for holds, and a tag is
+ * any bytes but NUL.  What the parser trusts and checks:
+ *  - a line starts with one of the snapshots asked for and a tab (names
+ *    hold no tab or newline), ends with a tab and the time in digits, and
+ *    the tag is everything between, tabs included;
+ *  - a tag with a newline splits over lines; a piece that does not fit the
+ *    shape above fails the parse (-EBADMSG, naming the line), and so does a
+ *    (snapshot, tag) pair listed twice, which zfs never does;
+ *  - a piece that does fit (a tag "x\t1\nPOOL/FS@SNAP\tTAG") is taken for
+ *    a hold on a snapshot asked for: nothing in -H output tells it apart.
+ *    A caller that knows each snapshot's userrefs (zfs list) compares the
+ *    count of holds with it, as replicate's stale-hold release does.
+ */
 _must_check_ int zf_zfs_holds(const char *const *snapshots, size_t n, struct zf_zfs_hold_list *ret,
 			      struct zf_err *err);
 void zf_zfs_hold_list_release(struct zf_zfs_hold_list *l);
-_must_check_ int zf_zfs_parse_holds(const char *text, size_t len, struct zf_zfs_hold_list *ret,
-				    struct zf_err *err);
+/* The parser behind zf_zfs_holds(); snapshots: those asked for. On error *ret is released. */
+_must_check_ int zf_zfs_parse_holds(const char *text, size_t len, const char *const *snapshots,
+				    size_t n, struct zf_zfs_hold_list *ret, struct zf_err *err);
 
 /*
  * Destroys snapshots of one dataset in a single `zfs destroy fs@a,b,c`
@@ -233,11 +279,19 @@ struct zf_zfs_resume_info {
 _must_check_ int zf_zfs_resume_token_info(const char *token, struct zf_zfs_resume_info *ret,
 					  struct zf_err *err);
 void zf_zfs_resume_info_release(struct zf_zfs_resume_info *i);
-/* The parser of `zfs send -nP -t` output, for tests and fuzzing. */
-_must_check_ int zf_zfs_parse_resume_info(const char *text, struct zf_zfs_resume_info *ret,
-					  struct zf_err *err);
 _must_check_ int zf_zfs_send_estimate(const char *snapshot, const struct zf_zfs_send_opts *opts,
 				      uint64_t *ret_bytes, struct zf_err *err);
+/*
+ * Parsers of `zfs send -nP [-t TOKEN]` output, exposed for tests and
+ * fuzzing.  Snapshot names hold no newline, but the nvlist that -t prints
+ * holds whatever strings the token's maker chose: the size is taken from
+ * the last line only, and a toname, toguid or fromguid line printed twice
+ * fails (-EBADMSG).  toguid is required.
+ */
+_must_check_ int zf_zfs_parse_send_size(const char *text, size_t len, uint64_t *ret_bytes,
+					struct zf_err *err);
+_must_check_ int zf_zfs_parse_resume_info(const char *text, size_t len,
+					  struct zf_zfs_resume_info *ret, struct zf_err *err);
 
 struct zf_zfs_recv_opts {
 	bool resumable;                 /* -s: keep a resume token on interruption */

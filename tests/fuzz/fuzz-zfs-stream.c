@@ -1,9 +1,6 @@
 /* tests/fuzz/fuzz-zfs-stream.c — the head of a zfs send stream (and its nvlists), then the receive policy */
-#include <stdlib.h>
-#include <string.h>
 #include "fuzz.h"
 #include "util/err.h"
-#include "zfs/zfs.h"
 #include "zfs/nvlist.h"
 #include "zfs/recv-policy.h"
 #include "zfs/stream.h"
@@ -26,19 +23,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 312 && zf_nvlist_unpack(data + 312, size - 312, &l, &err) == 0)
 		(void)zf_nvlist_get(l, "fss");
 	zf_nvlist_free(l);
-	/* and as what `zfs send -nP -t` prints about a resume token */
-	{
-		char *text = malloc(size + 1);
-		struct zf_zfs_resume_info ri = { 0 };
-
-		if (text) {
-			memcpy(text, data, size);
-			text[size] = '\0';
-			zf_err_clear(&err);
-			if (zf_zfs_parse_resume_info(text, &ri, &err) == 0)
-				zf_zfs_resume_info_release(&ri);
-			free(text);
-		}
-	}
 	return 0;
 }

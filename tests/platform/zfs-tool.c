@@ -8,6 +8,7 @@
  *   zfs-tool list-fs [-r] [-x REGEX] ROOT...     (-x: leave out names matching REGEX)
  *   zfs-tool list-versions FS...
  *   zfs-tool get DS[,DS...] PROP[,PROP...]
+ *   zfs-tool get-value DS PROP                  the value's bytes alone, no newline
  *   zfs-tool set DS NAME=VALUE...
  *   zfs-tool snapshot [-r] NAME FS...
  *   zfs-tool bookmark SNAP|BOOKMARK FS#MARK
@@ -214,6 +215,11 @@ int main(int argc, char **argv)
 			printf("%s\t%s\t%s\t%s\n", l.v[i].dataset, l.v[i].name, l.v[i].value,
 			       l.v[i].source);
 		zf_zfs_prop_list_release(&l);
+	} else if (streq(op, "get-value") && nrest == 2) {
+		_cleanup_free_ char *value = NULL;
+		r = zf_zfs_get_one(rest[0], rest[1], &value, &err);
+		if (r >= 0 && zf_write_full(1, value, strlen(value)) < 0)
+			return 1;
 	} else if (streq(op, "set") && nrest >= 2) {
 		r = zf_zfs_set(rest[0], rest + 1, nrest - 1, &err);
 	} else if (streq(op, "snapshot") && nrest >= 2) {

@@ -397,6 +397,11 @@ static void test_nvlist(void **state)
 	}
 }
 
+static int pri(const char *text, struct zf_zfs_resume_info *ri, struct zf_err *err)
+{
+	return zf_zfs_parse_resume_info(text, strlen(text), ri, err);
+}
+
 /* What `zfs send -nP -t TOKEN` prints (OpenZFS 2.3.2), and forgeries of it. */
 static void test_resume_info(void **state)
 {
@@ -404,7 +409,7 @@ static void test_resume_info(void **state)
 	struct zf_err err = ZF_ERR_INIT;
 	(void)state;
 
-	assert_int_equal(zf_zfs_parse_resume_info(
+	assert_int_equal(pri(
 				 "resume token contents:\nnvlist version: 0\n\tobject = 0x24\n"
 				 "\toffset = 0x0\n\tbytes = 0x2ea0\n\ttoguid = 0x88a0f74728bd5eb2\n"
 				 "\ttoname = p/a@s4\nfull\tp/a@s4\t1488\nsize\t1488\n", &ri, &err), 0);
@@ -412,23 +417,23 @@ static void test_resume_info(void **state)
 	assert_true(ri.toguid == 0x88a0f74728bd5eb2ull);
 	assert_true(ri.fromguid == 0);
 	zf_zfs_resume_info_release(&ri);
-	assert_int_equal(zf_zfs_parse_resume_info(
+	assert_int_equal(pri(
 				 "\tfromguid = 0x10\n\ttoguid = 0x20\n\ttoname = p/a b@s 2\n", &ri,
 				 &err), 0);
 	assert_true(ri.fromguid == 16 && ri.toguid == 32);
 	assert_string_equal(ri.toname, "p/a b@s 2");
 	zf_zfs_resume_info_release(&ri);
 	/* no guid: nothing to check the name by */
-	assert_int_equal(zf_zfs_parse_resume_info("\ttoname = p/a@s\n", &ri, &err), -EBADMSG);
+	assert_int_equal(pri("\ttoname = p/a@s\n", &ri, &err), -EBADMSG);
 	zf_err_clear(&err);
-	assert_int_equal(zf_zfs_parse_resume_info("\ttoguid = 0x1\n\ttoname = -R@s\n", &ri, &err),
+	assert_int_equal(pri("\ttoguid = 0x1\n\ttoname = -R@s\n", &ri, &err),
 			 -ZF_E_BADNAME);
 	zf_err_clear(&err);
-	assert_int_equal(zf_zfs_parse_resume_info("\ttoguid = -1\n\ttoname = p/a@s\n", &ri, &err),
+	assert_int_equal(pri("\ttoguid = -1\n\ttoname = p/a@s\n", &ri, &err),
 			 -EBADMSG);
 	zf_err_clear(&err);
 	/* a field inside another line does not count */
-	assert_int_equal(zf_zfs_parse_resume_info("x\ttoguid = 0x1\n\ttoname = p/a@s\n", &ri,
+	assert_int_equal(pri("x\ttoguid = 0x1\n\ttoname = p/a@s\n", &ri,
 						  &err), -EBADMSG);
 }
 
