@@ -6,6 +6,7 @@
 #include "job/config.h"
 #include "util/err.h"
 #include "util/strv.h"
+#include "zfs/recv-policy.h"
 #include "util/banned.h"
 
 static void print_list(const char *sep, const char *what, const struct zf_strv *v)
@@ -15,6 +16,27 @@ static void print_list(const char *sep, const char *what, const struct zf_strv *
 	printf("%s%s", sep, what);
 	for (size_t i = 0; i < v->n; i++)
 		printf("%s%s", i ? ", " : " ", v->v[i]);
+}
+
+/* The receive policy a client gets (cl NULL: the serve level's), as one line. */
+static void print_receive(const char *what, const struct zf_config *c,
+			  const struct zf_config_client *cl)
+{
+	struct zf_recv_policy p;
+
+	zf_config_recv_policy(c, cl, &p);
+	printf("%s: allow", what);
+	if (!p.allow)
+		printf(" default");
+	for (const char *const *a = p.allow; a && *a; a++)
+		printf(" %s", *a);
+	if (p.allow && !*p.allow)
+		printf(" nothing");
+	for (const char *const *a = p.deny; a && *a; a++)
+		printf("%s%s", a == p.deny ? "; deny " : " ", *a);
+	for (const char *const *a = p.force; a && *a; a++)
+		printf("%s%s", a == p.force ? "; force " : " ", *a);
+	printf("; %s\n", p.mount ? "mount" : "no mount");
 }
 
 static void summary(const struct zf_config *c)
@@ -35,11 +57,20 @@ static void summary(const struct zf_config *c)
 			printf("%s%s", i ? ", " : " ", s->tcp_allow.v[i]);
 		putchar('\n');
 	}
+	if (s->dc_present)
+		printf("  data channel: %s ports %u-%u\n", s->dc_listen, s->dc_first, s->dc_last);
+	else
+		printf("  data channel: none\n");
+	print_receive("  receive", c, NULL);
 	for (size_t i = 0; i < s->n_clients; i++) {
+		const struct zf_config_receive *rc = &s->clients[i].receive;
+
 		printf("  client '%s':", s->clients[i].identity);
 		print_list(" ", "read", &s->clients[i].read);
 		print_list(s->clients[i].read.n ? "; " : " ", "write", &s->clients[i].write);
 		putchar('\n');
+		if (rc->has_allow || rc->has_deny || rc->has_force || rc->has_mount)
+			print_receive("    receive", c, &s->clients[i]);
 	}
 }
 
