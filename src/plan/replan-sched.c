@@ -7,17 +7,24 @@
 #include "util/banned.h"
 
 /*
- * Children are kept in one array, grouped per parent (first[i]..first[i+1]),
- * and runnable items in a FIFO, so each call is O(1) amortised and a
- * failure touches only the subtree it skips: a pool with thousands of
- * filesystems does not make the engine's lock hot.
+ * An item waits for its parent and, when set, for `after` (a clone's
+ * origin).  Those are the only edges, kept in one array grouped per item
+ * they leave (first[i]..first[i+1]), and runnable items wait in a FIFO, so
+ * each call is O(1) amortised and a failure touches only what it skips: a
+ * pool with thousands of filesystems does not make the engine's lock hot.
  */
+struct edge {
+	size_t to;
+	bool origin;            /* an `after` edge, not a parent's */
+};
+
 struct zf_replan_sched {
 	const struct zf_replan *p;
 	enum zf_replan_state *state;
 	char **reason;
-	size_t *first;          /* n_items + 1 offsets into children */
-	size_t *children;
+	unsigned *waiting;      /* unfinished items each one waits for */
+	size_t *first;          /* n_items + 1 offsets into edges */
+	struct edge *edges;
 	size_t *queue;          /* each item enters at most once */
 	size_t head, tail;
 	size_t running;
@@ -32,22 +39,33 @@ struct zf_replan_sched *zf_replan_sched_new(const struct zf_replan *p)
 	s->p = p;
 	s->state = zf_xcalloc(n + 1, sizeof(*s->state));
 	s->reason = zf_xcalloc(n + 1, sizeof(*s->reason));
+	s->waiting = zf_xcalloc(n + 1, sizeof(*s->waiting));
 	s->first = zf_xcalloc(n + 1, sizeof(*s->first));
-	s->children = zf_xcalloc(n + 1, sizeof(*s->children));
+	s->edges = zf_xcalloc(2 * n + 1, sizeof(*s->edges));
 	s->queue = zf_xcalloc(n + 1, sizeof(*s->queue));
 
-	for (size_t i = 0; i < n; i++)
-		if (p->items[i].parent >= 0)
-			s->first[p->items[i].parent + 1]++;
+	for (size_t i = 0; i < n; i++) {
+		const struct zf_replan_item *it = &p->items[i];
+		if (it->parent >= 0)
+			s->first[it->parent + 1]++;
+		if (it->after >= 0 && it->after != it->parent)
+			s->first[it->after + 1]++;
+	}
 	for (size_t i = 0; i < n; i++)
 		s->first[i + 1] += s->first[i];
 	for (size_t i = 0; i < n; i++) {
-		ssize_t par = p->items[i].parent;
+		const struct zf_replan_item *it = &p->items[i];
 
-		if (par < 0)
+		if (it->parent >= 0) {
+			s->edges[s->first[it->parent] + fill[it->parent]++] = (struct edge){ i, false };
+			s->waiting[i]++;
+		}
+		if (it->after >= 0 && it->after != it->parent) {
+			s->edges[s->first[it->after] + fill[it->after]++] = (struct edge){ i, true };
+			s->waiting[i]++;
+		}
+		if (!s->waiting[i])
 			s->queue[s->tail++] = i;
-		else
-			s->children[s->first[par] + fill[par]++] = i;
 	}
 	return s;
 }
@@ -65,27 +83,40 @@ int zf_replan_sched_next(struct zf_replan_sched *s, size_t *ret_index)
 	return s->running ? -EAGAIN : 0;
 }
 
-static void skip(struct zf_replan_sched *s, size_t i, const char *failed)
+/* Skips i and, since it never ran, everything that waits for it. */
+static void skip(struct zf_replan_sched *s, size_t i, const char *why, const char *failed)
 {
+	if (s->state[i] == ZF_REPLAN_SKIPPED)
+		return;
 	s->state[i] = ZF_REPLAN_SKIPPED;
-	s->reason[i] = zf_xasprintf("parent '%s' failed", failed);
+	s->reason[i] = zf_xasprintf("%s '%s' failed", why, failed);
 	for (size_t k = s->first[i]; k < s->first[i + 1]; k++)
-		skip(s, s->children[k], failed);
+		skip(s, s->edges[k].to, s->edges[k].origin ? "origin" : "parent", failed);
 }
 
 void zf_replan_sched_done(struct zf_replan_sched *s, size_t i, bool ok)
 {
 	const struct zf_replan_item *it = &s->p->items[i];
-	bool skip_children = !ok && it->children_need;
 
 	assert(i < s->p->n_items && s->state[i] == ZF_REPLAN_RUNNING);
 	s->state[i] = ok ? ZF_REPLAN_DONE : ZF_REPLAN_FAILED;
 	s->running--;
 	for (size_t k = s->first[i]; k < s->first[i + 1]; k++) {
-		if (skip_children)
-			skip(s, s->children[k], it->display);
-		else
-			s->queue[s->tail++] = s->children[k];
+		const struct edge *e = &s->edges[k];
+
+		if (s->state[e->to] == ZF_REPLAN_SKIPPED)
+			continue;
+		/*
+		 * A failed parent holds its children back only when their
+		 * targets need it (children_need); a clone always needs its
+		 * origin's snapshot on the target.
+		 */
+		if (!ok && (e->origin || it->children_need)) {
+			skip(s, e->to, e->origin ? "origin" : "parent", it->display);
+			continue;
+		}
+		if (--s->waiting[e->to] == 0)
+			s->queue[s->tail++] = e->to;
 	}
 }
 
@@ -107,8 +138,9 @@ struct zf_replan_sched *zf_replan_sched_free(struct zf_replan_sched *s)
 		free(s->reason[i]);
 	free(s->reason);
 	free(s->state);
+	free(s->waiting);
 	free(s->first);
-	free(s->children);
+	free(s->edges);
 	free(s->queue);
 	free(s);
 	return NULL;

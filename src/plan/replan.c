@@ -405,11 +405,54 @@ static void set_cursor(struct ctx *c, struct zf_replan_item *it, const struct si
 			zf_strv_add(&it->cursor_remove, s->marks[i]->name);
 }
 
+/* zfs names are shorter than 256 bytes (ZFS_MAX_DATASET_NAME_LEN). */
+#define NAME_MAX_LEN 255
+
+/*
+ * Whether every snapshot the SEND steps put on the target has a name zfs
+ * takes: the target's full name, '@' and the snapshot's.  Known only when
+ * the caller gave the full names (dst_display).
+ */
+static bool names_fit(struct ctx *c, struct zf_replan_item *it, const struct side *s)
+{
+	size_t base = c->o->dst_display ? strlen(it->display) + 1 : 0;
+
+	if (!c->o->dst_display)
+		return true;
+	for (size_t i = 0; i < it->n_steps; i++) {
+		const struct zf_replan_step *st = &it->steps[i];
+		const struct zf_replan_version *from = NULL, *to = find_guid(s, st->to_guid);
+
+		if (st->kind != ZF_REPLAN_STEP_SEND || !to)
+			continue;
+		if (st->from && !st->from_fs)
+			from = find_guid(s, st->from_guid);
+		for (size_t k = 0; k < s->n_snaps; k++) {
+			const struct zf_replan_version *v = s->snaps[k];
+			bool sent = v == to || (st->intermediates && from &&
+						v->createtxg > from->createtxg &&
+						v->createtxg <= to->createtxg);
+			if (sent && base + strlen(v->name) > NAME_MAX_LEN) {
+				conflict(it, ZF_REPLAN_CONFLICT_NAME_TOO_LONG);
+				set_message(c, it, "'%s@%s' would be %zu bytes, longer than zfs takes "
+					    "(%d): use a shorter DST or --sync-snap-prefix",
+					    it->display, v->name, base + strlen(v->name),
+					    NAME_MAX_LEN);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 /* Holds for every snapshot the steps read on the sender, and the cursor. */
 static void finish_send(struct ctx *c, struct zf_replan_item *it, const struct side *s,
 			const struct zf_replan_version *to, unsigned flags)
 {
 	char buf[8];
+
+	if (!names_fit(c, it, s))
+		return;
 
 	for (size_t i = 0; i < it->n_steps; i++) {
 		const struct zf_replan_step *st = &it->steps[i];
@@ -485,8 +528,8 @@ static void plan_incremental(struct ctx *c, struct zf_replan_item *it, const str
 	}
 }
 
-static bool check_flags(struct ctx *c, struct zf_replan_item *it, const struct side *d,
-			unsigned want)
+static bool check_flags(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			const struct side *d, unsigned want)
 {
 	const char *recorded = d->fs->sendflags;
 	unsigned have, diff;
@@ -495,9 +538,31 @@ static bool check_flags(struct ctx *c, struct zf_replan_item *it, const struct s
 	if (!recorded)
 		return true;            /* not ours, or older than the property: trust zfs */
 	have = sticky_flags(zf_replan_flags_parse(recorded));
+	/*
+	 * An encrypted source goes raw unless the user says --decrypt: a chain
+	 * that was started decrypted does not quietly go on sending plaintext.
+	 */
+	if (c->o->raw == ZF_REPLAN_RAW_AUTO && s->fs->encrypted && !(have & ZF_REPLAN_RAW)) {
+		conflict(it, ZF_REPLAN_CONFLICT_DECRYPTED_CHAIN);
+		set_message(c, it, "target '%s' was received decrypted (--decrypt) from the "
+			    "encrypted '%s': pass --decrypt again to go on sending plaintext, or "
+			    "--rename-diverged to start an encrypted (raw) copy", it->display,
+			    sdisp(c, it));
+		return false;
+	}
 	diff = have ^ sticky_flags(want);
 	if (!diff)
 		return true;
+	if ((have & ZF_REPLAN_RAW) && !(want & ZF_REPLAN_RAW)) {
+		/* -L comes with -w: saying so would only confuse */
+		conflict(it, ZF_REPLAN_CONFLICT_SENDFLAGS);
+		set_message(c, it, "target '%s' was received raw (encrypted, -w) and can only "
+			    "go on raw: drop %s, or use --rename-diverged to start a plaintext "
+			    "copy", it->display,
+			    c->o->raw == ZF_REPLAN_RAW_OFF ? "--decrypt" : "the option that "
+			    "turned raw off");
+		return false;
+	}
 	for (size_t i = 0; i < ELEMENTSOF(flag_table); i++) {
 		if (!(diff & flag_table[i].flag))
 			continue;
@@ -692,17 +757,10 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 			    "snapshot)", sdisp(c, it), s->n_marks ? " (only bookmarks)" : "");
 		return;
 	}
-	if (c->o->sync_snap) {
-		to = find_snap_name(s, c->o->sync_snap);
-		if (!to) {
-			conflict(it, ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING);
-			set_message(c, it, "'%s' has no snapshot '@%s' to send (created after it "
-				    "was taken?)", sdisp(c, it), c->o->sync_snap);
-			return;
-		}
-	} else {
+	/* the sync snapshot where the engine took one (what changed), else the newest */
+	to = c->o->sync_snap ? find_snap_name(s, c->o->sync_snap) : NULL;
+	if (!to)
 		to = s->snaps[s->n_snaps - 1];
-	}
 
 	if (resumed) {
 		/* once resumed, the target's newest snapshot is the one resumed */
@@ -713,7 +771,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 			return;
 		}
 		flags = want_flags(c, s, d->fs->sendflags);
-		if (!check_flags(c, it, d, flags))
+		if (!check_flags(c, it, s, d, flags))
 			return;
 		plan_incremental(c, it, s, resumed, to, false);
 		finish_send(c, it, s, to, flags);
@@ -820,7 +878,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 	}
 
 	flags = want_flags(c, s, d->fs->sendflags);
-	if (!check_flags(c, it, d, flags))
+	if (!check_flags(c, it, s, d, flags))
 		return;
 	it->action = ZF_REPLAN_INCREMENTAL;
 	plan_incremental(c, it, s, base, to, force);
@@ -943,6 +1001,87 @@ static void sides_releasep(struct sides *ss)
 	sides_release(ss);
 }
 
+static struct zf_replan_item *item_named(struct zf_replan *p, const char *fs)
+{
+	for (size_t i = 0; i < p->n_items; i++)
+		if (streq(p->items[i].fs, fs))
+			return &p->items[i];
+	return NULL;
+}
+
+/* Whether the target of it will hold the snapshot g (guid) once it ran. */
+static bool arrives(const struct zf_replan_item *it, const struct side *s,
+		    const struct zf_replan_version *g)
+{
+	for (size_t i = 0; i < it->n_steps; i++) {
+		const struct zf_replan_step *st = &it->steps[i];
+		const struct zf_replan_version *from, *to;
+
+		if (st->kind != ZF_REPLAN_STEP_SEND)
+			continue;
+		if (st->to_guid == g->guid)
+			return true;
+		from = st->from && !st->from_fs ? find_guid(s, st->from_guid) : NULL;
+		to = find_guid(s, st->to_guid);
+		if (st->intermediates && from && to && g->createtxg > from->createtxg &&
+		    g->createtxg < to->createtxg)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Clones as clones: a filesystem sent in full whose origin lies in the
+ * replicated tree, and whose origin snapshot is or will be on the target,
+ * goes instead as an incremental from that snapshot (zfs send -i
+ * ORIGIN@s CLONE@first), which zfs recv makes a clone of the target's copy
+ * of the origin: the clone's shared blocks are not sent and not stored
+ * twice.  It then waits for the origin's item (`after`).  An origin below
+ * the clone itself (possible after renames) cannot arrive first: full.
+ */
+static void plan_clones(struct ctx *c, const struct sides *ss, const struct sides *ds)
+{
+	struct zf_replan *p = c->p;
+
+	for (size_t i = 0; i < p->n_items; i++) {
+		struct zf_replan_item *it = &p->items[i];
+		const struct side *s = sides_find(ss, it->fs), *os, *od;
+		const struct zf_replan_version *g, *dg = NULL;
+		struct zf_replan_item *oit;
+		struct zf_replan_step *st = NULL;
+		bool there;
+
+		if (it->action != ZF_REPLAN_FULL || !s || !s->fs->origin_fs)
+			continue;
+		if (is_ancestor(it->fs, s->fs->origin_fs) || streq(it->fs, s->fs->origin_fs))
+			continue;
+		os = sides_find(ss, s->fs->origin_fs);
+		g = os ? find_guid(os, s->fs->origin_guid) : NULL;
+		if (!g || g->bookmark)
+			continue;
+		oit = item_named(p, s->fs->origin_fs);
+		od = sides_find(ds, s->fs->origin_fs);
+		if (od && (!oit || (oit->action != ZF_REPLAN_RENAME_AND_FULL &&
+				    oit->action != ZF_REPLAN_CREATE_PLACEHOLDER)))
+			dg = find_guid(od, g->guid);
+		there = (dg && !dg->bookmark) || (oit && arrives(oit, os, g));
+		for (size_t k = 0; k < it->n_steps && !st; k++)
+			if (it->steps[k].kind == ZF_REPLAN_STEP_SEND && !it->steps[k].from)
+				st = &it->steps[k];
+		if (!there || !st)
+			continue;
+		st->from = dup_str(p, g->name);
+		st->from_fs = dup_str(p, s->fs->origin_fs);
+		st->from_guid = g->guid;
+		st->from_bookmark = false;
+		st->intermediates = false;
+		if (oit && !(dg && !dg->bookmark))
+			it->after = oit - p->items;
+		set_message(c, it, "'%s' goes as a clone of '%s@%s'", sdisp(c, it),
+			    disp(c, c->o->src_display, s->fs->origin_fs), g->name);
+	}
+}
+
 int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_replan_fs *dst,
 		  size_t n_dst, const struct zf_replan_opts *opts, struct zf_replan **ret,
 		  struct zf_err *err)
@@ -1035,6 +1174,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 		it->fs = dup_str(p, nd->name);
 		it->display = disp(&c, opts->dst_display, it->fs);
 		it->parent = parent;
+		it->after = -1;
 		if (nd->src) {
 			plan_fs(&c, it, nd->src, d, has_children);
 			if (it->action == ZF_REPLAN_RENAME_AND_FULL)
@@ -1048,6 +1188,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 		}
 	}
 
+	plan_clones(&c, &ss, &ds);
 	*ret = TAKE_PTR(p);
 	return 0;
 }
@@ -1118,6 +1259,10 @@ const char *zf_replan_conflict_str(enum zf_replan_conflict cf)
 		return "target-exists";
 	case ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING:
 		return "sync-snap-missing";
+	case ZF_REPLAN_CONFLICT_NAME_TOO_LONG:
+		return "name-too-long";
+	case ZF_REPLAN_CONFLICT_DECRYPTED_CHAIN:
+		return "decrypted-chain";
 	case ZF_REPLAN_CONFLICT_RESUME_STALE:
 		return "resume-stale";
 	case ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE:

@@ -73,6 +73,13 @@ struct zf_replan_fs {
 	bool placeholder;       /* receiver: user property zferry:placeholder=on */
 	/* receiver: user property zferry:sendflags ("Lwec" letters), NULL if unset */
 	const char *sendflags;
+	/*
+	 * sender: a clone's origin when it lies in the replicated tree: its
+	 * filesystem's relative name and the snapshot's guid (NULL, 0: none).
+	 * A clone whose origin arrives on the target goes as a clone.
+	 */
+	const char *origin_fs;
+	uint64_t origin_guid;
 };
 
 /* Send flags, as the letters zfs send takes them. */
@@ -127,7 +134,11 @@ struct zf_replan_opts {
 	 * an interrupted first receive had created; the user asked for it.
 	 */
 	bool no_resume;
-	/* Send up to this snapshot (a sync snapshot the engine just took); NULL: newest. */
+	/*
+	 * Send up to this snapshot (a sync snapshot the engine just took)
+	 * where a filesystem has it; one without it (the engine snapshots only
+	 * what changed) sends up to its newest.  NULL: newest everywhere.
+	 */
 	const char *sync_snap;
 	/* Cursor bookmarks are zferry_cursor_<id>_g<guid>; NULL: zferry_cursor_g<guid>. */
 	const char *cursor_id;
@@ -183,9 +194,11 @@ enum zf_replan_conflict {
 	ZF_REPLAN_CONFLICT_SENDFLAGS,           /* (e) requested flags break the target's chain */
 	ZF_REPLAN_CONFLICT_RECEIVER_BOOKMARK,   /* (f) common only as a bookmark on the target */
 	ZF_REPLAN_CONFLICT_TARGET_EXISTS,       /* target exists without snapshots, not ours */
-	ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING,   /* the sender lacks the sync snapshot */
+	ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING,   /* unused since sync_snap may be missing */
 	ZF_REPLAN_CONFLICT_RESUME_STALE,        /* token's snapshot is gone from the sender */
 	ZF_REPLAN_CONFLICT_ENCRYPTED_REPLACE,   /* recv -F cannot replace it: encryption */
+	ZF_REPLAN_CONFLICT_NAME_TOO_LONG,       /* a received name would pass zfs's 255 bytes */
+	ZF_REPLAN_CONFLICT_DECRYPTED_CHAIN,     /* an encrypted source's plain chain needs --decrypt */
 };
 
 enum zf_replan_step_kind {
@@ -200,6 +213,7 @@ enum zf_replan_step_kind {
 struct zf_replan_step {
 	enum zf_replan_step_kind kind;
 	const char *from;       /* SEND: base short name, NULL for a full stream */
+	const char *from_fs;    /* SEND: the base's filesystem when not this one (a clone's origin) */
 	bool from_bookmark;     /* SEND: from is a bookmark (#from), so only -i */
 	uint64_t from_guid;
 	const char *to;         /* SEND: snapshot short name on the sender */
@@ -220,6 +234,12 @@ struct zf_replan_item {
 	const char *fs;                 /* relative name */
 	const char *display;            /* the target's name for messages: "DST/fs" */
 	ssize_t parent;
+	/*
+	 * An item that must have finished first besides the parent, or -1: a
+	 * clone waits for its origin's filesystem to arrive.  If that fails,
+	 * the clone is skipped.
+	 */
+	ssize_t after;
 	enum zf_replan_action action;
 	enum zf_replan_conflict conflict;       /* CONFLICT only */
 	/* One line for people: CONFLICT and NOTHING_TO_SEND say what and what to do;
@@ -297,7 +317,9 @@ int zf_replan_is_cursor(const char *name, const char *cursor_id);
  *
  * When an item fails and its children_need is set (it had to create, or
  * renamed away, the target its descendants are received under), every
- * descendant is SKIPPED with the reason "parent 'X' failed".  A failed
+ * descendant is SKIPPED with the reason "parent 'X' failed".  An item
+ * with `after` set also waits for that one, and is skipped ("origin 'X'
+ * failed") when it fails.  A failed
  * incremental or a conflict on a target that exists does not hold back its
  * children: their targets are there and independent of it.
  */

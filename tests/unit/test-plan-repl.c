@@ -36,6 +36,8 @@ struct fsdef {
 	const char *token;
 	uint64_t toguid;
 	const char *sendflags;
+	const char *origin;             /* sender: a clone's origin filesystem in the tree */
+	uint64_t origin_guid;
 };
 
 struct built {
@@ -61,6 +63,8 @@ static void build(const struct fsdef *defs, struct built *b)
 		f->resume_token = defs->token;
 		f->resume_toguid = defs->toguid;
 		f->sendflags = defs->sendflags;
+		f->origin_fs = defs->origin;
+		f->origin_guid = defs->origin_guid;
 		b->copy[b->n] = zf_xstrdup(defs->versions ? defs->versions : "");
 		for (p = strtok_r(b->copy[b->n], ";", &save); p; p = strtok_r(NULL, ";", &save)) {
 			struct zf_replan_version *v;
@@ -167,7 +171,8 @@ static char *render(const struct zf_replan_item *it)
 			break;
 		case ZF_REPLAN_STEP_SEND:
 			if (st->from)
-				zf_buf_addf(&b, "%s %c%s @%s", st->intermediates ? "-I" : "-i",
+				zf_buf_addf(&b, "%s %s%c%s @%s", st->intermediates ? "-I" : "-i",
+					    st->from_fs ? st->from_fs : "",
 					    st->from_bookmark ? '#' : '@', st->from, st->to);
 			else
 				zf_buf_addf(&b, "full @%s", st->to);
@@ -689,10 +694,12 @@ static void test_flags_raw(void **state)
 	const struct fsdef dst_c[] = { { .name = "", .versions = "@a=1", .sendflags = "c" }, END };
 	const struct zf_replan_item *it;
 
+	/* --decrypt onto a raw chain: say so, not "add --large-block" (-L comes with -w) */
 	o.raw = ZF_REPLAN_RAW_OFF;
 	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst_w, &o);
 	it = expect_conflict(p, "", ZF_REPLAN_CONFLICT_SENDFLAGS);
-	expect_msg(it, "received with -w, so send with -w too (--raw)");
+	expect_msg(it, "was received raw (encrypted, -w) and can only go on raw: drop --decrypt");
+	assert_null(strstr(it->message, "large-block"));
 	o.raw = ZF_REPLAN_RAW_ON;
 	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, dst_c, &o);
 	it = expect_conflict(p2, "", ZF_REPLAN_CONFLICT_SENDFLAGS);
@@ -740,8 +747,15 @@ static void test_encrypted_defaults_raw(void **state)
 
 	assert_int_equal(expect(p, "", "full", "full @b")->flags, ZF_REPLAN_RAW);
 	assert_string_equal(item(p, "")->sendflags, "w");
-	assert_int_equal(expect(p2, "", "incremental", "-i @a @b")->flags, 0);
+	/* a chain started with --decrypt does not quietly go on in plaintext */
+	expect_msg(expect_conflict(p2, "", ZF_REPLAN_CONFLICT_DECRYPTED_CHAIN),
+		   "pass --decrypt again");
 	assert_int_equal(expect(p3, "", "incremental", "-i @a @b")->flags, ZF_REPLAN_RAW);
+	/* with --decrypt it goes on */
+	struct zf_replan_opts o = opts_r;
+	o.raw = ZF_REPLAN_RAW_OFF;
+	_cleanup_(zf_replan_freep) struct zf_replan *p4 = plan(src, dst_plain, &o);
+	assert_int_equal(expect(p4, "", "incremental", "-i @a @b")->flags, 0);
 }
 
 /* Bookmarks only on the sender: nothing to send, and the message says why. */
@@ -776,7 +790,10 @@ static void test_empty_sender(void **state)
 	expect_msg(expect(p, "", "nothing-to-send", ""), "has no snapshots to send;");
 }
 
-/* A sync snapshot: send up to it, not past it; a filesystem lacking it is a conflict. */
+/*
+ * A sync snapshot: send up to it, not past it; a filesystem lacking it (the
+ * engine snapshots only what changed) goes up to its newest snapshot.
+ */
 static void test_sync_snap(void **state)
 {
 	(void)state;
@@ -788,7 +805,7 @@ static void test_sync_snap(void **state)
 	o.sync_snap = "sync";
 	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst, &o);
 	expect(p, "", "incremental", "-i @a @sync");
-	expect_msg(expect_conflict(p, "new", ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING), "'@sync'");
+	expect(p, "new", "full", "full @later");
 	o.intermediates = true;
 	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, dst, &o);
 	expect(p2, "", "incremental", "-I @a @sync");
@@ -1041,15 +1058,18 @@ static void test_conflict_on_absent_parent(void **state)
 {
 	(void)state;
 	struct zf_replan_opts o = opts_r;
+	/* "a" was never received whole: an interrupted full receive of a snapshot now gone */
 	const struct fsdef src[] = { ROOT("@s=1 ; @sync=2"), { .name = "a", .versions = "@t=3" },
 				     { .name = "a/b", .versions = "@sync=4" }, END };
-	const struct fsdef dst[] = { ROOT("@s=1"), END };
+	const struct fsdef dst[] = { ROOT("@s=1"),
+				     { .name = "a", .versions = "", .token = "1-x", .toguid = 99 },
+				     END };
 	size_t i;
 
 	o.sync_snap = "sync";
 	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst, &o);
 	_cleanup_(zf_replan_sched_freep) struct zf_replan_sched *s = zf_replan_sched_new(p);
-	const struct zf_replan_item *a = expect_conflict(p, "a", ZF_REPLAN_CONFLICT_SYNC_SNAP_MISSING);
+	const struct zf_replan_item *a = expect_conflict(p, "a", ZF_REPLAN_CONFLICT_RESUME_STALE);
 
 	assert_true(a->children_need);
 	expect(p, "a/b", "full", "full @sync");
@@ -1058,6 +1078,95 @@ static void test_conflict_on_absent_parent(void **state)
 		zf_replan_sched_done(s, i, p->items[i].action != ZF_REPLAN_CONFLICT);
 	assert_int_equal(zf_replan_sched_state(s, (size_t)(item(p, "a/b") - p->items)),
 			 ZF_REPLAN_SKIPPED);
+}
+
+/* A clone whose origin is in the tree goes as a clone of the target's copy of it. */
+static void test_clones(void **state)
+{
+	(void)state;
+	struct zf_replan_opts o = opts_i;
+	o.src_display = "tank/data";
+	const struct fsdef src[] = { ROOT("@r=1"), { .name = "o", .versions = "@a=10 ; @b=11" },
+				     { .name = "x", .versions = "@c=20 ; @d=21", .origin = "o",
+				       .origin_guid = 10 },
+				     { .name = "y", .versions = "@e=30", .origin = "o",
+				       .origin_guid = 11 },
+				     /* origin below the clone: it cannot arrive first */
+				     { .name = "z", .versions = "@f=40", .origin = "z/in",
+				       .origin_guid = 50 },
+				     { .name = "z/in", .versions = "@g=50" }, END };
+	const struct fsdef dst_none[] = { END };
+	const struct fsdef dst_o[] = { ROOT("@r=1"), { .name = "o", .versions = "@a=10" }, END };
+	const struct zf_replan_item *x, *y;
+	size_t i, order[8], n = 0;
+
+	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst_none, &o);
+	x = expect(p, "x", "full", "-i o@a @c ; -I @c @d");
+	expect_msg(x, "as a clone of 'tank/data/o@a'");
+	assert_int_equal(x->after, item(p, "o") - p->items);
+	y = expect(p, "y", "full", "-i o@b @e");
+	assert_int_equal(y->after, item(p, "o") - p->items);
+	expect(p, "z", "full", "full @f");
+	/* origins first */
+	{
+		_cleanup_(zf_replan_sched_freep) struct zf_replan_sched *s = zf_replan_sched_new(p);
+		int r;
+		while ((r = zf_replan_sched_next(s, &i)) != 0) {
+			assert_int_equal(r, 1);
+			order[n++] = i;
+			zf_replan_sched_done(s, i, true);
+		}
+		for (size_t k = 0; k < n; k++)
+			if (order[k] == (size_t)(x - p->items) || order[k] == (size_t)(y - p->items))
+				for (size_t j = k; j < n; j++)
+					assert_true(order[j] != (size_t)(item(p, "o") - p->items));
+	}
+	/* the origin failing skips its clones, saying why */
+	{
+		_cleanup_(zf_replan_sched_freep) struct zf_replan_sched *s = zf_replan_sched_new(p);
+		while (zf_replan_sched_next(s, &i) == 1)
+			zf_replan_sched_done(s, i, !streq(p->items[i].fs, "o"));
+		assert_int_equal(zf_replan_sched_state(s, (size_t)(x - p->items)), ZF_REPLAN_SKIPPED);
+		assert_string_equal(zf_replan_sched_reason(s, (size_t)(x - p->items)),
+				    "origin 'backup/data/o' failed");
+	}
+
+	/* the target has the origin's @a already: no waiting; @b only comes now */
+	o.intermediates = false;
+	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, dst_o, &o);
+	x = expect(p2, "x", "full", "-i o@a @d");
+	assert_int_equal(x->after, -1);
+	y = expect(p2, "y", "full", "-i o@b @e");
+	assert_int_equal(y->after, item(p2, "o") - p2->items);
+	/* without intermediates the origin's @a would not arrive: a plain full send */
+	_cleanup_(zf_replan_freep) struct zf_replan *p3 = plan(src, dst_none, &o);
+	expect(p3, "x", "full", "full @d");
+	assert_null(item(p3, "x")->message);
+}
+
+/* A received name that would pass zfs's 255 bytes is refused before anything runs. */
+static void test_name_too_long(void **state)
+{
+	(void)state;
+	char longname[300], versions[320];
+	struct zf_replan_opts o = opts_i;
+
+	memset(longname, 'n', 250);
+	longname[250] = '\0';
+	snprintf(versions, sizeof(versions), "@a=1 ; @%s=2", longname);
+	const struct fsdef src[] = { ROOT(versions), END };
+	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, NULL, &o);
+	expect_msg(expect_conflict(p, "", ZF_REPLAN_CONFLICT_NAME_TOO_LONG),
+		   "longer than zfs takes (255)");
+	/* without intermediates only the newest is received: the same */
+	o.intermediates = false;
+	_cleanup_(zf_replan_freep) struct zf_replan *p2 = plan(src, NULL, &o);
+	expect_conflict(p2, "", ZF_REPLAN_CONFLICT_NAME_TOO_LONG);
+	/* a short one in the middle of a -I range is fine */
+	snprintf(versions, sizeof(versions), "@%s=1 ; @b=2", longname);
+	const struct fsdef src2[] = { ROOT(versions), END };
+	_cleanup_(zf_replan_freep) struct zf_replan *p3 = plan(src2, NULL, &o);
+	expect(p3, "", "full", "full @b");
 }
 
 static size_t xorshift(uint64_t *x, size_t n)
@@ -1344,6 +1453,8 @@ int main(void)
 		cmocka_unit_test(test_sender_only_bookmarks),
 		cmocka_unit_test(test_empty_sender),
 		cmocka_unit_test(test_sync_snap),
+		cmocka_unit_test(test_clones),
+		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_opaque_names),
 		cmocka_unit_test(test_excluded_children),
 		cmocka_unit_test(test_not_recursive),
