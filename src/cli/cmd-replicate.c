@@ -60,7 +60,7 @@ static void show_progress(const struct zf_replicate_progress *p, size_t n, void 
 static void print_text(const struct zf_replicate_result *res, bool dry_run)
 {
 	if (res->sync_snap)
-		printf("sync snapshot: @%s\n", res->sync_snap);
+		printf("sync snapshot: @%s%s\n", res->sync_snap, dry_run ? " (would be taken)" : "");
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replicate_fs_result *f = &res->v[i];
 		char bytes[32];
@@ -78,6 +78,11 @@ static void print_text(const struct zf_replicate_result *res, bool dry_run)
 			printf("         error: %s\n", f->error);
 		else if (f->message)
 			printf("         note: %s\n", f->message);
+		for (char **n = f->removed; n && *n; n++)
+			printf("%s@%s", n == f->removed ? "         removed obsolete sync snapshots: "
+							: ", ", *n);
+		if (f->removed)
+			putchar('\n');
 	}
 	if (!dry_run)
 		printf("%u ok, %u failed, %u skipped\n", res->ok, res->failed, res->skipped);
@@ -92,6 +97,11 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 		    res->failed, res->skipped);
 	if (res->sync_snap)
 		zf_buf_add_json_str(&b, res->sync_snap);
+	else
+		zf_buf_adds(&b, "null");
+	zf_buf_adds(&b, ",\"target_id\":");
+	if (res->target_id)
+		zf_buf_add_json_str(&b, res->target_id);
 	else
 		zf_buf_adds(&b, "null");
 	zf_buf_adds(&b, ",\"filesystems\":[");
@@ -122,7 +132,13 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 			zf_buf_add_json_str(&b, f->message);
 		else
 			zf_buf_adds(&b, "null");
-		zf_buf_addc(&b, '}');
+		zf_buf_adds(&b, ",\"removed\":[");
+		for (char **n = f->removed; n && *n; n++) {
+			if (n != f->removed)
+				zf_buf_addc(&b, ',');
+			zf_buf_add_json_str(&b, *n);
+		}
+		zf_buf_adds(&b, "]}");
 	}
 	zf_buf_adds(&b, "]}\n");
 	fputs(zf_buf_str(&b), stdout);

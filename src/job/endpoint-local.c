@@ -25,6 +25,7 @@ void zf_ep_fs_list_release(struct zf_ep_fs_list *l)
 		free(l->v[i].name);
 		free(l->v[i].resume_token);
 		free(l->v[i].sendflags);
+		free(l->v[i].origin);
 	}
 	free(l->v);
 	zf_zfs_version_list_release(&l->versions);
@@ -80,6 +81,7 @@ void zf_ep_fs_list_link(struct zf_ep_fs_list *l)
 
 static const char *const list_props[] = {
 	"encryption", "receive_resume_token", "written", "zferry:placeholder", "zferry:sendflags",
+	"origin",
 };
 
 
@@ -130,6 +132,9 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		v = zf_zfs_prop_find(&props, f.name, "zferry:sendflags");
 		if (v && !streq(v, "-"))
 			f.sendflags = zf_xstrdup(v);
+		v = zf_zfs_prop_find(&props, f.name, "origin");
+		if (v && strchr(v, '@') && zf_zfs_name_check(v, ZF_ZFS_NAME_SNAPSHOT, NULL) >= 0)
+			f.origin = zf_xstrdup(v);
 		ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
 		ret->v[ret->n++] = f;
 	}
@@ -179,6 +184,13 @@ static int local_destroy_bookmark(struct zf_endpoint *ep, const char *bookmark,
 {
 	(void)ep;
 	return zf_zfs_destroy_bookmark(bookmark, err);
+}
+
+static int local_destroy_snapshots(struct zf_endpoint *ep, const char *fs,
+				   const char *const *names, size_t n, struct zf_err *err)
+{
+	(void)ep;
+	return zf_zfs_destroy_snapshots(fs, names, n, err);
 }
 
 static int local_create(struct zf_endpoint *ep, const char *fs, const char *const *props,
@@ -530,6 +542,7 @@ static const struct zf_endpoint_ops local_ops = {
 	.holds = local_holds,
 	.bookmark = local_bookmark,
 	.destroy_bookmark = local_destroy_bookmark,
+	.destroy_snapshots = local_destroy_snapshots,
 	.create = local_create,
 	.rename = local_rename,
 	.inherit = local_inherit,

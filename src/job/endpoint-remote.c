@@ -381,10 +381,17 @@ static int fs_entry(void *userdata, const struct zf_msg *m, struct zf_err *err)
 		r = entry_opt_str(m, ZF_TAG_RESUME_TOKEN, &f.resume_token, err);
 	if (r >= 0)
 		r = entry_opt_str(m, ZF_TAG_SENDFLAGS, &f.sendflags, err);
+	if (r >= 0)
+		r = entry_opt_str(m, ZF_TAG_ORIGIN, &f.origin, err);
+	if (r >= 0 && f.origin && zf_zfs_name_check(f.origin, ZF_ZFS_NAME_SNAPSHOT, NULL) < 0) {
+		free(f.origin);         /* not a name: not a clone we could use */
+		f.origin = NULL;
+	}
 	if (r < 0 || (ctx->filter && !ctx->filter(f.name, ctx->userdata))) {
 		free(f.name);
 		free(f.resume_token);
 		free(f.sendflags);
+		free(f.origin);
 		return r < 0 ? r : 0;
 	}
 	ZF_ALLOC_GROW(ctx->l->v, ctx->l->n + 1, ctx->l->alloc);
@@ -581,6 +588,20 @@ static int remote_create(struct zf_endpoint *ep, const char *fs, const char *con
 	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
 	if (r >= 0)
 		r = add_strv(rm, &body, ZF_TAG_PROP, props, err);
+	return r < 0 ? r : remote_simple(rm, &body, err);
+}
+
+static int remote_destroy_snapshots(struct zf_endpoint *ep, const char *fs,
+				    const char *const *names, size_t n, struct zf_err *err)
+{
+	struct remote *rm = to_remote(ep);
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r;
+
+	zf_msg_start(&body, ZF_RPC_DESTROY_VERSIONS);
+	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = add_str(rm, &body, ZF_TAG_NAME, names[i], err);
 	return r < 0 ? r : remote_simple(rm, &body, err);
 }
 
@@ -1207,6 +1228,7 @@ static const struct zf_endpoint_ops remote_ops = {
 	.send_estimate = remote_send_estimate,
 	.send_start = remote_send_start,
 	.recv_start = remote_recv_start,
+	.destroy_snapshots = remote_destroy_snapshots,
 	.served_as = remote_served_as,
 	.stream_finish = remote_stream_finish,
 	.stream_kill = remote_stream_kill,

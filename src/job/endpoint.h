@@ -28,6 +28,7 @@ struct zf_ep_fs {
 	bool modified;                  /* written > 0 since the newest snapshot */
 	bool placeholder;               /* zferry:placeholder=on */
 	char *sendflags;                /* zferry:sendflags, NULL when unset */
+	char *origin;                   /* a clone's origin snapshot (full name), NULL if none */
 };
 
 struct zf_ep_fs_list {
@@ -94,6 +95,9 @@ struct zf_endpoint_ops {
 	int (*bookmark)(struct zf_endpoint *ep, const char *snapshot, const char *bookmark,
 			struct zf_err *err);
 	int (*destroy_bookmark)(struct zf_endpoint *ep, const char *bookmark, struct zf_err *err);
+	/* Snapshots names (short) of fs, in one zfs destroy. */
+	int (*destroy_snapshots)(struct zf_endpoint *ep, const char *fs, const char *const *names,
+				 size_t n, struct zf_err *err);
 	int (*create)(struct zf_endpoint *ep, const char *fs, const char *const *props,
 		      struct zf_err *err);
 	int (*rename)(struct zf_endpoint *ep, const char *from, const char *to, struct zf_err *err);

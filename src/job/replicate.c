@@ -63,6 +63,7 @@ struct ctx {
 	 */
 	struct zf_strv batch_holds;
 	bool batch_held;
+	bool read_only;                 /* the source cannot be written: no holds, cursor, cleanup */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -92,6 +93,17 @@ static const char *relative(const char *root, const char *full)
 	if (!*rest)
 		return "";
 	return *rest == '/' ? rest + 1 : NULL;
+}
+
+/* Says once that the source is read-only, and what is left out because of it. */
+static void note_read_only(struct ctx *c, const char *what)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->read_only)
+		log_notice("'%s' is on a read-only pool: replicating without %s", c->src_root,
+			   what);
+	c->read_only = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- excludes ------------------------------------------------------------ */
@@ -129,6 +141,31 @@ static void side_release(struct side *s)
 	free(s->versions);
 }
 
+/* A clone's origin, when it lies in this side's tree: relative name and snapshot guid. */
+static void origin_fill(const struct side *s, const char *root, const struct zf_ep_fs *e,
+			struct zf_replan_fs *f)
+{
+	_cleanup_free_ char *fs = NULL;
+	const char *snap;
+
+	if (!e->origin)
+		return;
+	fs = zf_xstrndup(e->origin, strcspn(e->origin, "@"));
+	snap = e->origin + strlen(fs) + 1;
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct zf_ep_fs *o = &s->list.v[i];
+		const char *rel = relative(root, o->name);     /* points into the list: it stays */
+
+		if (!rel || !streq(o->name, fs))
+			continue;
+		for (size_t j = 0; j < o->n_versions; j++)
+			if (!o->versions[j].bookmark && streq(o->versions[j].name, snap)) {
+				f->origin_fs = rel;
+				f->origin_guid = o->versions[j].guid;
+			}
+	}
+}
+
 static void side_fill(struct side *s, const char *root)
 {
 	size_t nv = 0, k = 0;
@@ -161,6 +198,7 @@ static void side_fill(struct side *s, const char *root)
 		f->modified = e->modified;
 		f->placeholder = e->placeholder;
 		f->sendflags = e->sendflags;
+		origin_fill(s, root, e, f);
 	}
 }
 
@@ -523,6 +561,9 @@ static void set_cursor(struct ctx *c, const struct zf_replan_item *it, const cha
 	struct zf_err err = ZF_ERR_INIT;
 	_cleanup_free_ char *snap = NULL, *mark = NULL;
 
+	if (c->read_only)
+		return;
+
 	if (it->cursor) {
 		snap = zf_xasprintf("%s@%s", src_fs, it->cursor_snapshot);
 		mark = zf_xasprintf("%s#%s", src_fs, it->cursor);
@@ -549,7 +590,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 	for (size_t i = 0; i < it->n_steps && r >= 0; i++) {
 		const struct zf_replan_step *st = &it->steps[i];
 		_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
-		_cleanup_free_ char *snap = NULL, *from = NULL, *renamed = NULL;
+		_cleanup_free_ char *snap = NULL, *from = NULL, *renamed = NULL, *origin_fs = NULL;
 		struct zf_zfs_send_opts so = { 0 };
 		struct zf_ep_recv ro;
 		uint64_t bytes = 0;
@@ -581,7 +622,11 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 			break;
 		case ZF_REPLAN_STEP_SEND:
 			snap = zf_xasprintf("%s@%s", src_fs, st->to);
-			if (st->from)
+			if (st->from && st->from_fs)    /* a clone's origin */
+				from = zf_xasprintf("%s@%s", origin_fs = join(c->src_root,
+									      st->from_fs),
+						    st->from);
+			else if (st->from)
 				from = zf_xasprintf("%s%c%s", src_fs, st->from_bookmark ? '#' : '@',
 						    st->from);
 			so = (struct zf_zfs_send_opts){
@@ -636,12 +681,19 @@ static int run_item(struct ctx *c, const struct zf_replan_item *it,
 		break;
 	}
 
-	for (size_t i = 0; !c->batch_held && i < it->holds.n; i++)
+	for (size_t i = 0; !c->batch_held && !c->read_only && i < it->holds.n; i++)
 		zf_strv_addf(&holds, "%s@%s", src_fs, it->holds.v[i]);
 	if (holds.n) {
-		r = c->src->ops->hold(c->src, c->hold_tag, zf_strv_argv(&holds), holds.n, err);
-		if (r < 0)
-			return zf_err_prefix(err, "cannot hold the snapshots of '%s'", src_fs);
+		struct zf_err e2 = ZF_ERR_INIT;
+
+		r = c->src->ops->hold(c->src, c->hold_tag, zf_strv_argv(&holds), holds.n, &e2);
+		if (r == -EROFS) {
+			note_read_only(c, "holds or a cursor");
+			zf_strv_release(&holds);
+		} else if (r < 0) {
+			return zf_err_set(err, r, "cannot hold the snapshots of '%s': %s", src_fs,
+					  zf_err_msg(&e2));
+		}
 	}
 	r = run_steps(c, it, src_fs, dst_fs, fr, err);
 	if (holds.n) {
@@ -752,11 +804,28 @@ static void namespace_of(const char *who, char ns[ZF_ZFS_NAMESPACE_MAX])
 	zf_zfs_namespace(id, ns);
 }
 
+/*
+ * The target's id when the user gave none: "t" and 8 hex digits of a
+ * 64-bit FNV-1a of where the data goes (DST as given, or the local root),
+ * so that a source replicated to two targets keeps a cursor, holds and
+ * sync snapshots for each (issue 11), and the same target keeps its own
+ * from run to run.
+ */
+static void target_id(struct ctx *c, char out[16])
+{
+	const char *dst = c->o->dst_name ? c->o->dst_name : c->dst_root;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = streq(c->dst->kind, "local") ? c->dst_root : dst; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(out, 16, "t%08" PRIx32, (uint32_t)(h ^ (h >> 32)));
+}
+
 /* This run's names on the source (struct ctx); a remote source's carry our namespace there. */
 static int naming_init(struct ctx *c, struct zf_err *err)
 {
 	const struct zf_replicate_opts *o = c->o;
-	char ns[ZF_ZFS_NAMESPACE_MAX];
+	char ns[ZF_ZFS_NAMESPACE_MAX], tid[16];
 	const char *who = NULL;
 	int r;
 
@@ -764,16 +833,16 @@ static int naming_init(struct ctx *c, struct zf_err *err)
 		if ((r = c->src->ops->served_as(c->src, &who, err)) < 0)
 			return r;
 	}
+	target_id(c, tid);
 	if (who && *who) {
 		namespace_of(who, ns);
-		c->cursor_id = o->cursor_id ? zf_xasprintf("%s_%s", ns, o->cursor_id)
-					    : zf_xstrdup(ns);
-		c->sync_prefix = o->sync_snap_prefix ? zf_xstrdup(o->sync_snap_prefix)
-						     : zf_xasprintf("zferry_%s_", ns);
+		c->cursor_id = zf_xasprintf("%s_%s", ns, o->cursor_id ? o->cursor_id : tid);
 	} else {
-		c->cursor_id = o->cursor_id ? zf_xstrdup(o->cursor_id) : NULL;
-		c->sync_prefix = zf_xstrdup(o->sync_snap_prefix ? o->sync_snap_prefix : "zferry_");
+		c->cursor_id = zf_xstrdup(o->cursor_id ? o->cursor_id : tid);
 	}
+	c->sync_prefix = o->sync_snap_prefix ? zf_xstrdup(o->sync_snap_prefix)
+					     : zf_xasprintf("zferry_%s_", c->cursor_id);
+	c->res->target_id = zf_xstrdup(c->cursor_id);
 	snprintf(c->hold_tag, sizeof(c->hold_tag), "%s%s%s", HOLD_TAG, c->cursor_id ? "_" : "",
 		 c->cursor_id ? c->cursor_id : "");
 	return 0;
@@ -868,14 +937,302 @@ static void result_init(struct ctx *c)
 	}
 }
 
-static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
+/* ---- the run, phase by phase -------------------------------------------------- */
+
+/*
+ * On one host, a target inside its source (tank/data -> tank/data/backup)
+ * would copy the copy one level deeper every run, and a source inside its
+ * target would receive over itself.
+ */
+static int check_overlap(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,
+			 const char *dst_root, struct zf_err *err)
+{
+	if (!streq(src->kind, "local") || !streq(dst->kind, "local"))
+		return 0;
+	if (streq(src_root, dst_root))
+		return zf_err_set(err, -EINVAL, "SRC and DST are both '%s'", src_root);
+	if (relative(src_root, dst_root))
+		return zf_err_set(err, -EINVAL, "DST '%s' lies inside SRC '%s': each run would "
+				  "copy the copy again", dst_root, src_root);
+	if (relative(dst_root, src_root))
+		return zf_err_set(err, -EINVAL, "SRC '%s' lies inside DST '%s': it would be "
+				  "received over itself", src_root, dst_root);
+	return 0;
+}
+
+/*
+ * What would make every receive fail, checked before anything is taken:
+ * a DST root whose parent is missing, and (on this host) a target pool
+ * imported read-only.
+ */
+static int check_target(struct ctx *c, const struct side *d, struct zf_err *err)
+{
+	_cleanup_free_ char *parent = NULL;
+	struct zf_ep_fs_list l = { 0 };
+	struct zf_err e2 = ZF_ERR_INIT;
+	bool ro = false;
+	int r;
+
+	if (streq(c->dst->kind, "local") && zf_zfs_pool_readonly(c->dst_root, &ro, &e2) >= 0 && ro)
+		return zf_err_set(err, -EROFS, "the pool of DST '%s' is imported read-only",
+				  c->dst_root);
+	if (d->n > 0 || !strchr(c->dst_root, '/'))
+		return 0;
+	parent = zf_xstrndup(c->dst_root, (size_t)(strrchr(c->dst_root, '/') - c->dst_root));
+	r = c->dst->ops->list(c->dst, parent, false, NULL, NULL, &l, &e2);
+	zf_ep_fs_list_release(&l);
+	if (r == -ENOENT)
+		return zf_err_set(err, -ENOENT, "the parent '%s' of DST '%s' does not exist: create "
+				  "it first (zfs create -p %s)", parent, c->dst_root, parent);
+	return 0;       /* listed, or not ours to list (a grant below it): the receive will tell */
+}
+
+/*
+ * Sync snapshots this target no longer needs: once an item succeeded, its
+ * target has `settled` and the cursor marks it, so this target's older
+ * sync snapshots are no one's base (another target's are named after that
+ * target, and held while it runs: zfs refuses to destroy them then).
+ * Called after our holds are released.
+ */
+static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
+{
+	if (c->read_only || !c->o->sync_snap)
+		return;
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		const struct zf_replan_item *it = &c->plan->items[i];
+		struct zf_replicate_fs_result *fr = &c->res->v[i];
+		_cleanup_strv_ struct zf_strv old = ZF_STRV_INIT;
+		_cleanup_free_ char *fs = join(c->src_root, it->fs);
+		const struct zf_ep_fs *e = NULL;
+		struct zf_err e2 = ZF_ERR_INIT;
+
+		if (fr->status != ZF_REPLICATE_OK || !it->settled)
+			continue;
+		for (size_t k = 0; k < s->list.n && !e; k++)
+			if (streq(s->list.v[k].name, fs))
+				e = &s->list.v[k];
+		for (size_t k = 0; e && k < e->n_versions; k++) {
+			const struct zf_zfs_version *v = &e->versions[k];
+			if (!v->bookmark && startswith(v->name, c->sync_prefix) &&
+			    v->createtxg < it->settled_txg)
+				zf_strv_add(&old, v->name);
+		}
+		if (!old.n)
+			continue;
+		if (c->src->ops->destroy_snapshots(c->src, fs, zf_strv_argv(&old), old.n, &e2) < 0) {
+			log_info("'%s': obsolete sync snapshots stay: %s", fs, zf_err_msg(&e2));
+			continue;
+		}
+		log_info("'%s': removed %zu obsolete sync snapshot%s", fs, old.n,
+			 old.n == 1 ? "" : "s");
+		fr->removed = TAKE_PTR(old.v);
+		old.n = old.alloc = 0;
+	}
+}
+
+static int make_plan(struct ctx *c, const struct zf_replan_fs *src, size_t n_src,
+		     const struct side *d, const char *sync, struct zf_replan **ret,
+		     struct zf_err *err)
 {
 	const struct zf_replicate_opts *o = c->o;
-	struct side s = { 0 }, d = { 0 };
-	struct zf_replan_opts po;
+	const struct zf_replan_opts po = {
+		.recursive = o->recursive,
+		.intermediates = o->intermediates,
+		.flags = (o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
+			 (o->embed ? ZF_REPLAN_EMBED : 0) |
+			 (o->compressed ? ZF_REPLAN_COMPRESSED : 0),
+		.raw = o->raw,
+		.force_rollback = o->force_rollback,
+		.rename_diverged = o->rename_diverged,
+		.diverged_stamp = c->stamp,
+		.no_resume = o->no_resume,
+		.sync_snap = sync,
+		.cursor_id = c->cursor_id,
+		.src_display = c->src_root,
+		.dst_display = c->dst_root,
+	};
+
+	return zf_replan_new(src, n_src, d->fs, d->n, &po, ret, err);
+}
+
+/*
+ * The sender as it will be once the sync snapshot is taken: every
+ * filesystem that changed since its newest snapshot (or has none) gets it
+ * as its newest version.  Planning on this is what makes a dry run the
+ * real plan, and lets the real run snapshot only what it will send.
+ */
+struct sim {
+	struct zf_replan_fs *fs;
+	struct zf_replan_version *versions;
+};
+
+static void sim_release(struct sim *m)
+{
+	free(m->fs);
+	free(m->versions);
+}
+
+static void sim_sync(const struct side *s, const char *name, struct sim *ret)
+{
+	size_t nv = 0, k = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		nv += s->fs[i].n_versions + 1;
+	ret->fs = zf_xcalloc(s->n ? s->n : 1, sizeof(*ret->fs));
+	ret->versions = zf_xcalloc(nv ? nv : 1, sizeof(*ret->versions));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct zf_replan_fs *f = &s->fs[i];
+		uint64_t txg = 0;
+		bool snaps = false;
+
+		ret->fs[i] = *f;
+		ret->fs[i].versions = ret->versions + k;
+		for (size_t j = 0; j < f->n_versions; j++) {
+			ret->versions[k++] = f->versions[j];
+			txg = MAX(txg, f->versions[j].createtxg);
+			snaps |= !f->versions[j].bookmark;
+		}
+		if (f->modified || !snaps) {
+			/* a guid no snapshot has: zfs's are random and nonzero */
+			ret->versions[k++] = (struct zf_replan_version){
+				.name = name, .guid = UINT64_MAX - i, .createtxg = txg + 1,
+			};
+			ret->fs[i].n_versions++;
+		}
+	}
+}
+
+/* The filesystems whose plan sends up to the sync snapshot: the ones to snapshot. */
+static void sync_targets(struct ctx *c, const struct zf_replan *p, const char *name,
+			 struct zf_strv *ret)
+{
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct zf_replan_item *it = &p->items[i];
+		bool sends = false;
+
+		for (size_t k = 0; k < it->n_steps; k++)
+			if (it->steps[k].kind == ZF_REPLAN_STEP_SEND && streq(it->steps[k].to, name))
+				sends = true;
+		if (sends) {
+			_cleanup_free_ char *fs = join(c->src_root, it->fs);
+			zf_strv_add(ret, fs);
+		}
+	}
+}
+
+
+/*
+ * Takes the sync snapshot of what will send up to it, then lists the
+ * sender again.  A read-only source replicates what it already has.
+ */
+static int take_sync_snapshot(struct ctx *c, struct excludes *x, const struct zf_strv *fs,
+			      const char *name, struct side *s, struct zf_err *err)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	int r;
+
+	r = c->src->ops->snapshot(c->src, (const char *const *)fs->v, fs->n, name, &e2);
+	if (r == -EROFS) {
+		note_read_only(c, "a sync snapshot, holds or a cursor");
+		return 0;
+	}
+	if (r < 0)
+		return zf_err_set(err, r, "cannot take the sync snapshot: %s", zf_err_msg(&e2));
+	c->res->sync_snap = zf_xstrdup(name);
+	side_release(s);
+	*s = (struct side){ 0 };
+	return list_side(c->o, c->src, c->src_root, c->o->recursive, x, false, s, err);
+}
+
+/* Every item's holds in one atomic `zfs hold`; when that fails, items hold their own. */
+static void hold_all(struct ctx *c)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	int r;
+
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		const struct zf_replan_item *it = &c->plan->items[i];
+		_cleanup_free_ char *fs = join(c->src_root, it->fs);
+		for (size_t k = 0; k < it->holds.n; k++) {
+			_cleanup_free_ char *snap = zf_xasprintf("%s@%s", fs, it->holds.v[k]);
+			if (!zf_strv_contains(&c->batch_holds, snap))    /* zfs refuses twice */
+				zf_strv_add(&c->batch_holds, snap);
+		}
+	}
+	if (!c->batch_holds.n || c->read_only)
+		return;
+	r = c->src->ops->hold(c->src, c->hold_tag, zf_strv_argv(&c->batch_holds),
+			      c->batch_holds.n, &e2);
+	c->batch_held = r >= 0;
+	if (r == -EROFS)
+		note_read_only(c, "holds or a cursor");
+	else if (r < 0)
+		log_info("holding all at once failed, holding per filesystem: %s",
+			 zf_err_msg(&e2));
+}
+
+static void release_all(struct ctx *c)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+
+	if (c->batch_held && c->src->ops->release(c->src, c->hold_tag,
+						  zf_strv_argv(&c->batch_holds),
+						  c->batch_holds.n, &e2) < 0)
+		log_warning("cannot release holds (the next run will): %s", zf_err_msg(&e2));
+}
+
+/* Workers (and the progress reporter) until every item is handed out and done. */
+static void run_workers(struct ctx *c, unsigned jobs)
+{
 	pthread_t threads[JOBS_MAX], prog;
 	bool have_prog = false;
 	unsigned started = 0;
+
+	c->sched = zf_replan_sched_new(c->plan);
+	if (c->o->progress && pthread_create(&prog, NULL, progress_thread, c) == 0)
+		have_prog = true;
+	for (; started < jobs; started++)
+		if (pthread_create(&threads[started], NULL, worker, c) != 0)
+			break;
+	if (started == 0)
+		worker(c);      /* no thread could start: do the work here */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (have_prog) {
+		pthread_mutex_lock(&c->lock);
+		c->stop_progress = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(prog, NULL);
+	}
+}
+
+static void tally(struct ctx *c)
+{
+	for (size_t i = 0; i < c->res->n; i++) {
+		struct zf_replicate_fs_result *fr = &c->res->v[i];
+		if (zf_replan_sched_state(c->sched, i) == ZF_REPLAN_SKIPPED) {
+			fr->status = ZF_REPLICATE_SKIPPED;
+			free(fr->error);
+			fr->error = zf_xstrdup(zf_replan_sched_reason(c->sched, i));
+		}
+		if (fr->status == ZF_REPLICATE_OK)
+			c->res->ok++;
+		else if (fr->status == ZF_REPLICATE_SKIPPED)
+			c->res->skipped++;
+		else
+			c->res->failed++;
+	}
+}
+
+static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
+{
+	const struct zf_replicate_opts *o = c->o;
+	_cleanup_(side_release) struct side s = { 0 }, d = { 0 };
+	_cleanup_(sim_release) struct sim sim = { 0 };
+	_cleanup_(zf_replan_freep) struct zf_replan *plan0 = NULL;
+	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
+	_cleanup_free_ char *sync = NULL;
 	int r;
 
 	r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
@@ -884,115 +1241,48 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	if (r >= 0)
 		r = naming_init(c, err);
 	/*
-	 * The receiver before the sync snapshot: a receiver that cannot be
-	 * reached or refuses us must leave the sender as it was.
+	 * The receiver, and the whole plan, before the sync snapshot: a
+	 * receiver that cannot be reached, refuses us or conflicts must leave
+	 * the sender as it was.
 	 */
 	if (r >= 0)
 		r = list_side(o, c->dst, c->dst_root, true, NULL, true, &d, err);
-
-	if (r >= 0 && o->sync_snap && !o->dry_run) {
-		_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
-		char name[256];
-
-		snprintf(name, sizeof(name), "%s%s", c->sync_prefix, c->stamp);
-		for (size_t i = 0; i < s.list.n; i++)
-			zf_strv_add(&names, s.list.v[i].name);
-		r = c->src->ops->snapshot(c->src, zf_strv_argv(&names), names.n, name, err);
-		if (r < 0) {
-			zf_err_prefix(err, "cannot take the sync snapshot");
-		} else {
-			c->res->sync_snap = zf_xstrdup(name);
-			side_release(&s);
-			s = (struct side){ 0 };
-			r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
-		}
+	if (r >= 0)
+		r = check_target(c, &d, err);
+	if (r < 0)
+		return r;
+	if (o->sync_snap) {
+		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
+		sim_sync(&s, sync, &sim);
 	}
-	if (r >= 0 && !o->dry_run)
-		release_stale_holds(c, &s);
-
-	if (r >= 0) {
-		po = (struct zf_replan_opts){
-			.recursive = o->recursive,
-			.intermediates = o->intermediates,
-			.flags = (o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
-				 (o->embed ? ZF_REPLAN_EMBED : 0) |
-				 (o->compressed ? ZF_REPLAN_COMPRESSED : 0),
-			.raw = o->raw,
-			.force_rollback = o->force_rollback,
-			.rename_diverged = o->rename_diverged,
-			.diverged_stamp = c->stamp,
-			.no_resume = o->no_resume,
-			.sync_snap = c->res->sync_snap,
-			.cursor_id = c->cursor_id,
-			.src_display = c->src_root,
-			.dst_display = c->dst_root,
-		};
-		r = zf_replan_new(s.fs, s.n, d.fs, d.n, &po, &c->plan, err);
-	}
-	if (r >= 0) {
+	r = make_plan(c, sync ? sim.fs : s.fs, s.n, &d, sync, &plan0, err);
+	if (r < 0)
+		return r;
+	if (o->dry_run) {
+		/* the plan the run would carry out, sync snapshot and all */
+		c->plan = TAKE_PTR(plan0);
+		if (sync)
+			sync_targets(c, c->plan, sync, &snap_fs);
+		if (snap_fs.n)
+			c->res->sync_snap = zf_xstrdup(sync);
 		result_init(c);
+		return 0;
 	}
-	if (r >= 0 && !o->dry_run) {
-		for (size_t i = 0; i < c->plan->n_items; i++) {
-			const struct zf_replan_item *it = &c->plan->items[i];
-			_cleanup_free_ char *fs = join(c->src_root, it->fs);
-			for (size_t k = 0; k < it->holds.n; k++) {
-				_cleanup_free_ char *snap = zf_xasprintf("%s@%s", fs, it->holds.v[k]);
-				if (!zf_strv_contains(&c->batch_holds, snap))    /* zfs refuses twice */
-					zf_strv_add(&c->batch_holds, snap);
-			}
-		}
-		if (c->batch_holds.n) {
-			struct zf_err e2 = ZF_ERR_INIT;
-			c->batch_held = c->src->ops->hold(c->src, c->hold_tag,
-							  zf_strv_argv(&c->batch_holds),
-							  c->batch_holds.n, &e2) >= 0;
-			if (!c->batch_held)
-				log_info("holding all at once failed, holding per filesystem: %s",
-					 zf_err_msg(&e2));
-		}
-		c->sched = zf_replan_sched_new(c->plan);
-		if (o->progress && pthread_create(&prog, NULL, progress_thread, c) == 0)
-			have_prog = true;
-		for (; started < jobs; started++)
-			if (pthread_create(&threads[started], NULL, worker, c) != 0)
-				break;
-		if (started == 0)
-			worker(c);      /* no thread could start: do the work here */
-		for (unsigned i = 0; i < started; i++)
-			pthread_join(threads[i], NULL);
-		if (have_prog) {
-			pthread_mutex_lock(&c->lock);
-			c->stop_progress = true;
-			pthread_cond_broadcast(&c->cond);
-			pthread_mutex_unlock(&c->lock);
-			pthread_join(prog, NULL);
-		}
-		if (c->batch_held) {
-			struct zf_err e2 = ZF_ERR_INIT;
-			if (c->src->ops->release(c->src, c->hold_tag, zf_strv_argv(&c->batch_holds),
-						 c->batch_holds.n, &e2) < 0)
-				log_warning("cannot release holds (the next run will): %s",
-					    zf_err_msg(&e2));
-		}
-		for (size_t i = 0; i < c->res->n; i++) {
-			struct zf_replicate_fs_result *fr = &c->res->v[i];
-			if (zf_replan_sched_state(c->sched, i) == ZF_REPLAN_SKIPPED) {
-				fr->status = ZF_REPLICATE_SKIPPED;
-				free(fr->error);
-				fr->error = zf_xstrdup(zf_replan_sched_reason(c->sched, i));
-			}
-			if (fr->status == ZF_REPLICATE_OK)
-				c->res->ok++;
-			else if (fr->status == ZF_REPLICATE_SKIPPED)
-				c->res->skipped++;
-			else
-				c->res->failed++;
-		}
-	}
-	side_release(&s);
-	side_release(&d);
-	return r;
+	if (sync)
+		sync_targets(c, plan0, sync, &snap_fs);
+	if (snap_fs.n && (r = take_sync_snapshot(c, x, &snap_fs, sync, &s, err)) < 0)
+		return r;
+	r = make_plan(c, s.fs, s.n, &d, c->res->sync_snap, &c->plan, err);
+	if (r < 0)
+		return r;
+	release_stale_holds(c, &s);
+	result_init(c);
+	hold_all(c);
+	run_workers(c, jobs);
+	release_all(c);
+	remove_obsolete_syncs(c, &s);
+	tally(c);
+	return 0;
 }
 
 int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,
@@ -1012,7 +1302,8 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 
 	*ret = (struct zf_replicate_result){ 0 };
 	if ((r = zf_zfs_name_check(src_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
-	    (r = zf_zfs_name_check(dst_root, ZF_ZFS_NAME_DATASET, err)) < 0)
+	    (r = zf_zfs_name_check(dst_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
+	    (r = check_overlap(src, src_root, dst, dst_root, err)) < 0)
 		return r;
 	if (jobs == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1060,9 +1351,13 @@ void zf_replicate_result_release(struct zf_replicate_result *r)
 		free(f->to);
 		free(f->error);
 		free(f->message);
+		for (char **n = f->removed; n && *n; n++)
+			free(*n);
+		free(f->removed);
 	}
 	free(r->v);
 	free(r->sync_snap);
+	free(r->target_id);
 	*r = (struct zf_replicate_result){ 0 };
 }
 

@@ -45,7 +45,14 @@ struct zf_replicate_opts {
 	const char *const *accept_props;
 	bool no_resume;                 /* abort partial receives instead of resuming */
 	bool dry_run;                   /* plan only */
-	const char *cursor_id;          /* names this target's cursor and holds; NULL: none */
+	/*
+	 * Names this target's cursor bookmarks, holds and sync snapshots
+	 * (zferry_cursor_ID_g..., zferry_replicate_ID, zferry_ID_<time>);
+	 * NULL: an id derived from DST, so two targets of one source never
+	 * share a cursor.  From a remote source the server's namespace for us
+	 * comes first (docs/serve.md).
+	 */
+	const char *cursor_id;
 	/*
 	 * A filesystem whose transfer failed because the connection to a
 	 * remote end broke (zf_replicate_transient()) is listed and planned
@@ -82,13 +89,15 @@ struct zf_replicate_fs_result {
 	enum zf_replicate_status status;
 	char *error;                    /* one line, NULL on success */
 	char *message;                  /* the plan's note (conflict, rename, rollback), or NULL */
+	char **removed;                 /* obsolete sync snapshots removed (short names), NULL-terminated or NULL */
 };
 
 struct zf_replicate_result {
 	struct zf_replicate_fs_result *v;
 	size_t n;
 	unsigned ok, failed, skipped;
-	char *sync_snap;                /* name of the sync snapshot taken, or NULL */
+	char *sync_snap;                /* name of the sync snapshot taken (dry run: to take), or NULL */
+	char *target_id;                /* names this target's cursor, holds and sync snapshots */
 };
 
 #define ZF_REPLICATE_RETRY_DELAY_MS 1000

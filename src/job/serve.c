@@ -287,6 +287,23 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 	return r;
 }
 
+/* Whether the client may learn a clone's origin: inside its grants (or no access check). */
+static bool origin_visible(struct serve *sv, const struct zf_rpc_request *req, const char *origin)
+{
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+	const struct zf_rpc_req_info *info = zf_rpc_req_lookup(ZF_RPC_LIST_FS);
+	struct zf_err e = ZF_ERR_INIT;
+
+	if (!sv->hooks->allow)
+		return true;
+	zf_msg_start(&body, ZF_RPC_LIST_FS);
+	if (zf_msg_add_str(&body, ZF_TAG_FS, origin) < 0 ||
+	    zf_msg_parse((const uint8_t *)body.data, body.len, &m, &e) < 0)
+		return false;
+	return sv->hooks->allow(sv->hooks->userdata, req->identity, info, &m, &e) >= 0;
+}
+
 static int h_list_fs(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct serve *sv = userdata;
@@ -308,6 +325,9 @@ static int h_list_fs(struct zf_rpc_request *req, void *userdata, struct zf_err *
 			r = add_str(&e, ZF_TAG_RESUME_TOKEN, f->resume_token, err);
 		if (r >= 0 && f->sendflags)
 			r = add_str(&e, ZF_TAG_SENDFLAGS, f->sendflags, err);
+		/* an origin outside the grants is not the client's to know */
+		if (r >= 0 && f->origin && origin_visible(sv, req, f->origin))
+			r = add_str(&e, ZF_TAG_ORIGIN, f->origin, err);
 		if (r >= 0)
 			r = append_entry(&out, &e, err);
 	}

@@ -390,6 +390,11 @@ static void set_cursor(struct ctx *c, struct zf_replan_item *it, const struct si
 	const char *name = keep(c->p, zf_xasprintf("%s%016" PRIx64, c->cursor_prefix, at->guid));
 	bool exists = false;
 
+	if (!at->bookmark) {
+		it->settled = dup_str(c->p, at->name);
+		it->settled_txg = at->createtxg;
+	}
+
 	for (size_t i = 0; i < s->n_marks; i++)
 		if (streq(s->marks[i]->name, name))
 			exists = true;

@@ -272,6 +272,13 @@ struct zf_replan_item {
 	const char *cursor_snapshot;
 	/* after the new cursor exists (or already existed): destroy these sender bookmarks */
 	struct zf_strv cursor_remove;
+	/*
+	 * The newest snapshot both sides have once the item succeeded (what
+	 * the cursor marks), or NULL when that is only a bookmark: older sync
+	 * snapshots of this target are then obsolete.
+	 */
+	const char *settled;
+	uint64_t settled_txg;
 };
 
 struct zf_replan {

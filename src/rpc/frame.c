@@ -310,6 +310,7 @@ static const struct {
 	{ ZF_RPC_E_CANCELED, -ECANCELED, "CANCELED" },
 	{ ZF_RPC_E_ZFS, -ZF_E_ZFS, "ZFS" },
 	{ ZF_RPC_E_TOOBIG, -E2BIG, "TOOBIG" },
+	{ ZF_RPC_E_ROFS, -EROFS, "ROFS" },
 };
 
 enum zf_rpc_errcode zf_rpc_errcode_from_errno(int e)

@@ -124,6 +124,7 @@ enum zf_rpc_errcode {
 	ZF_RPC_E_CANCELED = 15,         /* the sender of a stream gave up */
 	ZF_RPC_E_ZFS = 16,              /* zfs failed, see message */
 	ZF_RPC_E_TOOBIG = 17,
+	ZF_RPC_E_ROFS = 18,             /* the pool is read-only */
 	_ZF_RPC_E_MAX,
 };
 /* The wire code for a negative errno (or -ZF_E_*), and back. Unknown maps to UNKNOWN / -EIO. */

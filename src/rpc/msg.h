@@ -75,6 +75,7 @@ enum zf_msg_tag {
 	ZF_TAG_DATA_PORT = 37,          /* U64  the port the data channel listens on */
 	ZF_TAG_DATA_SECRET = 38,        /* BYTES the data channel's one-time secret */
 	ZF_TAG_USE_DATA_CHANNEL = 39,   /* BOOL SEND/RECV: the stream runs on the data channel */
+	ZF_TAG_ORIGIN = 40,             /* STR  LIST_FS entry: a clone's origin snapshot */
 };
 
 /* Writing: zf_msg_start() then fields; the buffer then holds the body. */

@@ -36,6 +36,7 @@ static const struct {
 	{ "more recent snapshots", -ZF_E_WOULD_DESTROY },
 	{ "would destroy", -ZF_E_WOULD_DESTROY },
 	{ "does not match incremental source", -ZF_E_WOULD_DESTROY },
+	{ "pool is read-only", -EROFS },
 	{ "permission denied", -EPERM },
 	{ "operation not permitted", -EPERM },
 	{ "out of space", -ENOSPC },
@@ -498,6 +499,26 @@ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err)
 	zf_strv_add(&args, from);
 	zf_strv_add(&args, to);
 	return zfs_run(&args, NULL, err);
+}
+
+int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_free_ char *pool = NULL;
+	int r;
+
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
+		return r;
+	pool = zf_xstrndup(dataset, strcspn(dataset, "/@#"));
+	/* zpool lives beside zfs; its argv starts the same way zfs_run() logs it */
+	zf_strv_add(&args, "zpool");
+	zf_strv_addv(&args, (const char *const[]){ "get", "-Hp", "-o", "value", "readonly", pool,
+						   NULL });
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	*ret = startswith(zf_buf_str(&out), "on") != NULL;
+	return 0;
 }
 
 int zf_zfs_mount(const char *fs, struct zf_err *err)

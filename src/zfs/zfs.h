@@ -22,6 +22,7 @@ struct zf_proc;
  *   -EBUSY               busy (held snapshot, mounted and in use)
  *   -ENOSPC              out of space or quota
  *   -EPERM               permission denied
+ *   -EROFS               the pool is read-only (imported readonly=on)
  *   -ZF_E_WOULD_DESTROY  would destroy data (target modified, has newer snapshots)
  *   -ZF_E_BADNAME        a name zfs would reject, or misread as an option
  *   -ZF_E_ZFS            anything else
@@ -242,6 +243,8 @@ struct zf_zfs_create_opts {
 _must_check_ int zf_zfs_create(const char *dataset, const struct zf_zfs_create_opts *opts,
 			       struct zf_err *err);
 _must_check_ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err);
+/* Whether the pool of dataset is imported read-only (`zpool get readonly`). */
+_must_check_ int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err);
 /* zfs mount FS */
 _must_check_ int zf_zfs_mount(const char *fs, struct zf_err *err);
 
