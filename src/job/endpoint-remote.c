@@ -1088,13 +1088,15 @@ static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
 	/*
 	 * A send that the server refuses (no such snapshot, access denied)
 	 * fails here, where the engine expects it, rather than as an empty
-	 * stream: wait for the first DATA or the end of the call.
+	 * stream: wait for the first DATA or the end of the call.  Once data
+	 * came, a failure is the stream's, for stream_finish to report, even
+	 * if the whole call already ended (a short stream fits in the pipe).
 	 */
 	if (sending) {
 		pthread_mutex_lock(&st->lock);
 		while (!st->started && !st->done)
 			pthread_cond_wait(&st->cond, &st->lock);
-		r = st->done ? st->r : 0;
+		r = st->started ? 0 : st->r;
 		pthread_mutex_unlock(&st->lock);
 		if (r < 0) {
 			ret->fd = safe_close(ret->fd);

@@ -993,7 +993,8 @@ static void test_send_stream(void **state)
 	assert_null(s.priv);
 
 	/* zfs send failing mid-stream: ERROR, not END, so finish fails with its message */
-	assert_int_equal(o->send_start(ep, "pool/a b@fail", NULL, &s, &err), 0);
+	if (o->send_start(ep, "pool/a b@fail", NULL, &s, &err) < 0)
+		fail_msg("send_start: %s", err.msg);
 	expect_call(&net->fake, "send snap=pool/a b@fail from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
 	assert_true(drain(s.fd, &bad) == 1u << 20);
 	zf_err_clear(&err);
@@ -1509,7 +1510,8 @@ static void run_data_channel(bool encrypt, const struct zf_serve_datachan *dc)
 	assert_int_equal(connects(net), 1);
 
 	/* zfs send failing mid-stream: never success */
-	assert_int_equal(o->send_start(ep, "pool/a b@fail", NULL, &s, &err), 0);
+	if (o->send_start(ep, "pool/a b@fail", NULL, &s, &err) < 0)
+		fail_msg("send_start: %s", err.msg);
 	expect_call(&net->fake, "send snap=pool/a b@fail from=- tok=- I=0 w=0 c=0 L=0 e=0 p=0");
 	assert_true(drain(s.fd, &bad) == 1u << 20);
 	zf_err_clear(&err);
