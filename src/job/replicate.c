@@ -438,6 +438,14 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
 		c->src->ops->stream_kill(c->src, &s);
 	rs = c->src->ops->stream_finish(c->src, &s, "zfs send", &se);
 	rr = c->dst->ops->stream_finish(c->dst, &rv, "zfs recv", &re);
+	/*
+	 * Both failed.  A copy that met the sender's end (no EPIPE from the
+	 * receiver) says the sender stopped first: its failure is the cause,
+	 * and the receiver only saw a stream that ended early.
+	 */
+	if (rr < 0 && rs < 0 && r >= 0)
+		return zf_err_set(err, rs, "%s; the receiver: %s", zf_err_msg(&se),
+				  zf_err_msg(&re));
 	if (rr < 0)
 		return zf_err_set(err, rr, "%s", zf_err_msg(&re));
 	if (rs < 0)

@@ -63,7 +63,7 @@ check_tree
 assert_eq "$(zfs list -H -o name -r zs2/dst | wc -l)" "$n" "target filesystem count"
 
 # cursor bookmarks on the sender
-cursors=$(zfs list -H -t bookmark -o name -r zs1/src | grep -c '#zferry_cursor_g') || true
+cursors=$(zfs list -H -t bookmark -o name -r zs1/src | grep -c '#zferry_cursor_t[0-9a-f]\{8\}_g') || true
 assert_eq "$cursors" "$n" "one cursor bookmark per source"
 
 echo changed >>"/mnt/zs1/src/home/b c/file"

@@ -35,11 +35,18 @@ capture zfs list -H -o name zs2/dry
 assert_eq "$RC" 1 "target after --dry-run"
 assert_eq "$(zfs list -H -t snapshot -o name -d 1 zs1/dry | wc -l)" 1 "no sync snapshot in a dry run"
 
-# a hold left by a killed run is released by the next run
+# a hold left by a killed run is released by the next run; the tag names
+# the target (its id in --json), so that runs to other targets keep theirs
+capture_out "$ZFERRY" replicate --json --no-sync-snap zs1/dry zs2/dry
+assert_eq "$RC" 0 "first run to zs2/dry"
+tid=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_id"])')
+assert_contains "$tid" "t" "target id"
+log_must zfs hold "zferry_replicate_$tid" zs1/dry@s1
+log_must zfs hold zferry_replicate_tother zs1/dry@s1
 log_must "$ZFERRY" replicate --no-sync-snap zs1/dry zs2/dry
-log_must zfs hold zferry_replicate zs1/dry@s1
-log_must "$ZFERRY" replicate --no-sync-snap zs1/dry zs2/dry
-assert_eq "$(zfs get -Hp -o value userrefs zs1/dry@s1)" 0 "stale hold released"
+assert_eq "$(zfs holds -H zs1/dry@s1 | cut -f2 | tr '\n' ' ')" "zferry_replicate_tother " \
+	"own stale hold released, another target's kept"
+log_must zfs release zferry_replicate_tother zs1/dry@s1
 log_must zfs hold other-tool zs1/dry@s1
 log_must "$ZFERRY" replicate --no-sync-snap zs1/dry zs2/dry
 assert_eq "$(zfs get -Hp -o value userrefs zs1/dry@s1)" 1 "another tool's hold kept"
