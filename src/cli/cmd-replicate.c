@@ -66,7 +66,8 @@ static void print_text(const struct zf_replicate_result *res, bool dry_run)
 		char bytes[32];
 
 		human_bytes(f->bytes, bytes, sizeof(bytes));
-		printf("%-8s %-18s %s", dry_run ? "plan" : zf_replicate_status_str(f->status),
+		printf("%-8s %-18s %s", f->status == ZF_REPLICATE_PLANNED ? "plan"
+			: zf_replicate_status_str(f->status),
 		       zf_replan_action_str(f->action), f->target);
 		if (f->to)
 			printf(" (%s%s%s@%s)", f->from ? "from " : "full ", f->from ? f->from : "",
@@ -86,6 +87,9 @@ static void print_text(const struct zf_replicate_result *res, bool dry_run)
 	}
 	if (!dry_run)
 		printf("%u ok, %u failed, %u skipped\n", res->ok, res->failed, res->skipped);
+	else
+		printf("would be: %u ok, %u failed, %u skipped\n", res->ok, res->failed,
+		       res->skipped);
 }
 
 static void print_json(const struct zf_replicate_result *res, bool dry_run)
@@ -303,6 +307,11 @@ int cmd_replicate(int argc, char **argv)
 		return zf_usage_error("replicate", "--raw and --decrypt exclude each other");
 	if (o.sync_snap_prefix && zf_zfs_shortname_check(o.sync_snap_prefix, &err) < 0)
 		return zf_usage_error("replicate", "bad --sync-snap-prefix: %s", zf_err_msg(&err));
+	if (o.cursor_id && (!*o.cursor_id || strlen(o.cursor_id) > 64 ||
+			    o.cursor_id[strspn(o.cursor_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "abcdefghijklmnopqrstuvwxyz0123456789_.:-")]))
+		return zf_usage_error("replicate", "--target-id takes 1 to 64 of A-Z a-z 0-9 "
+				      "_ . : -, not '%s'", o.cursor_id);
 	o.raw = raw ? ZF_REPLAN_RAW_ON : decrypt ? ZF_REPLAN_RAW_OFF : ZF_REPLAN_RAW_AUTO;
 	o.excludes = excludes.n ? zf_strv_argv(&excludes) : NULL;
 	o.set_props = set.n ? zf_strv_argv(&set) : NULL;

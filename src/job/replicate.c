@@ -848,8 +848,9 @@ static int naming_init(struct ctx *c, struct zf_err *err)
 	} else {
 		c->cursor_id = zf_xstrdup(o->cursor_id ? o->cursor_id : tid);
 	}
-	c->sync_prefix = o->sync_snap_prefix ? zf_xstrdup(o->sync_snap_prefix)
-					     : zf_xasprintf("zferry_%s_", c->cursor_id);
+	/* the target's id in every sync snapshot: the cleanup takes only its own */
+	c->sync_prefix = zf_xasprintf("%s%s_", o->sync_snap_prefix ? o->sync_snap_prefix
+								 : "zferry_", c->cursor_id);
 	c->res->target_id = zf_xstrdup(c->cursor_id);
 	snprintf(c->hold_tag, sizeof(c->hold_tag), "%s%s%s", HOLD_TAG, c->cursor_id ? "_" : "",
 		 c->cursor_id ? c->cursor_id : "");
@@ -1128,7 +1129,6 @@ static void sync_targets(struct ctx *c, const struct zf_replan *p, const char *n
 	}
 }
 
-
 /*
  * Takes the sync snapshot of what will send up to it, then lists the
  * sender again.  A read-only source replicates what it already has.
@@ -1233,6 +1233,45 @@ static void tally(struct ctx *c)
 	}
 }
 
+/*
+ * What the run would report, without running it: a conflict fails as the
+ * real run fails it, with the same message, and what waits on it (its
+ * children, clones of it) is skipped, so the dry run exits as the run would.
+ */
+static void dry_tally(struct ctx *c)
+{
+	_cleanup_(zf_replan_sched_freep) struct zf_replan_sched *s = zf_replan_sched_new(c->plan);
+	size_t i;
+	int r;
+
+	while ((r = zf_replan_sched_next(s, &i)) > 0) {
+		const struct zf_replan_item *it = &c->plan->items[i];
+		struct zf_replicate_fs_result *fr = &c->res->v[i];
+		bool ok = it->action != ZF_REPLAN_CONFLICT &&
+			  it->action != ZF_REPLAN_NOTHING_TO_SEND;
+
+		if (!ok) {
+			fr->status = ZF_REPLICATE_FAILED;
+			fr->error = zf_xstrdup(it->message ? it->message
+							   : zf_replan_action_str(it->action));
+		}
+		zf_replan_sched_done(s, i, ok);
+	}
+	for (i = 0; i < c->res->n; i++) {
+		struct zf_replicate_fs_result *fr = &c->res->v[i];
+		if (zf_replan_sched_state(s, i) == ZF_REPLAN_SKIPPED) {
+			fr->status = ZF_REPLICATE_SKIPPED;
+			fr->error = zf_xstrdup(zf_replan_sched_reason(s, i));
+		}
+		if (fr->status == ZF_REPLICATE_PLANNED)
+			c->res->ok++;
+		else if (fr->status == ZF_REPLICATE_SKIPPED)
+			c->res->skipped++;
+		else
+			c->res->failed++;
+	}
+}
+
 static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
 {
 	const struct zf_replicate_opts *o = c->o;
@@ -1274,6 +1313,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		if (snap_fs.n)
 			c->res->sync_snap = zf_xstrdup(sync);
 		result_init(c);
+		dry_tally(c);
 		return 0;
 	}
 	if (sync)
