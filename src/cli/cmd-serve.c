@@ -61,10 +61,15 @@ static void on_child(int sig)
 	got_child = 1;
 }
 
-/* Serves one connection that is past the transport's own authentication. */
 /* --debug-null-endpoint: receives go nowhere (bench/replicate-net) */
 static bool null_endpoint;
 
+/*
+ * Serves one connection that is past the transport's own authentication:
+ * the greeting refuses an identity the config does not list, the rest is
+ * requests until the client closes.  0 at the client's end, 1 when the
+ * greeting refused it (err says why), <0 on errors.
+ */
 static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_err *err)
 {
 	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *c = NULL;
@@ -72,13 +77,9 @@ static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_er
 	int r;
 
 	c = zf_rpc_conn_new(t);
-	/* tell the client the identity it is served as: its namespace here (docs/serve.md) */
-	if (cfg) {
-		const struct zf_config_client *cl = zf_config_find_client(cfg, zf_transport_peer(t));
-		if (cl)
-			zf_rpc_conn_set_hello_identity(c, cl->identity);
-	}
-	r = zf_rpc_handshake(c, true, err);
+	r = zf_serve_greet(c, cfg, err);
+	if (r == -EACCES)
+		return 1;
 	if (r < 0)
 		return r;
 	ep = null_endpoint ? zf_endpoint_null_new() : zf_endpoint_local_new();
@@ -111,6 +112,10 @@ static int serve_stdio(struct zf_config *cfg, const char *identity)
 		zf_transport_set_timeout(t, cfg->serve.timeout_s * 1000);
 	log_info("serving '%s' on stdin/stdout", identity);
 	r = serve_one(t, cfg, &err);
+	if (r == 1) {
+		log_error("serve: refused at the greeting: %s", zf_err_msg(&err));
+		return ZF_EXIT_FAIL;
+	}
 	if (r < 0) {
 		log_error_errno(r, "serve: identity '%s': %s", identity, zf_err_msg(&err));
 		return ZF_EXIT_FAIL;
@@ -205,6 +210,10 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 	zf_log_scope_add("identity", zf_transport_peer(t));
 	log_notice("connection from '%s': identity '%s'", addr, zf_transport_peer(t));
 	r = serve_one(t, cfg, &err);
+	if (r == 1) {
+		log_warning("refused '%s' at the greeting: %s", addr, zf_err_msg(&err));
+		_exit(ZF_EXIT_FAIL);
+	}
 	if (r < 0) {
 		log_error_errno(r, "connection failed: %s", zf_err_msg(&err));
 		_exit(ZF_EXIT_FAIL);

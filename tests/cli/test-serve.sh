@@ -68,6 +68,18 @@ st=$?
 [ "$(head -c 2 "$T/stdio.out")" = "ZF" ] || fail "serve --stdio: stdout does not start with a frame"
 grep -q "zferry" "$T/stdio.out" && fail "serve --stdio: a log line went to stdout"
 
+# --stdio --identity that the config does not list: refused at the greeting, before
+# any request, with ERROR in place of HELLO (stdio.out holds a HELLO to send it)
+printf 'serve:\n  clients:\n  - identity: laptop\n    read: [tank]\n' >"$T/stdio.yml"
+expect 1 "refused at the greeting: identity 'desk' is not in the config '$T/stdio.yml'" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity desk <"$T/stdio.out"
+grep -q "identity 'desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
+	fail "serve --stdio refused: stdout does not start with an ERROR frame"
+"$Z" serve --stdio -c "$T/stdio.yml" --identity laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460101 ] ||
+	fail "serve --stdio --identity laptop: no HELLO"
+
 # listen on port 0: the real port is printed; a second server on it fails; SIGTERM stops
 "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/good.yml" 2>"$T/serve.err" &
 spid=$!
@@ -98,6 +110,24 @@ else
 	grep -q "connection from 'tcp:127.0.0.1:[0-9]*' ended" "$T/serve.err" ||
 		fail "the connection's end was not logged: $(cat "$T/serve.err")"
 fi
+
+# a tcp peer inside the allow-list but not among the clients: refused at the greeting
+printf 'serve:\n  tcp:\n    allow: [127.0.0.1]\n  clients:\n  - identity: "tcp:10.0.0.1"\n    read: [t]\n' \
+	>"$T/refuse.yml"
+"$Z" serve --listen tcp://127.0.0.1:0 -c "$T/refuse.yml" 2>"$T/refuse.err" &
+pids+=($!)
+port=
+for _ in $(seq 50); do
+	port=$(sed -n 's|^zferry serve: listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/refuse.err")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+expect 1 "is not in the config '$T/refuse.yml'" -- \
+	"$Z" debug rpc-send "tcp://127.0.0.1:$port/t/x" </dev/null
+# (the child logs once its answer is out: give it a moment)
+for _ in $(seq 50); do grep -q "at the greeting" "$T/refuse.err" && break; sleep 0.1; done
+grep -q "warning: refused 'tcp:127.0.0.1:[0-9]*' at the greeting: identity 'tcp:127.0.0.1:[0-9]*' is not in the config" \
+	"$T/refuse.err" || fail "the refusal was not logged: $(cat "$T/refuse.err")"
 
 # replicate: remote ends are checked before anything runs
 expect 2 "one end must be local" -- "$Z" replicate a:tank/x b:tank/y

@@ -4,11 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "job/config.h"
 #include "job/grants.h"
+#include "rpc/conn.h"
 #include "rpc/msg.h"
+#include "transport/transport.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -546,12 +549,93 @@ static void test_source_ok_rows(void **state)
 	}
 }
 
+/* The server end of a greeting, in a thread: zf_serve_greet() over a socketpair. */
+struct greeter {
+	struct zf_rpc_conn *c;
+	const struct zf_config *cfg;
+	struct zf_err err;
+	int r;
+};
+
+static void *greeter_main(void *p)
+{
+	struct greeter *g = p;
+
+	g->r = zf_serve_greet(g->c, g->cfg, &g->err);
+	return NULL;
+}
+
+/* Runs one greeting; returns the client's handshake result, *g the server's. */
+static int greet(const struct zf_config *cfg, struct greeter *g, struct zf_rpc_conn **ret_client,
+		 struct zf_err *err)
+{
+	struct zf_transport *a = NULL, *b = NULL;
+	struct zf_rpc_conn *client;
+	pthread_t th;
+	int r;
+
+	assert_int_equal(zf_transport_local_pair(&a, &b, err), 0);
+	zf_transport_set_timeout(a, 5000);
+	zf_transport_set_timeout(b, 5000);
+	*g = (struct greeter){ .c = zf_rpc_conn_new(b), .cfg = cfg, .err = ZF_ERR_INIT };
+	client = zf_rpc_conn_new(a);
+	assert_int_equal(pthread_create(&th, NULL, greeter_main, g), 0);
+	r = zf_rpc_handshake(client, false, err);
+	pthread_join(th, NULL);
+	*ret_client = client;
+	return r;
+}
+
+/*
+ * An identity the config does not list is refused at the greeting: DENIED
+ * in place of HELLO, then the end of the connection; a listed one, or any
+ * without a config, gets the usual handshake.  (A socketpair's identity is
+ * "local".)
+ */
+static void test_greeting(void **state)
+{
+	static const char listed[] = "serve:\n  clients:\n  - identity: local\n    read: [t]\n";
+	static const char other[] = "serve:\n  clients:\n  - identity: laptop\n    read: [t]\n";
+	_cleanup_(zf_config_freep) struct zf_config *yes = NULL, *no = NULL;
+	struct zf_rpc_conn *client = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	struct greeter g;
+	struct zf_frame f;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("yes.yml", listed, strlen(listed), &yes, &err), 0);
+	assert_int_equal(zf_config_parse("/etc/no.yml", other, strlen(other), &no, &err), 0);
+
+	assert_int_equal(greet(yes, &g, &client, &err), 0);
+	assert_int_equal(g.r, 0);
+	assert_int_equal(zf_rpc_conn_version(client), 1);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+
+	assert_int_equal(greet(NULL, &g, &client, &err), 0);
+	assert_int_equal(g.r, 0);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+
+	assert_int_equal(greet(no, &g, &client, &err), -EACCES);
+	assert_string_equal(err.msg, "local: identity 'local' is not in the config '/etc/no.yml'");
+	assert_int_equal(g.r, -EACCES);
+	assert_string_equal(g.err.msg, "identity 'local' is not in the config '/etc/no.yml'");
+	assert_int_equal(zf_rpc_conn_version(client), 0);
+	/* nothing follows the refusal: the server closed its side cleanly */
+	zf_err_clear(&err);
+	assert_int_equal(zf_rpc_recv_frame(client, &f, &err), 0);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_and_defaults),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_greeting),
 		cmocka_unit_test(test_limits_defaults),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_grants),
