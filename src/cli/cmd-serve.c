@@ -224,9 +224,12 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 				  struct zf_config *cfg, int auth_fd)
 {
 	struct zf_err err = ZF_ERR_INIT;
-	const char *addr = zf_transport_peer(t);
-	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("peer", addr);
+	char addr[ZF_TRANSPORT_MAX_PEER];
 	int r;
+
+	/* a copy: t is freed by a failed tls handshake and at the end of serve_one() */
+	snprintf(addr, sizeof(addr), "%s", zf_transport_peer(t));
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("peer", addr);
 
 	zf_transport_set_timeout(t, cfg->serve.timeout_s * 1000);
 	(void)zf_transport_set_keepalive(t, 60, 10, 6, &err);
