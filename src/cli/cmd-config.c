@@ -48,9 +48,11 @@ static void summary(const struct zf_config *c)
 		printf("serve: not configured\n");
 		return;
 	}
-	printf("serve: tls %s, tcp %s, timeout %d s, %zu client%s\n",
+	printf("serve: tls %s, tcp %s, timeout %d s, handshake timeout %d s, %zu client%s\n",
 	       s->tls_ca ? "configured" : "off", s->tcp_present ? "configured" : "off",
-	       s->timeout_s, s->n_clients, s->n_clients == 1 ? "" : "s");
+	       s->timeout_s, s->handshake_timeout_s, s->n_clients, s->n_clients == 1 ? "" : "s");
+	printf("  limits: %u connections, %u unauthenticated, %u unauthenticated per address\n",
+	       s->limits.connections, s->limits.unauthenticated, s->limits.unauth_per_address);
 	if (s->tcp_present) {
 		printf("  tcp allow:");
 		for (size_t i = 0; i < s->tcp_allow.n; i++)

@@ -6,8 +6,21 @@
  * that a connection's zfs processes, TLS handshake and memory die with it
  * and one client cannot stall another.  The parent only accepts, reaps and
  * logs; it never reads a byte from a client.
+ *
+ * Strangers (issue 10): until a child has authenticated its client (TLS
+ * handshake, HELLO, identity in the config) the parent holds it to
+ * serve.handshake_timeout and serve.limits, with the bookkeeping of
+ * daemon/conntab.h.  The deadline lives in the parent, not in the child's
+ * reads: the parent reads nothing from clients, so no byte a peer sends
+ * can move it, and the signal that ends a child cannot be delayed by
+ * whatever the child is blocked in (OpenSSL, a write to a peer that reads
+ * nothing).  The same signal evicts the oldest stranger when a newcomer
+ * would exceed a limit.  A child says it has authenticated with one byte
+ * on a pipe of its own; before writing it, it blocks that signal, so once
+ * the parent can know, an eviction can no longer end it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "daemon/conntab.h"
 #include "job/config.h"
 #include "job/endpoint.h"
 #include "job/grants.h"
@@ -30,8 +44,9 @@
 #include "util/strv.h"
 #include "util/banned.h"
 
-#define MAX_CONNECTIONS 64
 #define MAX_LISTENERS 16
+/* ends a child whose handshake ran out or that is evicted; see the top of the file */
+#define SIG_EVICT SIGUSR1
 
 struct listener {
 	bool tls;
@@ -41,9 +56,16 @@ struct listener {
 	char *name;             /* "tls://127.0.0.1:4434", with the real port */
 };
 
-struct child {
-	pid_t pid;
-	char peer[ZF_TRANSPORT_MAX_PEER];
+/* What the accept loop holds. */
+struct server {
+	struct listener *ls;
+	size_t n_ls;
+	struct zf_config *cfg;
+	const struct zf_tcp_allow *allow;
+	struct zf_conntab tab;          /* a row per child; fd: its pipe while unauthenticated */
+	struct pollfd *pfd;             /* listeners, then the pipes of pfd_pid[] */
+	pid_t *pfd_pid;
+	size_t pfd_alloc;
 };
 
 static volatile sig_atomic_t got_stop;
@@ -61,26 +83,52 @@ static void on_child(int sig)
 	got_child = 1;
 }
 
-/* Serves one connection that is past the transport's own authentication. */
 /* --debug-null-endpoint: receives go nowhere (bench/replicate-net) */
 static bool null_endpoint;
 
-static int serve_one(struct zf_transport *t, struct zf_config *cfg, struct zf_err *err)
+/*
+ * Tells the parent that this child's client has authenticated (auth_fd -1:
+ * there is no parent to tell).  SIG_EVICT is blocked first: after this the
+ * parent cannot end us, and if it chose us a moment before it read the
+ * byte, the signal stays pending and harmless (zfs processes start with
+ * an empty mask, and pending signals are not inherited).
+ */
+static void tell_authenticated(int auth_fd)
+{
+	sigset_t evict;
+	int r;
+
+	if (auth_fd < 0)
+		return;
+	sigemptyset(&evict);
+	sigaddset(&evict, SIG_EVICT);
+	sigprocmask(SIG_BLOCK, &evict, NULL);
+	r = zf_write_full(auth_fd, "A", 1);
+	if (r < 0)
+		log_debug_errno(r, "cannot tell the parent that the client authenticated: %m");
+	safe_close(auth_fd);
+}
+
+/*
+ * Serves one connection that is past the transport's own authentication:
+ * the greeting refuses an identity the config does not list, the rest is
+ * requests until the client closes.  0 at the client's end, 1 when the
+ * greeting refused it (err says why), <0 on errors.
+ */
+static int serve_one(struct zf_transport *t, struct zf_config *cfg, int auth_fd,
+		     struct zf_err *err)
 {
 	_cleanup_(zf_rpc_conn_freep) struct zf_rpc_conn *c = NULL;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *ep = NULL;
 	int r;
 
 	c = zf_rpc_conn_new(t);
-	/* tell the client the identity it is served as: its namespace here (docs/serve.md) */
-	if (cfg) {
-		const struct zf_config_client *cl = zf_config_find_client(cfg, zf_transport_peer(t));
-		if (cl)
-			zf_rpc_conn_set_hello_identity(c, cl->identity);
-	}
-	r = zf_rpc_handshake(c, true, err);
+	r = zf_serve_greet(c, cfg, err);
+	if (r == -EACCES)
+		return 1;
 	if (r < 0)
 		return r;
+	tell_authenticated(auth_fd);
 	ep = null_endpoint ? zf_endpoint_null_new() : zf_endpoint_local_new();
 	const struct zf_serve_datachan dc = {
 		.listen = cfg ? cfg->serve.dc_listen : NULL,
@@ -110,7 +158,11 @@ static int serve_stdio(struct zf_config *cfg, const char *identity)
 	if (cfg)
 		zf_transport_set_timeout(t, cfg->serve.timeout_s * 1000);
 	log_info("serving '%s' on stdin/stdout", identity);
-	r = serve_one(t, cfg, &err);
+	r = serve_one(t, cfg, -1, &err);
+	if (r == 1) {
+		log_error("serve: refused at the greeting: %s", zf_err_msg(&err));
+		return ZF_EXIT_FAIL;
+	}
 	if (r < 0) {
 		log_error_errno(r, "serve: identity '%s': %s", identity, zf_err_msg(&err));
 		return ZF_EXIT_FAIL;
@@ -164,14 +216,20 @@ static void listeners_release(struct listener *v, size_t n)
 	}
 }
 
-/* The child of one connection: authenticate, then serve until the client closes. */
+/*
+ * The child of one connection: authenticate, tell the parent on auth_fd,
+ * then serve until the client closes.
+ */
 static _noreturn_ void child_main(const struct listener *l, struct zf_transport *t,
-				  struct zf_config *cfg)
+				  struct zf_config *cfg, int auth_fd)
 {
 	struct zf_err err = ZF_ERR_INIT;
-	const char *addr = zf_transport_peer(t);
-	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("peer", addr);
+	char addr[ZF_TRANSPORT_MAX_PEER];
 	int r;
+
+	/* a copy: t is freed by a failed tls handshake and at the end of serve_one() */
+	snprintf(addr, sizeof(addr), "%s", zf_transport_peer(t));
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("peer", addr);
 
 	zf_transport_set_timeout(t, cfg->serve.timeout_s * 1000);
 	(void)zf_transport_set_keepalive(t, 60, 10, 6, &err);
@@ -204,7 +262,11 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 	}
 	zf_log_scope_add("identity", zf_transport_peer(t));
 	log_notice("connection from '%s': identity '%s'", addr, zf_transport_peer(t));
-	r = serve_one(t, cfg, &err);
+	r = serve_one(t, cfg, auth_fd, &err);
+	if (r == 1) {
+		log_warning("refused '%s' at the greeting: %s", addr, zf_err_msg(&err));
+		_exit(ZF_EXIT_FAIL);
+	}
 	if (r < 0) {
 		log_error_errno(r, "connection failed: %s", zf_err_msg(&err));
 		_exit(ZF_EXIT_FAIL);
@@ -212,71 +274,182 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 	_exit(ZF_EXIT_OK);
 }
 
-static void reap(struct child *kids, size_t *n)
+static void log_victim(const struct server *srv, const struct zf_conn *c)
+{
+	const struct zf_conntab_limits *lim = &srv->tab.lim;
+
+	switch (c->why) {
+	case ZF_CONN_OUT_OF_TIME:
+		log_warning("handshake of '%s' ran out after %d s: closed (pid %d)", c->peer,
+			    srv->cfg->serve.handshake_timeout_s, (int)c->pid);
+		return;
+	case ZF_CONN_SOURCE_FULL:
+		log_warning("evicted unauthenticated connection from '%s' (pid %d): more than "
+			    "%u from %s", c->peer, (int)c->pid, lim->per_source, c->source);
+		return;
+	case ZF_CONN_UNAUTH_FULL:
+		log_warning("evicted unauthenticated connection from '%s' (pid %d): more than "
+			    "%u unauthenticated", c->peer, (int)c->pid, lim->unauthenticated);
+		return;
+	case ZF_CONN_ALL_FULL:
+		log_warning("evicted unauthenticated connection from '%s' (pid %d): all %u "
+			    "connections taken", c->peer, (int)c->pid, lim->connections);
+		return;
+	}
+}
+
+/* Ends every child the table wants gone: out of time, or over a limit. */
+static void evict(struct server *srv)
+{
+	struct zf_conn *c;
+
+	while ((c = zf_conntab_next_victim(&srv->tab, zf_now_ms()))) {
+		(void)kill(c->pid, SIG_EVICT);
+		log_victim(srv, c);
+	}
+}
+
+/* A child's pipe is readable: its one byte (authenticated), or its end. */
+static void read_auth(struct server *srv, pid_t pid)
+{
+	struct zf_conn *c = zf_conntab_find(&srv->tab, pid);
+	char b;
+
+	if (!c || c->fd < 0)
+		return;
+	if (zf_read_timeout(c->fd, &b, 1, 0) == 1) {
+		if (c->state == ZF_CONN_DYING)
+			log_notice("connection from '%s' authenticated before its eviction took "
+				   "effect (pid %d)", c->peer, (int)pid);
+		c->state = ZF_CONN_AUTHENTICATED;
+	}
+	/* else the child ended without authenticating: reap() says how */
+	c->fd = safe_close(c->fd);
+}
+
+static void reap(struct server *srv)
 {
 	for (;;) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
+		struct zf_conn *c;
 		char st[64];
 
 		if (pid <= 0)
 			return;
-		for (size_t i = 0; i < *n; i++) {
-			if (kids[i].pid != pid)
-				continue;
-			zf_proc_status_str(status, st, sizeof(st));
-			if (status == 0)
-				log_info("connection from '%s' ended (pid %d)", kids[i].peer,
-					 (int)pid);
-			else
-				log_notice("connection from '%s' ended: %s (pid %d)", kids[i].peer,
-					   st, (int)pid);
-			kids[i] = kids[--*n];
-			break;
-		}
+		c = zf_conntab_find(&srv->tab, pid);
+		if (!c)
+			continue;
+		zf_proc_status_str(status, st, sizeof(st));
+		if (c->state == ZF_CONN_DYING)
+			log_info("connection from '%s' closed: %s (pid %d)", c->peer, st, (int)pid);
+		else if (status == 0)
+			log_info("connection from '%s' ended (pid %d)", c->peer, (int)pid);
+		else
+			log_notice("connection from '%s' ended: %s (pid %d)", c->peer, st, (int)pid);
+		safe_close(c->fd);
+		zf_conntab_remove(&srv->tab, c);
 	}
 }
 
-static int accept_one(const struct listener *l, struct zf_config *cfg,
-		      const struct zf_tcp_allow *allow, struct listener *all, size_t n_all,
-		      struct child *kids, size_t *n_kids)
+/* In a child just forked: drop what the parent holds, then serve the connection. */
+static _noreturn_ void become_child(struct server *srv, const struct listener *l,
+				    struct zf_transport *t, int auth_fd)
+{
+	sigset_t none;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIG_EVICT, SIG_DFL);     /* even if whoever started us ignored it */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (size_t i = 0; i < srv->n_ls; i++)
+		srv->ls[i].fd = safe_close(srv->ls[i].fd);
+	for (size_t i = 0; i < srv->tab.n; i++)
+		srv->tab.v[i].fd = safe_close(srv->tab.v[i].fd);
+	child_main(l, t, srv->cfg, auth_fd);
+}
+
+static void accept_one(struct server *srv, const struct listener *l)
 {
 	struct zf_err err = ZF_ERR_INIT;
 	struct zf_transport *t = NULL;
+	int p[2] = { -EBADF, -EBADF };
 	pid_t pid;
 	int r;
 
-	r = zf_tcp_accept(l->fd, 0, l->tls ? NULL : allow, &t, &err);
+	r = zf_tcp_accept(l->fd, 0, l->tls ? NULL : srv->allow, &t, &err);
 	if (r == -ETIMEDOUT || r == -EAGAIN || r == -EINTR)
-		return 0;
+		return;
 	if (r < 0) {
 		log_warning_errno(r, "%s: %s", l->name, zf_err_msg(&err));
-		return 0;
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_error_errno(-errno, "cannot make a pipe for '%s': %m", zf_transport_peer(t));
+		zf_transport_free(t);
+		return;
 	}
 	pid = fork();
 	if (pid < 0) {
-		r = -errno;
-		log_error_errno(r, "cannot fork for '%s': %m", zf_transport_peer(t));
+		log_error_errno(-errno, "cannot fork for '%s': %m", zf_transport_peer(t));
+		safe_close_pair(p);
 		zf_transport_free(t);
-		return 0;
+		return;
 	}
 	if (pid == 0) {
-		sigset_t none;
-
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (size_t i = 0; i < n_all; i++)
-			all[i].fd = safe_close(all[i].fd);
-		child_main(l, t, cfg);
+		safe_close(p[0]);
+		become_child(srv, l, t, p[1]);
 	}
-	kids[*n_kids].pid = pid;
-	snprintf(kids[*n_kids].peer, sizeof(kids[*n_kids].peer), "%s", zf_transport_peer(t));
-	(*n_kids)++;
+	safe_close(p[1]);
+	zf_conntab_add(&srv->tab, pid, p[0], zf_transport_peer(t), zf_now_ms());
 	log_info("%s: connection from '%s' (pid %d)", l->name, zf_transport_peer(t), (int)pid);
 	zf_transport_free(t);
+	evict(srv);
+}
+
+/*
+ * One turn of the accept loop: waits for a connection, a child's byte or
+ * end, or the next handshake deadline, then handles what came.  The
+ * listeners are left out while no connection may be accepted (they wait
+ * in the listen queue) and once stopping.  <0 when waiting failed.
+ */
+static int turn(struct server *srv, const sigset_t *mask, bool stopping)
+{
+	bool accepting = !stopping && zf_conntab_can_accept(&srv->tab);
+	int64_t wait = zf_conntab_next_deadline(&srv->tab, zf_now_ms());
+	struct timespec ts = { wait / 1000, (long)(wait % 1000) * 1000000L };
+	size_t n = srv->n_ls;
+	int k;
+
+	if (srv->n_ls + srv->tab.n > srv->pfd_alloc) {
+		srv->pfd_alloc = 2 * (srv->n_ls + srv->tab.n);
+		srv->pfd = zf_xreallocarray(srv->pfd, srv->pfd_alloc, sizeof(*srv->pfd));
+		srv->pfd_pid = zf_xreallocarray(srv->pfd_pid, srv->pfd_alloc,
+						sizeof(*srv->pfd_pid));
+	}
+	for (size_t i = 0; i < srv->n_ls; i++)
+		srv->pfd[i] = (struct pollfd){ .fd = accepting ? srv->ls[i].fd : -1,
+					       .events = POLLIN };
+	for (size_t i = 0; i < srv->tab.n; i++) {
+		if (srv->tab.v[i].fd < 0)
+			continue;
+		srv->pfd[n] = (struct pollfd){ .fd = srv->tab.v[i].fd, .events = POLLIN };
+		srv->pfd_pid[n++] = srv->tab.v[i].pid;
+	}
+	k = ppoll(srv->pfd, n, wait >= 0 ? &ts : NULL, mask);
+	if (k < 0 && errno != EINTR)
+		return log_error_errno(-errno, "cannot wait for connections: %m");
+	got_child = 0;
+	for (size_t i = srv->n_ls; k > 0 && i < n; i++)
+		if (srv->pfd[i].revents)
+			read_auth(srv, srv->pfd_pid[i]);
+	reap(srv);
+	evict(srv);
+	for (size_t i = 0; k > 0 && i < srv->n_ls && !got_stop; i++)
+		if (srv->pfd[i].revents & POLLIN && zf_conntab_can_accept(&srv->tab))
+			accept_one(srv, &srv->ls[i]);
 	return 0;
 }
 
@@ -294,11 +467,11 @@ static int serve_listen(struct zf_config *cfg, struct zf_strv *urls)
 {
 	_cleanup_(zf_tcp_allow_freep) struct zf_tcp_allow *allow = NULL;
 	struct listener ls[MAX_LISTENERS] = {};
-	struct child kids[MAX_CONNECTIONS];
 	struct zf_err err = ZF_ERR_INIT;
 	struct sigaction sa = {};
+	struct server srv;
 	sigset_t block, orig;
-	size_t n = 0, n_kids = 0;
+	size_t n = 0;
 	bool any_tls = false, any_tcp = false;
 	int r = ZF_EXIT_OK;
 
@@ -372,38 +545,36 @@ static int serve_listen(struct zf_config *cfg, struct zf_strv *urls)
 		fprintf(stderr, "zferry serve: listening on %s\n", ls[i].name);
 	fflush(stderr);
 
-	while (!got_stop) {
-		struct pollfd p[MAX_LISTENERS];
-		bool full = n_kids >= MAX_CONNECTIONS;
-		int k;
-
-		for (size_t i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = full ? -1 : ls[i].fd, .events = POLLIN };
-		k = ppoll(p, n, NULL, &orig);
-		if (k < 0 && errno != EINTR) {
-			log_error_errno(-errno, "cannot wait for connections: %m");
+	srv = (struct server){ .ls = ls, .n_ls = n, .cfg = cfg, .allow = allow };
+	zf_conntab_init(&srv.tab, &(struct zf_conntab_limits){
+		.connections = cfg->serve.limits.connections,
+		.unauthenticated = cfg->serve.limits.unauthenticated,
+		.per_source = cfg->serve.limits.unauth_per_address,
+		.handshake_ms = (int64_t)cfg->serve.handshake_timeout_s * 1000,
+	});
+	while (!got_stop && r == ZF_EXIT_OK)
+		if (turn(&srv, &orig, false) < 0)
 			r = ZF_EXIT_FAIL;
-			break;
-		}
-		got_child = 0;
-		reap(kids, &n_kids);
-		for (size_t i = 0; k > 0 && i < n && !got_stop; i++)
-			if (p[i].revents & POLLIN && n_kids < MAX_CONNECTIONS)
-				accept_one(&ls[i], cfg, allow, ls, n, kids, &n_kids);
-	}
 
-	/* stop accepting; let the connections in flight finish */
+	/* stop accepting; let the connections in flight finish, handshakes in their time */
 	for (size_t i = 0; i < n; i++)
 		ls[i].fd = safe_close(ls[i].fd);
-	if (n_kids)
-		log_notice("stopping: waiting for %zu connection%s to end", n_kids,
-			   n_kids == 1 ? "" : "s");
-	while (n_kids > 0) {
+	if (srv.tab.n)
+		log_notice("stopping: waiting for %zu connection%s to end", srv.tab.n,
+			   srv.tab.n == 1 ? "" : "s");
+	while (srv.tab.n > 0 && r == ZF_EXIT_OK)
+		if (turn(&srv, &orig, true) < 0)
+			r = ZF_EXIT_FAIL;
+	/* only when waiting failed: still reap every child */
+	while (srv.tab.n > 0) {
 		sigsuspend(&orig);
-		reap(kids, &n_kids);
+		reap(&srv);
 	}
 	log_info("stopped");
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+	zf_conntab_release(&srv.tab);
+	free(srv.pfd);
+	free(srv.pfd_pid);
 	listeners_release(ls, n);
 	return r;
 }

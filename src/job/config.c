@@ -494,6 +494,87 @@ static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serv
 	return 0;
 }
 
+/* A decimal integer from min to max; unit names it in the message ("seconds"). */
+static int integer(struct parser *p, const yaml_node_t *v, const char *what, const char *unit,
+		   long min, long max, int *ret)
+{
+	const char *t;
+	char *end;
+	long val;
+	int r = scalar(p, v, what, &t);
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	val = strtol(t, &end, 10);
+	if (errno || end == t || *end || val < min || val > max)
+		return fail(p, v, "%s must be %s from %ld to %ld, not '%s'", what, unit, min, max,
+			    t);
+	*ret = (int)val;
+	return 0;
+}
+
+static int limits_key(struct parser *p, const char *key, const yaml_node_t *k,
+		      const yaml_node_t *v, void *userdata)
+{
+	struct zf_config_serve *s = userdata;
+	int val = 0, r;
+	(void)k;
+
+	if (streq(key, "connections")) {
+		r = integer(p, v, "serve.limits.connections", "a number", 1,
+			    ZF_CONFIG_MAX_CONNECTIONS, &val);
+		s->limits.connections = (unsigned)val;
+	} else if (streq(key, "unauthenticated")) {
+		r = integer(p, v, "serve.limits.unauthenticated", "a number", 1,
+			    ZF_CONFIG_MAX_CONNECTIONS, &val);
+		s->limits.unauthenticated = (unsigned)val;
+	} else {
+		r = integer(p, v, "serve.limits.unauthenticated_per_address", "a number", 1,
+			    ZF_CONFIG_MAX_CONNECTIONS, &val);
+		s->limits.unauth_per_address = (unsigned)val;
+	}
+	return r;
+}
+
+/*
+ * serve.limits: a key left out takes its default, moved to fit the keys
+ * given ("connections: 8" alone means 8 unauthenticated, 4 per address;
+ * "unauthenticated: 100" alone, 100 connections), so that only two values
+ * the file itself sets can contradict each other.
+ */
+static int limits(struct parser *p, const yaml_node_t *v, struct zf_config_serve *s)
+{
+	static const char *const known[] = { "connections", "unauthenticated",
+					     "unauthenticated_per_address", NULL };
+	int r;
+
+	s->limits.connections = s->limits.unauthenticated = s->limits.unauth_per_address = 0;
+	r = walk_mapping(p, v, "serve.limits", known, limits_key, s);
+	if (r < 0)
+		return r;
+	if (!s->limits.connections)
+		s->limits.connections = MAX(ZF_CONFIG_DEFAULT_CONNECTIONS,
+					    MAX(s->limits.unauthenticated,
+						s->limits.unauth_per_address));
+	if (!s->limits.unauthenticated)
+		s->limits.unauthenticated = MAX(MIN(ZF_CONFIG_DEFAULT_UNAUTHENTICATED,
+						    s->limits.connections),
+						s->limits.unauth_per_address);
+	if (!s->limits.unauth_per_address)
+		s->limits.unauth_per_address = MIN(ZF_CONFIG_DEFAULT_UNAUTH_PER_ADDRESS,
+						   s->limits.unauthenticated);
+	if (s->limits.unauthenticated > s->limits.connections)
+		return fail(p, v, "serve.limits.unauthenticated (%u) exceeds "
+			    "serve.limits.connections (%u)", s->limits.unauthenticated,
+			    s->limits.connections);
+	if (s->limits.unauth_per_address > s->limits.unauthenticated)
+		return fail(p, v, "serve.limits.unauthenticated_per_address (%u) exceeds "
+			    "serve.limits.unauthenticated (%u)", s->limits.unauth_per_address,
+			    s->limits.unauthenticated);
+	return 0;
+}
+
 static int serve_key(struct parser *p, const char *key, const yaml_node_t *k,
 		     const yaml_node_t *v, void *userdata)
 {
@@ -532,30 +613,21 @@ static int serve_key(struct parser *p, const char *key, const yaml_node_t *k,
 			return fail(p, v, "serve.data_channel needs listen and ports");
 		return 0;
 	}
-	if (streq(key, "timeout")) {
-		const char *t;
-		char *end;
-		long val;
-
-		r = scalar(p, v, "serve.timeout", &t);
-		if (r < 0)
-			return r;
-		errno = 0;
-		val = strtol(t, &end, 10);
-		if (errno || end == t || *end || val < 1 || val > 86400)
-			return fail(p, v, "serve.timeout must be seconds from 1 to 86400, not '%s'",
-				    t);
-		s->timeout_s = (int)val;
-		return 0;
-	}
+	if (streq(key, "timeout"))
+		return integer(p, v, "serve.timeout", "seconds", 1, 86400, &s->timeout_s);
+	if (streq(key, "handshake_timeout"))
+		return integer(p, v, "serve.handshake_timeout", "seconds", 1, 300,
+			       &s->handshake_timeout_s);
+	if (streq(key, "limits"))
+		return limits(p, v, s);
 	return clients(p, v, s);
 }
 
 static int top_key(struct parser *p, const char *key, const yaml_node_t *k, const yaml_node_t *v,
 		   void *userdata)
 {
-	static const char *const known[] = { "tls", "tcp", "timeout", "receive", "data_channel",
-					     "clients", NULL };
+	static const char *const known[] = { "tls", "tcp", "timeout", "handshake_timeout",
+					     "limits", "receive", "data_channel", "clients", NULL };
 	struct zf_config *c = userdata;
 	(void)key;
 	(void)k;
@@ -617,6 +689,10 @@ int zf_config_parse(const char *name, const void *data, size_t n, struct zf_conf
 	c = zf_xcalloc(1, sizeof(*c));
 	c->path = zf_xstrdup(name);
 	c->serve.timeout_s = ZF_CONFIG_DEFAULT_TIMEOUT;
+	c->serve.handshake_timeout_s = ZF_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
+	c->serve.limits.connections = ZF_CONFIG_DEFAULT_CONNECTIONS;
+	c->serve.limits.unauthenticated = ZF_CONFIG_DEFAULT_UNAUTHENTICATED;
+	c->serve.limits.unauth_per_address = ZF_CONFIG_DEFAULT_UNAUTH_PER_ADDRESS;
 	root = yaml_document_get_root_node(&doc.d);
 	/* an empty file, or one of comments only, is an empty config */
 	if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {

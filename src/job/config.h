@@ -17,6 +17,8 @@ struct zf_err;
  *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key }
  *     tcp: { allow: [127.0.0.1, "10.0.0.0/8", "::1"] }
  *     timeout: 60
+ *     handshake_timeout: 10
+ *     limits: { connections: 64, unauthenticated: 16, unauthenticated_per_address: 4 }
  *     clients:
  *       - identity: laptop
  *         read: [tank/home]
@@ -26,6 +28,11 @@ struct zf_err;
 #define ZF_CONFIG_MAX_SIZE (1u << 20)
 #define ZF_CONFIG_DEFAULT_PATH "/etc/zferry/zferry.yml"
 #define ZF_CONFIG_DEFAULT_TIMEOUT 60
+#define ZF_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT 10
+#define ZF_CONFIG_DEFAULT_CONNECTIONS 64
+#define ZF_CONFIG_DEFAULT_UNAUTHENTICATED 16
+#define ZF_CONFIG_DEFAULT_UNAUTH_PER_ADDRESS 4
+#define ZF_CONFIG_MAX_CONNECTIONS 1024   /* a process each */
 #define ZF_CONFIG_MAX_CLIENTS 4096      /* bounds the duplicate-identity check */
 
 /*
@@ -73,6 +80,17 @@ struct zf_config_serve {
 	char *dc_listen;                /* address to bind ("0.0.0.0", "::", one address) */
 	unsigned dc_first, dc_last;     /* port range, 1024..65535; 0-0: any free port */
 	bool dc_has_ports;
+	int handshake_timeout_s;        /* from accept until authenticated, in all */
+	/*
+	 * What `serve --listen` holds at once: connections in all, those not
+	 * yet authenticated, and those from one source address.  Checked
+	 * unauth_per_address <= unauthenticated <= connections.
+	 */
+	struct {
+		unsigned connections;
+		unsigned unauthenticated;
+		unsigned unauth_per_address;
+	} limits;
 	struct zf_config_client *clients;
 	size_t n_clients;
 };

@@ -12,6 +12,8 @@
 #include <string.h>
 #include "job/config.h"
 #include "job/grants.h"
+#include "log/log.h"
+#include "rpc/conn.h"
 #include "rpc/msg.h"
 #include "util/err.h"
 #include "zfs/recv-policy.h"
@@ -246,4 +248,25 @@ bool zf_serve_redact(void *userdata, const char *identity, const struct zf_msg *
 	snprintf(msg, size, "refused: the reason names a dataset outside the grants of identity "
 		 "'%s' (withheld; the server's log has it)", identity);
 	return true;
+}
+
+int zf_serve_greet(struct zf_rpc_conn *c, const struct zf_config *cfg, struct zf_err *err)
+{
+	const char *identity = zf_rpc_conn_peer(c);
+	const struct zf_config_client *cl = cfg ? zf_config_find_client(cfg, identity) : NULL;
+	struct zf_err e2 = ZF_ERR_INIT;
+	char msg[ZF_FRAME_MAX_ERROR_MSG + 1];
+
+	if (!cfg)
+		return zf_rpc_handshake(c, true, err);
+	if (cl) {
+		/* tell the client the identity it is served as: its namespace here (docs/serve.md) */
+		zf_rpc_conn_set_hello_identity(c, cl->identity);
+		return zf_rpc_handshake(c, true, err);
+	}
+	/* no HELLO, so no version or feature of ours, and not one request answered */
+	snprintf(msg, sizeof(msg), "identity '%s' is not in the config '%s'", identity, cfg->path);
+	if (zf_rpc_refuse(c, -EACCES, msg, &e2) < 0)
+		log_debug("serve: the refusal did not reach '%s': %s", identity, zf_err_msg(&e2));
+	return zf_err_set(err, -EACCES, "%s", msg);
 }

@@ -4,9 +4,24 @@
 #include <stddef.h>
 #include "util/macro.h"
 
+struct zf_config;
 struct zf_err;
 struct zf_msg;
+struct zf_rpc_conn;
 struct zf_rpc_req_info;
+
+/*
+ * The server's side of the handshake, and the first access check: an
+ * identity (the one c's transport established) that cfg does not list is
+ * refused at the greeting, before any request is read.  It gets ERROR
+ * DENIED "identity 'X' is not in the config 'FILE'" in place of our HELLO,
+ * and this returns -EACCES with that message (and only then -EACCES); any
+ * other identity gets the usual HELLO exchange (zf_rpc_handshake()), our
+ * HELLO naming it as its config entry does.  cfg NULL lets everyone in
+ * (`serve --stdio` without -c).
+ */
+_must_check_ int zf_serve_greet(struct zf_rpc_conn *c, const struct zf_config *cfg,
+				struct zf_err *err);
 
 /*
  * The zf_serve_allow_fn of src/job/remote.h (guarantee 5); userdata is the

@@ -402,6 +402,27 @@ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err)
 	return 0;
 }
 
+int zf_rpc_refuse(struct zf_rpc_conn *c, int code, const char *msg, struct zf_err *err)
+{
+	struct zf_frame f;
+	int r;
+
+	/*
+	 * Take the client's HELLO before answering: closing a socket with
+	 * unread bytes resets it, and a reset can overtake our ERROR.
+	 */
+	r = read_frame(c, &f, err);
+	if (r == 0)
+		return zf_err_set(err, -EPIPE, "peer '%s' closed the connection before HELLO",
+				  zf_rpc_conn_peer(c));
+	if (r < 0)
+		return r;
+	r = send_error(c, 1, code, msg, err);
+	if (r < 0)
+		return r;
+	return zf_rpc_conn_close(c, err);
+}
+
 int zf_rpc_fd_source(void *userdata, void *buf, size_t size, size_t *ret_n, struct zf_err *err)
 {
 	ssize_t k = zf_read_full(*(int *)userdata, buf, size);

@@ -99,6 +99,15 @@ unsigned zf_rpc_keepalive_stop(struct zf_rpc_keepalive *k);
 
 /* Exchanges HELLO and settles the version; -EPROTONOSUPPORT when ranges do not overlap. */
 _must_check_ int zf_rpc_handshake(struct zf_rpc_conn *c, bool server, struct zf_err *err);
+/*
+ * The server's handshake when it will not serve the peer at all: reads the
+ * peer's HELLO (which a client sends without waiting for ours), answers
+ * ERROR (request id 1, code as -errno, msg) in place of our HELLO and
+ * closes our side.  The client's zf_rpc_handshake() fails with that code
+ * and message.  0 when the answer went out, <0 when the peer broke first.
+ */
+_must_check_ int zf_rpc_refuse(struct zf_rpc_conn *c, int code, const char *msg,
+			       struct zf_err *err);
 
 /* Low level, for tests and stream helpers: one frame out, one frame in. */
 _must_check_ int zf_rpc_send_frame(struct zf_rpc_conn *c, enum zf_frame_type type, uint32_t id,

@@ -29,7 +29,6 @@
 #include <openssl/rand.h>
 #include <poll.h>
 #include <stdio.h>
-#include <time.h>
 #include "log/log.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
@@ -68,14 +67,6 @@ static void put_be32(uint8_t *p, uint32_t v)
 static uint32_t get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int zf_datachan_secret_new(uint8_t secret[ZF_DATACHAN_SECRET_LEN], struct zf_err *err)
@@ -646,7 +637,7 @@ static int start(struct zf_datachan_listener *l, struct pending *p, struct zf_er
 	/* 40 bytes into an empty socket buffer: anything short is a broken peer */
 	if (zf_send_some(p->tcp->rfd, p->hello_l, HELLO_LEN) != HELLO_LEN)
 		return zf_err_set(err, -EPIPE, "cannot send HELLO");
-	p->deadline = now_ms() + l->handshake_timeout_ms;
+	p->deadline = zf_now_ms() + l->handshake_timeout_ms;
 	return 0;
 }
 
@@ -702,14 +693,14 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 	struct pending v[MAX_PENDING];
 	struct pollfd pfd[1 + MAX_PENDING];
 	size_t n = 0;
-	int64_t end = timeout_ms >= 0 ? now_ms() + timeout_ms : INT64_MAX;
+	int64_t end = timeout_ms >= 0 ? zf_now_ms() + timeout_ms : INT64_MAX;
 	int r = 0;
 
 	if (l->fd < 0)
 		return zf_err_set(err, -EBADF, "data channel on port %u: listener already closed "
 				  "(one stream per secret)", l->port);
 	for (;;) {
-		int64_t now = now_ms(), wait = end - now;
+		int64_t now = zf_now_ms(), wait = end - now;
 		size_t ready_n = n;
 
 		if (wait <= 0) {

@@ -54,6 +54,8 @@ _must_check_ int zf_copy_stream(int in, int out, uint64_t *counter);
 int zf_fd_nonblock(int fd, int on);
 int zf_fd_cloexec(int fd, int on);
 
+/* Milliseconds of the monotonic clock, for deadlines: never goes back, unlike the wall clock. */
+int64_t zf_now_ms(void);
 /*
  * Waits until fd is ready for events (POLLIN/POLLOUT) or timeout_ms passes
  * (-1: forever).  0 when ready (also on POLLHUP/POLLERR: the next read or

@@ -68,6 +68,18 @@ st=$?
 [ "$(head -c 2 "$T/stdio.out")" = "ZF" ] || fail "serve --stdio: stdout does not start with a frame"
 grep -q "zferry" "$T/stdio.out" && fail "serve --stdio: a log line went to stdout"
 
+# --stdio --identity that the config does not list: refused at the greeting, before
+# any request, with ERROR in place of HELLO (stdio.out holds a HELLO to send it)
+printf 'serve:\n  clients:\n  - identity: laptop\n    read: [tank]\n' >"$T/stdio.yml"
+expect 1 "refused at the greeting: identity 'desk' is not in the config '$T/stdio.yml'" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity desk <"$T/stdio.out"
+grep -q "identity 'desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
+	fail "serve --stdio refused: stdout does not start with an ERROR frame"
+"$Z" serve --stdio -c "$T/stdio.yml" --identity laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460101 ] ||
+	fail "serve --stdio --identity laptop: no HELLO"
+
 # listen on port 0: the real port is printed; a second server on it fails; SIGTERM stops
 "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/good.yml" 2>"$T/serve.err" &
 spid=$!
@@ -98,6 +110,71 @@ else
 	grep -q "connection from 'tcp:127.0.0.1:[0-9]*' ended" "$T/serve.err" ||
 		fail "the connection's end was not logged: $(cat "$T/serve.err")"
 fi
+
+# a tcp peer inside the allow-list but not among the clients: refused at the greeting
+printf 'serve:\n  tcp:\n    allow: [127.0.0.1]\n  clients:\n  - identity: "tcp:10.0.0.1"\n    read: [t]\n' \
+	>"$T/refuse.yml"
+"$Z" serve --listen tcp://127.0.0.1:0 -c "$T/refuse.yml" 2>"$T/refuse.err" &
+pids+=($!)
+port=
+for _ in $(seq 50); do
+	port=$(sed -n 's|^zferry serve: listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/refuse.err")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+expect 1 "is not in the config '$T/refuse.yml'" -- \
+	"$Z" debug rpc-send "tcp://127.0.0.1:$port/t/x" </dev/null
+# (the child logs once its answer is out: give it a moment)
+for _ in $(seq 50); do grep -q "at the greeting" "$T/refuse.err" && break; sleep 0.1; done
+grep -q "warning: refused 'tcp:127.0.0.1:[0-9]*' at the greeting: identity 'tcp:127.0.0.1:[0-9]*' is not in the config" \
+	"$T/refuse.err" || fail "the refusal was not logged: $(cat "$T/refuse.err")"
+
+# strangers (issue 10): a handshake deadline that bytes do not extend
+printf 'serve:\n  tcp:\n    allow: [127.0.0.1]\n  handshake_timeout: 1\n  clients:\n  - identity: "tcp:127.0.0.1"\n    write: [t]\n' \
+	>"$T/flood.yml"
+"$Z" serve --listen tcp://127.0.0.1:0 -c "$T/flood.yml" 2>"$T/flood.err" &
+pids+=($!)
+port=
+for _ in $(seq 50); do
+	port=$(sed -n 's|^zferry serve: listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/flood.err")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+# a valid HELLO of a listed identity (from stdio.out), one byte every 0.2 s: it would
+# authenticate after 7 s if nothing cut it
+hello=$(od -An -v -tx1 "$T/stdio.out")
+slow_hello() {
+	local b
+	trap '' PIPE
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+	for b in $hello; do
+		printf "\\x$b" >&3 2>/dev/null || return 0
+		sleep 0.2
+	done
+	return 1
+}
+t0=$(date +%s%N)
+slow_hello || fail "a slow HELLO was not cut by handshake_timeout 1"
+exec 3>&-
+ms=$((($(date +%s%N) - t0) / 1000000))
+# (the upper bound leaves room for a loaded machine; uncut, the HELLO would finish at 7 s)
+[ "$ms" -ge 900 ] && [ "$ms" -le 5000 ] || fail "the slow HELLO was cut after $ms ms, want 1000..5000"
+grep -q "warning: handshake of 'tcp:127.0.0.1:[0-9]*' ran out after 1 s: closed" "$T/flood.err" ||
+	fail "no handshake timeout in the log: $(cat "$T/flood.err")"
+# four silent strangers from one address fill its slots (refuse.yml: default limits,
+# handshake_timeout 10); a fifth evicts the first, not itself
+port=$(sed -n 's|^zferry serve: listening on tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/refuse.err")
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+sleep 0.1
+exec 5<>"/dev/tcp/127.0.0.1/$port" 6<>"/dev/tcp/127.0.0.1/$port" 7<>"/dev/tcp/127.0.0.1/$port"
+sleep 0.1
+exec 8<>"/dev/tcp/127.0.0.1/$port"
+timeout 2 cat <&4 >/dev/null || fail "the oldest stranger was not evicted"
+timeout 0.5 cat <&8 >/dev/null && fail "the newcomer was evicted"
+grep -q "warning: evicted unauthenticated connection from 'tcp:127.0.0.1:[0-9]*' (pid [0-9]*): more than 4 from 127.0.0.1" \
+	"$T/refuse.err" || fail "no eviction in the log: $(cat "$T/refuse.err")"
+[ "$(grep -c "evicted" "$T/refuse.err")" = 1 ] || fail "not one eviction: $(cat "$T/refuse.err")"
+exec 4>&- 5>&- 6>&- 7>&- 8>&-
 
 # replicate: remote ends are checked before anything runs
 expect 2 "one end must be local" -- "$Z" replicate a:tank/x b:tank/y

@@ -4,11 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "job/config.h"
 #include "job/grants.h"
+#include "rpc/conn.h"
 #include "rpc/msg.h"
+#include "transport/transport.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -22,6 +25,11 @@ static const char good[] =
 	"  tcp:\n"
 	"    allow: [127.0.0.1, \"10.0.0.0/8\", \"::1\"]\n"
 	"  timeout: 30\n"
+	"  handshake_timeout: 5\n"
+	"  limits:\n"
+	"    connections: 32\n"
+	"    unauthenticated: 8\n"
+	"    unauthenticated_per_address: 2\n"
 	"  clients:\n"
 	"    - identity: laptop\n"
 	"      read: [tank/home, tank/projects]\n"
@@ -50,6 +58,10 @@ static void test_good(void **state)
 	assert_int_equal(c->serve.tcp_allow.n, 3);
 	assert_string_equal(c->serve.tcp_allow.v[1], "10.0.0.0/8");
 	assert_int_equal(c->serve.timeout_s, 30);
+	assert_int_equal(c->serve.handshake_timeout_s, 5);
+	assert_int_equal(c->serve.limits.connections, 32);
+	assert_int_equal(c->serve.limits.unauthenticated, 8);
+	assert_int_equal(c->serve.limits.unauth_per_address, 2);
 	assert_int_equal(c->serve.n_clients, 5);
 	cl = zf_config_find_client(c, "laptop");
 	assert_non_null(cl);
@@ -77,6 +89,10 @@ static void test_empty_and_defaults(void **state)
 		if (zf_config_parse("e.yml", docs[i], strlen(docs[i]), &c, &err) != 0)
 			fail_msg("'%s': %s", docs[i], err.msg);
 		assert_int_equal(c->serve.timeout_s, ZF_CONFIG_DEFAULT_TIMEOUT);
+		assert_int_equal(c->serve.handshake_timeout_s, 10);
+		assert_int_equal(c->serve.limits.connections, 64);
+		assert_int_equal(c->serve.limits.unauthenticated, 16);
+		assert_int_equal(c->serve.limits.unauth_per_address, 4);
 		assert_false(c->serve.tcp_present);
 		assert_null(c->serve.tls_ca);
 		assert_int_equal(c->serve.n_clients, 0);
@@ -109,6 +125,24 @@ static const struct bad bads[] = {
 	{ "serve:\n  timeout: 0\n", "b.yml:2:12:", "serve.timeout must be seconds" },
 	{ "serve:\n  timeout: 10s\n", "b.yml:2:12:", "not '10s'" },
 	{ "serve:\n  timeout: 99999999999999999999\n", "b.yml:2:12:", "serve.timeout" },
+	{ "serve:\n  handshake_timeout: 0\n", "b.yml:2:22:",
+	  "serve.handshake_timeout must be seconds from 1 to 300, not '0'" },
+	{ "serve:\n  handshake_timeout: 301\n", "b.yml:2:22:", "not '301'" },
+	{ "serve:\n  limits: 4\n", "b.yml:2:11:", "serve.limits must be a mapping" },
+	{ "serve:\n  limits:\n    connection: 4\n", "b.yml:3:5:",
+	  "unknown key 'connection' in serve.limits (known: connections, unauthenticated, "
+	  "unauthenticated_per_address)" },
+	{ "serve:\n  limits:\n    connections: 0\n", "b.yml:3:18:",
+	  "serve.limits.connections must be a number from 1 to 1024, not '0'" },
+	{ "serve:\n  limits:\n    connections: 1025\n", "b.yml:3:18:", "not '1025'" },
+	{ "serve:\n  limits:\n    unauthenticated: -1\n", "b.yml:3:22:",
+	  "serve.limits.unauthenticated must be a number" },
+	{ "serve:\n  limits:\n    unauthenticated_per_address: x\n", "b.yml:3:34:",
+	  "serve.limits.unauthenticated_per_address must be a number" },
+	{ "serve:\n  limits:\n    connections: 8\n    unauthenticated: 9\n", "b.yml:3:5:",
+	  "serve.limits.unauthenticated (9) exceeds serve.limits.connections (8)" },
+	{ "serve:\n  limits: {unauthenticated: 2, unauthenticated_per_address: 3}\n",
+	  "b.yml:2:11:", "unauthenticated_per_address (3) exceeds serve.limits.unauthenticated (2)" },
 	{ "serve:\n  clients: {identity: a}\n", "b.yml:2:12:", "serve.clients must be a list" },
 	{ "serve:\n  clients:\n  - read: [tank]\n", "b.yml:3:5:", "client without identity" },
 	{ "serve:\n  clients:\n  - identity: a\n", "b.yml:3:5:",
@@ -178,6 +212,40 @@ static void test_bad(void **state)
 				 bads[i].where, bads[i].what);
 		if (strchr(err.msg, '\n'))
 			fail_msg("bad config %zu: message is not one line: '%s'", i, err.msg);
+	}
+}
+
+/* A limit left out takes its default, moved to fit the ones given. */
+static void test_limits_defaults(void **state)
+{
+	static const struct {
+		const char *yaml;
+		unsigned connections, unauthenticated, per_address;
+	} cases[] = {
+		{ "serve:\n  limits: {}\n", 64, 16, 4 },
+		{ "serve:\n  limits: {connections: 8}\n", 8, 8, 4 },
+		{ "serve:\n  limits: {connections: 2}\n", 2, 2, 2 },
+		{ "serve:\n  limits: {unauthenticated: 100}\n", 100, 100, 4 },
+		{ "serve:\n  limits: {unauthenticated: 3}\n", 64, 3, 3 },
+		{ "serve:\n  limits: {unauthenticated_per_address: 20}\n", 64, 20, 20 },
+		{ "serve:\n  limits: {unauthenticated_per_address: 1}\n", 64, 16, 1 },
+		{ "serve:\n  limits: {connections: 1, unauthenticated: 1}\n", 1, 1, 1 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+		struct zf_err err = ZF_ERR_INIT;
+
+		if (zf_config_parse("l.yml", cases[i].yaml, strlen(cases[i].yaml), &c, &err) != 0)
+			fail_msg("'%s': %s", cases[i].yaml, err.msg);
+		if (c->serve.limits.connections != cases[i].connections ||
+		    c->serve.limits.unauthenticated != cases[i].unauthenticated ||
+		    c->serve.limits.unauth_per_address != cases[i].per_address)
+			fail_msg("'%s': got %u/%u/%u, want %u/%u/%u", cases[i].yaml,
+				 c->serve.limits.connections, c->serve.limits.unauthenticated,
+				 c->serve.limits.unauth_per_address, cases[i].connections,
+				 cases[i].unauthenticated, cases[i].per_address);
 	}
 }
 
@@ -481,12 +549,94 @@ static void test_source_ok_rows(void **state)
 	}
 }
 
+/* The server end of a greeting, in a thread: zf_serve_greet() over a socketpair. */
+struct greeter {
+	struct zf_rpc_conn *c;
+	const struct zf_config *cfg;
+	struct zf_err err;
+	int r;
+};
+
+static void *greeter_main(void *p)
+{
+	struct greeter *g = p;
+
+	g->r = zf_serve_greet(g->c, g->cfg, &g->err);
+	return NULL;
+}
+
+/* Runs one greeting; returns the client's handshake result, *g the server's. */
+static int greet(const struct zf_config *cfg, struct greeter *g, struct zf_rpc_conn **ret_client,
+		 struct zf_err *err)
+{
+	struct zf_transport *a = NULL, *b = NULL;
+	struct zf_rpc_conn *client;
+	pthread_t th;
+	int r;
+
+	assert_int_equal(zf_transport_local_pair(&a, &b, err), 0);
+	zf_transport_set_timeout(a, 5000);
+	zf_transport_set_timeout(b, 5000);
+	*g = (struct greeter){ .c = zf_rpc_conn_new(b), .cfg = cfg, .err = ZF_ERR_INIT };
+	client = zf_rpc_conn_new(a);
+	assert_int_equal(pthread_create(&th, NULL, greeter_main, g), 0);
+	r = zf_rpc_handshake(client, false, err);
+	pthread_join(th, NULL);
+	*ret_client = client;
+	return r;
+}
+
+/*
+ * An identity the config does not list is refused at the greeting: DENIED
+ * in place of HELLO, then the end of the connection; a listed one, or any
+ * without a config, gets the usual handshake.  (A socketpair's identity is
+ * "local".)
+ */
+static void test_greeting(void **state)
+{
+	static const char listed[] = "serve:\n  clients:\n  - identity: local\n    read: [t]\n";
+	static const char other[] = "serve:\n  clients:\n  - identity: laptop\n    read: [t]\n";
+	_cleanup_(zf_config_freep) struct zf_config *yes = NULL, *no = NULL;
+	struct zf_rpc_conn *client = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	struct greeter g;
+	struct zf_frame f;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("yes.yml", listed, strlen(listed), &yes, &err), 0);
+	assert_int_equal(zf_config_parse("/etc/no.yml", other, strlen(other), &no, &err), 0);
+
+	assert_int_equal(greet(yes, &g, &client, &err), 0);
+	assert_int_equal(g.r, 0);
+	assert_int_equal(zf_rpc_conn_version(client), 1);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+
+	assert_int_equal(greet(NULL, &g, &client, &err), 0);
+	assert_int_equal(g.r, 0);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+
+	assert_int_equal(greet(no, &g, &client, &err), -EACCES);
+	assert_string_equal(err.msg, "local: identity 'local' is not in the config '/etc/no.yml'");
+	assert_int_equal(g.r, -EACCES);
+	assert_string_equal(g.err.msg, "identity 'local' is not in the config '/etc/no.yml'");
+	assert_int_equal(zf_rpc_conn_version(client), 0);
+	/* nothing follows the refusal: the server closed its side cleanly */
+	zf_err_clear(&err);
+	assert_int_equal(zf_rpc_recv_frame(client, &f, &err), 0);
+	client = zf_rpc_conn_free(client);
+	zf_rpc_conn_free(g.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_and_defaults),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_greeting),
+		cmocka_unit_test(test_limits_defaults),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_grants_edges),
