@@ -1298,7 +1298,15 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		r = check_target(c, &d, err);
 	if (r < 0)
 		return r;
-	if (o->sync_snap) {
+	/* a sender on a read-only pool: no sync snapshot, in the dry run too */
+	if (streq(c->src->kind, "local") && o->sync_snap) {
+		struct zf_err e2 = ZF_ERR_INIT;
+		bool ro = false;
+
+		if (zf_zfs_pool_readonly(c->src_root, &ro, &e2) >= 0 && ro)
+			note_read_only(c, "a sync snapshot, holds or a cursor");
+	}
+	if (o->sync_snap && !c->read_only) {
 		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
 		sim_sync(&s, sync, &sim);
 	}
