@@ -40,6 +40,7 @@ struct ctx {
 	const char *src_root, *dst_root;
 	const struct zf_replicate_opts *o;
 	struct zf_replan *plan;
+	struct zf_replan *plan_sim;     /* the plan as if the sync snapshot existed */
 	struct zf_replan_sched *sched;
 	struct zf_replicate_result *res;
 	/* the receiving side's rules for streams from src, and where clones' origins may be */
@@ -1272,12 +1273,41 @@ static void dry_tally(struct ctx *c)
 	}
 }
 
+/*
+ * A filesystem the sync snapshot would conflict for was not snapshotted,
+ * so its plan without it may read differently ("no snapshots to send"):
+ * the run reports the conflict the dry run showed, which is the reason.
+ */
+static void adopt_conflicts(struct ctx *c)
+{
+	const struct zf_replan *sim = c->plan_sim;
+
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		struct zf_replan_item *it = &c->plan->items[i];
+
+		for (size_t k = 0; k < sim->n_items; k++) {
+			const struct zf_replan_item *si = &sim->items[k];
+			if (!streq(si->fs, it->fs))
+				continue;
+			if (si->action == ZF_REPLAN_CONFLICT && it->action != ZF_REPLAN_CONFLICT) {
+				it->action = ZF_REPLAN_CONFLICT;
+				it->conflict = si->conflict;
+				it->message = si->message;
+				it->children_need = si->children_need;
+				it->n_steps = 0;
+				it->cursor = NULL;
+				it->settled = NULL;
+			}
+			break;
+		}
+	}
+}
+
 static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
 {
 	const struct zf_replicate_opts *o = c->o;
 	_cleanup_(side_release) struct side s = { 0 }, d = { 0 };
 	_cleanup_(sim_release) struct sim sim = { 0 };
-	_cleanup_(zf_replan_freep) struct zf_replan *plan0 = NULL;
 	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
 	_cleanup_free_ char *sync = NULL;
 	int r;
@@ -1310,12 +1340,12 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
 		sim_sync(&s, sync, &sim);
 	}
-	r = make_plan(c, sync ? sim.fs : s.fs, s.n, &d, sync, &plan0, err);
+	r = make_plan(c, sync ? sim.fs : s.fs, s.n, &d, sync, &c->plan_sim, err);
 	if (r < 0)
 		return r;
 	if (o->dry_run) {
 		/* the plan the run would carry out, sync snapshot and all */
-		c->plan = TAKE_PTR(plan0);
+		c->plan = TAKE_PTR(c->plan_sim);
 		if (sync)
 			sync_targets(c, c->plan, sync, &snap_fs);
 		if (snap_fs.n)
@@ -1325,12 +1355,13 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 		return 0;
 	}
 	if (sync)
-		sync_targets(c, plan0, sync, &snap_fs);
+		sync_targets(c, c->plan_sim, sync, &snap_fs);
 	if (snap_fs.n && (r = take_sync_snapshot(c, x, &snap_fs, sync, &s, err)) < 0)
 		return r;
 	r = make_plan(c, s.fs, s.n, &d, c->res->sync_snap, &c->plan, err);
 	if (r < 0)
 		return r;
+	adopt_conflicts(c);
 	release_stale_holds(c, &s);
 	result_init(c);
 	hold_all(c);
@@ -1390,6 +1421,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	free(x.re);
 	zf_replan_sched_free(c.sched);
 	zf_replan_free(c.plan);
+	zf_replan_free(c.plan_sim);
 	zf_strv_release(&c.batch_holds);
 	zf_strv_release(&c.policy_allow);
 	free(c.cursor_id);

@@ -39,7 +39,7 @@ scenario()	# NAME ARGS...: dry run, then the run; both must agree
 	local name=$1 before dry drc
 	shift
 	before=$(state)
-	capture_out "$ZFERRY" replicate --json "$@" --dry-run
+	capture_out "$ZFERRY" replicate --json --dry-run "$@"
 	drc=$RC
 	dry=$(reduce "$OUT") || log_fail "$name: dry run output: $OUT"
 	assert_eq "$(state)" "$before" "$name: pools after the dry run"
