@@ -1,4 +1,6 @@
 /* src/job/replicate.c — carrying out a replication plan: workers, holds, streams, cursor */
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -1082,7 +1084,33 @@ static void sim_release(struct sim *m)
 	free(m->versions);
 }
 
-static void sim_sync(const struct side *s, const char *name, struct sim *ret)
+/*
+ * A sync snapshot of some target: zferry_<id>_<UTC stamp>, as we name ours
+ * (a periodic `zferry snapshot` is zferry_<stamp>, without an id).
+ */
+static bool sync_name(const char *name)
+{
+	static const char pat[] = "_########T######Z";       /* # a digit */
+	size_t n = strlen(name), m = sizeof(pat) - 1;
+
+	if (!startswith(name, "zferry_") || n < strlen("zferry_") + 1 + m)
+		return false;
+	name += n - m;
+	for (size_t i = 0; i < m; i++)
+		if (pat[i] == '#' ? !isdigit((unsigned char)name[i]) : name[i] != pat[i])
+			return false;
+	return true;
+}
+
+/*
+ * The sender's versions as they would be after the sync snapshot NAME:
+ * taken where something was written since the newest snapshot, where there
+ * is none, and where the newest is another target's sync snapshot (PREFIX
+ * is ours), which that target's next run destroys: each target's base is
+ * its own.
+ */
+static void sim_sync(const struct side *s, const char *name, const char *prefix,
+		     struct sim *ret)
 {
 	size_t nv = 0, k = 0;
 
@@ -1092,17 +1120,20 @@ static void sim_sync(const struct side *s, const char *name, struct sim *ret)
 	ret->versions = zf_xcalloc(nv ? nv : 1, sizeof(*ret->versions));
 	for (size_t i = 0; i < s->n; i++) {
 		const struct zf_replan_fs *f = &s->fs[i];
+		const struct zf_replan_version *newest = NULL;
 		uint64_t txg = 0;
-		bool snaps = false;
 
 		ret->fs[i] = *f;
 		ret->fs[i].versions = ret->versions + k;
 		for (size_t j = 0; j < f->n_versions; j++) {
-			ret->versions[k++] = f->versions[j];
-			txg = MAX(txg, f->versions[j].createtxg);
-			snaps |= !f->versions[j].bookmark;
+			const struct zf_replan_version *v = &f->versions[j];
+			ret->versions[k++] = *v;
+			txg = MAX(txg, v->createtxg);
+			if (!v->bookmark && (!newest || v->createtxg > newest->createtxg))
+				newest = v;
 		}
-		if (f->modified || !snaps) {
+		if (f->modified || !newest ||
+		    (sync_name(newest->name) && !startswith(newest->name, prefix))) {
 			/* a guid no snapshot has: zfs's are random and nonzero */
 			ret->versions[k++] = (struct zf_replan_version){
 				.name = name, .guid = UINT64_MAX - i, .createtxg = txg + 1,
@@ -1338,7 +1369,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	}
 	if (o->sync_snap && !c->read_only) {
 		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
-		sim_sync(&s, sync, &sim);
+		sim_sync(&s, sync, c->sync_prefix, &sim);
 	}
 	r = make_plan(c, sync ? sim.fs : s.fs, s.n, &d, sync, &c->plan_sim, err);
 	if (r < 0)

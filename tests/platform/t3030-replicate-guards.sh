@@ -106,6 +106,11 @@ log_must zfs umount zs2/b/a
 capture "$ZFERRY" replicate zs1/data zs2/a
 assert_eq "$RC" 0 "incremental to zs2/a after zs2/b/a moved on"
 assert_contains "$OUT" "incremental"
+# a periodic snapshot, newest and unwritten since, is a base as it is
+log_must "$ZFERRY" snapshot zs1/data
+capture_out "$ZFERRY" replicate --json zs1/data zs2/a
+assert_eq "$RC" 0 "run after a periodic snapshot"
+assert_contains "$OUT" '"sync_snapshot":null' "sync snapshot over an unwritten periodic one"
 
 # 4. a read-only sender: what can be done, without holds or bookmarks
 log_must zfs create -p zs1/tree/x
