@@ -106,15 +106,16 @@ expect_error EBADMSG "$ZFS_TOOL" holds zj1/t/a@s
 assert_contains "$OUT" "is not 'snapshot, tag, time'"
 log_must zfs release $'nl\nl2' zj1/t/a@s
 log_must zfs release $'tab\there' zj1/t/a@s
-# a tag on t/a@s that prints as our stale hold on t@s, which another tool holds
+# a tag on t/a@s that prints as our stale hold on t@s, which another tool
+# holds (target id pinned so the hold tag is known: zferry_replicate_tj)
 log_must zfs hold other-tool zj1/t@s
-log_must zfs hold $'x\t1\nzj1/t@s\tzferry_replicate' zj1/t/a@s
-log_must zfs hold zferry_replicate zj1/t/b@s
-capture "$ZFERRY" replicate -r --no-sync-snap zj1/t zj2/t
-assert_contains "$OUT" "not releasing hold 'zferry_replicate' on 'zj1/t@s'"
+log_must zfs hold $'x\t1\nzj1/t@s\tzferry_replicate_tj' zj1/t/a@s
+log_must zfs hold zferry_replicate_tj zj1/t/b@s
+capture "$ZFERRY" replicate -r --no-sync-snap --target-id tj zj1/t zj2/t
+assert_contains "$OUT" "not releasing hold 'zferry_replicate_tj' on 'zj1/t@s'"
 assert_eq "$(zfs get -Hp -o value userrefs zj1/t/b@s)" 0 "real stale hold released"
 assert_eq "$(zfs get -Hp -o value userrefs zj1/t@s)" 1 "other tool's hold kept"
 assert_eq "$(zfs holds -H zj1/t@s | cut -f2)" other-tool "holds of zj1/t@s"
-log_must zfs release $'x\t1\nzj1/t@s\tzferry_replicate' zj1/t/a@s
+log_must zfs release $'x\t1\nzj1/t@s\tzferry_replicate_tj' zj1/t/a@s
 log_must zfs release other-tool zj1/t@s
 log_pass
