@@ -92,6 +92,7 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 	struct zf_zfs_list_opts lo = { recursive, filter, userdata };
 	struct zf_zfs_fs_list fs = { 0 };
 	struct zf_zfs_prop_list props = { 0 };
+	struct zf_err e2 = ZF_ERR_INIT;
 	const char **names = NULL;
 	int r;
 	(void)ep;
@@ -103,6 +104,14 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 		zf_zfs_fs_list_release(&fs);
 		return 0;
 	}
+	/*
+	 * written counts what reached disk: without a sync, files written in
+	 * the last seconds would leave a filesystem "unmodified", and the
+	 * run would take no sync snapshot of them.  A read-only pool refuses;
+	 * it has nothing unwritten either.
+	 */
+	if (zf_zfs_pool_sync(root, &e2) < 0)
+		log_debug("zpool sync for '%s': %s", root, zf_err_msg(&e2));
 	names = zf_xcalloc(fs.n, sizeof(char *));
 	for (size_t i = 0; i < fs.n; i++)
 		names[i] = fs.v[i].name;

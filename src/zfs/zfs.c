@@ -521,6 +521,20 @@ int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err)
 	return 0;
 }
 
+int zf_zfs_pool_sync(const char *dataset, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_free_ char *pool = NULL;
+	int r;
+
+	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
+		return r;
+	pool = zf_xstrndup(dataset, strcspn(dataset, "/@#"));
+	zf_strv_add(&args, "zpool");
+	zf_strv_addv(&args, (const char *const[]){ "sync", pool, NULL });
+	return zfs_run(&args, NULL, err);
+}
+
 int zf_zfs_mount(const char *fs, struct zf_err *err)
 {
 	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;

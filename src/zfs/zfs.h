@@ -245,6 +245,12 @@ _must_check_ int zf_zfs_create(const char *dataset, const struct zf_zfs_create_o
 _must_check_ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err);
 /* Whether the pool of dataset is imported read-only (`zpool get readonly`). */
 _must_check_ int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err);
+/*
+ * `zpool sync` of dataset's pool: writes of the open transaction groups reach
+ * disk, so that properties counted in syncing context (written, used) see
+ * them.
+ */
+_must_check_ int zf_zfs_pool_sync(const char *dataset, struct zf_err *err);
 /* zfs mount FS */
 _must_check_ int zf_zfs_mount(const char *fs, struct zf_err *err);
 

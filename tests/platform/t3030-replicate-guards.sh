@@ -137,8 +137,10 @@ assert_eq "$(zfs get -H -o source mountpoint zs2/app)" "inherited from zs2" "tar
 assert_eq "$(findmnt -n -o SOURCE /srv/app)" zs1/app "what is mounted at /srv/app"
 echo still >>/srv/app/data || log_fail "the source's files are no longer writable"
 log_must zfs umount zs2/app
+# (canmount=on would make zfs set mount it there at once)
+log_must zfs set canmount=noauto zs2/app
 log_must zfs set mountpoint=/srv/busy zs2/app
-mkdir -p /srv/busy && echo other >/srv/busy/keep
+mkdir -p /srv/busy && echo other >/srv/busy/keep || log_fail "cannot write /srv/busy/keep"
 echo more >>/srv/app/data
 capture "$ZFERRY" replicate --mount zs1/app zs2/app
 assert_eq "$RC" 0 "incremental with --mount onto a busy path"
