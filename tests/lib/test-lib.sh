@@ -173,6 +173,17 @@ expect_error()
 # guid FS@SNAP
 guid() { zfs get -Hp -o value guid "$1"; }
 
+# assert_has_snaps DST SRC [what]: every snapshot of SRC is on DST, with its
+# guid.  DST may have more: a target keeps the sync snapshots its source has
+# let go.
+assert_has_snaps()
+{
+	local missing
+	missing=$(comm -23 <(zfs list -Hp -t snapshot -o name,guid -d 1 "$2" | sed 's/^[^@]*@//' | sort) \
+		<(zfs list -Hp -t snapshot -o name,guid -d 1 "$1" | sed 's/^[^@]*@//' | sort))
+	[ -z "$missing" ] || log_fail "${3:-snapshots}: $1 lacks $(echo $missing) of $2"
+}
+
 command -v zfs >/dev/null && [ -e /dev/zfs ] ||
 	log_unsupported "no OpenZFS here (run through tests/platform/run)"
 [ -x "$ZFERRY" ] || log_fail "zferry binary not found at $ZFERRY"

@@ -50,12 +50,12 @@ assert_eq "$RC" 0 "incremental push"
 assert_contains "$OUT" '"incremental"'
 log_must zfs mount zs2/backup/laptop/data
 assert_eq "$(fs_checksum zs2/backup/laptop/data)" "$(fs_checksum zs1/src/data)" "pushed content"
-assert_eq "$(snaps zs2/backup/laptop/data)" "$(snaps zs1/src/data)" "pushed snapshots"
+assert_has_snaps zs2/backup/laptop/data zs1/src/data "pushed snapshots"
 
 # pull into a local pool
 log_must zfs create zs2/pulled
 log_must "$ZFERRY" replicate -r --no-progress "${tls[@]}" "$url/zs1/src/data" zs2/pulled/data
-assert_eq "$(snaps zs2/pulled/data/child)" "$(snaps zs1/src/data/child)" "pulled snapshots"
+assert_has_snaps zs2/pulled/data/child zs1/src/data/child "pulled snapshots"
 log_must zfs mount zs2/pulled/data
 assert_eq "$(fs_checksum zs2/pulled/data)" "$(fs_checksum zs1/src/data)" "pulled content"
 

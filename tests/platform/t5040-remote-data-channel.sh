@@ -47,7 +47,7 @@ assert_eq "$(fs_checksum zs2/in/plain)" "$(fs_checksum zs1/src/data)" "pushed ov
 
 log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" --data-channel-encrypt \
 	zs1/src/data "$remote/zs2/in/enc"
-assert_eq "$(snaps zs2/in/enc)" "$(snaps zs1/src/data)" "pushed encrypted"
+assert_has_snaps zs2/in/enc zs1/src/data "pushed encrypted"
 
 log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel auto --data-channel-encrypt \
 	"$remote/zs1/src/data" zs2/pulled
@@ -64,7 +64,7 @@ log_onexit "kill $stranger"
 dd if=/dev/urandom of=/mnt/zs1/src/data/g bs=1M count=8 status=none
 log_must "$ZFERRY" replicate "${ssh[@]}" --data-channel "tcp://127.0.0.1:$dport" zs1/src/data "$remote/zs2/in/plain"
 kill $stranger 2>/dev/null
-assert_eq "$(snaps zs2/in/plain)" "$(snaps zs1/src/data)" "transfer with a stranger on the port"
+assert_has_snaps zs2/in/plain zs1/src/data "transfer with a stranger on the port"
 grep -q "authentication" "$TEST_TMP/serve.log" || log_note "no stranger reached the listener while it listened"
 
 # a port that cannot be bound (in use by another listener): one clear error, nothing received
