@@ -71,14 +71,29 @@ grep -q "zferry" "$T/stdio.out" && fail "serve --stdio: a log line went to stdou
 # --stdio --identity that the config does not list: refused at the greeting, before
 # any request, with ERROR in place of HELLO (stdio.out holds a HELLO to send it)
 printf 'serve:\n  clients:\n  - identity: laptop\n    read: [tank]\n' >"$T/stdio.yml"
-expect 1 "refused at the greeting: identity 'desk' is not in the config '$T/stdio.yml'" -- \
+expect 1 "refused at the greeting: identity 'ssh:desk' is not in the config '$T/stdio.yml'" -- \
 	"$Z" serve --stdio -c "$T/stdio.yml" --identity desk <"$T/stdio.out"
-grep -q "identity 'desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
+grep -q "identity 'ssh:desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
 [ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
 	fail "serve --stdio refused: stdout does not start with an ERROR frame"
 "$Z" serve --stdio -c "$T/stdio.yml" --identity laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
 [ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460101 ] ||
 	fail "serve --stdio --identity laptop: no HELLO"
+# an ssh identity is never a tls one: "tls:laptop" in the config does not take ssh's laptop
+printf 'serve:\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' >"$T/tlsonly.yml"
+expect 1 "identity 'ssh:laptop' is not in the config" -- \
+	"$Z" serve --stdio -c "$T/tlsonly.yml" --identity laptop <"$T/stdio.out"
+"$Z" serve --stdio -c "$T/tlsonly.yml" --identity ssh:laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
+	fail "serve --stdio --identity ssh:laptop passed for tls:laptop"
+expect 2 "--identity 'tls:laptop' would pass for a tls identity" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity tls:laptop
+expect 2 "--identity 'tcp:127.0.0.1' would pass for a tcp identity" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity tcp:127.0.0.1
+expect 2 "--identity contains a control character" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity "$(printf 'lap\033top')"
+expect 2 "--identity is empty" -- "$Z" serve --stdio -c "$T/stdio.yml" --identity ""
+expect 2 "--identity is empty" -- "$Z" serve --stdio -c "$T/stdio.yml" --identity ssh:
 
 # listen on port 0: the real port is printed; a second server on it fails; SIGTERM stops
 "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/good.yml" 2>"$T/serve.err" &
@@ -191,6 +206,14 @@ expect 2 "put an IPv6 address in brackets" -- \
 expect 2 "bad DST: host in '-oProxyCommand=x:t' must not start with '-'" -- \
 	"$Z" replicate tank/x -oProxyCommand=x:t
 expect 2 "--timeout takes 1 to 86400" -- "$Z" replicate --timeout 0 tank/x tank/y
+expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
+	"$Z" replicate --tls-server-name backup.example tank/x h:tank/y
+expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
+	"$Z" replicate --tls-crl /etc/crl.pem tank/x tank/y
+expect 2 "bad --tls-server-name: empty name" -- \
+	"$Z" replicate --tls-server-name "" tank/x tls://h:1/t
+expect 2 "bad --tls-server-name: 'a b' is not a host name" -- \
+	"$Z" replicate --tls-server-name "a b" tank/x tls://h:1/t
 
 echo "$fails failed"
 [ "$fails" = 0 ]
