@@ -367,6 +367,15 @@ int cmd_replicate(int argc, char **argv)
 	    dst_url.kind != ZF_URL_TLS)
 		return zf_usage_error("replicate", "--tls-server-name and --tls-crl are for a "
 				      "tls:// SRC or DST");
+	if (src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) {
+		/* a bad key or CRL file fails now, not after a sync snapshot was taken */
+		const struct zf_tls_opts check = { .ca_file = ra.tls_ca, .cert_file = ra.tls_cert,
+						   .key_file = ra.tls_key, .crl_file = ra.tls_crl };
+		if (zf_tls_check(&check, false, &err) < 0) {
+			log_error("replicate: %s", zf_err_msg(&err));
+			return ZF_EXIT_FAIL;
+		}
+	}
 	src_root = zf_xstrdup(src_url.dataset);
 	dst_root = zf_xstrdup(dst_url.dataset);
 	if (zf_cli_make_endpoint(&src_url, &ra, &src, &err) < 0 ||

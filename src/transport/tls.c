@@ -391,11 +391,9 @@ static int load_crl(SSL_CTX *ctx, const char *path, struct zf_err *err)
 	if (access(path, R_OK) < 0)
 		return zf_err_set(err, -errno, "tls: cannot read CRL '%s': %m", path);
 	n = lu ? X509_load_crl_file(lu, path, X509_FILETYPE_PEM) : 0;
-	if (n <= 0 && ERR_peek_last_error() == 0)
-		return zf_err_set(err, -EINVAL, "tls: no PEM CRL in '%s'", path);
 	if (n <= 0)
-		return zf_err_set(err, -EINVAL, "tls: cannot load CRL '%s': %s", path,
-				  ssl_reason(buf, sizeof(buf)));
+		return zf_err_set(err, -EINVAL, "tls: cannot load CRL '%s': no PEM CRL in it (%s)",
+				  path, ssl_reason(buf, sizeof(buf)));
 	/* the peer's own certificate; see the top of the file for why not the chain */
 	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK);
 	return 0;

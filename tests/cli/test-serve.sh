@@ -214,6 +214,16 @@ expect 2 "bad --tls-server-name: empty name" -- \
 	"$Z" replicate --tls-server-name "" tank/x tls://h:1/t
 expect 2 "bad --tls-server-name: 'a b' is not a host name" -- \
 	"$Z" replicate --tls-server-name "a b" tank/x tls://h:1/t
+# a CRL file that is not there stops replicate before it connects or snapshots
+if command -v openssl >/dev/null; then
+	"$(dirname "$0")/../../scripts/make-certs" "$T/certs" laptop
+	expect 1 "tls: cannot read CRL '$T/missing.pem'" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
+		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
+		--tls-crl "$T/missing.pem" tank/x tls://127.0.0.1:1/t
+	expect 1 "tls: cannot load CRL '$T/certs/ca.pem': no PEM CRL in it" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
+		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
+		--tls-crl "$T/certs/ca.pem" tank/x tls://127.0.0.1:1/t
+fi
 
 echo "$fails failed"
 [ "$fails" = 0 ]
