@@ -216,13 +216,49 @@ expect 2 "bad --tls-server-name: 'a b' is not a host name" -- \
 	"$Z" replicate --tls-server-name "a b" tank/x tls://h:1/t
 # a CRL file that is not there stops replicate before it connects or snapshots
 if command -v openssl >/dev/null; then
-	"$(dirname "$0")/../../scripts/make-certs" "$T/certs" laptop
+	"$(dirname "$0")/../../scripts/make-certs" "$T/certs" server laptop
 	expect 1 "tls: cannot read CRL '$T/missing.pem'" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
 		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
 		--tls-crl "$T/missing.pem" tank/x tls://127.0.0.1:1/t
 	expect 1 "tls: cannot load CRL '$T/certs/ca.pem': no PEM CRL in it" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
 		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
 		--tls-crl "$T/certs/ca.pem" tank/x tls://127.0.0.1:1/t
+
+	# the name checked is the URL's host unless --tls-server-name says otherwise
+	# (make-certs' server.pem is for server, localhost, 127.0.0.1 and ::1); past
+	# TLS, the pull fails at the server's zfs, which this test does not have
+	printf 'serve:\n  tls: {ca: %s, cert: %s, key: %s}\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' \
+		"$T/certs/ca.pem" "$T/certs/server.pem" "$T/certs/server.key" >"$T/tlsname.yml"
+	"$Z" serve --listen tls://127.0.0.1:0 -c "$T/tlsname.yml" 2>"$T/tlsname.err" &
+	pids+=("$!")
+	port=
+	for _ in $(seq 50); do
+		port=$(sed -n 's|^zferry serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/tlsname.err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	tls=(--retries 0 --tls-ca "$T/certs/ca.pem" --tls-cert "$T/certs/laptop.pem"
+	     --tls-key "$T/certs/laptop.key")
+	expect 1 "cannot list 'tank/x': tls://127.0.0.1:$port: " -- \
+		"$Z" replicate "${tls[@]}" "tls://127.0.0.1:$port/tank/x" tank/y
+	expect 1 "is not for 'wrong.example': no DNS name in its subjectAltName" -- \
+		"$Z" replicate "${tls[@]}" --tls-server-name wrong.example "tls://127.0.0.1:$port/tank/x" tank/y
+	expect 1 "cannot list 'tank/x': tls://127.0.0.1:$port: " -- \
+		"$Z" replicate "${tls[@]}" --tls-server-name server "tls://127.0.0.1:$port/tank/x" tank/y
+	# a client certificate of the same CA cannot pass for the server
+	printf 'serve:\n  tls: {ca: %s, cert: %s, key: %s}\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' \
+		"$T/certs/ca.pem" "$T/certs/laptop.pem" "$T/certs/laptop.key" >"$T/tlsfake.yml"
+	"$Z" serve --listen tls://127.0.0.1:0 -c "$T/tlsfake.yml" 2>"$T/tlsfake.err" &
+	pids+=("$!")
+	port=
+	for _ in $(seq 50); do
+		port=$(sed -n 's|^zferry serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/tlsfake.err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	# (OpenSSL checks the purpose before the name: the first failure is reported)
+	expect 1 "certificate of server 'laptop' (tcp:127.0.0.1:$port) is not for TLS servers (extendedKeyUsage)" -- \
+		"$Z" replicate "${tls[@]}" "tls://127.0.0.1:$port/tank/x" tank/y
 fi
 
 echo "$fails failed"
