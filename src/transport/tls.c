@@ -53,6 +53,7 @@ struct tls {
 	int verify_error;       /* first failure the verify callback saw at depth 0..n */
 	int verify_depth;       /* where it was: 0 the peer's own certificate */
 	const char *verify_why; /* INVALID_PURPOSE: the extension that said no */
+	bool verify_dns_san;    /* HOSTNAME_MISMATCH: the certificate lists DNS names */
 	bool server;
 	bool got_data;          /* read anything since the handshake */
 	char verify_cn[ZF_TRANSPORT_MAX_PEER];
@@ -187,6 +188,17 @@ static const char *purpose_why(X509 *x, bool for_server)
 	return "keyUsage";
 }
 
+static bool has_dns_san(X509 *x)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; i < sk_GENERAL_NAME_num(names) && !found; i++)
+		found = sk_GENERAL_NAME_value(names, i)->type == GEN_DNS;
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -200,6 +212,8 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 			/* the server checks its client, the client its server */
 			t->verify_why = purpose_why(X509_STORE_CTX_get_current_cert(store),
 						    !t->server);
+		if (t->verify_error == X509_V_ERR_HOSTNAME_MISMATCH)
+			t->verify_dns_san = has_dns_san(leaf);
 		cert_cn_or_what(leaf, t->verify_cn, sizeof(t->verify_cn));
 	}
 	return ok;
@@ -227,8 +241,10 @@ static int verify_message(struct tls *t, const struct zf_tls_opts *o, struct zf_
 				  t->role, t->verify_cn, peer, o->ca_file);
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 		return zf_err_set(err, -EACCES, "tls: certificate of server '%s' (%s) is not for "
-				  "'%s': no DNS name in its subjectAltName matches (--tls-server-name "
-				  "names the host to expect)", t->verify_cn, peer, o->server_name);
+				  "'%s': %s (--tls-server-name names the host to expect)",
+				  t->verify_cn, peer, o->server_name,
+				  t->verify_dns_san ? "no DNS name in its subjectAltName matches"
+				  : "it lists no DNS name in its subjectAltName and its CN differs");
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		return zf_err_set(err, -EACCES, "tls: certificate of server '%s' (%s) is not for "
 				  "address '%s': no IP address in its subjectAltName matches "

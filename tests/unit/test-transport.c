@@ -474,6 +474,8 @@ static void test_tls_names(void **state)
 		{ "server", "::2", "is not for address '::2'" },
 		{ "ip_other", "127.0.0.1", "is not for address '127.0.0.1'" },
 		{ "cn_only", "127.0.0.1", "is not for address '127.0.0.1'" },  /* an IP is no CN */
+		{ "cn_only", "other.test", "lists no DNS name in its subjectAltName and its CN differs" },
+		{ "ip_other", "cn.test", "lists no DNS name in its subjectAltName and its CN differs" },
 		{ "wild", "wild.test", "is not for 'wild.test'" },
 		{ "wild", "a.b.wild.test", "is not for 'a.b.wild.test'" },
 		{ "wild", "wx.part.test", "is not for 'wx.part.test'" },   /* w*: partial wildcard */
