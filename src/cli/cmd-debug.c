@@ -90,7 +90,8 @@ static const char usage_send[] =
 	"  -h, --help                this text\n";
 
 static const char usage_rpc_send[] =
-	"usage: zferry debug rpc-send [--tls-ca F --tls-cert F --tls-key F] [--ssh-option OPT]...\n"
+	"usage: zferry debug rpc-send [--tls-ca F --tls-cert F --tls-key F] [--tls-server-name NAME]\n"
+	"                             [--tls-crl F] [--ssh-option OPT]...\n"
 	"                             [--remote-zferry PATH] [--data-channel tcp://ADDR:PORT]\n"
 	"                             [--data-channel-encrypt] [--zfs-stream] URL\n"
 	"\n"
@@ -583,11 +584,13 @@ static int debug_datachan_send(int argc, char **argv)
 
 static int debug_rpc_send(int argc, char **argv)
 {
-	enum { O_CA = 1000, O_CERT, O_KEY, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC, O_ZFS };
+	enum { O_CA = 1000, O_CERT, O_KEY, O_NAME, O_CRL, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC, O_ZFS };
 	static const struct option opts[] = {
 		{ "tls-ca", required_argument, NULL, O_CA },
 		{ "tls-cert", required_argument, NULL, O_CERT },
 		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "tls-server-name", required_argument, NULL, O_NAME },
+		{ "tls-crl", required_argument, NULL, O_CRL },
 		{ "ssh-option", required_argument, NULL, O_SSH },
 		{ "remote-zferry", required_argument, NULL, O_REMOTE },
 		{ "data-channel", required_argument, NULL, O_DATA },
@@ -618,6 +621,13 @@ static int debug_rpc_send(int argc, char **argv)
 		case O_CA: ra.tls_ca = optarg; break;
 		case O_CERT: ra.tls_cert = optarg; break;
 		case O_KEY: ra.tls_key = optarg; break;
+		case O_NAME:
+			if (zf_cli_check_tls_server_name(optarg, &err) < 0)
+				return sub_usage_error("rpc-send", "bad --tls-server-name: %s",
+						       zf_err_msg(&err));
+			ra.tls_server_name = optarg;
+			break;
+		case O_CRL: ra.tls_crl = optarg; break;
 		case O_SSH: zf_strv_add(&ssh_options, optarg); break;
 		case O_REMOTE: ra.remote_zferry = optarg; break;
 		case O_DATA:

@@ -153,7 +153,7 @@ enum {
 	OPT_EMBED, OPT_PROPS, OPT_FORCE_ROLLBACK, OPT_RENAME_DIVERGED, OPT_NO_READONLY,
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
-	OPT_TLS_KEY, OPT_TLS_SERVER_CN, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
+	OPT_TLS_KEY, OPT_TLS_SERVER_NAME, OPT_TLS_CRL, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
 	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT, OPT_ACCEPT_PROP,
 };
 
@@ -185,7 +185,10 @@ int cmd_replicate(int argc, char **argv)
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tls-server-cn", required_argument, NULL, OPT_TLS_SERVER_CN },
+		{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
+		/* the old name: a server name the certificate's CN matches is what it checked */
+		{ "tls-server-cn", required_argument, NULL, OPT_TLS_SERVER_NAME },
+		{ "tls-crl", required_argument, NULL, OPT_TLS_CRL },
 		{ "ssh-option", required_argument, NULL, OPT_SSH_OPTION },
 		{ "remote-zferry", required_argument, NULL, OPT_REMOTE_ZFERRY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -254,7 +257,13 @@ int cmd_replicate(int argc, char **argv)
 		case OPT_TLS_CA: ra.tls_ca = optarg; break;
 		case OPT_TLS_CERT: ra.tls_cert = optarg; break;
 		case OPT_TLS_KEY: ra.tls_key = optarg; break;
-		case OPT_TLS_SERVER_CN: ra.tls_server_cn = optarg; break;
+		case OPT_TLS_SERVER_NAME:
+			if (zf_cli_check_tls_server_name(optarg, &err) < 0)
+				return zf_usage_error("replicate", "bad --tls-server-name: %s",
+						      zf_err_msg(&err));
+			ra.tls_server_name = optarg;
+			break;
+		case OPT_TLS_CRL: ra.tls_crl = optarg; break;
 		case OPT_SSH_OPTION:
 			if (!*optarg || optarg[0] == '-')
 				return zf_usage_error("replicate",
@@ -354,6 +363,19 @@ int cmd_replicate(int argc, char **argv)
 	    (!ra.tls_ca || !ra.tls_cert || !ra.tls_key))
 		return zf_usage_error("replicate",
 				      "tls:// needs --tls-ca, --tls-cert and --tls-key");
+	if ((ra.tls_server_name || ra.tls_crl) && src_url.kind != ZF_URL_TLS &&
+	    dst_url.kind != ZF_URL_TLS)
+		return zf_usage_error("replicate", "--tls-server-name and --tls-crl are for a "
+				      "tls:// SRC or DST");
+	if (src_url.kind == ZF_URL_TLS || dst_url.kind == ZF_URL_TLS) {
+		/* a bad key or CRL file fails now, not after a sync snapshot was taken */
+		const struct zf_tls_opts check = { .ca_file = ra.tls_ca, .cert_file = ra.tls_cert,
+						   .key_file = ra.tls_key, .crl_file = ra.tls_crl };
+		if (zf_tls_check(&check, false, &err) < 0) {
+			log_error("replicate: %s", zf_err_msg(&err));
+			return ZF_EXIT_FAIL;
+		}
+	}
 	src_root = zf_xstrdup(src_url.dataset);
 	dst_root = zf_xstrdup(dst_url.dataset);
 	if (zf_cli_make_endpoint(&src_url, &ra, &src, &err) < 0 ||

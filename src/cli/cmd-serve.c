@@ -239,6 +239,7 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 			.ca_file = cfg->serve.tls_ca,
 			.cert_file = cfg->serve.tls_cert,
 			.key_file = cfg->serve.tls_key,
+			.crl_file = cfg->serve.tls_crl,      /* read again for every connection */
 			.timeout_ms = cfg->serve.timeout_s * 1000,
 		};
 		struct zf_transport *tls = NULL;
@@ -250,12 +251,15 @@ static _noreturn_ void child_main(const struct listener *l, struct zf_transport 
 			_exit(ZF_EXIT_FAIL);
 		}
 		t = tls;
-		/* a CN must not pass for a tcp address or an ssh key's identity */
-		if (startswith(zf_transport_peer(t), "tcp:") ||
-		    startswith(zf_transport_peer(t), "ssh:")) {
-			log_warning("refused tls client: certificate CN '%s' looks like a %s "
-				    "identity", zf_transport_peer(t),
-				    startswith(zf_transport_peer(t), "tcp:") ? "tcp" : "ssh");
+		/*
+		 * The identity is "tls:CN", so a CN cannot pass for a tcp address
+		 * or an ssh key's identity; one that reads like either is still
+		 * refused, as it can only be a mistake or a probe.
+		 */
+		const char *cn = zf_transport_peer(t) + 4;
+		if (startswith(cn, "tcp:") || startswith(cn, "ssh:") || startswith(cn, "tls:")) {
+			log_warning("refused tls client: certificate CN '%s' looks like a %.3s "
+				    "identity", cn, cn);
 			zf_transport_free(t);
 			_exit(ZF_EXIT_FAIL);
 		}
@@ -463,6 +467,46 @@ static int check_readable(const char *what, const char *path)
 	return 0;
 }
 
+/* Loads the files as each connection will, so that a bad CRL or key stops us now. */
+static int check_tls(const struct zf_config *cfg)
+{
+	const struct zf_tls_opts o = {
+		.ca_file = cfg->serve.tls_ca,
+		.cert_file = cfg->serve.tls_cert,
+		.key_file = cfg->serve.tls_key,
+		.crl_file = cfg->serve.tls_crl,
+	};
+	struct zf_err err = ZF_ERR_INIT;
+
+	if (zf_tls_check(&o, true, &err) < 0) {
+		fprintf(stderr, "zferry serve: %s: %s\n", cfg->path, err.msg);
+		return ZF_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * --identity NAME: the ssh key's identity, "ssh:NAME" to the grants (an
+ * "ssh:" given is not doubled).  Refused: empty, control characters, and
+ * "tls:" or "tcp:", which would claim another transport's identity.
+ */
+static int ssh_identity(const char *s, char *buf, size_t size, struct zf_err *err)
+{
+	const char *name = startswith(s, "ssh:") ? s + 4 : s;
+
+	if (!*name)
+		return zf_err_set(err, -EINVAL, "--identity is empty");
+	for (const char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return zf_err_set(err, -EINVAL, "--identity contains a control character");
+	if (startswith(name, "tls:") || startswith(name, "tcp:"))
+		return zf_err_set(err, -EINVAL, "--identity '%s' would pass for a %.3s identity",
+				  name, name);
+	if ((size_t)snprintf(buf, size, "ssh:%s", name) >= size)
+		return zf_err_set(err, -EINVAL, "--identity is longer than %zu bytes", size - 5);
+	return 0;
+}
+
 static int serve_listen(struct zf_config *cfg, struct zf_strv *urls)
 {
 	_cleanup_(zf_tcp_allow_freep) struct zf_tcp_allow *allow = NULL;
@@ -501,7 +545,8 @@ static int serve_listen(struct zf_config *cfg, struct zf_strv *urls)
 	}
 	if (any_tls && (check_readable("serve.tls.ca", cfg->serve.tls_ca) ||
 			check_readable("serve.tls.cert", cfg->serve.tls_cert) ||
-			check_readable("serve.tls.key", cfg->serve.tls_key))) {
+			check_readable("serve.tls.key", cfg->serve.tls_key) ||
+			check_tls(cfg))) {
 		listeners_release(ls, n);
 		return ZF_EXIT_FAIL;
 	}
@@ -594,6 +639,7 @@ int cmd_serve(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv listen = ZF_STRV_INIT;
 	struct zf_err err = ZF_ERR_INIT;
 	const char *identity = NULL, *config = NULL;
+	char ssh_id[ZF_TRANSPORT_MAX_PEER];
 	bool stdio = false;
 	int c;
 
@@ -615,8 +661,8 @@ int cmd_serve(int argc, char **argv)
 		return zf_usage_error("serve", "give either --stdio or --listen");
 	if (identity && !config)
 		return zf_usage_error("serve", "--identity needs -c: grants come from the config");
-	if (identity && (!*identity || strlen(identity) >= ZF_TRANSPORT_MAX_PEER))
-		return zf_usage_error("serve", "bad --identity '%s'", identity);
+	if (identity && ssh_identity(identity, ssh_id, sizeof(ssh_id), &err) < 0)
+		return zf_usage_error("serve", "%s", zf_err_msg(&err));
 	if (listen.n && identity)
 		return zf_usage_error("serve", "--identity is for --stdio; listeners take the "
 				      "identity from the transport");
@@ -629,6 +675,6 @@ int cmd_serve(int argc, char **argv)
 		return err.code == -ENOENT || err.code == -EACCES ? ZF_EXIT_FAIL : ZF_EXIT_USAGE;
 	}
 	if (stdio)
-		return serve_stdio(cfg, identity ? identity : "ssh");
+		return serve_stdio(cfg, identity ? ssh_id : "ssh");
 	return serve_listen(cfg, &listen);
 }

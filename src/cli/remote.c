@@ -16,7 +16,7 @@
 /* How to reach the remote end: what the endpoint's connect callback needs, owned. */
 struct remote {
 	struct zf_url url;
-	char *tls_ca, *tls_cert, *tls_key, *tls_server_cn;
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_name, *tls_crl;
 	struct zf_strv ssh_options;
 	char *remote_zferry;
 	int timeout_ms;
@@ -63,6 +63,20 @@ int zf_cli_parse_data_channel(const char *s, char **ret_addr, const char **ret_p
 	return 0;
 }
 
+int zf_cli_check_tls_server_name(const char *s, struct zf_err *err)
+{
+	if (!*s)
+		return zf_err_set(err, -EINVAL, "empty name");
+	if (s[0] == '-')
+		return zf_err_set(err, -EINVAL, "'%s' starts with '-'", s);
+	if (strlen(s) > 253)
+		return zf_err_set(err, -EINVAL, "longer than 253 bytes");
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '/')
+			return zf_err_set(err, -EINVAL, "'%s' is not a host name or address", s);
+	return 0;
+}
+
 static void remote_free(void *userdata)
 {
 	struct remote *r = userdata;
@@ -71,7 +85,8 @@ static void remote_free(void *userdata)
 	free(r->tls_ca);
 	free(r->tls_cert);
 	free(r->tls_key);
-	free(r->tls_server_cn);
+	free(r->tls_server_name);
+	free(r->tls_crl);
 	zf_strv_release(&r->ssh_options);
 	free(r->remote_zferry);
 	free(r);
@@ -109,7 +124,9 @@ static int remote_connect(void *userdata, struct zf_transport **ret, struct zf_e
 			.ca_file = rm->tls_ca,
 			.cert_file = rm->tls_cert,
 			.key_file = rm->tls_key,
-			.expected_cn = rm->tls_server_cn,
+			.crl_file = rm->tls_crl,
+			/* the host dialled, unless the user names the one the certificate is for */
+			.server_name = rm->tls_server_name ? rm->tls_server_name : rm->url.host,
 			.timeout_ms = rm->timeout_ms,
 		};
 		return zf_tls_client(t, &o, ret, err);
@@ -139,7 +156,8 @@ int zf_cli_make_endpoint(struct zf_url *url, const struct zf_cli_remote_args *a,
 	rm->tls_ca = xstrdup_null(a->tls_ca);
 	rm->tls_cert = xstrdup_null(a->tls_cert);
 	rm->tls_key = xstrdup_null(a->tls_key);
-	rm->tls_server_cn = xstrdup_null(a->tls_server_cn);
+	rm->tls_server_name = xstrdup_null(a->tls_server_name);
+	rm->tls_crl = xstrdup_null(a->tls_crl);
 	if (a->ssh_options->n)
 		zf_strv_addn(&rm->ssh_options, (const char *const *)a->ssh_options->v,
 			     a->ssh_options->n);

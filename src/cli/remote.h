@@ -9,7 +9,9 @@ struct zf_url;
 
 /* What the remote-end options of replicate (and debug rpc-send) say. */
 struct zf_cli_remote_args {
-	const char *tls_ca, *tls_cert, *tls_key, *tls_server_cn;
+	const char *tls_ca, *tls_cert, *tls_key;
+	const char *tls_server_name;    /* NULL: the URL's host */
+	const char *tls_crl;            /* NULL: no revocation check */
 	struct zf_strv *ssh_options;
 	const char *remote_zferry;
 	int timeout_ms;
@@ -23,6 +25,12 @@ struct zf_cli_remote_args {
  */
 int zf_cli_parse_data_channel(const char *s, char **ret_addr, const char **ret_ports,
 			      struct zf_err *err);
+
+/*
+ * --tls-server-name NAME: a DNS name or an address ([v6] allowed), not
+ * empty, no blanks or control characters, no leading '-'.
+ */
+int zf_cli_check_tls_server_name(const char *s, struct zf_err *err);
 
 /*
  * The endpoint for one end: the local pools for a local URL, else a remote

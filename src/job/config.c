@@ -167,6 +167,8 @@ static int tls_key(struct parser *p, const char *key, const yaml_node_t *k, cons
 		return abs_path(p, v, "serve.tls.ca", &s->tls_ca);
 	if (streq(key, "cert"))
 		return abs_path(p, v, "serve.tls.cert", &s->tls_cert);
+	if (streq(key, "crl"))
+		return abs_path(p, v, "serve.tls.crl", &s->tls_crl);
 	return abs_path(p, v, "serve.tls.key", &s->tls_key);
 }
 
@@ -453,8 +455,42 @@ static int client_key(struct parser *p, const char *key, const yaml_node_t *k,
 			return fail(p, v, "identity contains a control character");
 	if (startswith(id, "tcp:"))
 		return tcp_identity(p, v, id, &c->cl->identity);
+	if ((startswith(id, "tls:") || startswith(id, "ssh:")) && !id[4])
+		return fail(p, v, "identity '%s' names nobody", id);
 	c->cl->identity = zf_xstrdup(id);
 	return 0;
+}
+
+/*
+ * An identity's kind and name: "tls:laptop" is (tls, "laptop"), a plain
+ * "laptop" (any, "laptop"), which stands for both tls and ssh.
+ */
+enum id_kind { ID_ANY, ID_TLS, ID_SSH, ID_TCP };
+
+static enum id_kind id_split(const char *id, const char **ret_name)
+{
+	static const struct { const char *prefix; enum id_kind kind; } kinds[] = {
+		{ "tls:", ID_TLS }, { "ssh:", ID_SSH }, { "tcp:", ID_TCP },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+		if ((*ret_name = startswith(id, kinds[i].prefix)))
+			return kinds[i].kind;
+	*ret_name = id;
+	return ID_ANY;
+}
+
+/* Whether one peer could match both a and b: equal, or one plain and the other tls/ssh. */
+static bool ids_overlap(const char *a, const char *b)
+{
+	const char *na, *nb;
+	enum id_kind ka = id_split(a, &na), kb = id_split(b, &nb);
+
+	if (!streq(na, nb))
+		return false;
+	if (ka == kb)
+		return true;
+	return (ka == ID_ANY && kb != ID_TCP) || (kb == ID_ANY && ka != ID_TCP);
 }
 
 static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serve *s)
@@ -486,10 +522,16 @@ static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serv
 				    c.cl->identity);
 		zf_strv_addn(&c.cl->origins, (const char *const *)c.cl->write.v, c.cl->write.n);
 		zf_strv_addn(&c.cl->origins, (const char *const *)c.cl->read.v, c.cl->read.n);
-		for (size_t j = 0; j + 1 < s->n_clients; j++)
-			if (streq(s->clients[j].identity, c.cl->identity))
+		for (size_t j = 0; j + 1 < s->n_clients; j++) {
+			const char *other = s->clients[j].identity;
+			if (streq(other, c.cl->identity))
 				return fail(p, n, "duplicate identity '%s' (first on line %u)",
 					    c.cl->identity, s->clients[j].line);
+			if (ids_overlap(other, c.cl->identity))
+				return fail(p, n, "identity '%s' overlaps '%s' on line %u: a plain "
+					    "name stands for both tls: and ssh:", c.cl->identity,
+					    other, s->clients[j].line);
+		}
 	}
 	return 0;
 }
@@ -578,7 +620,7 @@ static int limits(struct parser *p, const yaml_node_t *v, struct zf_config_serve
 static int serve_key(struct parser *p, const char *key, const yaml_node_t *k,
 		     const yaml_node_t *v, void *userdata)
 {
-	static const char *const tls_known[] = { "ca", "cert", "key", NULL };
+	static const char *const tls_known[] = { "ca", "cert", "key", "crl", NULL };
 	static const char *const tcp_known[] = { "allow", NULL };
 	struct zf_config_serve *s = userdata;
 	int r;
@@ -730,6 +772,7 @@ struct zf_config *zf_config_free(struct zf_config *c)
 	free(c->serve.tls_ca);
 	free(c->serve.tls_cert);
 	free(c->serve.tls_key);
+	free(c->serve.tls_crl);
 	zf_strv_release(&c->serve.tcp_allow);
 	receive_release(&c->serve.receive);
 	free(c->serve.dc_listen);
@@ -770,8 +813,16 @@ const struct zf_config_client *zf_config_find_client(const struct zf_config *c,
 		snprintf(addr, sizeof(addr), "tcp:%.*s", (int)len, a);
 		identity = addr;
 	}
-	for (size_t i = 0; i < c->serve.n_clients; i++)
-		if (streq(c->serve.clients[i].identity, identity))
+	for (size_t i = 0; i < c->serve.n_clients; i++) {
+		const char *cid = c->serve.clients[i].identity, *name;
+
+		if (streq(cid, identity))
 			return &c->serve.clients[i];
+		/* a plain name in the config is both tls: and ssh:, never tcp: */
+		if (id_split(cid, &name) == ID_ANY &&
+		    (startswith(identity, "tls:") || startswith(identity, "ssh:")) &&
+		    streq(name, identity + 4))
+			return &c->serve.clients[i];
+	}
 	return NULL;
 }

@@ -14,13 +14,14 @@ struct zf_err;
  * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md is the reference.
  *
  *   serve:
- *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key }
+ *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key,
+ *            crl: /abs/crl.pem }
  *     tcp: { allow: [127.0.0.1, "10.0.0.0/8", "::1"] }
  *     timeout: 60
  *     handshake_timeout: 10
  *     limits: { connections: 64, unauthenticated: 16, unauthenticated_per_address: 4 }
  *     clients:
- *       - identity: laptop
+ *       - identity: tls:laptop
  *         read: [tank/home]
  *         write: [backup/clients/laptop]
  */
@@ -51,8 +52,10 @@ struct zf_config_receive {
 /* One client and what it may reach (guarantee 5). */
 struct zf_config_client {
 	/*
-	 * A TLS client certificate's CN, the --identity of an ssh forced
-	 * command, or "tcp:ADDRESS" (stored in inet_ntop() form, no port).
+	 * Who: "tls:CN" (a TLS client certificate's CN), "ssh:NAME" (the
+	 * --identity of an ssh forced command), "tcp:ADDRESS" (stored in
+	 * inet_ntop() form, no port), or a plain NAME, which is either of the
+	 * first two.  No two clients can match one peer.
 	 */
 	char *identity;
 	struct zf_strv read;            /* subtrees it may replicate from (be a source) */
@@ -67,6 +70,7 @@ struct zf_config_serve {
 	char *tls_ca;                   /* all three set, or all NULL */
 	char *tls_cert;
 	char *tls_key;
+	char *tls_crl;                  /* NULL: no revocation check */
 	bool tcp_present;               /* a tcp: section (tcp:// listeners need it) */
 	struct zf_strv tcp_allow;       /* checked with zf_tcp_allow_parse() */
 	int timeout_s;                  /* seconds of silence before a peer is dropped */
@@ -111,7 +115,9 @@ DEFINE_CLEANUP_FUNC(struct zf_config *, zf_config_free);
 /*
  * The client an identity names, or NULL.  A transport identity
  * "tcp:ADDR:PORT" (or "tcp:[v6]:PORT") matches the config's "tcp:ADDR"
- * without the port; every other identity matches exactly.
+ * without the port; "tls:NAME" matches "tls:NAME" or a plain "NAME", and
+ * so does "ssh:NAME" with "ssh:NAME"; any other identity (an in-process
+ * peer's) matches exactly.
  */
 const struct zf_config_client *zf_config_find_client(const struct zf_config *c,
 						     const char *identity);

@@ -3,10 +3,26 @@
  *
  * Both sides load the same CA and present a certificate it signed; nothing
  * older than TLS 1.3 is offered, so there are no cipher or renegotiation
- * choices to get wrong.  The peer's identity is its certificate's CN.  The
- * socket is non-blocking and every SSL call that wants I/O waits in poll()
- * with the transport's timeout, so a peer that stops mid-handshake or
- * mid-stream fails the call instead of hanging it.
+ * choices to get wrong.  The peer's identity is "tls:" and its
+ * certificate's CN, so that no certificate can pass for an ssh or tcp
+ * identity.  The socket is non-blocking and every SSL call that wants I/O
+ * waits in poll() with the transport's timeout, so a peer that stops
+ * mid-handshake or mid-stream fails the call instead of hanging it.
+ *
+ * What a certificate must be, beyond signed by the CA and in its dates:
+ *  - the server's is for the name the client dialled: a DNS name in its
+ *    subjectAltName (OpenSSL's matching, "*.example.org" only as a whole
+ *    left label), or for an address, an IP address in it.  The CN counts
+ *    only for a DNS name and only when the certificate lists no DNS name
+ *    at all (OpenSSL's default), which keeps CN-only certificates made
+ *    before SANs were asked for working; an address never matches a CN;
+ *  - the server's is for TLS servers, a client's for TLS clients, when it
+ *    says what it is for (extendedKeyUsage, keyUsage, nsCertType); one that
+ *    says nothing is accepted;
+ *  - with a CRL file, the leaf is not revoked (intermediate CAs are not
+ *    checked: X509_V_FLAG_CRL_CHECK, not CRL_CHECK_ALL);
+ *  - its CN is one, non-empty, with no control characters: it becomes the
+ *    identity that grants and logs name.
  *
  * Messages name the cause a person can fix (expired, wrong CA, CN not
  * allowed) rather than OpenSSL's error queue, which is kept only as a
@@ -16,9 +32,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -32,6 +51,9 @@ struct tls {
 	SSL *ssl;
 	const char *role;       /* "server" or "client": the peer's role, for messages */
 	int verify_error;       /* first failure the verify callback saw at depth 0..n */
+	int verify_depth;       /* where it was: 0 the peer's own certificate */
+	const char *verify_why; /* INVALID_PURPOSE: the extension that said no */
+	bool verify_dns_san;    /* HOSTNAME_MISMATCH: the certificate lists DNS names */
 	bool server;
 	bool got_data;          /* read anything since the handshake */
 	char verify_cn[ZF_TRANSPORT_MAX_PEER];
@@ -57,22 +79,43 @@ static const char *ssl_reason(char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * The certificate's one CN, as UTF-8: -ENOENT without one, -EBADMSG when it
+ * is empty, too long, has a control character (it goes into logs and
+ * grants) or there are two (which one would be the identity?).
+ */
 static int cert_cn(X509 *x, char *buf, size_t size)
 {
 	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
 	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-	const ASN1_STRING *s;
+	unsigned char *utf8 = NULL;
 	int len;
 
 	if (i < 0)
 		return -ENOENT;
-	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-	len = ASN1_STRING_length(s);
-	if (len <= 0 || (size_t)len >= size || memchr(ASN1_STRING_get0_data(s), 0, (size_t)len))
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
 		return -EBADMSG;
-	memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	if (len <= 0 || (size_t)len >= size) {
+		OPENSSL_free(utf8);
+		return -EBADMSG;
+	}
+	for (int k = 0; k < len; k++)
+		if (utf8[k] < 0x20 || utf8[k] == 0x7f) {
+			OPENSSL_free(utf8);
+			return -EBADMSG;
+		}
+	memcpy(buf, utf8, (size_t)len);
 	buf[len] = '\0';
+	OPENSSL_free(utf8);
 	return 0;
+}
+
+/* For messages: a CN that is fit to print, else "?". */
+static void cert_cn_or_what(X509 *x, char *buf, size_t size)
+{
+	if (cert_cn(x, buf, size) < 0)
+		snprintf(buf, size, "?");
 }
 
 static int ex_index = -1;
@@ -132,6 +175,30 @@ static void init(void)
 	BIO_meth_set_puts(bio_method, BIO_meth_get_puts(sock));
 }
 
+/* Which extension of x refuses the purpose (TLS server when for_server, else client). */
+static const char *purpose_why(X509 *x, bool for_server)
+{
+	uint32_t f = x ? X509_get_extension_flags(x) : 0;
+
+	if ((f & EXFLAG_XKUSAGE) &&
+	    !(X509_get_extended_key_usage(x) & (for_server ? XKU_SSL_SERVER : XKU_SSL_CLIENT)))
+		return "extendedKeyUsage";
+	if (f & EXFLAG_NSCERT)
+		return "nsCertType";
+	return "keyUsage";
+}
+
+static bool has_dns_san(X509 *x)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; i < sk_GENERAL_NAME_num(names) && !found; i++)
+		found = sk_GENERAL_NAME_value(names, i)->type == GEN_DNS;
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -140,8 +207,14 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 	if (!ok && t && t->verify_error == 0) {
 		X509 *leaf = X509_STORE_CTX_get0_cert(store);
 		t->verify_error = X509_STORE_CTX_get_error(store);
-		if (cert_cn(leaf, t->verify_cn, sizeof(t->verify_cn)) < 0)
-			snprintf(t->verify_cn, sizeof(t->verify_cn), "?");
+		t->verify_depth = X509_STORE_CTX_get_error_depth(store);
+		if (t->verify_error == X509_V_ERR_INVALID_PURPOSE)
+			/* the server checks its client, the client its server */
+			t->verify_why = purpose_why(X509_STORE_CTX_get_current_cert(store),
+						    !t->server);
+		if (t->verify_error == X509_V_ERR_HOSTNAME_MISMATCH)
+			t->verify_dns_san = has_dns_san(leaf);
+		cert_cn_or_what(leaf, t->verify_cn, sizeof(t->verify_cn));
 	}
 	return ok;
 }
@@ -166,6 +239,33 @@ static int verify_message(struct tls *t, const struct zf_tls_opts *o, struct zf_
 		return zf_err_set(err, -EACCES,
 				  "tls: certificate of %s '%s' (%s) is not signed by the CA in '%s'",
 				  t->role, t->verify_cn, peer, o->ca_file);
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		return zf_err_set(err, -EACCES, "tls: certificate of server '%s' (%s) is not for "
+				  "'%s': %s (--tls-server-name names the host to expect)",
+				  t->verify_cn, peer, o->server_name,
+				  t->verify_dns_san ? "no DNS name in its subjectAltName matches"
+				  : "it lists no DNS name in its subjectAltName and its CN differs");
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return zf_err_set(err, -EACCES, "tls: certificate of server '%s' (%s) is not for "
+				  "address '%s': no IP address in its subjectAltName matches "
+				  "(--tls-server-name names the host to expect)", t->verify_cn, peer,
+				  o->server_name);
+	case X509_V_ERR_INVALID_PURPOSE:
+		return zf_err_set(err, -EACCES, "tls: %scertificate of %s '%s' (%s) is not for TLS "
+				  "%ss (%s)", t->verify_depth > 0 ? "a CA in the chain of the " : "",
+				  t->role, t->verify_cn, peer, t->role,
+				  t->verify_why ? t->verify_why : "extendedKeyUsage");
+	case X509_V_ERR_CERT_REVOKED:
+		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' (%s) is revoked "
+				  "(CRL '%s')", t->role, t->verify_cn, peer, o->crl_file);
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' (%s) rejected: the "
+				  "CRL file '%s' has no CRL from the CA that signed it", t->role,
+				  t->verify_cn, peer, o->crl_file);
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' (%s) rejected: the "
+				  "CRL in '%s' has expired (its nextUpdate passed): renew it",
+				  t->role, t->verify_cn, peer, o->crl_file);
 	default:
 		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' (%s) rejected: %s",
 				  t->role, t->verify_cn, peer,
@@ -298,10 +398,28 @@ static const struct zf_transport_ops tls_ops = {
 	.free = tls_free,
 };
 
+static int load_crl(SSL_CTX *ctx, const char *path, struct zf_err *err)
+{
+	X509_LOOKUP *lu = X509_STORE_add_lookup(SSL_CTX_get_cert_store(ctx), X509_LOOKUP_file());
+	char buf[256];
+	int n;
+
+	if (access(path, R_OK) < 0)
+		return zf_err_set(err, -errno, "tls: cannot read CRL '%s': %m", path);
+	n = lu ? X509_load_crl_file(lu, path, X509_FILETYPE_PEM) : 0;
+	if (n <= 0)
+		return zf_err_set(err, -EINVAL, "tls: cannot load CRL '%s': no PEM CRL in it (%s)",
+				  path, ssl_reason(buf, sizeof(buf)));
+	/* the peer's own certificate; see the top of the file for why not the chain */
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
 static int make_ctx(const struct zf_tls_opts *o, bool server, SSL_CTX **ret, struct zf_err *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	char buf[256];
+	int r;
 
 	if (!ctx)
 		return zf_err_set(err, -ENOMEM, "tls: cannot create context");
@@ -313,6 +431,8 @@ static int make_ctx(const struct zf_tls_opts *o, bool server, SSL_CTX **ret, str
 	if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1)
 		return zf_err_set(err, -EINVAL, "tls: cannot load CA '%s': %s", o->ca_file,
 				  ssl_reason(buf, sizeof(buf)));
+	if (o->crl_file && (r = load_crl(ctx, o->crl_file, err)) < 0)
+		return r;
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1)
 		return zf_err_set(err, -EINVAL, "tls: cannot load certificate '%s': %s",
 				  o->cert_file, ssl_reason(buf, sizeof(buf)));
@@ -329,6 +449,12 @@ static int make_ctx(const struct zf_tls_opts *o, bool server, SSL_CTX **ret, str
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return zf_err_set(err, -EINVAL, "tls: key '%s' does not match certificate '%s'",
 				  o->key_file, o->cert_file);
+	/*
+	 * OpenSSL picks these purposes itself when none is set; saying so
+	 * keeps the check from depending on that default.
+	 */
+	X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), server ? X509_PURPOSE_SSL_CLIENT
+									: X509_PURPOSE_SSL_SERVER);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 			   verify_cb);
 	if (server) {
@@ -339,6 +465,56 @@ static int make_ctx(const struct zf_tls_opts *o, bool server, SSL_CTX **ret, str
 	return 0;
 }
 
+/*
+ * The client's check of the server's name: an address (IPv4, or IPv6 with
+ * or without brackets) against the certificate's IP SANs, anything else as
+ * a DNS name, which also goes out as SNI (RFC 6066 has no SNI for
+ * addresses).
+ */
+static int set_server_name(SSL *ssl, const char *name, struct zf_err *err)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	char ip[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0)
+		return zf_err_set(err, -EINVAL, "tls: no server name to check the server's "
+				  "certificate against");
+	for (const char *c = name; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return zf_err_set(err, -EINVAL, "tls: bad server name '%s'", name);
+	if (name[0] == '[' && name[len - 1] == ']' && len - 2 < sizeof(ip)) {
+		memcpy(ip, name + 1, len - 2);
+		ip[len - 2] = '\0';
+		if (inet_pton(AF_INET6, ip, bin) != 1)
+			return zf_err_set(err, -EINVAL, "tls: bad server address '%s'", name);
+	} else if (len < sizeof(ip) && (inet_pton(AF_INET, name, bin) == 1 ||
+					inet_pton(AF_INET6, name, bin) == 1)) {
+		memcpy(ip, name, len + 1);
+	} else {
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (X509_VERIFY_PARAM_set1_host(param, name, 0) != 1 ||
+		    SSL_set_tlsext_host_name(ssl, name) != 1)
+			return zf_err_set(err, -EINVAL, "tls: bad server name '%s'", name);
+		return 0;
+	}
+	if (X509_VERIFY_PARAM_set1_ip_asc(param, ip) != 1)
+		return zf_err_set(err, -EINVAL, "tls: bad server address '%s'", name);
+	return 0;
+}
+
+int zf_tls_check(const struct zf_tls_opts *o, bool server, struct zf_err *err)
+{
+	SSL_CTX *ctx = NULL;
+	int r;
+
+	pthread_once(&init_once, init);
+	r = make_ctx(o, server, &ctx, err);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
 static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool server,
 		   struct zf_transport **ret, struct zf_err *err)
 {
@@ -346,6 +522,7 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 	struct tls *t;
 	_cleanup_(zf_transport_freep) struct zf_transport *tt = NULL;
 	SSL_CTX *ctx = NULL;
+	char cn[ZF_TRANSPORT_MAX_PEER - 4];
 	X509 *peer_cert;
 	BIO *bio;
 	int r;
@@ -378,6 +555,8 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 	BIO_set_fd(bio, t->base.rfd, BIO_NOCLOSE);    /* the tcp transport owns the fd */
 	SSL_set_bio(t->ssl, bio, bio);
 	SSL_set_ex_data(t->ssl, ex_index, t);
+	if (!server && (r = set_server_name(t->ssl, o->server_name, err)) < 0)
+		return r;
 	for (;;) {
 		r = server ? SSL_accept(t->ssl) : SSL_connect(t->ssl);
 		if (r == 1)
@@ -397,20 +576,23 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 	if (!peer_cert || SSL_get_verify_result(t->ssl) != X509_V_OK)
 		return zf_err_set(err, -EACCES, "tls: %s '%s' presented no valid certificate",
 				  t->role, t->tcp->peer);
-	if (cert_cn(peer_cert, t->base.peer, sizeof(t->base.peer)) < 0)
-		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' has no usable CN",
+	r = cert_cn(peer_cert, cn, sizeof(cn));
+	if (r == -ENOENT)
+		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' has no CN",
 				  t->role, t->tcp->peer);
+	if (r < 0)
+		return zf_err_set(err, -EACCES, "tls: certificate of %s '%s' has an unusable CN "
+				  "(empty, two of them, longer than %d bytes or with a control "
+				  "character)", t->role, t->tcp->peer, ZF_TRANSPORT_MAX_PEER - 5);
+	snprintf(t->base.peer, sizeof(t->base.peer), "tls:%s", cn);
 	if (server && o->allowed_cn) {
 		bool ok = false;
 		for (size_t i = 0; i < o->n_allowed_cn && !ok; i++)
-			ok = streq(o->allowed_cn[i], t->base.peer);
+			ok = streq(o->allowed_cn[i], cn);
 		if (!ok)
 			return zf_err_set(err, -EACCES, "tls: client CN '%s' (%s) is not allowed",
-					  t->base.peer, t->tcp->peer);
+					  cn, t->tcp->peer);
 	}
-	if (!server && o->expected_cn && !streq(o->expected_cn, t->base.peer))
-		return zf_err_set(err, -EACCES, "tls: server '%s' presented CN '%s', expected '%s'",
-				  t->tcp->peer, t->base.peer, o->expected_cn);
 	*ret = TAKE_PTR(tt);
 	return 0;
 }

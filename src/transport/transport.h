@@ -50,7 +50,7 @@ _must_check_ int zf_transport_read_full(struct zf_transport *t, void *p, size_t 
 _must_check_ int zf_transport_write(struct zf_transport *t, const void *p, size_t n,
 				    struct zf_err *err);
 int zf_transport_shutdown(struct zf_transport *t, struct zf_err *err);
-/* The peer identity: "local", "tcp:[::1]:4242", or a TLS client certificate's CN. */
+/* The peer identity: "local", "tcp:[::1]:4242", "tls:" and the peer certificate's CN. */
 const char *zf_transport_peer(const struct zf_transport *t);
 void zf_transport_set_timeout(struct zf_transport *t, int timeout_ms);
 /*
@@ -103,30 +103,43 @@ _must_check_ int zf_tcp_accept(int listen_fd, int timeout_ms, const struct zf_tc
 
 /*
  * tls: TLS 1.3 only, both sides present certificates signed by ca_file.
- * The server requires a client certificate; the client certificate's CN
- * becomes the server's zf_transport_peer(), the server certificate's CN
- * the client's.
+ * The server requires a client certificate.  The client checks that the
+ * server's certificate is for server_name (a DNS name in its
+ * subjectAltName, or the CN when it lists none; an address in an IP SAN)
+ * and, when it says what it is for, for TLS servers; the server checks
+ * that a client's is for TLS clients.  With crl_file, a revoked peer
+ * certificate is refused.  Each side's zf_transport_peer() is "tls:" and
+ * the other's CN; a certificate whose CN is missing, doubled, empty or
+ * holds a control character is refused.
  */
 struct zf_tls_opts {
 	const char *ca_file;            /* PEM: the CA that signs both sides */
 	const char *cert_file;          /* PEM: our certificate */
 	const char *key_file;           /* PEM: its private key */
+	const char *crl_file;           /* PEM: CRLs of that CA; NULL: no revocation check */
 	/* server: CNs allowed in (NULL: any the CA signed); client: unused */
 	const char *const *allowed_cn;
 	size_t n_allowed_cn;
-	/* client: the CN the server must present (NULL: any the CA signed); server: unused */
-	const char *expected_cn;
+	/*
+	 * client, required: the host the server's certificate must be for,
+	 * a DNS name (also sent as SNI) or an IPv4/IPv6 address (brackets
+	 * allowed); server: unused
+	 */
+	const char *server_name;
 	int timeout_ms;                 /* handshake and later I/O; 0: the default */
 };
 /*
  * Runs the handshake over tcp (ownership passes, also on failure) and
  * returns the TLS transport.  Errors are one line: "certificate of 'x' has
- * expired", "not signed by the CA in 'ca.pem'", "client CN 'eve' not allowed".
+ * expired", "not signed by the CA in 'ca.pem'", "is not for 'host'",
+ * "is revoked", "client CN 'eve' not allowed".
  */
 _must_check_ int zf_tls_client(struct zf_transport *tcp, const struct zf_tls_opts *opts,
 			       struct zf_transport **ret, struct zf_err *err);
 _must_check_ int zf_tls_server(struct zf_transport *tcp, const struct zf_tls_opts *opts,
 			       struct zf_transport **ret, struct zf_err *err);
+/* Loads CA, certificate, key and CRL as a handshake would: a server's startup check. */
+_must_check_ int zf_tls_check(const struct zf_tls_opts *opts, bool server, struct zf_err *err);
 
 /*
  * ssh: runs the system ssh with an argv (no shell on our side):

@@ -71,14 +71,29 @@ grep -q "zferry" "$T/stdio.out" && fail "serve --stdio: a log line went to stdou
 # --stdio --identity that the config does not list: refused at the greeting, before
 # any request, with ERROR in place of HELLO (stdio.out holds a HELLO to send it)
 printf 'serve:\n  clients:\n  - identity: laptop\n    read: [tank]\n' >"$T/stdio.yml"
-expect 1 "refused at the greeting: identity 'desk' is not in the config '$T/stdio.yml'" -- \
+expect 1 "refused at the greeting: identity 'ssh:desk' is not in the config '$T/stdio.yml'" -- \
 	"$Z" serve --stdio -c "$T/stdio.yml" --identity desk <"$T/stdio.out"
-grep -q "identity 'desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
+grep -q "identity 'ssh:desk' is not in the config" "$T/out" || fail "no ERROR frame on stdout"
 [ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
 	fail "serve --stdio refused: stdout does not start with an ERROR frame"
 "$Z" serve --stdio -c "$T/stdio.yml" --identity laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
 [ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460101 ] ||
 	fail "serve --stdio --identity laptop: no HELLO"
+# an ssh identity is never a tls one: "tls:laptop" in the config does not take ssh's laptop
+printf 'serve:\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' >"$T/tlsonly.yml"
+expect 1 "identity 'ssh:laptop' is not in the config" -- \
+	"$Z" serve --stdio -c "$T/tlsonly.yml" --identity laptop <"$T/stdio.out"
+"$Z" serve --stdio -c "$T/tlsonly.yml" --identity ssh:laptop <"$T/stdio.out" >"$T/out" 2>/dev/null
+[ "$(head -c 4 "$T/out" | od -An -tx1 | tr -d ' ')" = 5a460104 ] ||
+	fail "serve --stdio --identity ssh:laptop passed for tls:laptop"
+expect 2 "--identity 'tls:laptop' would pass for a tls identity" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity tls:laptop
+expect 2 "--identity 'tcp:127.0.0.1' would pass for a tcp identity" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity tcp:127.0.0.1
+expect 2 "--identity contains a control character" -- \
+	"$Z" serve --stdio -c "$T/stdio.yml" --identity "$(printf 'lap\033top')"
+expect 2 "--identity is empty" -- "$Z" serve --stdio -c "$T/stdio.yml" --identity ""
+expect 2 "--identity is empty" -- "$Z" serve --stdio -c "$T/stdio.yml" --identity ssh:
 
 # listen on port 0: the real port is printed; a second server on it fails; SIGTERM stops
 "$Z" serve --listen tcp://127.0.0.1:0 -c "$T/good.yml" 2>"$T/serve.err" &
@@ -191,6 +206,60 @@ expect 2 "put an IPv6 address in brackets" -- \
 expect 2 "bad DST: host in '-oProxyCommand=x:t' must not start with '-'" -- \
 	"$Z" replicate tank/x -oProxyCommand=x:t
 expect 2 "--timeout takes 1 to 86400" -- "$Z" replicate --timeout 0 tank/x tank/y
+expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
+	"$Z" replicate --tls-server-name backup.example tank/x h:tank/y
+expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
+	"$Z" replicate --tls-crl /etc/crl.pem tank/x tank/y
+expect 2 "bad --tls-server-name: empty name" -- \
+	"$Z" replicate --tls-server-name "" tank/x tls://h:1/t
+expect 2 "bad --tls-server-name: 'a b' is not a host name" -- \
+	"$Z" replicate --tls-server-name "a b" tank/x tls://h:1/t
+# a CRL file that is not there stops replicate before it connects or snapshots
+if command -v openssl >/dev/null; then
+	"$(dirname "$0")/../../scripts/make-certs" "$T/certs" server laptop
+	expect 1 "tls: cannot read CRL '$T/missing.pem'" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
+		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
+		--tls-crl "$T/missing.pem" tank/x tls://127.0.0.1:1/t
+	expect 1 "tls: cannot load CRL '$T/certs/ca.pem': no PEM CRL in it" -- "$Z" replicate --tls-ca "$T/certs/ca.pem" \
+		--tls-cert "$T/certs/laptop.pem" --tls-key "$T/certs/laptop.key" \
+		--tls-crl "$T/certs/ca.pem" tank/x tls://127.0.0.1:1/t
+
+	# the name checked is the URL's host unless --tls-server-name says otherwise
+	# (make-certs' server.pem is for server, localhost, 127.0.0.1 and ::1); past
+	# TLS, the pull fails at the server's zfs, which this test does not have
+	printf 'serve:\n  tls: {ca: %s, cert: %s, key: %s}\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' \
+		"$T/certs/ca.pem" "$T/certs/server.pem" "$T/certs/server.key" >"$T/tlsname.yml"
+	"$Z" serve --listen tls://127.0.0.1:0 -c "$T/tlsname.yml" 2>"$T/tlsname.err" &
+	pids+=("$!")
+	port=
+	for _ in $(seq 50); do
+		port=$(sed -n 's|^zferry serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/tlsname.err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	tls=(--retries 0 --tls-ca "$T/certs/ca.pem" --tls-cert "$T/certs/laptop.pem"
+	     --tls-key "$T/certs/laptop.key")
+	expect 1 "cannot list 'tank/x': tls://127.0.0.1:$port: " -- \
+		"$Z" replicate "${tls[@]}" "tls://127.0.0.1:$port/tank/x" tank/y
+	expect 1 "is not for 'wrong.example': no DNS name in its subjectAltName" -- \
+		"$Z" replicate "${tls[@]}" --tls-server-name wrong.example "tls://127.0.0.1:$port/tank/x" tank/y
+	expect 1 "cannot list 'tank/x': tls://127.0.0.1:$port: " -- \
+		"$Z" replicate "${tls[@]}" --tls-server-name server "tls://127.0.0.1:$port/tank/x" tank/y
+	# a client certificate of the same CA cannot pass for the server
+	printf 'serve:\n  tls: {ca: %s, cert: %s, key: %s}\n  clients:\n  - identity: "tls:laptop"\n    read: [tank]\n' \
+		"$T/certs/ca.pem" "$T/certs/laptop.pem" "$T/certs/laptop.key" >"$T/tlsfake.yml"
+	"$Z" serve --listen tls://127.0.0.1:0 -c "$T/tlsfake.yml" 2>"$T/tlsfake.err" &
+	pids+=("$!")
+	port=
+	for _ in $(seq 50); do
+		port=$(sed -n 's|^zferry serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/tlsfake.err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	# (OpenSSL checks the purpose before the name: the first failure is reported)
+	expect 1 "certificate of server 'laptop' (tcp:127.0.0.1:$port) is not for TLS servers (extendedKeyUsage)" -- \
+		"$Z" replicate "${tls[@]}" "tls://127.0.0.1:$port/tank/x" tank/y
+fi
 
 echo "$fails failed"
 [ "$fails" = 0 ]

@@ -2,9 +2,12 @@
 # the remote replication tests (sourced after test-lib.sh)
 #
 #   certs_make               $CERTS/{ca,other-ca}.pem and key/cert pairs:
-#                            server, laptop, desk (valid), old (expired),
+#                            server (subjectAltName localhost, 127.0.0.1,
+#                            ::1), laptop, desk (valid), old (expired),
 #                            eve (signed by other-ca), made with the openssl
 #                            command line as docs/serve.md shows
+#   cert_make NAME CN [EXT]  one more pair signed by ca; EXT a line of
+#                            extensions ("subjectAltName = IP:127.0.0.1")
 #   serve_start CFG URL...   zferry serve --listen URL... -c CFG in the
 #                            background; sets SERVE_PID and SERVE_PORT (the
 #                            first listener's port, from its "listening on" line)
@@ -42,11 +45,22 @@ certs_make()
 			-keyout "$CERTS/$ca.key" -out "$CERTS/$ca.pem" -subj "/CN=zferry-$ca" \
 			2>/dev/null || log_fail "openssl: cannot make $ca"
 	done
-	_cert server server ca -days 30
+	echo 'subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1' >"$CERTS/server.ext"
+	_cert server server ca -days 30 -extfile "$CERTS/server.ext"
 	_cert laptop laptop ca -days 30
 	_cert desk desk ca -days 30
 	_cert old laptop ca -startdate 20200101000000Z -enddate 20200102000000Z
 	_cert eve laptop other-ca -days 30
+}
+
+cert_make()	# NAME CN [EXTENSIONS]
+{
+	local args=(-days 30)
+	if [ -n "${3:-}" ]; then
+		printf '%s\n' "$3" >"$CERTS/$1.ext"
+		args+=(-extfile "$CERTS/$1.ext")
+	fi
+	_cert "$1" "$2" ca "${args[@]}"
 }
 
 tls_opts() { local n=${1:-laptop}; printf '%s\n' --tls-ca "$CERTS/ca.pem" --tls-cert "$CERTS/$n.pem" --tls-key "$CERTS/$n.key"; }

@@ -207,7 +207,7 @@ push "during the flood" $((2 * base + 30))
 # (one log file, written in order by the server and its children)
 line_of() { grep -n "$1" "$TEST_TMP/serve.log" | awk -F: -v after="${2:-0}" '$1 > after { print $1; exit }'; }
 flood_at=$(line_of "evicted unauthenticated")
-laptop_at=$(line_of "identity 'laptop'" "$flood_at")
+laptop_at=$(line_of "identity 'tls:laptop'" "$flood_at")
 ranout_at=$(line_of "ran out after")
 log_note "server log: flood from line $flood_at, laptop at $laptop_at, first deadline at ${ranout_at:-none}"
 [ -n "$laptop_at" ] || log_fail "the server did not log the client during the flood"
@@ -234,16 +234,16 @@ state() { zfs list -H -t all -o name,guid -r zs2 | sort; }
 before=$(state)
 capture "$ZFERRY" replicate --no-progress "${desk[@]}" zs1/src/data "$url/zs2/backup/laptop/desk"
 [ "$RC" = 1 ] || log_fail "desk: status $RC, expected 1"
-assert_contains "$OUT" "identity 'desk' is not in the config '$TEST_TMP/zferry.yml'" "desk's error"
+assert_contains "$OUT" "identity 'tls:desk' is not in the config '$TEST_TMP/zferry.yml'" "desk's error"
 assert_eq "$(state)" "$before" "zs2 after desk"
 for _ in $(seq 1 50); do
-	grep -q "identity 'desk' is not in the config" "$TEST_TMP/serve.log" && break
+	grep -q "identity 'tls:desk' is not in the config" "$TEST_TMP/serve.log" && break
 	sleep 0.1
 done
 assert_contains "$(cat "$TEST_TMP/serve.log")" \
 	"warning: refused 'tcp:127.0.0.1:" "server log of desk"
 assert_contains "$(cat "$TEST_TMP/serve.log")" \
-	"at the greeting: identity 'desk' is not in the config '$TEST_TMP/zferry.yml'" "server log of desk"
+	"at the greeting: identity 'tls:desk' is not in the config '$TEST_TMP/zferry.yml'" "server log of desk"
 flood_stop flood2
 grep -c "evicted unauthenticated" "$TEST_TMP/serve.log" | sed 's/^/NOTE: evictions logged: /'
 serve_stop

@@ -22,6 +22,7 @@ static const char good[] =
 	"    ca: /etc/zferry/ca.pem\n"
 	"    cert: /etc/zferry/server.pem\n"
 	"    key: /etc/zferry/server.key\n"
+	"    crl: /etc/zferry/crl.pem\n"
 	"  tcp:\n"
 	"    allow: [127.0.0.1, \"10.0.0.0/8\", \"::1\"]\n"
 	"  timeout: 30\n"
@@ -41,7 +42,11 @@ static const char good[] =
 	"    - identity: reader\n"
 	"      read: [tank/home]\n"
 	"    - identity: \"with space\"\n"
-	"      read: [\"tank/a b\"]\n";
+	"      read: [\"tank/a b\"]\n"
+	"    - identity: \"tls:desk\"\n"
+	"      read: [tank/desk]\n"
+	"    - identity: \"ssh:desk\"\n"
+	"      read: [tank/desk-ssh]\n";
 
 static void test_good(void **state)
 {
@@ -54,6 +59,7 @@ static void test_good(void **state)
 	assert_true(c->serve.present);
 	assert_string_equal(c->serve.tls_ca, "/etc/zferry/ca.pem");
 	assert_string_equal(c->serve.tls_key, "/etc/zferry/server.key");
+	assert_string_equal(c->serve.tls_crl, "/etc/zferry/crl.pem");
 	assert_true(c->serve.tcp_present);
 	assert_int_equal(c->serve.tcp_allow.n, 3);
 	assert_string_equal(c->serve.tcp_allow.v[1], "10.0.0.0/8");
@@ -62,9 +68,19 @@ static void test_good(void **state)
 	assert_int_equal(c->serve.limits.connections, 32);
 	assert_int_equal(c->serve.limits.unauthenticated, 8);
 	assert_int_equal(c->serve.limits.unauth_per_address, 2);
-	assert_int_equal(c->serve.n_clients, 5);
+	assert_int_equal(c->serve.n_clients, 7);
 	cl = zf_config_find_client(c, "laptop");
 	assert_non_null(cl);
+	/* a plain name is a tls CN or an ssh --identity; prefixed ones are one of them */
+	assert_ptr_equal(zf_config_find_client(c, "tls:laptop"), cl);
+	assert_ptr_equal(zf_config_find_client(c, "ssh:laptop"), cl);
+	assert_ptr_equal(zf_config_find_client(c, "tls:desk"), &c->serve.clients[5]);
+	assert_ptr_equal(zf_config_find_client(c, "ssh:desk"), &c->serve.clients[6]);
+	assert_null(zf_config_find_client(c, "desk"));
+	assert_null(zf_config_find_client(c, "tcp:laptop"));
+	assert_null(zf_config_find_client(c, "tls:tcp:10.0.0.7"));     /* a CN "tcp:10.0.0.7" */
+	assert_null(zf_config_find_client(c, "tls:tls:desk"));
+	assert_null(zf_config_find_client(c, "ssh:tls:desk"));
 	assert_int_equal(cl->read.n, 2);
 	assert_string_equal(cl->write.v[0], "backup/clients/laptop");
 	/* tcp identities match without the port, v6 in brackets, in inet_ntop form */
@@ -144,6 +160,14 @@ static const struct bad bads[] = {
 	{ "serve:\n  limits: {unauthenticated: 2, unauthenticated_per_address: 3}\n",
 	  "b.yml:2:11:", "unauthenticated_per_address (3) exceeds serve.limits.unauthenticated (2)" },
 	{ "serve:\n  clients: {identity: a}\n", "b.yml:2:12:", "serve.clients must be a list" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: [t]\n  - identity: \"tls:a\"\n"
+	  "    read: [t]\n", "b.yml:5:5:", "identity 'tls:a' overlaps 'a' on line 3" },
+	{ "serve:\n  clients:\n  - identity: \"ssh:a\"\n    read: [t]\n  - identity: a\n"
+	  "    read: [t]\n", "b.yml:5:5:", "identity 'a' overlaps 'ssh:a' on line 3" },
+	{ "serve:\n  clients:\n  - identity: \"tls:\"\n    read: [t]\n", "b.yml:3:15:",
+	  "identity 'tls:' names nobody" },
+	{ "serve:\n  tls: {ca: /a, cert: /b, key: /c, crl: d}\n", "b.yml:2:41:",
+	  "serve.tls.crl 'd' must be an absolute path" },
 	{ "serve:\n  clients:\n  - read: [tank]\n", "b.yml:3:5:", "client without identity" },
 	{ "serve:\n  clients:\n  - identity: a\n", "b.yml:3:5:",
 	  "client 'a' has neither read nor write grants" },

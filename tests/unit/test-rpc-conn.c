@@ -468,7 +468,7 @@ static void run_tcp(const struct zf_tls_opts *so, const struct zf_tls_opts *co)
 		struct zf_transport *tcp = t;
 		if (zf_tls_client(tcp, co, &t, &err) < 0)
 			fail_msg("tls: %s", err.msg);
-		assert_string_equal(zf_transport_peer(t), "server");
+		assert_string_equal(zf_transport_peer(t), "tls:server");
 	}
 	c = zf_rpc_conn_new(t);
 	session(c, false);
@@ -493,10 +493,10 @@ static void test_tcp(void **state)
 
 static void test_tls(void **state)
 {
-	struct zf_tls_opts so = { .ca_file = certs.ca, .cert_file = certs.server_crt,
-				  .key_file = certs.server_key, .timeout_ms = 5000 };
-	struct zf_tls_opts co = { .ca_file = certs.ca, .cert_file = certs.client_crt,
-				  .key_file = certs.client_key, .expected_cn = "server",
+	struct zf_tls_opts so = { .ca_file = certs.ca, .cert_file = certs.server.crt,
+				  .key_file = certs.server.key, .timeout_ms = 5000 };
+	struct zf_tls_opts co = { .ca_file = certs.ca, .cert_file = certs.client.crt,
+				  .key_file = certs.client.key, .server_name = "127.0.0.1",
 				  .timeout_ms = 5000 };
 	(void)state;
 	run_tcp(&so, &co);

@@ -319,10 +319,11 @@ static void test_tcp_silent_peer(void **state)
 	close(lfd);
 }
 
-static void tls_opts(struct zf_tls_opts *o, const char *crt, const char *key)
+/* Options for one side; a client expects the server at 127.0.0.1, where it is. */
+static void tls_opts(struct zf_tls_opts *o, const struct test_pair *p)
 {
-	*o = (struct zf_tls_opts){ .ca_file = certs.ca, .cert_file = crt, .key_file = key,
-				   .timeout_ms = 5000 };
+	*o = (struct zf_tls_opts){ .ca_file = certs.ca, .cert_file = p->crt, .key_file = p->key,
+				   .server_name = "127.0.0.1", .timeout_ms = 5000 };
 }
 
 /* Runs one tls exchange; returns the client's result, the server's in *s. */
@@ -351,15 +352,14 @@ static void test_tls_ok(void **state)
 	const char *allowed[] = { "someone", "client" };
 	(void)state;
 
-	tls_opts(&so, certs.server_crt, certs.server_key);
+	tls_opts(&so, &certs.server);
 	so.allowed_cn = allowed;
 	so.n_allowed_cn = 2;
-	tls_opts(&co, certs.client_crt, certs.client_key);
-	co.expected_cn = "server";
+	tls_opts(&co, &certs.client);
 	assert_int_equal(tls_exchange(&s, &so, &co, peer, &err), 0);
 	assert_int_equal(s.rc, 0);
-	assert_string_equal(s.peer, "client");       /* the server knows the client by its CN */
-	assert_string_equal(peer, "server");
+	assert_string_equal(s.peer, "tls:client");   /* the server knows the client by its CN */
+	assert_string_equal(peer, "tls:server");
 }
 
 static void test_tls_rejects(void **state)
@@ -372,8 +372,8 @@ static void test_tls_rejects(void **state)
 	(void)state;
 
 	/* expired client certificate */
-	tls_opts(&so, certs.server_crt, certs.server_key);
-	tls_opts(&co, certs.expired_crt, certs.expired_key);
+	tls_opts(&so, &certs.server);
+	tls_opts(&co, &certs.expired);
 	assert_int_not_equal(tls_exchange(&s, &so, &co, peer, &err), 0);
 	assert_int_equal(s.rc, -EACCES);
 	assert_msg(&s.err, "certificate of client 'old'");
@@ -382,7 +382,7 @@ static void test_tls_rejects(void **state)
 	/* client certificate from another CA */
 	memset(&s, 0, sizeof(s));
 	zf_err_clear(&err);
-	tls_opts(&co, certs.foreign_crt, certs.foreign_key);
+	tls_opts(&co, &certs.foreign);
 	assert_int_not_equal(tls_exchange(&s, &so, &co, peer, &err), 0);
 	assert_int_equal(s.rc, -EACCES);
 	assert_msg(&s.err, "certificate of client 'eve'");
@@ -391,7 +391,7 @@ static void test_tls_rejects(void **state)
 	/* the client trusts another CA than the one that signed the server */
 	memset(&s, 0, sizeof(s));
 	zf_err_clear(&err);
-	tls_opts(&co, certs.client_crt, certs.client_key);
+	tls_opts(&co, &certs.client);
 	co.ca_file = certs.other_ca;
 	assert_int_not_equal(tls_exchange(&s, &so, &co, peer, &err), 0);
 	assert_msg(&err, "certificate of server 'server'");
@@ -401,7 +401,7 @@ static void test_tls_rejects(void **state)
 	/* a CN the server does not know */
 	memset(&s, 0, sizeof(s));
 	zf_err_clear(&err);
-	tls_opts(&co, certs.client_crt, certs.client_key);
+	tls_opts(&co, &certs.client);
 	so.allowed_cn = allowed;
 	so.n_allowed_cn = 1;
 	assert_int_not_equal(tls_exchange(&s, &so, &co, peer, &err), 0);
@@ -415,23 +415,190 @@ static void test_tls_rejects(void **state)
 	memset(&s, 0, sizeof(s));
 	zf_err_clear(&err);
 	so.allowed_cn = NULL;
-	co.expected_cn = "backup-server";
+	co.server_name = "backup-server";
 	assert_int_equal(tls_exchange(&s, &so, &co, peer, &err), -EACCES);
-	assert_msg(&err, "presented CN 'server', expected 'backup-server'");
+	assert_msg(&err, "certificate of server 'server' (tcp:127.0.0.1:");
+	assert_msg(&err, "is not for 'backup-server'");
 	assert_int_not_equal(s.rc, 0);
 
 	/* bad file names say which file */
 	memset(&s, 0, sizeof(s));
 	zf_err_clear(&err);
-	co.expected_cn = NULL;
+	co.server_name = "127.0.0.1";
 	co.key_file = "/nonexistent/key.pem";
 	assert_int_equal(tls_exchange(&s, &so, &co, peer, &err), -EINVAL);
 	assert_msg(&err, "cannot load key '/nonexistent/key.pem'");
-	co.key_file = certs.server_key;
+	co.key_file = certs.server.key;
 	zf_err_clear(&err);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(tls_exchange(&s, &so, &co, peer, &err), -EINVAL);
 	assert_msg(&err, "does not match certificate");
+}
+
+/* Client and server certificates as given; 0 or the client's error, the server's in *s. */
+static int tls_pair(struct srv *s, const struct test_pair *server, const struct test_pair *client,
+		    const char *server_name, const char *server_crl, const char *client_crl,
+		    struct zf_err *err)
+{
+	struct zf_tls_opts so, co;
+	char peer[ZF_TRANSPORT_MAX_PEER];
+
+	memset(s, 0, sizeof(*s));
+	zf_err_clear(err);
+	tls_opts(&so, server);
+	so.crl_file = server_crl;
+	tls_opts(&co, client);
+	co.server_name = server_name;
+	co.crl_file = client_crl;
+	return tls_exchange(s, &so, &co, peer, err);
+}
+
+/* The client checks the server's certificate is for the name it dialled. */
+static void test_tls_names(void **state)
+{
+	const char *ok[][2] = {
+		{ "server", "server.test" },    /* DNS in SAN */
+		{ "server", "localhost" },
+		{ "server", "127.0.0.1" },      /* IPs in SAN */
+		{ "server", "::1" },
+		{ "server", "[::1]" },          /* as a URL writes it */
+		{ "server", "SERVER.test" },    /* DNS names are not case-sensitive */
+		{ "wild", "a.wild.test" },      /* a whole-label wildcard */
+		{ "cn_only", "cn.test" },       /* no SAN at all: the CN */
+		{ "ip_other", "192.0.2.1" },    /* --tls-server-name rescues a URL by another address */
+	};
+	const char *bad[][3] = {
+		{ "server", "other.test", "is not for 'other.test': no DNS name" },
+		{ "server", "server", "is not for 'server'" },           /* CN, but SANs listed */
+		{ "server", "10.0.0.1", "is not for address '10.0.0.1': no IP address" },
+		{ "server", "::2", "is not for address '::2'" },
+		{ "ip_other", "127.0.0.1", "is not for address '127.0.0.1'" },
+		{ "cn_only", "127.0.0.1", "is not for address '127.0.0.1'" },  /* an IP is no CN */
+		{ "cn_only", "other.test", "lists no DNS name in its subjectAltName and its CN differs" },
+		{ "ip_other", "cn.test", "lists no DNS name in its subjectAltName and its CN differs" },
+		{ "wild", "wild.test", "is not for 'wild.test'" },
+		{ "wild", "a.b.wild.test", "is not for 'a.b.wild.test'" },
+		{ "wild", "wx.part.test", "is not for 'wx.part.test'" },   /* w*: partial wildcard */
+		{ "wild", "wild", "is not for 'wild'" },
+	};
+	const struct { const char *name; const struct test_pair *p; } by_name[] = {
+		{ "server", &certs.server }, { "wild", &certs.wild }, { "cn_only", &certs.cn_only },
+		{ "ip_other", &certs.ip_other },
+	};
+	struct zf_err err = ZF_ERR_INIT;
+	struct srv s;
+	(void)state;
+
+	for (size_t i = 0; i < ELEMENTSOF(ok) + ELEMENTSOF(bad); i++) {
+		bool good = i < ELEMENTSOF(ok);
+		const char *const *row = good ? ok[i] : bad[i - ELEMENTSOF(ok)];
+		const struct test_pair *p = NULL;
+		int r;
+
+		for (size_t j = 0; j < ELEMENTSOF(by_name); j++)
+			if (streq(by_name[j].name, row[0]))
+				p = by_name[j].p;
+		r = tls_pair(&s, p, &certs.client, row[1], NULL, NULL, &err);
+		if (good && r != 0)
+			fail_msg("%s as '%s': %s", row[0], row[1], err.msg);
+		if (good)
+			continue;
+		if (r != -EACCES || !strstr(err.msg, row[2]))
+			fail_msg("%s as '%s': %d %s", row[0], row[1], r, err.msg);
+		assert_int_not_equal(s.rc, 0);
+	}
+
+	/* a client without a name to check refuses to start */
+	assert_int_equal(tls_pair(&s, &certs.server, &certs.client, NULL, NULL, NULL, &err),
+			 -EINVAL);
+	assert_msg(&err, "no server name");
+}
+
+/* A certificate that says what it is for must be for this end's role. */
+static void test_tls_purpose(void **state)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	struct srv s;
+	(void)state;
+
+	/* a client-only certificate cannot serve */
+	assert_int_equal(tls_pair(&s, &certs.client_eku, &certs.client, "127.0.0.1", NULL, NULL,
+				  &err), -EACCES);
+	assert_msg(&err, "certificate of server 'clientonly'");
+	assert_msg(&err, "is not for TLS servers (extendedKeyUsage)");
+	/* a server-only one cannot be a client */
+	assert_int_not_equal(tls_pair(&s, &certs.server, &certs.server_eku, "127.0.0.1", NULL,
+				      NULL, &err), 0);
+	assert_int_equal(s.rc, -EACCES);
+	assert_msg(&s.err, "certificate of client 'serveronly'");
+	assert_msg(&s.err, "is not for TLS clients (extendedKeyUsage)");
+	/* each in its own role is fine, as are those that do not say (test_tls_ok) */
+	assert_int_equal(tls_pair(&s, &certs.server_eku, &certs.client_eku, "127.0.0.1", NULL,
+				  NULL, &err), 0);
+	assert_int_equal(s.rc, 0);
+}
+
+static void test_tls_crl(void **state)
+{
+	struct zf_tls_opts o;
+	struct zf_err err = ZF_ERR_INIT;
+	struct srv s;
+	(void)state;
+
+	/* the server refuses a revoked client, and takes one that is not */
+	assert_int_not_equal(tls_pair(&s, &certs.server, &certs.revoked, "127.0.0.1", certs.crl,
+				      NULL, &err), 0);
+	assert_int_equal(s.rc, -EACCES);
+	assert_msg(&s.err, "certificate of client 'revoked'");
+	assert_msg(&s.err, "is revoked (CRL '");
+	assert_int_equal(tls_pair(&s, &certs.server, &certs.client, "127.0.0.1", certs.crl, NULL,
+				  &err), 0);
+	assert_int_equal(s.rc, 0);
+	/* without the CRL the revoked one gets in: the check above is the CRL's */
+	assert_int_equal(tls_pair(&s, &certs.server, &certs.revoked, "127.0.0.1", NULL, NULL,
+				  &err), 0);
+
+	/* the client refuses a revoked server */
+	assert_int_equal(tls_pair(&s, &certs.revoked, &certs.client, "revoked", NULL, certs.crl,
+				  &err), -EACCES);
+	assert_msg(&err, "certificate of server 'revoked'");
+	assert_msg(&err, "is revoked");
+
+	/* a CRL file without the CA's CRL refuses everyone, and says why */
+	assert_int_not_equal(tls_pair(&s, &certs.server, &certs.client, "127.0.0.1",
+				      certs.other_crl, NULL, &err), 0);
+	assert_int_equal(s.rc, -EACCES);
+	assert_msg(&s.err, "has no CRL from the CA that signed it");
+
+	/* missing and unparsable files are found before any connection */
+	tls_opts(&o, &certs.server);
+	o.crl_file = "/nonexistent/crl.pem";
+	zf_err_clear(&err);
+	assert_int_equal(zf_tls_check(&o, true, &err), -ENOENT);
+	assert_msg(&err, "cannot read CRL '/nonexistent/crl.pem'");
+	o.crl_file = certs.ca;
+	zf_err_clear(&err);
+	assert_int_equal(zf_tls_check(&o, true, &err), -EINVAL);
+	assert_msg(&err, "cannot load CRL '");
+	assert_msg(&err, "no PEM CRL in it");
+	o.crl_file = certs.crl;
+	zf_err_clear(&err);
+	assert_int_equal(zf_tls_check(&o, true, &err), 0);
+}
+
+/* A CN with a control character is no identity. */
+static void test_tls_bad_cn(void **state)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	struct srv s;
+	(void)state;
+
+	assert_int_not_equal(tls_pair(&s, &certs.server, &certs.ctl_cn, "127.0.0.1", NULL, NULL,
+				      &err), 0);
+	assert_int_equal(s.rc, -EACCES);
+	assert_msg(&s.err, "certificate of client 'tcp:127.0.0.1:");
+	assert_msg(&s.err, "unusable CN");
+	assert_null(strchr(s.err.msg, '\t'));
 }
 
 /* A plain tcp client talking to a tls server (or the reverse) fails within the timeout. */
@@ -443,7 +610,7 @@ static void test_tls_plain_peer(void **state)
 	char peer[ZF_TRANSPORT_MAX_PEER];
 	(void)state;
 
-	tls_opts(&so, certs.server_crt, certs.server_key);
+	tls_opts(&so, &certs.server);
 	so.timeout_ms = 200;
 	assert_int_not_equal(tls_exchange(&s, &so, NULL, peer, &err), 0);
 	assert_int_not_equal(s.rc, 0);
@@ -476,6 +643,10 @@ int main(void)
 		cmocka_unit_test(test_tls_ok),
 		cmocka_unit_test(test_tls_rejects),
 		cmocka_unit_test(test_tls_plain_peer),
+		cmocka_unit_test(test_tls_names),
+		cmocka_unit_test(test_tls_purpose),
+		cmocka_unit_test(test_tls_crl),
+		cmocka_unit_test(test_tls_bad_cn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
