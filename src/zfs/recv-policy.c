@@ -163,7 +163,14 @@ static int check_stream(const struct zf_zfs_stream_head *h, struct zf_err *err)
 	if (h->has_parentfromsnap)
 		return zf_err_set(err, -EPERM, "send stream names a parent snapshot to be found "
 				  "by guid: refused");
-	if (h->has_origin && (!(h->flags & ZF_ZFS_DRR_CLONE) || h->origin != h->fromguid))
+	/*
+	 * zfs send -p names a clone's origin in the header of every stream
+	 * of it, incrementals from its own snapshots too; zfs recv reads it
+	 * only for -R (promotions), refused above.  What makes a clone is the
+	 * BEGIN's clone flag and fromguid: a header that names another
+	 * origin than that is forged.
+	 */
+	if (h->has_origin && (h->flags & ZF_ZFS_DRR_CLONE) && h->origin != h->fromguid)
 		return zf_err_set(err, -EPERM, "send stream names an origin that its clone "
 				  "record does not");
 	return 0;

@@ -335,6 +335,20 @@ static void test_streams_refused(void **state)
 	h.has_origin = true;
 	h.origin = 999;
 	assert_int_equal(peer(NULL, &h, NULL, NULL, &plan, &err), -EPERM);
+	h.origin = 1234;
+	assert_int_equal(peer(NULL, &h, NULL, NULL, &plan, &err), 0);
+	assert_true(plan.clone);
+	zf_recv_plan_release(&plan);
+
+	/* zfs send -p of a clone's later incremental: its header still names the origin */
+	h = fs_head();
+	h.compound = true;
+	h.fromguid = 5678;
+	h.has_origin = true;
+	h.origin = 1234;
+	assert_int_equal(peer(NULL, &h, NULL, NULL, &plan, &err), 0);
+	assert_false(plan.clone);
+	zf_recv_plan_release(&plan);
 }
 
 static void test_trusted(void **state)
