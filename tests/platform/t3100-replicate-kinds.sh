@@ -119,7 +119,7 @@ check_tree()	# DST [--no-many]
 	# raw: ciphertext without its key, each filesystem its own encryption root
 	assert_eq "$(zfs get -H -o value encryption "$dst/enc")" aes-256-gcm "$dst/enc encryption"
 	assert_eq "$(zfs get -H -o value keystatus "$dst/enc")" unavailable "$dst/enc key"
-	assert_eq "$(zfs get -H -o value keylocation "$dst/enc")" prompt "$dst/enc keylocation"
+	assert_eq "$(zfs get -H -o value keylocation "$dst/enc")" "$keylocation" "$dst/enc keylocation"
 	for fs in /enc /enc/child; do
 		assert_eq "$(zfs get -H -o value encryptionroot "$dst$fs")" "$dst$fs" \
 			"encryption root of $dst$fs"
@@ -134,6 +134,8 @@ check_tree()	# DST [--no-many]
 	for fs in $many_fs /big /clone /fs ""; do zfs unmount "$dst$fs" 2>/dev/null; done
 	return 0
 }
+
+keylocation=prompt      # what check_tree expects on a raw replica
 
 # ---- 1. full ------------------------------------------------------------------
 log_must "$ZFERRY" replicate -r --no-progress zs1/m zs2/m
@@ -221,6 +223,9 @@ log_must zfs snapshot -r zs1/m@s4
 capture_out "$ZFERRY" replicate -r --json --no-progress "${modes[@]}" zs1/m zs2/opt
 assert_eq "$RC" 0 "incremental with send modes"
 assert_contains "$OUT" '"incremental"'
+# --props from this host keeps the source's keylocation (the receive
+# policy of a local source drops only mountpoint and sharing)
+keylocation=file://$TEST_TMP/key
 check_tree zs2/opt --no-many
 assert_eq "$(zfs get -H -o value zferry:color zs2/opt/fs)" blue "user property with --props"
 assert_eq "$(zfs get -H -o source zferry:color zs2/opt/fs)" received "its source"
