@@ -67,6 +67,14 @@ struct ctx {
 	struct zf_strv batch_holds;
 	bool batch_held;
 	bool read_only;                 /* the source cannot be written: no holds, cursor, cleanup */
+	/*
+	 * Per item, the createtxg of the newest snapshot the target has once
+	 * the item succeeded (0: none, or only a bookmark).  The plan's item
+	 * says so up front, but an item that resumes first is planned again
+	 * after the resume (its token does not say what it resumes): then the
+	 * plan that ran, not the first one, knows.
+	 */
+	uint64_t *settled_txg;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -663,6 +671,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 	}
 	if (r < 0)
 		return r;
+	c->settled_txg[fr - c->res->v] = it->settled ? it->settled_txg : 0;
 	if (it->clear_placeholder) {
 		struct zf_err e2 = ZF_ERR_INIT;
 		if (c->dst->ops->inherit(c->dst, dst_fs, "zferry:placeholder", &e2) < 0)
@@ -928,9 +937,11 @@ static void result_init(struct ctx *c)
 
 	res->n = c->plan->n_items;
 	res->v = zf_xcalloc(res->n ? res->n : 1, sizeof(*res->v));
+	c->settled_txg = zf_xcalloc(res->n ? res->n : 1, sizeof(*c->settled_txg));
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replan_item *it = &c->plan->items[i];
 		struct zf_replicate_fs_result *fr = &res->v[i];
+		c->settled_txg[i] = it->settled ? it->settled_txg : 0;
 		fr->source = join(c->src_root, it->fs);
 		fr->target = join(c->dst_root, it->fs);
 		fr->action = it->action;
@@ -1018,7 +1029,7 @@ static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 		const struct zf_ep_fs *e = NULL;
 		struct zf_err e2 = ZF_ERR_INIT;
 
-		if (fr->status != ZF_REPLICATE_OK || !it->settled)
+		if (fr->status != ZF_REPLICATE_OK || !c->settled_txg[i])
 			continue;
 		for (size_t k = 0; k < s->list.n && !e; k++)
 			if (streq(s->list.v[k].name, fs))
@@ -1026,7 +1037,7 @@ static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 		for (size_t k = 0; e && k < e->n_versions; k++) {
 			const struct zf_zfs_version *v = &e->versions[k];
 			if (!v->bookmark && startswith(v->name, c->sync_prefix) &&
-			    v->createtxg < it->settled_txg)
+			    v->createtxg < c->settled_txg[i])
 				zf_strv_add(&old, v->name);
 		}
 		if (!old.n)
@@ -1457,6 +1468,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	zf_strv_release(&c.policy_allow);
 	free(c.cursor_id);
 	free(c.sync_prefix);
+	free(c.settled_txg);
 	return r;
 }
 
