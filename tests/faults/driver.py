@@ -464,9 +464,10 @@ def check_converged(f, live):
 		name, value = l.split("\t")
 		if value not in ("-", "") and name.startswith(root):
 			f.bad("resume token left on %s" % name)
-	for t in sorted(tfs):
-		if zfs("list", "-H", "-o", "name", t + "/%recv")[0] == 0:
-			f.bad("temporary dataset %s/%%recv left" % t)
+	# one zfs list for all: it lists those that exist and complains of the rest
+	_, out, _ = zfs("list", "-H", "-o", "name", *[t + "/%recv" for t in sorted(tfs)])
+	for l in out.splitlines():
+		f.bad("temporary dataset %s left" % l)
 	for fs, snaps in sorder.items():
 		per = {}
 		for s in snaps:
