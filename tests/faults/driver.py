@@ -746,6 +746,7 @@ def main():
 	ap.add_argument("--count", type=int, default=10)
 	ap.add_argument("--seed", type=int, default=None)
 	ap.add_argument("--kind", action="append", default=[])
+	ap.add_argument("--time-limit", type=float, default=0)
 	A = ap.parse_args()
 	seed = A.seed if A.seed is not None else int(time.time())
 	print("faults: seed %d (rerun with --seed %d), %d faults" % (seed, seed, A.count), flush=True)
@@ -771,6 +772,10 @@ def main():
 	    (time.time() - t0, calib["local"], calib["rem"]))
 	results = []
 	for n in range(1, A.count + 1):
+		if A.time_limit and time.time() - t0 > A.time_limit:
+			say("faults: time limit of %.0f s reached: %d of %d faults not run" %
+			    (A.time_limit, A.count - n + 1, A.count))
+			break
 		f = one_fault(n, rng, kinds)
 		results.append(f)
 		say("%s %3d %-24s %-9s %-30s %s; converged %s%s, lost %d (%.0fs)" % (
