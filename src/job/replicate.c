@@ -518,8 +518,8 @@ static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force
 static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
 		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
 
-static int run_item(struct ctx *c, const struct zf_replan_item *it,
-		    struct zf_replicate_fs_result *fr, struct zf_err *err);
+static int run_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		    const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
 
 /*
  * Lists one filesystem again and plans it alone: after a resume (the rest
@@ -559,8 +559,8 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, boo
 		else if (retry && (it->action == ZF_REPLAN_CONFLICT ||
 				   it->action == ZF_REPLAN_NOTHING_TO_SEND))
 			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
-		else if (retry)
-			r = run_item(c, it, fr, err);
+		else if (retry)         /* it->fs is "": this plan's roots are src_fs, dst_fs */
+			r = run_item(c, it, src_fs, dst_fs, fr, err);
 		else if (it->replan || it->action == ZF_REPLAN_RESUME)
 			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
 				       dst_fs);
@@ -682,11 +682,10 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 	return 0;
 }
 
-static int run_item(struct ctx *c, const struct zf_replan_item *it,
-		    struct zf_replicate_fs_result *fr, struct zf_err *err)
+/* Runs IT, a plan item for SRC_FS -> DST_FS (full names). */
+static int run_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		    const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err)
 {
-	_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
-	_cleanup_free_ char *dst_fs = join(c->dst_root, it->fs);
 	_cleanup_strv_ struct zf_strv holds = ZF_STRV_INIT;
 	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope scope = zf_log_scope("fs", dst_fs);
 	int r;
@@ -746,12 +745,11 @@ static void *worker(void *arg)
 		struct zf_replicate_fs_result *fr = &c->res->v[i];
 		struct zf_err err = ZF_ERR_INIT;
 		double t0 = now_s();
+		_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
 
-		r = run_item(c, it, fr, &err);
+		r = run_item(c, it, src_fs, fr->target, fr, &err);
 		for (unsigned attempt = 1; r < 0 && zf_replicate_transient(r) &&
 					   attempt <= c->o->retries; attempt++) {
-			_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
-
 			retry_wait(c->o, attempt, fr->target, &err);
 			zf_err_clear(&err);
 			r = replan_one(c, src_fs, fr->target, true, fr, &err);
