@@ -67,6 +67,14 @@ struct ctx {
 	struct zf_strv batch_holds;
 	bool batch_held;
 	bool read_only;                 /* the source cannot be written: no holds, cursor, cleanup */
+	/*
+	 * Per item, the createtxg of the newest snapshot the target has once
+	 * the item succeeded (0: none, or only a bookmark).  The plan's item
+	 * says so up front, but an item that resumes first is planned again
+	 * after the resume (its token does not say what it resumes): then the
+	 * plan that ran, not the first one, knows.
+	 */
+	uint64_t *settled_txg;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -510,8 +518,8 @@ static void recv_opts(struct ctx *c, const struct zf_replan_item *it, bool force
 static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
 		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
 
-static int run_item(struct ctx *c, const struct zf_replan_item *it,
-		    struct zf_replicate_fs_result *fr, struct zf_err *err);
+static int run_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		    const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err);
 
 /*
  * Lists one filesystem again and plans it alone: after a resume (the rest
@@ -551,8 +559,8 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, boo
 		else if (retry && (it->action == ZF_REPLAN_CONFLICT ||
 				   it->action == ZF_REPLAN_NOTHING_TO_SEND))
 			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
-		else if (retry)
-			r = run_item(c, it, fr, err);
+		else if (retry)         /* it->fs is "": this plan's roots are src_fs, dst_fs */
+			r = run_item(c, it, src_fs, dst_fs, fr, err);
 		else if (it->replan || it->action == ZF_REPLAN_RESUME)
 			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
 				       dst_fs);
@@ -663,6 +671,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 	}
 	if (r < 0)
 		return r;
+	c->settled_txg[fr - c->res->v] = it->settled ? it->settled_txg : 0;
 	if (it->clear_placeholder) {
 		struct zf_err e2 = ZF_ERR_INIT;
 		if (c->dst->ops->inherit(c->dst, dst_fs, "zferry:placeholder", &e2) < 0)
@@ -673,11 +682,10 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 	return 0;
 }
 
-static int run_item(struct ctx *c, const struct zf_replan_item *it,
-		    struct zf_replicate_fs_result *fr, struct zf_err *err)
+/* Runs IT, a plan item for SRC_FS -> DST_FS (full names). */
+static int run_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		    const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err)
 {
-	_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
-	_cleanup_free_ char *dst_fs = join(c->dst_root, it->fs);
 	_cleanup_strv_ struct zf_strv holds = ZF_STRV_INIT;
 	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope scope = zf_log_scope("fs", dst_fs);
 	int r;
@@ -737,12 +745,11 @@ static void *worker(void *arg)
 		struct zf_replicate_fs_result *fr = &c->res->v[i];
 		struct zf_err err = ZF_ERR_INIT;
 		double t0 = now_s();
+		_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
 
-		r = run_item(c, it, fr, &err);
+		r = run_item(c, it, src_fs, fr->target, fr, &err);
 		for (unsigned attempt = 1; r < 0 && zf_replicate_transient(r) &&
 					   attempt <= c->o->retries; attempt++) {
-			_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
-
 			retry_wait(c->o, attempt, fr->target, &err);
 			zf_err_clear(&err);
 			r = replan_one(c, src_fs, fr->target, true, fr, &err);
@@ -928,9 +935,11 @@ static void result_init(struct ctx *c)
 
 	res->n = c->plan->n_items;
 	res->v = zf_xcalloc(res->n ? res->n : 1, sizeof(*res->v));
+	c->settled_txg = zf_xcalloc(res->n ? res->n : 1, sizeof(*c->settled_txg));
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replan_item *it = &c->plan->items[i];
 		struct zf_replicate_fs_result *fr = &res->v[i];
+		c->settled_txg[i] = it->settled ? it->settled_txg : 0;
 		fr->source = join(c->src_root, it->fs);
 		fr->target = join(c->dst_root, it->fs);
 		fr->action = it->action;
@@ -1018,7 +1027,7 @@ static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 		const struct zf_ep_fs *e = NULL;
 		struct zf_err e2 = ZF_ERR_INIT;
 
-		if (fr->status != ZF_REPLICATE_OK || !it->settled)
+		if (fr->status != ZF_REPLICATE_OK || !c->settled_txg[i])
 			continue;
 		for (size_t k = 0; k < s->list.n && !e; k++)
 			if (streq(s->list.v[k].name, fs))
@@ -1026,7 +1035,7 @@ static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 		for (size_t k = 0; e && k < e->n_versions; k++) {
 			const struct zf_zfs_version *v = &e->versions[k];
 			if (!v->bookmark && startswith(v->name, c->sync_prefix) &&
-			    v->createtxg < it->settled_txg)
+			    v->createtxg < c->settled_txg[i])
 				zf_strv_add(&old, v->name);
 		}
 		if (!old.n)
@@ -1457,6 +1466,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 	zf_strv_release(&c.policy_allow);
 	free(c.cursor_id);
 	free(c.sync_prefix);
+	free(c.settled_txg);
 	return r;
 }
 
