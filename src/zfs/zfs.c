@@ -501,21 +501,34 @@ int zf_zfs_rename(const char *from, const char *to, struct zf_err *err)
 	return zfs_run(&args, NULL, err);
 }
 
-int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err)
+/*
+ * Runs `zpool ARGS... POOL` for the pool of dataset.  zpool lives beside
+ * zfs; its argv starts the same way zfs_run() logs it.
+ */
+static int zpool_run(const char *dataset, const char *const *args, struct zf_buf *out,
+		     struct zf_err *err)
 {
-	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	_cleanup_strv_ struct zf_strv argv = ZF_STRV_INIT;
 	_cleanup_free_ char *pool = NULL;
 	int r;
 
 	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
 		return r;
 	pool = zf_xstrndup(dataset, strcspn(dataset, "/@#"));
-	/* zpool lives beside zfs; its argv starts the same way zfs_run() logs it */
-	zf_strv_add(&args, "zpool");
-	zf_strv_addv(&args, (const char *const[]){ "get", "-Hp", "-o", "value", "readonly", pool,
-						   NULL });
-	if ((r = zfs_run(&args, &out, err)) < 0)
+	zf_strv_add(&argv, "zpool");
+	zf_strv_addv(&argv, args);
+	zf_strv_add(&argv, pool);
+	return zfs_run(&argv, out, err);
+}
+
+int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err)
+{
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	int r;
+
+	r = zpool_run(dataset, (const char *const[]){ "get", "-Hp", "-o", "value", "readonly",
+						      NULL }, &out, err);
+	if (r < 0)
 		return r;
 	*ret = startswith(zf_buf_str(&out), "on") != NULL;
 	return 0;
@@ -523,16 +536,7 @@ int zf_zfs_pool_readonly(const char *dataset, bool *ret, struct zf_err *err)
 
 int zf_zfs_pool_sync(const char *dataset, struct zf_err *err)
 {
-	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
-	_cleanup_free_ char *pool = NULL;
-	int r;
-
-	if ((r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_ANY, err)) < 0)
-		return r;
-	pool = zf_xstrndup(dataset, strcspn(dataset, "/@#"));
-	zf_strv_add(&args, "zpool");
-	zf_strv_addv(&args, (const char *const[]){ "sync", pool, NULL });
-	return zfs_run(&args, NULL, err);
+	return zpool_run(dataset, (const char *const[]){ "sync", NULL }, NULL, err);
 }
 
 int zf_zfs_mount(const char *fs, struct zf_err *err)
