@@ -147,9 +147,10 @@ static int check_stream(const struct zf_zfs_stream_head *h, struct zf_err *err)
 	uint64_t f = h->features;
 
 	if (h->compound && h->recursive)
-		return zf_err_set(err, -EPERM, "replication stream (zfs send -R) of '%s' refused: "
-				  "it can create, change and destroy a whole tree; send each "
-				  "filesystem on its own", h->header_toname);
+		/* no name: the sender's own would read as one outside a client's grants */
+		return zf_err_set(err, -EPERM, "replication stream (zfs send -R) refused: it can "
+				  "create, change and destroy a whole tree; send each filesystem "
+				  "on its own");
 	if (f & (ZF_ZFS_FEATURE_DEDUP | ZF_ZFS_FEATURE_DEDUPPROPS))
 		return zf_err_set(err, -EPERM, "deduplicated send stream refused");
 	if (f & ZF_ZFS_FEATURE_REDACTED)
