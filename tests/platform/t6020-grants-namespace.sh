@@ -52,7 +52,9 @@ mine=$(zfs list -H -t snapshot -o name -d 1 zs2/src | grep -c "^zs2/src@zferry_$
 assert_eq "$(zfs list -H -t snapshot -o name -d 1 zs2/src | grep -v "@zferry_${ns}_" | tr '\n' ' ')" \
 	"zs2/src@a " "no other snapshots were made"
 marks=$(zfs list -H -t bookmark -o name -d 1 zs2/src | sort | tr '\n' ' ')
-assert_contains "$marks" "zs2/src#zferry_cursor_${ns}_g" "the client's cursor"
+# the client's cursor: its namespace, then the target's id (t + 8 hex digits)
+printf '%s\n' $marks | grep -Eq "^zs2/src#zferry_cursor_${ns}_t[0-9a-f]{8}_g[0-9a-f]{16}\$" ||
+	log_fail "no cursor of the client's in: $marks"
 assert_contains "$marks" "zs2/src#adminmark" "the admin's bookmark"
 assert_contains "$marks" "zs2/src#zferry_cursor_desk_g1" "desk's cursor"
 assert_eq "$(holds zs2/src@a)" "admin zferry_replicate_desk " "holds on @a after the pulls"
