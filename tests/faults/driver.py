@@ -194,17 +194,10 @@ def wait_children_gone(limit=90):
 # ---- the remote side -----------------------------------------------------------------
 
 def make_certs():
+	"""A throw-away CA, a server certificate for 127.0.0.1 and a client one (laptop)."""
 	d = os.path.join(TMP, "certs")
-	os.makedirs(d, exist_ok=True)
-	key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-	run(["openssl", "req", "-x509"] + key + ["-keyout", d + "/ca.key", "-out", d + "/ca.pem",
-		"-days", "30", "-subj", "/CN=zferry-faults-ca"], check=True)
-	for name in ("server", "laptop"):
-		run(["openssl", "req"] + key + ["-keyout", "%s/%s.key" % (d, name),
-			"-out", "%s/%s.csr" % (d, name), "-subj", "/CN=" + name], check=True)
-		run(["openssl", "x509", "-req", "-in", "%s/%s.csr" % (d, name), "-CA", d + "/ca.pem",
-			"-CAkey", d + "/ca.key", "-CAcreateserial", "-days", "30",
-			"-out", "%s/%s.pem" % (d, name)], check=True)
+	top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+	run([os.path.join(top, "scripts", "make-certs"), d, "server", "laptop"], check=True)
 	cfg = os.path.join(TMP, "serve.yml")
 	with open(cfg, "w") as f:
 		f.write("serve:\n  tls:\n    ca: %s/ca.pem\n    cert: %s/server.pem\n    key: %s/server.key\n"
