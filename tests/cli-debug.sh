@@ -7,7 +7,7 @@
 # Exit 0 pass, anything else fail.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-ZFERRY=${1:?usage: cli-debug.sh ZFERRY}
+ZFERRY=${1:?usage: cli-debug.sh ZFERRY_BENCH}
 
 T=$(mktemp -d /tmp/zf-cli-debug-XXXXXX)
 trap 'rm -rf "$T"' EXIT

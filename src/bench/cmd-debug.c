@@ -1,5 +1,5 @@
 /*
- * src/cli/cmd-debug.c — zferry debug: stream tools for benchmarks (hidden command)
+ * src/bench/cmd-debug.c — zferry debug: stream tools for benchmarks (hidden command)
  *
  * stream-source writes incompressible bytes as fast as one core can (the
  * AES-128-CTR keystream of a random key: AES-NI makes it several GB/s),
@@ -18,9 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "bench/bench.h"
 #include "cli/cli.h"
-#include "cli/remote.h"
-#include "job/endpoint.h"
+#include "endpoint/open.h"
+#include "endpoint/endpoint.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
 #include "transport/url.h"
@@ -604,7 +605,7 @@ static int debug_rpc_send(int argc, char **argv)
 	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
 	_cleanup_(zf_endpoint_freep) struct zf_endpoint *ep = NULL;
 	_cleanup_free_ char *data_addr = NULL, *target = NULL;
-	struct zf_cli_remote_args ra = { .ssh_options = &ssh_options,
+	struct zf_remote_args ra = { .ssh_options = &ssh_options,
 					 .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
 	struct zf_url url = ZF_URL_INIT;
 	struct zf_ep_recv ro = { .resumable = true };
@@ -622,7 +623,7 @@ static int debug_rpc_send(int argc, char **argv)
 		case O_CERT: ra.tls_cert = optarg; break;
 		case O_KEY: ra.tls_key = optarg; break;
 		case O_NAME:
-			if (zf_cli_check_tls_server_name(optarg, &err) < 0)
+			if (zf_check_tls_server_name(optarg, &err) < 0)
 				return sub_usage_error("rpc-send", "bad --tls-server-name: %s",
 						       zf_err_msg(&err));
 			ra.tls_server_name = optarg;
@@ -633,7 +634,7 @@ static int debug_rpc_send(int argc, char **argv)
 		case O_DATA:
 			free(data_addr);
 			data_addr = NULL;
-			if (zf_cli_parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
+			if (zf_parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
 				return sub_usage_error("rpc-send", "bad --data-channel: %s",
 						       zf_err_msg(&err));
 			ra.data_addr = data_addr;
@@ -653,7 +654,7 @@ static int debug_rpc_send(int argc, char **argv)
 		return sub_usage_error("rpc-send", "'%s' is not remote", argv[optind]);
 	}
 	target = zf_xstrdup(url.dataset);
-	r = zf_cli_make_endpoint(&url, &ra, &ep, &err);
+	r = zf_endpoint_open(&url, &ra, &ep, &err);
 	zf_url_release(&url);
 	/*
 	 * stdin goes behind a BEGIN record (a receiving side reads a stream's

@@ -1,11 +1,12 @@
-/* src/job/endpoint-null.c — an endpoint whose receives discard their stream: benchmarks only */
+/* src/bench/endpoint-null.c — an endpoint whose receives discard their stream: benchmarks only */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "job/endpoint.h"
+#include "bench/bench.h"
+#include "endpoint/endpoint.h"
 #include "log/log.h"
 #include "util/alloc.h"
 #include "util/err.h"

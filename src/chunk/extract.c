@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "chunk/atomic-file.h"
+#include "util/atomic-file.h"
 #include "chunk/idmap.h"
 #include "chunk/index.h"
-#include "chunk/ops.h"
-#include "chunk/pool.h"
+#include "chunk/store-ops.h"
+#include "chunk/workq.h"
 #include "chunk/sha512x8.h"
 #include "chunk/store.h"
 #include "log/log.h"
@@ -90,17 +90,17 @@ struct extract_state {
 };
 
 /* Seed chunks: hash them in the pool, in order, to learn their ids. */
-static void hash_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+static void hash_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
 {
 	(void)userdata;
 	zf_chunk_id_hash(w->ctx, j->data, j->n, &j->id);
 }
 
-static int add_seed(struct extract_state *x, struct zf_pool *pool, uint32_t file,
+static int add_seed(struct extract_state *x, struct zf_workq *pool, uint32_t file,
 		    const struct zf_chunk_params *params, struct zf_err *err)
 {
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
-	struct zf_pool_job *j;
+	struct zf_workq_job *j;
 	int r = 0;
 
 	rd = zf_chunk_reader_new(x->files[file].fd, params);
@@ -111,29 +111,29 @@ static int add_seed(struct extract_state *x, struct zf_pool *pool, uint32_t file
 		r = zf_chunk_reader_next(rd, &p, &n, err);
 		if (r <= 0)
 			break;
-		while (!(j = zf_pool_slot(pool))) {
-			j = zf_pool_wait_oldest(pool);
+		while (!(j = zf_workq_slot(pool))) {
+			j = zf_workq_wait_oldest(pool);
 			struct zf_idmap_value v = { j->offset, (uint32_t)j->n, file };
 			zf_idmap_add(&x->seeds, &j->id, &v);
-			zf_pool_release(pool);
+			zf_workq_release(pool);
 		}
-		zf_pool_job_reserve(j, n);
+		zf_workq_job_reserve(j, n);
 		memcpy(j->data, p, n);
 		j->n = n;
 		j->offset = zf_chunk_reader_offset(rd) - n;
-		zf_pool_submit(pool);
+		zf_workq_submit(pool);
 	}
-	while ((j = zf_pool_wait_oldest(pool))) {
+	while ((j = zf_workq_wait_oldest(pool))) {
 		struct zf_idmap_value v = { j->offset, (uint32_t)j->n, file };
 		zf_idmap_add(&x->seeds, &j->id, &v);
-		zf_pool_release(pool);
+		zf_workq_release(pool);
 	}
 	if (r < 0)
 		return zf_err_prefix(err, "seed '%s'", x->files[file].path);
 	return 0;
 }
 
-static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
+static bool try_seed(struct extract_state *x, struct zf_workq_job *j, struct zf_workq_worker *w)
 {
 	const struct zf_idmap_value *v = zf_idmap_get(&x->seeds, &j->id);
 	struct zf_chunk_id got;
@@ -141,7 +141,7 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
 
 	if (!v || v->size != j->size)
 		return false;
-	zf_pool_job_reserve(j, v->size);
+	zf_workq_job_reserve(j, v->size);
 	k = zf_pread_full(x->files[v->file].fd, j->data, v->size, v->offset);
 	if (k != (ssize_t)v->size)
 		return false;
@@ -154,7 +154,7 @@ static bool try_seed(struct extract_state *x, struct zf_pool_job *j, struct zf_p
 }
 
 /* Gives the job the worker's decoded buffer, and the worker the job's old one. */
-static void swap_out(struct zf_pool_job *j, struct zf_buf *out)
+static void swap_out(struct zf_workq_job *j, struct zf_buf *out)
 {
 	uint8_t *data = j->data;
 	size_t alloc = j->alloc;
@@ -173,7 +173,7 @@ static void swap_out(struct zf_pool_job *j, struct zf_buf *out)
  * Fetches from one store: 1 found and verified (raw bytes in w->scratch,
  * the data in the job), 0 missing, <0 damaged or unreadable (message in err).
  */
-static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_worker *w,
+static int try_store(struct zf_store *s, struct zf_workq_job *j, struct zf_workq_worker *w,
 		     size_t max, struct zf_err *err)
 {
 	struct zf_err e = ZF_ERR_INIT;
@@ -187,7 +187,7 @@ static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_w
 	if (r < 0)
 		return zf_err_set(err, r, "%s", zf_err_msg(&e));
 	/* usually: the data decoded into the job's buffer, with no copy, is right */
-	zf_pool_job_reserve(j, (size_t)j->size);
+	zf_workq_job_reserve(j, (size_t)j->size);
 	if (zf_cacnk_decode_into(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, j->data,
 				 (size_t)j->size) == (ssize_t)j->size) {
 		zf_chunk_id_hash(w->ctx, j->data, (size_t)j->size, &got);
@@ -217,7 +217,7 @@ static int try_store(struct zf_store *s, struct zf_pool_job *j, struct zf_pool_w
 	return 1;
 }
 
-static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool_worker *w)
+static void fetch(struct extract_state *x, struct zf_workq_job *j, struct zf_workq_worker *w)
 {
 	const struct zf_extract_opts *o = x->o;
 	struct zf_err first = ZF_ERR_INIT;
@@ -263,11 +263,11 @@ static void fetch(struct extract_state *x, struct zf_pool_job *j, struct zf_pool
 }
 
 /* A chunk the output already holds, written and verified earlier in this run. */
-static void copy_output(struct extract_state *x, struct zf_pool_job *j)
+static void copy_output(struct extract_state *x, struct zf_workq_job *j)
 {
 	ssize_t k;
 
-	zf_pool_job_reserve(j, (size_t)j->size);
+	zf_workq_job_reserve(j, (size_t)j->size);
 	k = zf_pread_full(x->out_fd, j->data, (size_t)j->size, j->aux);
 	if (k < 0) {
 		j->r = zf_err_set(&j->err, (int)k, "cannot read back output at offset %" PRIu64
@@ -281,7 +281,7 @@ static void copy_output(struct extract_state *x, struct zf_pool_job *j)
 	j->n = (size_t)j->size;
 }
 
-static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+static void extract_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
 {
 	struct extract_state *x = userdata;
 
@@ -297,18 +297,18 @@ static void extract_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *u
  * then hashes them all eight at a time; a job that does not fit, or whose
  * hash is wrong, goes the careful way (fetch()), which says what is wrong.
  */
-static void extract_batch(struct zf_pool_job **jobs, unsigned n, struct zf_pool_worker *w,
+static void extract_batch(struct zf_workq_job **jobs, unsigned n, struct zf_workq_worker *w,
 			  void *userdata)
 {
 	struct extract_state *x = userdata;
-	const uint8_t *p[ZF_POOL_BATCH_MAX] = { NULL };
-	size_t len[ZF_POOL_BATCH_MAX] = { 0 };
-	uint8_t got[ZF_POOL_BATCH_MAX][ZF_CHUNK_ID_SIZE];
-	struct zf_pool_job *quick[ZF_POOL_BATCH_MAX];
+	const uint8_t *p[ZF_WORKQ_BATCH_MAX] = { NULL };
+	size_t len[ZF_WORKQ_BATCH_MAX] = { 0 };
+	uint8_t got[ZF_WORKQ_BATCH_MAX][ZF_CHUNK_ID_SIZE];
+	struct zf_workq_job *quick[ZF_WORKQ_BATCH_MAX];
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		struct zf_pool_job *j = jobs[i];
+		struct zf_workq_job *j = jobs[i];
 		size_t size = (size_t)j->size;
 		int r;
 
@@ -319,7 +319,7 @@ static void extract_batch(struct zf_pool_job **jobs, unsigned n, struct zf_pool_
 		}
 		r = zf_store_get_raw(x->o->stores[0], &j->id, zf_cacnk_max_raw(x->max), &w->scratch,
 				     NULL);
-		zf_pool_job_reserve(j, size);
+		zf_workq_job_reserve(j, size);
 		if (r < 0 || zf_cacnk_decode_into(w->ctx, (const uint8_t *)w->scratch.data,
 						  w->scratch.len, j->data, size) != (ssize_t)size) {
 			fetch(x, j, w);
@@ -332,7 +332,7 @@ static void extract_batch(struct zf_pool_job **jobs, unsigned n, struct zf_pool_
 	if (k > 0)
 		zf_sha512x8_256(p, len, k, got);
 	for (unsigned i = 0; i < k; i++) {
-		struct zf_pool_job *j = quick[i];
+		struct zf_workq_job *j = quick[i];
 
 		if (memcmp(got[i], j->id.b, ZF_CHUNK_ID_SIZE) != 0) {
 			fetch(x, j, w);
@@ -574,13 +574,13 @@ static int staging_finish(struct staging *s, int fd, struct zf_err *err)
  * ring after (a worker reading later would race with the reuse of a
  * buffer, and the file may not have such bytes yet).
  */
-static void copy_staged(struct extract_state *x, struct zf_pool_job *j, uint64_t from)
+static void copy_staged(struct extract_state *x, struct zf_workq_job *j, uint64_t from)
 {
 	const struct staging *s = &x->direct;
 	uint64_t low = staging_low(s);
 	size_t size = (size_t)j->size, head = 0;
 
-	zf_pool_job_reserve(j, size);
+	zf_workq_job_reserve(j, size);
 	if (from < low) {
 		ssize_t k;
 
@@ -616,7 +616,7 @@ static void copy_staged(struct extract_state *x, struct zf_pool_job *j, uint64_t
 #define BATCH_MAX 16
 
 /* Counts a written chunk and remembers where it went. */
-static void account(struct extract_state *x, const struct zf_pool_job *d,
+static void account(struct extract_state *x, const struct zf_workq_job *d,
 		    struct zf_extract_stats *st)
 {
 	st->size += d->n;
@@ -640,27 +640,27 @@ static void account(struct extract_state *x, const struct zf_pool_job *d,
  * offsets all queued on its inode lock, spinning on it while the holder
  * faulted in page cache (see bench/store on cold memory).
  */
-static int write_done(struct extract_state *x, struct zf_pool *pool, int out_fd,
+static int write_done(struct extract_state *x, struct zf_workq *pool, int out_fd,
 		      struct zf_extract_stats *st, int r, struct zf_err *err)
 {
-	struct zf_pool_job *d = zf_pool_wait_oldest(pool), *done[BATCH_MAX];
+	struct zf_workq_job *d = zf_workq_wait_oldest(pool), *done[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	unsigned n = 0;
 
 	if (r < 0) {
-		zf_pool_release(pool);
+		zf_workq_release(pool);
 		return r;
 	}
 	if (d->r < 0) {
 		r = zf_err_set(err, d->r, "%s", zf_err_msg(&d->err));
-		zf_pool_release(pool);
+		zf_workq_release(pool);
 		return r;
 	}
 	do {
 		done[n] = d;
 		iov[n] = (struct iovec){ d->data, d->n };
 		n++;
-	} while (n < BATCH_MAX && (d = zf_pool_peek_done(pool, n)) && d->r >= 0);
+	} while (n < BATCH_MAX && (d = zf_workq_peek_done(pool, n)) && d->r >= 0);
 	if (x->direct.fd >= 0) {
 		for (unsigned i = 0; i < n && r >= 0; i++)
 			r = staging_add(&x->direct, done[i]->data, done[i]->n);
@@ -674,7 +674,7 @@ static int write_done(struct extract_state *x, struct zf_pool *pool, int out_fd,
 	for (unsigned i = 0; i < n; i++) {
 		if (r >= 0)
 			account(x, done[i], st);
-		zf_pool_release(pool);
+		zf_workq_release(pool);
 	}
 	if (r >= 0)
 		start_writeback(x, st->size);
@@ -684,7 +684,7 @@ static int write_done(struct extract_state *x, struct zf_pool *pool, int out_fd,
 static int do_extract(struct extract_state *x, struct zf_index *idx, const char *index_path,
 		      int out_fd, struct zf_extract_stats *st, struct zf_err *err)
 {
-	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
 	const struct zf_extract_opts *o = x->o;
 	struct zf_chunk_params params;
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
@@ -696,9 +696,9 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 	slots = (unsigned)MIN(MAX((16u << 20) / x->max, (size_t)workers * 2 + 2), (size_t)256);
 
 	if (x->nfiles > 0) {
-		_cleanup_(zf_pool_freep) struct zf_pool *hp = NULL;
+		_cleanup_(zf_workq_freep) struct zf_workq *hp = NULL;
 
-		hp = zf_pool_new(workers, slots, hash_job, x);
+		hp = zf_workq_new(workers, slots, hash_job, x);
 		for (uint32_t i = 0; i < x->nfiles; i++) {
 			r = add_seed(x, hp, i, &params, err);
 			if (r < 0)
@@ -707,11 +707,11 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 	}
 
 	if (zf_sha512x8_available())
-		pool = zf_pool_new_batch(workers, slots, BATCH_HASH, extract_batch, x);
+		pool = zf_workq_new_batch(workers, slots, BATCH_HASH, extract_batch, x);
 	else
-		pool = zf_pool_new(workers, slots, extract_job, x);
+		pool = zf_workq_new(workers, slots, extract_job, x);
 	for (;;) {
-		struct zf_pool_job *j;
+		struct zf_workq_job *j;
 		struct zf_chunk_id id;
 		uint64_t off, size;
 
@@ -719,7 +719,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		if (r <= 0)
 			break;
 		r = 0;
-		while (r >= 0 && !(j = zf_pool_slot(pool))) {
+		while (r >= 0 && !(j = zf_workq_slot(pool))) {
 			r = write_done(x, pool, out_fd, st, r, err);
 		}
 		if (r < 0)
@@ -738,9 +738,9 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 				j->aux = v->offset;
 			}
 		}
-		zf_pool_submit(pool);
+		zf_workq_submit(pool);
 	}
-	while (zf_pool_wait_oldest(pool))
+	while (zf_workq_wait_oldest(pool))
 		r = write_done(x, pool, out_fd, st, r, err);
 	if (r < 0 && err && err->code == 0)
 		zf_err_set(err, r, "cannot extract '%s'", index_path);

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "chunk/atomic-file.h"
+#include "util/atomic-file.h"
 #include "chunk/index.h"
 #include "util/alloc.h"
 #include "util/buf.h"

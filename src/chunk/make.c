@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "chunk/index.h"
-#include "chunk/ops.h"
-#include "chunk/pool.h"
+#include "chunk/store-ops.h"
+#include "chunk/workq.h"
 #include "chunk/segment.h"
 #include "chunk/sha512x8.h"
 #include "chunk/store.h"
@@ -33,7 +33,7 @@ struct make_state {
  * Puts a chunk whose id is known into the store unless it is there: 1 when
  * a chunk file was written (*ret_size its size), 0 when not, or -errno.
  */
-static int put_chunk(struct zf_store *store, struct zf_pool_worker *w,
+static int put_chunk(struct zf_store *store, struct zf_workq_worker *w,
 		     const struct zf_chunk_id *id, const uint8_t *data, size_t n,
 		     uint64_t *ret_size, struct zf_err *err)
 {
@@ -54,7 +54,7 @@ static int put_chunk(struct zf_store *store, struct zf_pool_worker *w,
 	return 1;
 }
 
-static void make_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+static void make_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
 {
 	struct make_state *m = userdata;
 	struct zf_chunk_id id;
@@ -104,7 +104,7 @@ static void seg_pre(struct zf_seg_chunk *chunks, size_t n, const uint8_t *data, 
 }
 
 /* The same for a chunk of a segment (segment.h), on a segment's worker. */
-static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+static int seg_job(struct zf_seg_chunk *c, const uint8_t *data, struct zf_workq_worker *w,
 		   void *userdata, struct zf_err *err)
 {
 	struct make_state *m = userdata;
@@ -130,15 +130,15 @@ static unsigned slots_for(size_t max, unsigned workers)
 }
 
 /* Consumes the oldest job: into the index (w may be NULL) and the stats. */
-static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_make_stats *st,
+static int consume(struct zf_workq *pool, struct zf_index_writer *w, struct zf_make_stats *st,
 		   int first, struct zf_err *err)
 {
-	struct zf_pool_job *j = zf_pool_wait_oldest(pool);
+	struct zf_workq_job *j = zf_workq_wait_oldest(pool);
 	int r = 0;
 
 	if (first < 0) {
 		/* already failed: only drain */
-		zf_pool_release(pool);
+		zf_workq_release(pool);
 		return first;
 	}
 	if (j->r < 0) {
@@ -153,7 +153,7 @@ static int consume(struct zf_pool *pool, struct zf_index_writer *w, struct zf_ma
 			st->new_bytes += j->aux;
 		}
 	}
-	zf_pool_release(pool);
+	zf_workq_release(pool);
 	return r;
 }
 
@@ -202,7 +202,7 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 	_cleanup_(zf_index_writer_freep) struct zf_index_writer *w = NULL;
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *seg = NULL;
-	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
 	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
@@ -230,10 +230,10 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 		(void)lseek(fd, (off_t)(base + size), SEEK_SET);
 	} else {
 		rd = zf_chunk_reader_new(fd, &o->params);
-		pool = zf_pool_new(workers, slots_for((size_t)o->params.max, workers), make_job,
+		pool = zf_workq_new(workers, slots_for((size_t)o->params.max, workers), make_job,
 				   &m);
 		while (r >= 0) {
-			struct zf_pool_job *j;
+			struct zf_workq_job *j;
 			const uint8_t *p;
 			size_t n;
 			int k;
@@ -243,17 +243,17 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 				r = k;
 				break;
 			}
-			while (r >= 0 && !(j = zf_pool_slot(pool)))
+			while (r >= 0 && !(j = zf_workq_slot(pool)))
 				r = consume(pool, w, &st, r, err);
 			if (r < 0)
 				break;
-			zf_pool_job_reserve(j, n);
+			zf_workq_job_reserve(j, n);
 			memcpy(j->data, p, n);
 			j->n = n;
 			j->offset = zf_chunk_reader_offset(rd) - n;
-			zf_pool_submit(pool);
+			zf_workq_submit(pool);
 		}
-		while (zf_pool_wait_oldest(pool))
+		while (zf_workq_wait_oldest(pool))
 			r = consume(pool, w, &st, r, err);
 		if (r < 0)
 			return r;
@@ -275,7 +275,7 @@ int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store
 		  unsigned jobs, struct zf_make_stats *ret, struct zf_err *err)
 {
 	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
-	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	struct zf_chunk_params params;
 	struct make_state m = { store };
@@ -290,10 +290,10 @@ int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store
 	fd = open(file_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return zf_err_set(err, -errno, "cannot open '%s': %m", file_path);
-	pool = zf_pool_new(workers, slots_for((size_t)params.max, workers), make_job, &m);
+	pool = zf_workq_new(workers, slots_for((size_t)params.max, workers), make_job, &m);
 
 	while (r >= 0) {
-		struct zf_pool_job *j;
+		struct zf_workq_job *j;
 		struct zf_chunk_id id;
 		uint64_t off, size;
 		ssize_t k;
@@ -302,11 +302,11 @@ int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store
 		if (r <= 0)
 			break;
 		r = 0;
-		while (r >= 0 && !(j = zf_pool_slot(pool)))
+		while (r >= 0 && !(j = zf_workq_slot(pool)))
 			r = consume(pool, NULL, &st, r, err);
 		if (r < 0)
 			break;
-		zf_pool_job_reserve(j, (size_t)size);
+		zf_workq_job_reserve(j, (size_t)size);
 		k = zf_read_full(fd, j->data, (size_t)size);
 		if (k < 0) {
 			r = zf_err_set(err, (int)k, "cannot read '%s': %s", file_path,
@@ -323,9 +323,9 @@ int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store
 		j->offset = off;
 		j->id = id;
 		j->flags = JOB_EXPECT;
-		zf_pool_submit(pool);
+		zf_workq_submit(pool);
 	}
-	while (zf_pool_wait_oldest(pool))
+	while (zf_workq_wait_oldest(pool))
 		r = consume(pool, NULL, &st, r, err);
 	if (r < 0)
 		return r;

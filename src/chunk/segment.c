@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "chunk/pool.h"
+#include "chunk/workq.h"
 #include "chunk/segment.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -27,12 +27,12 @@ struct zf_seg_chunker {
 	zf_seg_fn fn;
 	zf_seg_pre_fn pre;
 	void *userdata;
-	struct zf_pool *pool;
+	struct zf_workq *pool;
 	struct seg_out *outs;   /* one per pool slot, handed out on first use */
 	unsigned nouts, used;
 	uint64_t next_seg;      /* start of the next segment to submit */
 	uint64_t seq;           /* number of segments submitted */
-	struct zf_pool_job *cur;        /* the oldest segment, being consumed */
+	struct zf_workq_job *cur;        /* the oldest segment, being consumed */
 	size_t next_chunk;      /* in cur */
 
 	/* where the true chunks enter segment entry_seq (the others wait for it) */
@@ -64,7 +64,7 @@ static void add_chunk(struct seg_out *o, uint64_t offset, uint64_t n)
  * One segment [s, e) (j->offset, j->size), number j->aux; reads up to
  * e + max, so a chunk starting before e is wholly in the buffer.
  */
-static void seg_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+static void seg_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
 {
 	struct zf_seg_chunker *c = userdata;
 	struct seg_out *o = j->user;
@@ -78,7 +78,7 @@ static void seg_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userd
 	o->nat = o->n = 0;
 	len = MIN(e + c->params.max, c->size) - s;
 	eof = s + len == c->size;
-	zf_pool_job_reserve(j, (size_t)len);
+	zf_workq_job_reserve(j, (size_t)len);
 	got = zf_pread_full(c->fd, j->data, (size_t)len, c->base + s);
 	if (got < 0)
 		r = zf_err_set(&j->err, (int)got, "cannot read input at offset %" PRIu64 ": %s",
@@ -185,7 +185,7 @@ struct zf_seg_chunker *zf_seg_chunker_new(int fd, uint64_t base, uint64_t size,
 	/* two segments more than workers: the consumer rarely waits for one */
 	c->nouts = threads + 2;
 	c->outs = zf_xcalloc(c->nouts, sizeof(*c->outs));
-	c->pool = zf_pool_new(threads, c->nouts, seg_job, c);
+	c->pool = zf_workq_new(threads, c->nouts, seg_job, c);
 	return c;
 }
 
@@ -202,7 +202,7 @@ struct zf_seg_chunker *zf_seg_chunker_free(struct zf_seg_chunker *c)
 	pthread_mutex_lock(&c->lock);
 	c->failed = true;
 	pthread_mutex_unlock(&c->lock);
-	zf_pool_free(c->pool);
+	zf_workq_free(c->pool);
 	for (unsigned i = 0; i < c->nouts; i++) {
 		free(c->outs[i].at);
 		free(c->outs[i].chunks);
@@ -216,9 +216,9 @@ struct zf_seg_chunker *zf_seg_chunker_free(struct zf_seg_chunker *c)
 
 static void submit_more(struct zf_seg_chunker *c)
 {
-	struct zf_pool_job *j;
+	struct zf_workq_job *j;
 
-	while (c->next_seg < c->size && (j = zf_pool_slot(c->pool))) {
+	while (c->next_seg < c->size && (j = zf_workq_slot(c->pool))) {
 		if (!j->user) {
 			assert(c->used < c->nouts);
 			j->user = &c->outs[c->used++];
@@ -227,7 +227,7 @@ static void submit_more(struct zf_seg_chunker *c)
 		j->size = MIN(c->next_seg + c->seg_size, c->size);
 		j->aux = c->seq++;
 		c->next_seg = j->size;
-		zf_pool_submit(c->pool);
+		zf_workq_submit(c->pool);
 	}
 }
 
@@ -239,7 +239,7 @@ int zf_seg_chunker_next(struct zf_seg_chunker *c, const struct zf_seg_chunk **re
 
 		if (!c->cur) {
 			submit_more(c);
-			c->cur = zf_pool_wait_oldest(c->pool);
+			c->cur = zf_workq_wait_oldest(c->pool);
 			if (!c->cur)
 				return 0;
 			c->next_chunk = 0;
@@ -251,7 +251,7 @@ int zf_seg_chunker_next(struct zf_seg_chunker *c, const struct zf_seg_chunk **re
 			*ret = &o->chunks[c->next_chunk++];
 			return 1;
 		}
-		zf_pool_release(c->pool);
+		zf_workq_release(c->pool);
 		c->cur = NULL;
 	}
 }

@@ -7,7 +7,7 @@
 #include "util/macro.h"
 
 struct zf_err;
-struct zf_pool_worker;
+struct zf_workq_worker;
 
 /*
  * Cuts a file where zf_chunker_find() run from its start to its end cuts
@@ -51,7 +51,7 @@ struct zf_seg_chunk {
  * Runs on a worker for each chunk, data holding its c->n bytes; 0 or -errno
  * (and a message in err), which fails the whole run.
  */
-typedef int (*zf_seg_fn)(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+typedef int (*zf_seg_fn)(struct zf_seg_chunk *c, const uint8_t *data, struct zf_workq_worker *w,
 			 void *userdata, struct zf_err *err);
 
 /*

@@ -1,4 +1,4 @@
-/* src/chunk/ops.h — store operations: make, extract, chop, verify, prune, info */
+/* src/chunk/store-ops.h — store operations: make, extract, chop, verify, prune, info */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

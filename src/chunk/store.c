@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zstd.h>
-#include "chunk/atomic-file.h"
+#include "util/atomic-file.h"
 #include "chunk/store.h"
 #include "util/alloc.h"
 #include "util/buf.h"

@@ -1,11 +1,11 @@
-/* src/chunk/maint.c — verify, prune and statistics of stores and indexes */
+/* src/chunk/verify-prune.c — verify, prune and statistics of stores and indexes */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "chunk/idmap.h"
 #include "chunk/index.h"
-#include "chunk/ops.h"
-#include "chunk/pool.h"
+#include "chunk/store-ops.h"
+#include "chunk/workq.h"
 #include "chunk/store.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -26,7 +26,7 @@ static int collect(const struct zf_chunk_id *id, uint64_t size, void *userdata)
 	return 0;
 }
 
-static void verify_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *userdata)
+static void verify_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
 {
 	struct zf_store *s = userdata;
 
@@ -35,11 +35,11 @@ static void verify_job(struct zf_pool_job *j, struct zf_pool_worker *w, void *us
 		j->r = 0;       /* removed meanwhile (a prune): not damage */
 }
 
-static int verify_oldest(struct zf_pool *pool, struct zf_store *store, bool repair,
+static int verify_oldest(struct zf_workq *pool, struct zf_store *store, bool repair,
 			 zf_verify_report_fn report, void *userdata, struct zf_verify_stats *st,
 			 int r, struct zf_err *err)
 {
-	struct zf_pool_job *j = zf_pool_wait_oldest(pool);
+	struct zf_workq_job *j = zf_workq_wait_oldest(pool);
 
 	st->chunks++;
 	if (j->r == -ZF_E_CORRUPT || j->r == -EBADMSG) {
@@ -55,7 +55,7 @@ static int verify_oldest(struct zf_pool *pool, struct zf_store *store, bool repa
 	} else if (j->r < 0 && r >= 0) {
 		r = zf_err_set(err, j->r, "%s", zf_err_msg(&j->err));
 	}
-	zf_pool_release(pool);
+	zf_workq_release(pool);
 	return r;
 }
 
@@ -63,7 +63,7 @@ int zf_chunk_verify(struct zf_store *store, unsigned jobs, bool repair,
 		    zf_verify_report_fn report, void *userdata, struct zf_verify_stats *ret,
 		    struct zf_err *err)
 {
-	_cleanup_(zf_pool_freep) struct zf_pool *pool = NULL;
+	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
 	_cleanup_free_ struct zf_chunk_id *ids = NULL;
 	struct id_list l = { 0 };
 	struct zf_verify_stats st = { 0 };
@@ -74,15 +74,15 @@ int zf_chunk_verify(struct zf_store *store, unsigned jobs, bool repair,
 	ids = l.v;
 	if (r < 0)
 		return r;
-	pool = zf_pool_new(workers, workers * 4, verify_job, store);
+	pool = zf_workq_new(workers, workers * 4, verify_job, store);
 	for (size_t i = 0; i < l.n; i++) {
-		struct zf_pool_job *j;
-		while (!(j = zf_pool_slot(pool)))
+		struct zf_workq_job *j;
+		while (!(j = zf_workq_slot(pool)))
 			r = verify_oldest(pool, store, repair, report, userdata, &st, r, err);
 		j->id = ids[i];
-		zf_pool_submit(pool);
+		zf_workq_submit(pool);
 	}
-	while (zf_pool_wait_oldest(pool))
+	while (zf_workq_wait_oldest(pool))
 		r = verify_oldest(pool, store, repair, report, userdata, &st, r, err);
 	if (r < 0)
 		return r;

@@ -1,23 +1,23 @@
-/* src/chunk/pool.c — ordered worker pool (pthreads) */
+/* src/chunk/workq.c — ordered worker pool (pthreads) */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
-#include "chunk/pool.h"
+#include "chunk/workq.h"
 #include "util/alloc.h"
 #include "util/banned.h"
 
-struct zf_pool {
+struct zf_workq {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv;         /* workers: a job was submitted, or stop */
 	pthread_cond_t done_cv;         /* consumer: a job was finished */
-	struct zf_pool_job *jobs;
+	struct zf_workq_job *jobs;
 	unsigned nslots;
 	uint64_t head;                  /* next to submit */
 	uint64_t claim;                 /* next for a worker to take */
 	uint64_t tail;                  /* oldest not released */
 	bool stop;
-	zf_pool_fn fn;
-	zf_pool_batch_fn batch_fn;      /* instead of fn: runs of up to batch jobs */
+	zf_workq_fn fn;
+	zf_workq_batch_fn batch_fn;      /* instead of fn: runs of up to batch jobs */
 	unsigned batch;
 	void *userdata;
 	pthread_t *threads;
@@ -36,12 +36,12 @@ unsigned zf_cpu_count(void)
 
 static void *worker_main(void *arg)
 {
-	struct zf_pool *p = arg;
-	struct zf_pool_worker w = { zf_chunk_ctx_new(), ZF_BUF_INIT, ZF_BUF_INIT };
+	struct zf_workq *p = arg;
+	struct zf_workq_worker w = { zf_chunk_ctx_new(), ZF_BUF_INIT, ZF_BUF_INIT };
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct zf_pool_job *jobs[ZF_POOL_BATCH_MAX];
+		struct zf_workq_job *jobs[ZF_WORKQ_BATCH_MAX];
 		unsigned n;
 
 		while (p->claim == p->head && !p->stop)
@@ -71,10 +71,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static struct zf_pool *pool_new(unsigned workers, unsigned slots, zf_pool_fn fn,
-			       zf_pool_batch_fn batch_fn, unsigned batch, void *userdata)
+static struct zf_workq *pool_new(unsigned workers, unsigned slots, zf_workq_fn fn,
+			       zf_workq_batch_fn batch_fn, unsigned batch, void *userdata)
 {
-	struct zf_pool *p = zf_xcalloc(1, sizeof(*p));
+	struct zf_workq *p = zf_xcalloc(1, sizeof(*p));
 
 	if (workers == 0)
 		workers = zf_cpu_count();
@@ -87,7 +87,7 @@ static struct zf_pool *pool_new(unsigned workers, unsigned slots, zf_pool_fn fn,
 	p->nslots = slots;
 	p->fn = fn;
 	p->batch_fn = batch_fn;
-	p->batch = batch_fn ? MAX(MIN(batch, (unsigned)ZF_POOL_BATCH_MAX), 1u) : 1;
+	p->batch = batch_fn ? MAX(MIN(batch, (unsigned)ZF_WORKQ_BATCH_MAX), 1u) : 1;
 	p->userdata = userdata;
 	p->threads = zf_xcalloc(workers, sizeof(*p->threads));
 	for (unsigned i = 0; i < workers; i++) {
@@ -105,18 +105,18 @@ static struct zf_pool *pool_new(unsigned workers, unsigned slots, zf_pool_fn fn,
 	return p;
 }
 
-struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata)
+struct zf_workq *zf_workq_new(unsigned workers, unsigned slots, zf_workq_fn fn, void *userdata)
 {
 	return pool_new(workers, slots, fn, NULL, 1, userdata);
 }
 
-struct zf_pool *zf_pool_new_batch(unsigned workers, unsigned slots, unsigned batch,
-				  zf_pool_batch_fn fn, void *userdata)
+struct zf_workq *zf_workq_new_batch(unsigned workers, unsigned slots, unsigned batch,
+				  zf_workq_batch_fn fn, void *userdata)
 {
 	return pool_new(workers, slots, NULL, fn, batch, userdata);
 }
 
-struct zf_pool *zf_pool_free(struct zf_pool *p)
+struct zf_workq *zf_workq_free(struct zf_workq *p)
 {
 	if (!p)
 		return NULL;
@@ -137,14 +137,14 @@ struct zf_pool *zf_pool_free(struct zf_pool *p)
 	return NULL;
 }
 
-unsigned zf_pool_workers(const struct zf_pool *p)
+unsigned zf_workq_workers(const struct zf_workq *p)
 {
 	return p->nthreads;
 }
 
-struct zf_pool_job *zf_pool_slot(struct zf_pool *p)
+struct zf_workq_job *zf_workq_slot(struct zf_workq *p)
 {
-	struct zf_pool_job *j;
+	struct zf_workq_job *j;
 
 	/* only the producer moves head and tail: no lock needed to read them */
 	if (p->head - p->tail >= p->nslots)
@@ -159,7 +159,7 @@ struct zf_pool_job *zf_pool_slot(struct zf_pool *p)
 	return j;
 }
 
-void zf_pool_submit(struct zf_pool *p)
+void zf_workq_submit(struct zf_workq *p)
 {
 	pthread_mutex_lock(&p->lock);
 	p->head++;
@@ -167,9 +167,9 @@ void zf_pool_submit(struct zf_pool *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p)
+struct zf_workq_job *zf_workq_wait_oldest(struct zf_workq *p)
 {
-	struct zf_pool_job *j;
+	struct zf_workq_job *j;
 
 	if (p->tail == p->head)
 		return NULL;
@@ -181,9 +181,9 @@ struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p)
 	return j;
 }
 
-struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i)
+struct zf_workq_job *zf_workq_peek_done(struct zf_workq *p, unsigned i)
 {
-	struct zf_pool_job *j;
+	struct zf_workq_job *j;
 	bool done;
 
 	if (p->head - p->tail <= i)
@@ -195,12 +195,12 @@ struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i)
 	return done ? j : NULL;
 }
 
-void zf_pool_release(struct zf_pool *p)
+void zf_workq_release(struct zf_workq *p)
 {
 	p->tail++;
 }
 
-void zf_pool_job_reserve(struct zf_pool_job *j, size_t n)
+void zf_workq_job_reserve(struct zf_workq_job *j, size_t n)
 {
 	if (j->alloc < n) {
 		j->data = zf_xrealloc(j->data, n);

@@ -1,4 +1,4 @@
-/* src/chunk/pool.h — worker threads that process chunk jobs, results consumed in order */
+/* src/chunk/workq.h — the chunk work queue: worker threads hash and compress chunks, results consumed in order */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,76 +10,76 @@
 
 /*
  * One thread produces jobs and consumes their results, in submission order;
- * the workers run the pool's function on them in any order.  Jobs live in
+ * the workers run the queue's function on them in any order.  Jobs live in
  * a ring of a fixed number of slots whose buffers are reused, so memory is
  * bounded by slots * the largest job.
  *
  *         while (more) {
- *                 struct zf_pool_job *j;
- *                 while (!(j = zf_pool_slot(pool)))       // ring full: consume one
- *                         consume(zf_pool_wait_oldest(pool)), zf_pool_release(pool);
+ *                 struct zf_workq_job *j;
+ *                 while (!(j = zf_workq_slot(queue)))       // ring full: consume one
+ *                         consume(zf_workq_wait_oldest(queue)), zf_workq_release(queue);
  *                 fill(j);
- *                 zf_pool_submit(pool);
+ *                 zf_workq_submit(queue);
  *         }
- *         while ((j = zf_pool_wait_oldest(pool)))
- *                 consume(j), zf_pool_release(pool);
+ *         while ((j = zf_workq_wait_oldest(queue)))
+ *                 consume(j), zf_workq_release(queue);
  */
-struct zf_pool_job {
-	uint8_t *data;          /* reused between jobs: grow with zf_pool_job_reserve() */
+struct zf_workq_job {
+	uint8_t *data;          /* reused between jobs: grow with zf_workq_job_reserve() */
 	size_t n, alloc;
 	uint64_t offset;
 	struct zf_chunk_id id;
 	uint64_t size;
 	int r;                  /* the worker's result */
 	struct zf_err err;
-	unsigned flags;         /* free for the pool's user */
-	uint64_t aux;           /* free for the pool's user */
-	void *user;             /* free for the pool's user; kept when the slot is reused */
+	unsigned flags;         /* free for the queue's user */
+	uint64_t aux;           /* free for the queue's user */
+	void *user;             /* free for the queue's user; kept when the slot is reused */
 	bool done;
 };
 
 /* What a worker hands its function: per-thread state. */
-struct zf_pool_worker {
+struct zf_workq_worker {
 	struct zf_chunk_ctx *ctx;
 	struct zf_buf scratch;
 	struct zf_buf out;
 };
 
-typedef void (*zf_pool_fn)(struct zf_pool_job *job, struct zf_pool_worker *w, void *userdata);
+typedef void (*zf_workq_fn)(struct zf_workq_job *job, struct zf_workq_worker *w, void *userdata);
 
 /* Runs on n (>= 1) jobs, submitted one after another, that one worker took at once. */
-typedef void (*zf_pool_batch_fn)(struct zf_pool_job **jobs, unsigned n, struct zf_pool_worker *w,
+typedef void (*zf_workq_batch_fn)(struct zf_workq_job **jobs, unsigned n, struct zf_workq_worker *w,
 				 void *userdata);
-#define ZF_POOL_BATCH_MAX 32
+#define ZF_WORKQ_BATCH_MAX 32
 
-struct zf_pool;
+struct zf_workq;
 /* workers == 0 means one per CPU. */
-struct zf_pool *zf_pool_new(unsigned workers, unsigned slots, zf_pool_fn fn, void *userdata);
+struct zf_workq *zf_workq_new(unsigned workers, unsigned slots, zf_workq_fn fn, void *userdata);
 /*
- * The same, but a worker takes up to batch (at most ZF_POOL_BATCH_MAX) of
+ * The same, but a worker takes up to batch (at most ZF_WORKQ_BATCH_MAX) of
  * the waiting jobs at once, for work that is cheaper done together.
  */
-struct zf_pool *zf_pool_new_batch(unsigned workers, unsigned slots, unsigned batch,
-				  zf_pool_batch_fn fn, void *userdata);
+struct zf_workq *zf_workq_new_batch(unsigned workers, unsigned slots, unsigned batch,
+				  zf_workq_batch_fn fn, void *userdata);
 /* Waits for the workers to finish what was submitted and joins them. */
-struct zf_pool *zf_pool_free(struct zf_pool *p);
-DEFINE_CLEANUP_FUNC(struct zf_pool *, zf_pool_free);
+struct zf_workq *zf_workq_free(struct zf_workq *p);
+DEFINE_CLEANUP_FUNC(struct zf_workq *, zf_workq_free);
 
 /* The next free slot (reset: r = 0, err clear, flags = 0), or NULL when all are in use. */
-struct zf_pool_job *zf_pool_slot(struct zf_pool *p);
-void zf_pool_submit(struct zf_pool *p);
+struct zf_workq_job *zf_workq_slot(struct zf_workq *p);
+void zf_workq_submit(struct zf_workq *p);
 /* The oldest submitted job once it is done, or NULL when none is outstanding. */
-struct zf_pool_job *zf_pool_wait_oldest(struct zf_pool *p);
+struct zf_workq_job *zf_workq_wait_oldest(struct zf_workq *p);
 /*
  * The i-th oldest outstanding job (0: the oldest) if it is done, without
  * waiting; NULL when it is not done or not submitted.  Lets the consumer
  * take a run of finished jobs at once, then release them one by one.
  */
-struct zf_pool_job *zf_pool_peek_done(struct zf_pool *p, unsigned i);
+struct zf_workq_job *zf_workq_peek_done(struct zf_workq *p, unsigned i);
 /* Hands the oldest job's slot back. */
-void zf_pool_release(struct zf_pool *p);
-void zf_pool_job_reserve(struct zf_pool_job *j, size_t n);
-unsigned zf_pool_workers(const struct zf_pool *p);
+void zf_workq_release(struct zf_workq *p);
+void zf_workq_job_reserve(struct zf_workq_job *j, size_t n);
+unsigned zf_workq_workers(const struct zf_workq *p);
 /* Number of CPUs this process may run on. */
 unsigned zf_cpu_count(void);
 /*

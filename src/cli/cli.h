@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct zf_endpoint;
 struct zf_err;
 
 /* Exit statuses: every command uses these. */
@@ -27,6 +28,22 @@ struct zf_cmd {
 
 extern const struct zf_cmd zf_commands[];
 extern const size_t zf_ncommands;
+
+/*
+ * What a program built on the cli adds to zferry's commands: empty in
+ * zferry; src/bench/main.c makes zferry-bench, which is zferry plus the
+ * benchmark tools (`debug`, `serve --debug-null-endpoint`).
+ */
+struct zf_cli_extra {
+	const struct zf_cmd *cmds;      /* found by zf_cmd_find, never listed */
+	size_t n;
+	/* set: serve takes --debug-null-endpoint and serves from this endpoint */
+	struct zf_endpoint *(*null_endpoint)(void);
+};
+extern struct zf_cli_extra zf_cli_extra;
+
+/* main(): global options, then the command argv names; its exit status. */
+int zf_cli_main(int argc, char **argv);
 
 const struct zf_cmd *zf_cmd_find(const char *name);
 /* Prints a one-line usage error for cmd and returns ZF_EXIT_USAGE. */
@@ -56,4 +73,3 @@ int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_config(int argc, char **argv);
-int cmd_debug(int argc, char **argv);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
-#include "job/config.h"
+#include "config/config.h"
 #include "util/err.h"
 #include "util/strv.h"
 #include "zfs/recv-policy.h"

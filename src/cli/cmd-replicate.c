@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
-#include "cli/remote.h"
-#include "job/endpoint.h"
-#include "job/remote.h"
+#include "endpoint/open.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/remote.h"
 #include "job/replicate.h"
 #include "log/log.h"
 #include "transport/datachan.h"
@@ -202,7 +202,7 @@ int cmd_replicate(int argc, char **argv)
 	_cleanup_(zf_url_releasep) struct zf_url src_url = ZF_URL_INIT;
 	_cleanup_(zf_url_releasep) struct zf_url dst_url = ZF_URL_INIT;
 	_cleanup_strv_ struct zf_strv ssh_options = ZF_STRV_INIT;
-	struct zf_cli_remote_args ra = { .ssh_options = &ssh_options,
+	struct zf_remote_args ra = { .ssh_options = &ssh_options,
 				  .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
 	_cleanup_free_ char *src_root = NULL, *dst_root = NULL, *data_addr = NULL;
 	_cleanup_strv_ struct zf_strv excludes = ZF_STRV_INIT;
@@ -258,7 +258,7 @@ int cmd_replicate(int argc, char **argv)
 		case OPT_TLS_CERT: ra.tls_cert = optarg; break;
 		case OPT_TLS_KEY: ra.tls_key = optarg; break;
 		case OPT_TLS_SERVER_NAME:
-			if (zf_cli_check_tls_server_name(optarg, &err) < 0)
+			if (zf_check_tls_server_name(optarg, &err) < 0)
 				return zf_usage_error("replicate", "bad --tls-server-name: %s",
 						      zf_err_msg(&err));
 			ra.tls_server_name = optarg;
@@ -297,7 +297,7 @@ int cmd_replicate(int argc, char **argv)
 		case OPT_DATA_CHANNEL:
 			free(data_addr);
 			data_addr = NULL;
-			if (zf_cli_parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
+			if (zf_parse_data_channel(optarg, &data_addr, &ra.data_ports, &err) < 0)
 				return zf_usage_error("replicate", "bad --data-channel: %s",
 						      zf_err_msg(&err));
 			ra.data_addr = data_addr;
@@ -378,8 +378,8 @@ int cmd_replicate(int argc, char **argv)
 	}
 	src_root = zf_xstrdup(src_url.dataset);
 	dst_root = zf_xstrdup(dst_url.dataset);
-	if (zf_cli_make_endpoint(&src_url, &ra, &src, &err) < 0 ||
-	    zf_cli_make_endpoint(&dst_url, &ra, &dst, &err) < 0) {
+	if (zf_endpoint_open(&src_url, &ra, &src, &err) < 0 ||
+	    zf_endpoint_open(&dst_url, &ra, &dst, &err) < 0) {
 		log_error("replicate: %s", zf_err_msg(&err));
 		return ZF_EXIT_FAIL;
 	}

@@ -8,7 +8,7 @@
 #include <time.h>
 #include "chunk/chunker.h"
 #include "chunk/index.h"
-#include "chunk/ops.h"
+#include "chunk/store-ops.h"
 #include "chunk/store.h"
 #include "cli/cli.h"
 #include "util/alloc.h"

@@ -1,4 +1,4 @@
-/* src/cli/main.c — zferry's entry point: global options, then one command */
+/* src/cli/main.c — the command table, global options, then one command */
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -228,8 +228,6 @@ const struct zf_cmd zf_commands[] = {
 	  "                     URL' on stderr for each, with the real port\n"
 	  "  -c, --config FILE  the config (serve: section: tls, tcp, timeout,\n"
 	  "                     handshake_timeout, limits, clients)\n"
-	  "      --debug-null-endpoint  for benchmarks only: receives discard their\n"
-	  "                     stream and nothing else works (bench/replicate-net)\n"
 	  "  -h, --help         this text\n"
 	  "\n"
 	  "Each connection runs in its own process, at most serve.limits.connections\n"
@@ -251,21 +249,6 @@ const struct zf_cmd zf_commands[] = {
 	  "  -h, --help         this text\n"
 	  "\n"
 	  "Exit status: 0 valid, 2 invalid or unreadable.\n" },
-	{ "debug", cmd_debug, CMD_HIDDEN, "stream tools for benchmarks (not for production use)",
-	  "usage: zferry debug SUBCOMMAND [OPTIONS]\n"
-	  "\n"
-	  "For benchmarks only: tools that move bulk bytes the way replication does, so\n"
-	  "bench/replicate-net can compare transports.  Not a stable interface.\n"
-	  "\n"
-	  "  stream-source --bytes N     N incompressible bytes to stdout, fast\n"
-	  "  stream-sink                 read stdin to the end; 'bytes= seconds= MiB/s='\n"
-	  "  datachan-secret             print a new data channel secret (hex)\n"
-	  "  datachan-recv --listen [HOST]:PORT --secret-file F [--encrypt] [--timeout S]\n"
-	  "                              accept one data channel, copy it to stdout\n"
-	  "  datachan-send --connect HOST:PORT --secret-file F [--encrypt] [--timeout S]\n"
-	  "                              copy stdin into a data channel\n"
-	  "\n"
-	  "See 'zferry debug SUBCOMMAND --help' for each one's options.\n" },
 	{ "help", cmd_help, 0, "show help for zferry or one command",
 	  "usage: zferry help [COMMAND]\n" },
 	{ "version", cmd_version, 0, "print the version",
@@ -273,11 +256,16 @@ const struct zf_cmd zf_commands[] = {
 };
 const size_t zf_ncommands = ELEMENTSOF(zf_commands);
 
+struct zf_cli_extra zf_cli_extra;
+
 const struct zf_cmd *zf_cmd_find(const char *name)
 {
 	for (size_t i = 0; i < zf_ncommands; i++)
 		if (streq(zf_commands[i].name, name))
 			return &zf_commands[i];
+	for (size_t i = 0; i < zf_cli_extra.n; i++)
+		if (streq(zf_cli_extra.cmds[i].name, name))
+			return &zf_cli_extra.cmds[i];
 	return NULL;
 }
 
@@ -363,7 +351,7 @@ int cmd_version(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+int zf_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "log-format", required_argument, NULL, 'F' },

@@ -1,5 +1,5 @@
 /*
- * src/job/config.c — YAML config parser
+ * src/config/config.c — YAML config parser
  *
  * libyaml's document API loads the whole file into nodes that carry their
  * line and column, so every check below can name where it failed.  We walk
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
-#include "job/config.h"
+#include "config/config.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"

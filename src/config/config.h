@@ -1,4 +1,4 @@
-/* src/job/config.h — the zferry YAML config: the `serve:` section (grants, listeners) */
+/* src/config/config.h — the zferry YAML config: the `serve:` section (grants, listeners) */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* src/job/endpoint.h — one side of a replication: local zfs now, a remote zferry later */
+/* src/endpoint/endpoint.h — one side of a replication: local zfs now, a remote zferry later */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@ struct zf_err;
 /*
  * The replication engine never calls zfs directly: it talks to two
  * endpoints through this table, so that the same engine replicates between
- * local pools (endpoint-local.c, the zfs layer) and, through the rpc client,
+ * local pools (local.c, the zfs layer) and, through the rpc client,
  * to and from another host.  Names given to an endpoint are full dataset
  * names on that side.
  */
@@ -148,11 +148,6 @@ struct zf_endpoint *zf_endpoint_local_new(void);
  * (or absent).  0 yes; -EBUSY/-ENOTEMPTY/-EINVAL with the reason.
  */
 _must_check_ int zf_ep_mount_safe(const char *fs, struct zf_err *err);
-/*
- * For benchmarks only: receives discard their stream, everything else is
- * unsupported (ops left NULL).  `zferry serve --debug-null-endpoint`.
- */
-struct zf_endpoint *zf_endpoint_null_new(void);
 static inline void zf_endpoint_free(struct zf_endpoint *ep)
 {
 	if (ep)

@@ -1,4 +1,4 @@
-/* src/job/endpoint-local.c — the endpoint on this host, through the zfs layer */
+/* src/endpoint/local.c — the endpoint on this host, through the zfs layer */
 #include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "job/endpoint.h"
+#include "endpoint/endpoint.h"
 #include "log/log.h"
 #include "util/alloc.h"
 #include "util/buf.h"

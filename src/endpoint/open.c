@@ -1,10 +1,10 @@
-/* src/cli/remote.c — the remote end of a command line: options, URL, endpoint */
+/* src/endpoint/open.c — an endpoint from a URL: the local pools, or a remote over ssh, tls or tcp */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/remote.h"
-#include "job/endpoint.h"
-#include "job/remote.h"
+#include "endpoint/open.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/remote.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
 #include "transport/url.h"
@@ -23,7 +23,7 @@ struct remote {
 };
 
 
-int zf_cli_parse_data_channel(const char *s, char **ret_addr, const char **ret_ports,
+int zf_parse_data_channel(const char *s, char **ret_addr, const char **ret_ports,
 			      struct zf_err *err)
 {
 	const char *p, *colon, *end;
@@ -63,7 +63,7 @@ int zf_cli_parse_data_channel(const char *s, char **ret_addr, const char **ret_p
 	return 0;
 }
 
-int zf_cli_check_tls_server_name(const char *s, struct zf_err *err)
+int zf_check_tls_server_name(const char *s, struct zf_err *err)
 {
 	if (!*s)
 		return zf_err_set(err, -EINVAL, "empty name");
@@ -136,7 +136,7 @@ static int remote_connect(void *userdata, struct zf_transport **ret, struct zf_e
 }
 
 /* The endpoint for one end: the local pools, or a zferry serve reached through url. */
-int zf_cli_make_endpoint(struct zf_url *url, const struct zf_cli_remote_args *a,
+int zf_endpoint_open(struct zf_url *url, const struct zf_remote_args *a,
 			 struct zf_endpoint **ret, struct zf_err *err)
 {
 	_cleanup_free_ char *name = NULL;

@@ -1,5 +1,5 @@
 /*
- * src/job/endpoint-remote.c — the endpoint on another host, over the rpc protocol
+ * src/endpoint/remote.c — the endpoint on another host, over the rpc protocol
  *
  * Every op is one request of docs/protocol.md §4 on a connection taken
  * from a pool: idle connections wait in a list, an op takes one (or opens
@@ -34,8 +34,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "job/endpoint.h"
-#include "job/remote.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/remote.h"
 #include "log/log.h"
 #include "rpc/conn.h"
 #include "transport/datachan.h"

@@ -12,10 +12,10 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-#include "job/endpoint.h"
+#include "endpoint/endpoint.h"
 #include "job/replicate.h"
 #include "log/log.h"
-#include "plan/replan.h"
+#include "plan/replication.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -561,7 +561,7 @@ static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, boo
 			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
 		else if (retry)         /* it->fs is "": this plan's roots are src_fs, dst_fs */
 			r = run_item(c, it, src_fs, dst_fs, fr, err);
-		else if (it->replan || it->action == ZF_REPLAN_RESUME)
+		else if (it->plan_again || it->action == ZF_REPLAN_RESUME)
 			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
 				       dst_fs);
 		else if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND)
@@ -625,7 +625,7 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 			recv_opts(c, it, false, &set, &ro);
 			r = transfer(c, NULL, &so, dst_fs, &ro, &bytes, err);
 			fr->bytes += bytes;
-			if (r >= 0 && it->replan)
+			if (r >= 0 && it->plan_again)
 				return replan_one(c, src_fs, dst_fs, false, fr, err);
 			break;
 		case ZF_REPLAN_STEP_RENAME:

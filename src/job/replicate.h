@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "plan/replan.h"
+#include "plan/replication.h"
 #include "util/macro.h"
 
 struct zf_err;

@@ -1,9 +1,9 @@
-/* src/plan/replan-sched.c — hands out a plan's items parents first, siblings in parallel */
+/* src/plan/replication-sched.c — hands out a plan's items parents first, siblings in parallel */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "util/alloc.h"
-#include "plan/replan.h"
+#include "plan/replication.h"
 #include "util/banned.h"
 
 /*

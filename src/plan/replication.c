@@ -1,4 +1,4 @@
-/* src/plan/replan.c — the replication planner (pure: no I/O, no clock, no log) */
+/* src/plan/replication.c — the replication planner (pure: no I/O, no clock, no log) */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "plan/replan.h"
+#include "plan/replication.h"
 #include "util/banned.h"
 
 /* Names listed in one message before "and N more"; the item has them all. */
@@ -719,7 +719,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 
 			st->token = dup_str(c->p, d->fs->resume_token);
 			it->action = ZF_REPLAN_RESUME;
-			it->replan = true;
+			it->plan_again = true;
 			it->children_need = d->n_snaps == 0;
 			return;
 		} else {

@@ -1,4 +1,4 @@
-/* src/plan/replan.h — the replication planner: what to send per filesystem, and in which order */
+/* src/plan/replication.h — the replication planner: what to send per filesystem, and in which order */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -163,7 +163,7 @@ struct zf_replan_opts {
  *      -i or -I `from` when set, of SRC@to, into zfs recv -s [-F when
  *      force] [-o zferry:sendflags=`sendflags`] DST; RESUME is zfs send -t
  *      token into zfs recv -s; the others are named in the step kinds.
- *      When `replan` is set, stop after the RESUME and plan this
+ *      When `plan_again` is set, stop after the RESUME and plan this
  *      filesystem again;
  *   3. on success: drop zferry:placeholder if `clear_placeholder`, bookmark
  *      the cursor if `cursor` is set, then destroy `cursor_remove`;
@@ -260,7 +260,7 @@ struct zf_replan_item {
 	/* after a failure of this item, its descendants cannot run (see the scheduler) */
 	bool children_need;
 	/* after the RESUME step, list this filesystem again and plan it anew */
-	bool replan;
+	bool plan_again;
 
 	const char *rollback_to;        /* forced receive: target snapshot it rolls back to */
 	struct zf_strv destroys;        /* target snapshots a forced receive destroys */

@@ -1,5 +1,5 @@
 /*
- * src/daemon/conntab.c — connection bookkeeping for `serve --listen`
+ * src/server/conntab.c — connection bookkeeping for `serve --listen`
  *
  * The table is small (a few dozen rows), so every question is a plain scan
  * in arrival order, and counting per source is a scan per row.  What it
@@ -12,7 +12,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include "daemon/conntab.h"
+#include "server/conntab.h"
 #include "util/alloc.h"
 #include "util/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * src/daemon/conntab.h — the table `serve --listen` keeps of its connections:
+ * src/server/conntab.h — the table `serve --listen` keeps of its connections:
  * which are authenticated, which must go, when the next handshake runs out
  *
  * Pure bookkeeping, so that a table test can check every decision: no

@@ -1,5 +1,5 @@
 /*
- * src/job/grants.c — per-identity grants, checked before any request runs
+ * src/server/grants.c — per-identity grants, checked before any request runs
  *
  * The one access check of the server (guarantee 5).  It never asks zfs
  * whether a name exists: the answer for a name outside the grants is the
@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "job/config.h"
-#include "job/grants.h"
+#include "config/config.h"
+#include "server/grants.h"
 #include "log/log.h"
 #include "rpc/conn.h"
 #include "rpc/msg.h"

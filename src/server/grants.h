@@ -1,4 +1,4 @@
-/* src/job/grants.h — the server's access check: which identity may touch which filesystems */
+/* src/server/grants.h — the server's access check: which identity may touch which filesystems */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@ _must_check_ int zf_serve_greet(struct zf_rpc_conn *c, const struct zf_config *c
 				struct zf_err *err);
 
 /*
- * The zf_serve_allow_fn of src/job/remote.h (guarantee 5); userdata is the
+ * The zf_serve_allow_fn of src/endpoint/remote.h (guarantee 5); userdata is the
  * parsed struct zf_config.  It reads only the request table row and the
  * names the request carries: every value of the row's subject tag and of
  * FS, SNAPSHOT, BOOKMARK, FROM and TO (RENAME's target, SEND's base).
@@ -43,7 +43,7 @@ _must_check_ int zf_serve_allow(void *userdata, const char *identity,
 
 struct zf_recv_policy;
 /*
- * The zf_serve_recv_scope_fn of src/job/remote.h: the identity's receive
+ * The zf_serve_recv_scope_fn of src/endpoint/remote.h: the identity's receive
  * policy from the config (serve.receive, then its own receive: keys), and
  * its grants as the subtrees a clone's origin may come from.  An identity
  * the config does not list gets the built-in policy and no subtree (its

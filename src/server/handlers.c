@@ -1,5 +1,5 @@
 /*
- * src/job/serve.c — the server's request handlers: docs/protocol.md §4 on an endpoint
+ * src/server/handlers.c — the server's request handlers: docs/protocol.md §4 on an endpoint
  *
  * One handler per request kind.  Each decodes its fields first, checks
  * every name with the zfs layer's rules (a leading '-' never reaches an
@@ -17,8 +17,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "job/endpoint.h"
-#include "job/remote.h"
+#include "endpoint/endpoint.h"
+#include "server/server.h"
 #include "log/log.h"
 #include "rpc/conn.h"
 #include "transport/datachan.h"

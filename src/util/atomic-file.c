@@ -1,4 +1,4 @@
-/* src/chunk/atomic-file.c — temporary file + rename */
+/* src/util/atomic-file.c — temporary file + rename */
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "chunk/atomic-file.h"
+#include "util/atomic-file.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/banned.h"

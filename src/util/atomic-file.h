@@ -1,4 +1,4 @@
-/* src/chunk/atomic-file.h — write a file under a temporary name, then rename it into place */
+/* src/util/atomic-file.h — write a file under a temporary name, then rename it into place */
 #pragma once
 #include <stdbool.h>
 #include <sys/types.h>

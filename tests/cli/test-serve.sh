@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# tests/cli/test-serve.sh ZFERRY — zferry serve, config check and replicate's remote
+# tests/cli/test-serve.sh ZFERRY ZFERRY_BENCH — zferry serve, config check and replicate's remote
 # argument handling, as a user runs them: exit statuses, one-line errors, the
 # "listening on" line with the real port, a refused port in use, a clean stop on
 # SIGTERM.  Loopback only; no root, no zfs.
 set -u
 Z=$1
+ZB=$2  # zferry-bench: zferry plus `debug rpc-send`
 T=$(mktemp -d /tmp/zferry-test-serve.XXXXXX)
 pids=()
 cleanup() {
@@ -138,7 +139,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 expect 1 "is not in the config '$T/refuse.yml'" -- \
-	"$Z" debug rpc-send "tcp://127.0.0.1:$port/t/x" </dev/null
+	"$ZB" debug rpc-send "tcp://127.0.0.1:$port/t/x" </dev/null
 # (the child logs once its answer is out: give it a moment)
 for _ in $(seq 50); do grep -q "at the greeting" "$T/refuse.err" && break; sleep 0.1; done
 grep -q "warning: refused 'tcp:127.0.0.1:[0-9]*' at the greeting: identity 'tcp:127.0.0.1:[0-9]*' is not in the config" \
@@ -260,6 +261,12 @@ if command -v openssl >/dev/null; then
 	expect 1 "certificate of server 'laptop' (tcp:127.0.0.1:$port) is not for TLS servers (extendedKeyUsage)" -- \
 		"$Z" replicate "${tls[@]}" "tls://127.0.0.1:$port/tank/x" tank/y
 fi
+
+# the benchmark tools are zferry-bench's alone: the shipped binary has neither
+expect 2 "unknown command 'debug'" -- "$Z" debug rpc-send tcp://127.0.0.1:1/t/x
+expect 2 "unknown option '--debug-null-endpoint'" -- \
+	"$Z" serve -c "$T/good.yml" --listen tcp://127.0.0.1:0 --debug-null-endpoint
+expect 0 "" -- "$ZB" debug rpc-send --help
 
 echo "$fails failed"
 [ "$fails" = 0 ]

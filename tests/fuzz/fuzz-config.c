@@ -1,8 +1,8 @@
 /* tests/fuzz/fuzz-config.c — the YAML config parser, then the grants of every client it found */
 #include <stdlib.h>
 #include "fuzz.h"
-#include "job/config.h"
-#include "job/grants.h"
+#include "config/config.h"
+#include "server/grants.h"
 #include "rpc/msg.h"
 #include "util/buf.h"
 #include "util/err.h"

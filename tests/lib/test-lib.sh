@@ -23,9 +23,11 @@ TEST_NAME=$(basename "$0" .sh)
 TEST_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${ZFERRY_BUILD:=$TEST_SRCDIR/build}"
 : "${ZFERRY:=$ZFERRY_BUILD/src/cli/zferry}"
+# zferry plus the benchmark tools (`debug rpc-send` for raw frames): src/bench/
+: "${ZFERRY_BENCH:=$ZFERRY_BUILD/src/bench/zferry-bench}"
 # test-only driver of each src/zfs/ operation (tests/platform/zfs-tool.c)
 ZFS_TOOL=$ZFERRY_BUILD/tests/platform/zfs-tool
-export ZFERRY ZFS_TOOL
+export ZFERRY ZFERRY_BENCH ZFS_TOOL
 
 _onexit_cmds=()
 _pools=()

@@ -97,11 +97,11 @@ assert_eq "$(mounted_zfs)" "$before_mounts" "mounts after the -p push"
 log_must zfs create -p zs1/tree/child
 log_must zfs snapshot -r zs1/tree@r1
 before=$(state)
-capture sh -c "zfs send -R zs1/tree@r1 | '$ZFERRY' debug rpc-send --zfs-stream $url/zs2/backup/tree"
+capture sh -c "zfs send -R zs1/tree@r1 | '$ZFERRY_BENCH' debug rpc-send --zfs-stream $url/zs2/backup/tree"
 [ "$RC" != 0 ] || log_fail "a -R stream was accepted"
 assert_contains "$OUT" "zfs send -R" "refusal of -R"
 assert_eq "$(state)" "$before" "server after the -R stream"
-capture sh -c "head -c 100000 /dev/urandom | '$ZFERRY' debug rpc-send --zfs-stream $url/zs2/backup/junk"
+capture sh -c "head -c 100000 /dev/urandom | '$ZFERRY_BENCH' debug rpc-send --zfs-stream $url/zs2/backup/junk"
 [ "$RC" != 0 ] || log_fail "junk was accepted"
 assert_eq "$(state)" "$before" "server after junk"
 
@@ -109,7 +109,7 @@ echo 'pass phrase 123' >"$TEST_TMP/key"
 log_must zfs create -o encryption=on -o keyformat=passphrase \
 	-o keylocation="file://$TEST_TMP/key" zs1/enc
 log_must zfs snapshot zs1/enc@e1
-log_must sh -c "zfs send -w -p zs1/enc@e1 | '$ZFERRY' debug rpc-send --zfs-stream $url/zs2/backup/enc"
+log_must sh -c "zfs send -w -p zs1/enc@e1 | '$ZFERRY_BENCH' debug rpc-send --zfs-stream $url/zs2/backup/enc"
 assert_eq "$(zfs get -H -o value encryption zs2/backup/enc)" aes-256-gcm "raw push encrypted"
 assert_eq "$(zfs get -H -o value keylocation zs2/backup/enc)" prompt "keylocation after a raw -p push"
 assert_contains "$(cat "$TEST_TMP/serve.log")" "reset to prompt" "server says it reset keylocation"

@@ -57,7 +57,7 @@ log_must sh -c "zfs send -i zs1/sc@s zs1/cl@c | zfs recv -u zs2/backup/plain-zfs
 assert_eq "$(zfs get -H -o value origin zs2/backup/plain-zfs)" zs2/secret@s "zfs's own origin search"
 log_must zfs destroy -r zs2/backup/plain-zfs
 before=$(state)
-capture sh -c "zfs send -i zs1/sc@s zs1/cl@c | '$ZFERRY' debug rpc-send --zfs-stream $url/zs2/backup/cl"
+capture sh -c "zfs send -i zs1/sc@s zs1/cl@c | '$ZFERRY_BENCH' debug rpc-send --zfs-stream $url/zs2/backup/cl"
 [ "$RC" != 0 ] || log_fail "a clone of zs2/secret@s was received"
 assert_contains "$OUT" "origin" "refusal of the clone"
 assert_not_contains "$OUT" "zs2/secret" "refusal names no outside dataset"
@@ -68,7 +68,7 @@ log_must zfs snapshot zs1/base@s
 log_must "$ZFERRY" replicate --no-sync-snap zs1/base "$url/zs2/backup/base"
 log_must zfs clone zs1/base@s zs1/bcl
 log_must zfs snapshot zs1/bcl@c
-log_must sh -c "zfs send -i zs1/base@s zs1/bcl@c | '$ZFERRY' debug rpc-send --zfs-stream $url/zs2/backup/bcl"
+log_must sh -c "zfs send -i zs1/base@s zs1/bcl@c | '$ZFERRY_BENCH' debug rpc-send --zfs-stream $url/zs2/backup/bcl"
 assert_eq "$(zfs get -H -o value origin zs2/backup/bcl)" zs2/backup/base@s "clone inside the grant"
 
 # ---- 3. forged resume tokens -----------------------------------------------------

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "chunk/chunk.h"
 #include "chunk/chunker.h"
-#include "chunk/pool.h"
+#include "chunk/workq.h"
 #include "chunk/segment.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -72,7 +72,7 @@ static uint64_t fnv(const uint8_t *p, size_t n)
 }
 
 /* The workers' fn: a checksum of the data it was handed, and that it ran at all. */
-static int hash_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+static int hash_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_workq_worker *w,
 		   void *userdata, struct zf_err *err)
 {
 	(void)userdata;
@@ -146,7 +146,7 @@ static void test_no_fn(void **state)
 }
 
 /* fn failing in one segment fails the run with its error. */
-static int fail_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_pool_worker *w,
+static int fail_fn(struct zf_seg_chunk *c, const uint8_t *data, struct zf_workq_worker *w,
 		   void *userdata, struct zf_err *err)
 {
 	(void)data;

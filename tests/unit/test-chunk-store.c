@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "chunk/chunk.h"
 #include "chunk/index.h"
-#include "chunk/ops.h"
+#include "chunk/store-ops.h"
 #include "chunk/store.h"
 #include "util/alloc.h"
 #include "util/buf.h"

@@ -7,8 +7,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "job/config.h"
-#include "job/grants.h"
+#include "config/config.h"
+#include "server/grants.h"
 #include "rpc/conn.h"
 #include "rpc/msg.h"
 #include "transport/transport.h"

@@ -11,7 +11,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "plan/replan.h"
+#include "plan/replication.h"
 
 /*
  * The DSL.  A side is a table of filesystems, each with its versions as one
@@ -615,7 +615,7 @@ static void test_resume(void **state)
 	assert_string_equal(it->cursor, "zferry_cursor_g0000000000000004");
 	expect_list(&it->holds, "d");
 	it = expect(p3, "", "resume", "resume");
-	assert_true(it->replan);
+	assert_true(it->plan_again);
 	assert_null(it->cursor);
 }
 

@@ -20,8 +20,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "job/endpoint.h"
-#include "job/remote.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/remote.h"
+#include "server/server.h"
 #include "rpc/conn.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"

@@ -1,4 +1,4 @@
-/* tests/unit/test-daemon-conntab.c — serve --listen's connection table: limits, evictions, deadlines */
+/* tests/unit/test-server-conntab.c — serve --listen's connection table: limits, evictions, deadlines */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
-#include "daemon/conntab.h"
+#include "server/conntab.h"
 #include "util/buf.h"
 
 /*
