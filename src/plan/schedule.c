@@ -668,7 +668,7 @@ static int cron_next(const struct zf_schedule *s, int64_t after, int64_t *ret, s
 
 int zf_schedule_next(const struct zf_schedule *s, int64_t after, int64_t *ret, struct zf_err *err)
 {
-	int64_t t;
+	int64_t t = 0;
 	int r;
 
 	if (after < 0 || after > ZF_SCHEDULE_TIME_MAX)
@@ -696,7 +696,7 @@ int zf_schedule_next(const struct zf_schedule *s, int64_t after, int64_t *ret, s
 int zf_schedule_due(const struct zf_schedule *s, int64_t last_run, int64_t now,
 		    int64_t *ret_next, struct zf_err *err)
 {
-	int64_t first, next;
+	int64_t first = 0, next = 0;
 	int r;
 
 	if (now < 0 || now > ZF_SCHEDULE_TIME_MAX)

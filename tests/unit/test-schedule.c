@@ -1,4 +1,4 @@
-/* tests/unit/test-schedule.c — schedule grammar, next run times (UTC, local, DST) and the due decision */
+/* tests/unit/test-schedule.c — schedule grammar, next run times (UTC, local, DST), due decision */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,8 +163,10 @@ static void test_parse_intervals_bad(void **state)
 	parse_bad("10", "schedule '10': interval: '10' lacks a unit (s, m, h, d or w)");
 	parse_bad("1h30", "schedule '1h30': interval: '30' lacks a unit (s, m, h, d or w)");
 	parse_bad("1h-5m", "schedule '1h-5m': interval: expected a number at '-5m'");
-	parse_bad("30m1h", "schedule '30m1h': interval: unit 'h' after 'm' (largest first, each once)");
-	parse_bad("1m1m", "schedule '1m1m': interval: unit 'm' after 'm' (largest first, each once)");
+	parse_bad("30m1h",
+		  "schedule '30m1h': interval: unit 'h' after 'm' (largest first, each once)");
+	parse_bad("1m1m",
+		  "schedule '1m1m': interval: unit 'm' after 'm' (largest first, each once)");
 	parse_bad("3651d", "schedule '3651d': interval: too large (at most 3650d)");
 	parse_bad("3650d1s", "schedule '3650d1s': interval: too large (at most 3650d)");
 	parse_bad("99999999999999999999s",
@@ -237,8 +239,8 @@ static void test_parse_cron(void **state)
 	assert_false(parse("0 0 */1 * *").mdays_restricted);
 	assert_false(parse("0 0 1-31 * *").mdays_restricted);
 	assert_true(parse("0 0 */2 * *").mdays_restricted);
-	assert_true(parse("0 0 */2 * *").mdays == BITS(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25,
-							 27, 29, 31));
+	assert_true(parse("0 0 */2 * *").mdays ==
+		    BITS(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
 
 	/* leading zeros, one-value steps, a day only leap years have */
 	assert_true(parse("007 00 * * *").minutes == BITS(7));
@@ -269,9 +271,11 @@ static void test_parse_cron_bad(void **state)
 	parse_bad("*/0 * * * *", "schedule '*/0 * * * *': minute: step 0");
 	parse_bad("*/ * * * *", "schedule '*/ * * * *': minute: missing step after '/'");
 	parse_bad("*/x * * * *", "schedule '*/x * * * *': minute: bad step 'x'");
-	parse_bad("*/60 * * * *", "schedule '*/60 * * * *': minute: step 60 too large (at most 59)");
+	parse_bad("*/60 * * * *",
+		  "schedule '*/60 * * * *': minute: step 60 too large (at most 59)");
 	parse_bad("*/99999999999 * * * *",
-		  "schedule '*/99999999999 * * * *': minute: step 99999999999 too large (at most 59)");
+		  "schedule '*/99999999999 * * * *': minute: step 99999999999 too large "
+		  "(at most 59)");
 	parse_bad("0 */24 * * *", "schedule '0 */24 * * *': hour: step 24 too large (at most 23)");
 	parse_bad("0 0 */31 * *",
 		  "schedule '0 0 */31 * *': day-of-month: step 31 too large (at most 30)");
@@ -302,7 +306,8 @@ static void test_parse_cron_bad(void **state)
 	parse_bad(",1 * * * *", "schedule ',1 * * * *': minute: empty item in ',1'");
 	parse_bad("0 1, * * *", "schedule '0 1, * * *': hour: empty item in '1,'");
 	parse_bad("5-3 * * * *", "schedule '5-3 * * * *': minute: range '5-3' is reversed");
-	parse_bad("0 0 * dec-jan *", "schedule '0 0 * dec-jan *': month: range 'dec-jan' is reversed");
+	parse_bad("0 0 * dec-jan *",
+		  "schedule '0 0 * dec-jan *': month: range 'dec-jan' is reversed");
 	parse_bad("-3 * * * *", "schedule '-3 * * * *': minute: bad item '-3'");
 	parse_bad("3- * * * *", "schedule '3- * * * *': minute: bad item '3-'");
 	parse_bad("/5 * * * *", "schedule '/5 * * * *': minute: bad item '/5'");
@@ -320,11 +325,13 @@ static void test_parse_cron_bad(void **state)
 	parse_bad("@often", "schedule '@often': unknown alias '@often' (@hourly, @daily, @weekly, "
 		  "@monthly or @yearly)");
 	/* impossible: refused up front rather than searched for */
-	parse_bad("0 0 31 2 *", "schedule '0 0 31 2 *': day-of-month '31' never occurs in month '2'");
+	parse_bad("0 0 31 2 *",
+		  "schedule '0 0 31 2 *': day-of-month '31' never occurs in month '2'");
 	parse_bad("0 0 30,31 feb *",
 		  "schedule '0 0 30,31 feb *': day-of-month '30,31' never occurs in month 'feb'");
 	parse_bad("0 0 31 4,6,9,11 *",
-		  "schedule '0 0 31 4,6,9,11 *': day-of-month '31' never occurs in month '4,6,9,11'");
+		  "schedule '0 0 31 4,6,9,11 *': day-of-month '31' never occurs in month "
+		  "'4,6,9,11'");
 	parse_bad("TZ=UTC 0 0 31 2 *",
 		  "schedule 'TZ=UTC 0 0 31 2 *': day-of-month '31' never occurs in month '2'");
 }
