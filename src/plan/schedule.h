@@ -47,10 +47,13 @@ struct zf_err;
  *     (`0-59/15 * * * *`) runs at 03:00 once for the whole skipped hour;
  *   - a time that the autumn change repeats runs once, at its first
  *     occurrence: every quarter hour runs at 02:00, 02:15, 02:30, 02:45 CEST,
- *     then not again until 03:00 CET.
- * Local time comes from localtime_r(), which may not reread TZ: a program that
- * changes TZ calls tzset() before asking.  Time zone changes are assumed to
- * be at least a day apart (true of every zone in tzdata since 1970).
+ *     then not again until 03:00 CET, and hourly (`0 * * * *`) runs at
+ *     02:00 CEST and then 03:00 CET, two hours apart.
+ * Local time comes from localtime_r() of the times passed in (no clock is
+ * read), which may not reread TZ: a program that changes TZ calls tzset()
+ * before asking.  The two offsets around a local time are taken a day before
+ * and after it, so a zone that changes twice within a day may resolve a time
+ * between those changes to a neighbouring instant.
  *
  * Errors are one line naming the schedule, the field and the bad token:
  *   schedule '0 0 * * 8': day-of-week: 8 out of range 0-7
