@@ -697,6 +697,102 @@ static void test_dst_new_york(void **state)
 	set_tz("UTC");
 }
 
+/* Does civil time tm match s?  The weekday is tm's own. */
+static bool civil_match(const struct zf_schedule *s, const struct tm *tm)
+{
+	bool md = s->mdays >> tm->tm_mday & 1, wd = s->wdays >> tm->tm_wday & 1;
+
+	return (s->minutes >> tm->tm_min & 1) && (s->hours >> tm->tm_hour & 1) &&
+	       (s->months >> (tm->tm_mon + 1) & 1) &&
+	       (s->mdays_restricted && s->wdays_restricted ? md || wd : md && wd);
+}
+
+static void local_tm(int64_t t, struct tm *tm)
+{
+	time_t tt = (time_t)t;
+
+	localtime_r(&tt, tm);
+}
+
+/* The civil time of tm as seconds, as if it were UTC. */
+static int64_t civil_seconds(const struct tm *tm)
+{
+	struct tm c = *tm;
+
+	return (int64_t)timegm(&c);
+}
+
+/*
+ * Is the UTC minute t a local run time of s, by brute force and the header's
+ * rules: it matches and is the first occurrence of its civil time, or the
+ * clock jumped just before t over a civil minute that matches.
+ */
+static bool naive_local_run(const struct zf_schedule *s, int64_t t)
+{
+	struct tm now, prev, earlier;
+	int64_t lp, ln;
+
+	local_tm(t, &now);
+	local_tm(t - M, &prev);
+	lp = civil_seconds(&prev);
+	ln = civil_seconds(&now);
+	for (int64_t x = lp + M; x < ln; x += M) {
+		struct tm skipped;
+		time_t xt = (time_t)x;
+
+		gmtime_r(&xt, &skipped);
+		if (civil_match(s, &skipped))
+			return true;
+	}
+	if (!civil_match(s, &now))
+		return false;
+	for (int k = 1; k <= 2; k++) {
+		local_tm(t - k * H, &earlier);
+		if (civil_seconds(&earlier) == ln)
+			return false;
+	}
+	return true;
+}
+
+/* next() in local time against the brute force, around a zone's two changes of 2026. */
+static void cross_check_local(const char *zone, int64_t spring, int64_t autumn)
+{
+	static const char *const exprs[] = {
+		"*/15 * * * *", "30 2 * * *", "0 * * * *", "5,35 1-3 * * *", "59 1 * * *",
+		"0 3 * * *", "0 2 * * sun",
+	};
+	const int64_t around[] = { spring, autumn };
+
+	set_tz(zone);
+	for (size_t i = 0; i < ELEMENTSOF(exprs); i++) {
+		struct zf_schedule s = parse(exprs[i]);
+
+		for (size_t j = 0; j < ELEMENTSOF(around); j++)
+			for (int64_t after = around[j] - 14 * H + 7; after < around[j] + 10 * H;
+			     after += 47 * M + 13) {
+				int64_t want = (after / M + 1) * M;
+
+				while (!naive_local_run(&s, want))
+					want += M;
+				if (next(exprs[i], after) != want)
+					fail_msg("%s '%s' after %" PRId64 ": got %" PRId64 ", want %"
+						 PRId64, zone, exprs[i], after, next(exprs[i], after),
+						 want);
+			}
+	}
+	set_tz("UTC");
+}
+
+static void test_dst_cross_check(void **state)
+{
+	(void)state;
+
+	need_zone("Europe/Berlin");
+	cross_check_local("Europe/Berlin", utc(2026, 3, 29, 1, 0), utc(2026, 10, 25, 1, 0));
+	need_zone("America/New_York");
+	cross_check_local("America/New_York", utc(2026, 3, 8, 7, 0), utc(2026, 11, 1, 6, 0));
+}
+
 /* ---- the due decision ------------------------------------------------------ */
 
 static int due(const char *text, int64_t last_run, int64_t now, int64_t *ret_next)
@@ -860,6 +956,7 @@ int main(void)
 		cmocka_unit_test(test_dst_spring),
 		cmocka_unit_test(test_dst_autumn),
 		cmocka_unit_test(test_dst_new_york),
+		cmocka_unit_test(test_dst_cross_check),
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_due_local_dst),
 		cmocka_unit_test(test_bounds),
