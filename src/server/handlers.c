@@ -68,26 +68,6 @@ enum check {
 	CHECK_ASSIGN,                   /* name=value */
 };
 
-static const char *tag_name(uint16_t tag)
-{
-	switch (tag) {
-	case ZF_TAG_FS: return "FS";
-	case ZF_TAG_SNAPSHOT: return "SNAPSHOT";
-	case ZF_TAG_BOOKMARK: return "BOOKMARK";
-	case ZF_TAG_HOLD_TAG: return "HOLD_TAG";
-	case ZF_TAG_NAME: return "NAME";
-	case ZF_TAG_FROM: return "FROM";
-	case ZF_TAG_TO: return "TO";
-	case ZF_TAG_PROP: return "PROP";
-	case ZF_TAG_RESUME_TOKEN: return "RESUME_TOKEN";
-	case ZF_TAG_SET_PROP: return "SET_PROP";
-	case ZF_TAG_EXCLUDE_PROP: return "EXCLUDE_PROP";
-	case ZF_TAG_DATA_ADDR: return "DATA_ADDR";
-	case ZF_TAG_DATA_PORTS: return "DATA_PORTS";
-	default: return "?";
-	}
-}
-
 /* A word that becomes one argv element: not empty, no option, one line. */
 static int check_word(const char *s, const char *what, struct zf_err *err)
 {
@@ -133,9 +113,9 @@ static int get_str(const struct zf_rpc_request *req, uint16_t tag, enum check ch
 	if (r == -ENOENT)
 		return r;
 	if (r >= 0)
-		r = check_value(s, check, tag_name(tag), &ferr);
+		r = check_value(s, check, zf_msg_tag_name(tag), &ferr);
 	if (r < 0)
-		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
+		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, zf_msg_tag_name(tag),
 				  zf_err_msg(&ferr));
 	*ret = TAKE_PTR(s);
 	return 0;
@@ -148,7 +128,7 @@ static int need_str(const struct zf_rpc_request *req, uint16_t tag, enum check c
 
 	if (r == -ENOENT)
 		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
-				  tag_name(tag));
+				  zf_msg_tag_name(tag));
 	return r;
 }
 
@@ -173,13 +153,13 @@ static int get_strv(const struct zf_rpc_request *req, uint16_t tag, enum check c
 
 	r = zf_msg_get_strv(req->msg, tag, ret, &ferr);
 	for (size_t i = 0; r >= 0 && i < ret->n; i++)
-		r = check_value(ret->v[i], check, tag_name(tag), &ferr);
+		r = check_value(ret->v[i], check, zf_msg_tag_name(tag), &ferr);
 	if (r < 0)
-		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
+		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, zf_msg_tag_name(tag),
 				  zf_err_msg(&ferr));
 	if (need && ret->n == 0)
 		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
-				  tag_name(tag));
+				  zf_msg_tag_name(tag));
 	return 0;
 }
 
@@ -1124,25 +1104,11 @@ static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 
 /* ---- serving ---------------------------------------------------------------------- */
 
+/* One row per request of rpc/protocol.def: PING's is NULL, rpc/conn.c answers it. */
 static const struct zf_rpc_handler handlers[] = {
-	{ ZF_RPC_LIST_FS, h_list_fs },
-	{ ZF_RPC_LIST_VERSIONS, h_list_versions },
-	{ ZF_RPC_SEND, h_send },
-	{ ZF_RPC_RECV, h_recv },
-	{ ZF_RPC_HOLD, h_hold },
-	{ ZF_RPC_RELEASE, h_release },
-	{ ZF_RPC_HOLDS, h_holds },
-	{ ZF_RPC_BOOKMARK, h_bookmark },
-	{ ZF_RPC_DESTROY_BOOKMARK, h_destroy_bookmark },
-	{ ZF_RPC_DESTROY_VERSIONS, h_destroy_versions },
-	{ ZF_RPC_CREATE, h_create },
-	{ ZF_RPC_RENAME, h_rename },
-	{ ZF_RPC_INHERIT, h_inherit },
-	{ ZF_RPC_RECV_ABORT, h_recv_abort },
-	{ ZF_RPC_GET_RESUME_TOKEN, h_get_resume_token },
-	{ ZF_RPC_SEND_ESTIMATE, h_send_estimate },
-	{ ZF_RPC_SNAPSHOT, h_snapshot },
-	{ ZF_RPC_DATA_CHANNEL_OPEN, h_data_channel_open },
+#define ZF_REQUEST(name, kind, flags, fs_tag, owned_tag, owned_prefix, handler) \
+	{ ZF_RPC_##name, handler },
+#include "rpc/protocol.def"
 };
 
 static int serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
