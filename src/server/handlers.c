@@ -885,70 +885,108 @@ static int recv_on_channel(struct zf_rpc_request *req, struct zf_datachan_listen
 	return r;
 }
 
+/* The receive's arguments: what the client asks, under its identity's receive policy. */
+static void recv_prepare(struct serve *sv, const struct zf_rpc_request *req,
+			 const struct zf_req_recv *q, struct zf_recv_policy *pol,
+			 struct recv_gate *g)
+{
+	const char *const *roots;
+
+	recv_scope(sv, req, pol, &roots);
+	g->target = q->fs;
+	g->rq.resumable = q->resumable;
+	g->rq.force = q->force;
+	g->rq.request = (struct zf_recv_request){ q->set_prop.v, q->exclude_prop.v, false };
+	g->rq.policy = pol;
+	g->rq.origin_roots = roots;
+}
+
+/* The client's stream through the gate, on the data channel l (then freed) or on control. */
+static int recv_take_stream(struct zf_rpc_request *req, struct zf_datachan_listener *l,
+			    struct recv_gate *g, struct zf_err *serr)
+{
+	int r;
+
+	if (l)
+		r = recv_on_channel(req, l, g, serr);
+	else
+		r = zf_rpc_request_recv_stream(req, recv_sink, g, NULL, serr);
+	zf_datachan_listener_free(l);
+	zf_buf_release(&g->head);
+	return r;
+}
+
+/* zfs recv never ran: refused before it, or the stream ended inside its head. */
+static int recv_refused(const char *what, int r, const struct zf_err *serr, struct zf_err *err)
+{
+	if (r < 0)
+		return zf_err_set(err, r, "%s", zf_err_msg(serr));
+	return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
+			  "complete", what);
+}
+
+/*
+ * The client's stream broke (ERROR, a cut connection, a bad END): zfs recv
+ * must not finish on what it got as if that were the whole stream.
+ * Killed, it keeps its resume token.
+ */
+static int recv_abandon(struct recv_gate *g, const char *what, int r, const struct zf_err *serr,
+			struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+
+	g->ep->ops->stream_kill(g->ep, &g->st);
+	(void)g->ep->ops->stream_finish(g->ep, &g->st, what, &ferr);
+	return zf_err_set(err, r, "%s: %s", what, zf_err_msg(serr));
+}
+
+/*
+ * zfs recv's own verdict, which explains a sink failure (r, serr) better
+ * than EPIPE does.  It may take long to come (zfs recv commits the stream
+ * after the last byte), and the client waits for it on a timed read.
+ */
+static int recv_verdict(struct zf_rpc_request *req, struct recv_gate *g, const char *what, int r,
+			const struct zf_err *serr, struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+	struct zf_rpc_keepalive *ka;
+	int k;
+
+	ka = zf_rpc_keepalive_start(req->conn);
+	k = g->ep->ops->stream_finish(g->ep, &g->st, what, &ferr);
+	zf_rpc_keepalive_stop(ka);
+	if (k < 0)
+		return zf_err_set(err, k, "%s", zf_err_msg(&ferr));
+	if (r < 0)
+		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(serr));
+	return 0;
+}
+
 static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
-	struct zf_endpoint *ep = endpoint(userdata);
 	_cleanup_(zf_req_recv_release) struct zf_req_recv q = { 0 };
-	_cleanup_free_ char *what = NULL;
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
-	struct recv_gate g = { .ep = ep, .want = ZF_ZFS_RECORD_SIZE, .st = { -EBADF, NULL } };
-	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
+	_cleanup_free_ char *what = NULL;
+	struct recv_gate g = { .ep = endpoint(userdata), .want = ZF_ZFS_RECORD_SIZE,
+			       .st = { -EBADF, NULL } };
+	struct zf_err serr = ZF_ERR_INIT;
 	struct zf_recv_policy pol;
-	const char *const *roots;
-	struct zf_rpc_keepalive *ka;
-	int r, k;
+	int r;
 
 	r = zf_req_recv_decode(req->msg, &q, err);
 	if (r >= 0)
 		r = take_channel(req, userdata, &l, err);
 	if (r < 0)
 		return r;
-	recv_scope(userdata, req, &pol, &roots);
-	g.target = q.fs;
-	g.rq.resumable = q.resumable;
-	g.rq.force = q.force;
-	g.rq.request = (struct zf_recv_request){ q.set_prop.v, q.exclude_prop.v, false };
-	g.rq.policy = &pol;
-	g.rq.origin_roots = roots;
+	recv_prepare(userdata, req, &q, &pol, &g);
 	what = zf_xasprintf("receive into '%s'", q.fs);
 
-	if (l) {
-		r = recv_on_channel(req, l, &g, &serr);
-		l = zf_datachan_listener_free(l);
-	} else {
-		r = zf_rpc_request_recv_stream(req, recv_sink, &g, NULL, &serr);
-	}
-	zf_buf_release(&g.head);
-	if (!g.started) {
-		/* refused before zfs ran, or the stream ended inside its head */
-		if (r < 0)
-			return zf_err_set(err, r, "%s", zf_err_msg(&serr));
-		return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
-				  "complete", what);
-	}
-	if (r < 0 && !g.failed) {
-		/*
-		 * The client's stream broke (ERROR, a cut connection, a bad
-		 * END): zfs recv must not finish on what it got as if that
-		 * were the whole stream.  Killed, it keeps its resume token.
-		 */
-		ep->ops->stream_kill(ep, &g.st);
-		(void)ep->ops->stream_finish(ep, &g.st, what, &ferr);
-		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
-	}
-	/*
-	 * zfs recv's own verdict explains a sink failure better than EPIPE
-	 * does.  It may take long to come (zfs recv commits the stream after
-	 * the last byte), and the client waits for it on a timed read.
-	 */
-	ka = zf_rpc_keepalive_start(req->conn);
-	k = ep->ops->stream_finish(ep, &g.st, what, &ferr);
-	zf_rpc_keepalive_stop(ka);
-	if (k < 0)
-		return zf_err_set(err, k, "%s", zf_err_msg(&ferr));
-	if (r < 0)
-		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
-	return 0;
+	r = recv_take_stream(req, TAKE_PTR(l), &g, &serr);
+	if (!g.started)
+		return recv_refused(what, r, &serr, err);
+	if (r < 0 && !g.failed)
+		return recv_abandon(&g, what, r, &serr, err);
+	return recv_verdict(req, &g, what, r, &serr, err);
 }
 
 /* ---- serving ---------------------------------------------------------------------- */
