@@ -107,6 +107,24 @@ struct field {
 	size_t off;                     /* of the member in struct zf_req_BODY */
 };
 
+/*
+ * The table checked as it compiles: each field's kind fits its tag's type,
+ * and every string has a check while no flag has one.
+ */
+#define ZF_TAG(name, number, type) enum { TYPE_OF_##name = ZF_MSG_##type };
+#include "rpc/protocol.def"
+#define WIRE_STR ZF_MSG_STR
+#define WIRE_STR_OPT ZF_MSG_STR
+#define WIRE_STRV ZF_MSG_STR
+#define WIRE_STRV_OPT ZF_MSG_STR
+#define WIRE_FLAG ZF_MSG_BOOL
+#define ZF_FIELD(body, kind, tag, member, check)                                          \
+	_Static_assert((int)TYPE_OF_##tag == (int)WIRE_##kind, #body "." #member ": a " #kind \
+		       " field on a tag of another type");                                 \
+	_Static_assert((WIRE_##kind == ZF_MSG_BOOL) == (ZF_CHECK_##check == ZF_CHECK_NONE), \
+		       #body "." #member ": strings need a check, flags take NONE");
+#include "rpc/protocol.def"
+
 /* Each body's fields, e.g. send_fields[]. */
 #define ZF_BODY(body) static const struct field body##_fields[] = {
 #define ZF_FIELD(body, kind, tag, member, check) \
