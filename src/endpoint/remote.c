@@ -1,9 +1,10 @@
 /*
  * src/endpoint/remote.c — the endpoint on another host, over the rpc protocol
  *
- * Every op is one request of docs/protocol.md §4 on a connection taken
- * from a pool: idle connections wait in a list, an op takes one (or opens
- * a new one) and gives it back when the request ended on a frame
+ * Every op is one request of docs/protocol.md §4, its body written by the
+ * codec rpc/protocol.def declares (zf_req_BODY_encode()), on a connection
+ * taken from a pool: idle connections wait in a list, an op takes one (or
+ * opens a new one) and gives it back when the request ended on a frame
  * boundary.  A connection whose request broke (transport or protocol
  * error, a killed stream) is closed instead: what is left in it cannot be
  * trusted to start the next request cleanly.
@@ -38,6 +39,7 @@
 #include "endpoint/remote.h"
 #include "log/log.h"
 #include "rpc/conn.h"
+#include "rpc/protocol.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"
@@ -222,68 +224,43 @@ static int remote_simple(struct remote *rm, const struct zf_buf *body, struct zf
 
 /* ---- encoding ---------------------------------------------------------------- */
 
-static int add_str(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *s,
-		   struct zf_err *err)
+/* After a zf_req_BODY_encode() (rpc/protocol.def): names the remote in a failure. */
+static int encoded(struct remote *rm, int r, struct zf_err *err)
 {
-	if (zf_msg_add_str(b, tag, s) < 0)
-		return zf_err_set(err, -E2BIG, "%s: name of %zu bytes exceeds the %u of the "
-				  "protocol", rm->name, strlen(s), ZF_MSG_MAX_STR);
-	return 0;
+	if (r < 0)
+		zf_err_prefix(err, "%s", rm->name);
+	return r;
 }
 
-static int add_strs(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *const *v,
-		    size_t n, struct zf_err *err)
+/* A request whose response carries nothing we need, once encoded. */
+static int remote_simple_encoded(struct remote *rm, int r, const struct zf_buf *body,
+				 struct zf_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		int r = add_str(rm, b, tag, v[i], err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* NULL-terminated or NULL. */
-static int add_strv(struct remote *rm, struct zf_buf *b, uint16_t tag, const char *const *v,
-		    struct zf_err *err)
-{
-	for (; v && *v; v++) {
-		int r = add_str(rm, b, tag, *v, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static void add_flag(struct zf_buf *b, uint16_t tag, bool v)
-{
-	if (v)
-		zf_msg_add_bool(b, tag, true);
+	if (r < 0)
+		return encoded(rm, r, err);
+	return remote_simple(rm, body, err);
 }
 
 static int encode_send(struct remote *rm, struct zf_buf *b, uint16_t kind, const char *snapshot,
 		       const struct zf_zfs_send_opts *o, struct zf_err *err)
 {
 	static const struct zf_zfs_send_opts none = { 0 };
-	int r = 0;
+	struct zf_req_send q;
 
 	if (!o)
 		o = &none;
-	zf_msg_start(b, kind);
-	if (snapshot)
-		r = add_str(rm, b, ZF_TAG_SNAPSHOT, snapshot, err);
-	if (r >= 0 && o->from)
-		r = add_str(rm, b, ZF_TAG_FROM, o->from, err);
-	if (r >= 0 && o->resume_token)
-		r = add_str(rm, b, ZF_TAG_RESUME_TOKEN, o->resume_token, err);
-	if (r < 0)
-		return r;
-	add_flag(b, ZF_TAG_INTERMEDIATES, o->intermediates);
-	add_flag(b, ZF_TAG_RAW, o->raw);
-	add_flag(b, ZF_TAG_COMPRESSED, o->compressed);
-	add_flag(b, ZF_TAG_LARGE_BLOCK, o->large_block);
-	add_flag(b, ZF_TAG_EMBED, o->embed);
-	add_flag(b, ZF_TAG_PROPS, o->props);
-	return 0;
+	q = (struct zf_req_send){
+		.snapshot = snapshot,
+		.from = o->from,
+		.resume_token = o->resume_token,
+		.intermediates = o->intermediates,
+		.raw = o->raw,
+		.compressed = o->compressed,
+		.large_block = o->large_block,
+		.embed = o->embed,
+		.props = o->props,
+	};
+	return encoded(rm, zf_req_send_encode(&q, kind, b, err), err);
 }
 
 /* A required field of a list entry. */
@@ -443,11 +420,10 @@ static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
 
 	for (int i = 0; i < 2; i++) {
 		/* LIST_FS, then LIST_VERSIONS with the same fields */
-		zf_msg_start(&body, i == 0 ? ZF_RPC_LIST_FS : ZF_RPC_LIST_VERSIONS);
-		r = add_str(rm, &body, ZF_TAG_FS, root, err);
+		r = zf_req_list_encode(&(struct zf_req_list){ .fs = root, .recursive = recursive },
+				       i == 0 ? ZF_RPC_LIST_FS : ZF_RPC_LIST_VERSIONS, &body, err);
 		if (r < 0)
-			return r;
-		add_flag(&body, ZF_TAG_RECURSIVE, recursive);
+			return encoded(rm, r, err);
 		r = remote_list_call(rm, &body, i == 0 ? fs_entry : version_entry, &ctx, err);
 		if (r < 0 || l.n == 0)
 			break;
@@ -466,28 +442,21 @@ static int remote_list(struct zf_endpoint *ep, const char *root, bool recursive,
 static int remote_snapshot(struct zf_endpoint *ep, const char *const *fs, size_t n,
 			   const char *name, struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_snapshot q = { .fs = { fs, n }, .name = name };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_snapshot_encode(&q, ZF_RPC_SNAPSHOT, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_SNAPSHOT);
-	r = add_strs(rm, &body, ZF_TAG_FS, fs, n, err);
-	if (r >= 0)
-		r = add_str(rm, &body, ZF_TAG_NAME, name, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int hold_release(struct remote *rm, uint16_t kind, const char *tag,
 			const char *const *snaps, size_t n, struct zf_err *err)
 {
+	const struct zf_req_hold q = { .hold_tag = tag, .snapshot = { snaps, n } };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_hold_encode(&q, kind, &body, err);
 
-	zf_msg_start(&body, kind);
-	r = add_str(rm, &body, ZF_TAG_HOLD_TAG, tag, err);
-	if (r >= 0)
-		r = add_strs(rm, &body, ZF_TAG_SNAPSHOT, snaps, n, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(rm, r, &body, err);
 }
 
 static int remote_hold(struct zf_endpoint *ep, const char *tag, const char *const *snaps,
@@ -530,11 +499,11 @@ static int remote_holds(struct zf_endpoint *ep, const char *const *snaps, size_t
 {
 	struct remote *rm = to_remote(ep);
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	const struct zf_req_holds q = { .snapshot = { snaps, n } };
 	struct zf_zfs_hold_list hl = { 0 };
 	int r;
 
-	zf_msg_start(&body, ZF_RPC_HOLDS);
-	r = add_strs(rm, &body, ZF_TAG_SNAPSHOT, snaps, n, err);
+	r = encoded(rm, zf_req_holds_encode(&q, ZF_RPC_HOLDS, &body, err), err);
 	if (r >= 0)
 		r = remote_list_call(rm, &body, hold_entry, &hl, err);
 	if (r < 0) {
@@ -548,94 +517,70 @@ static int remote_holds(struct zf_endpoint *ep, const char *const *snaps, size_t
 static int remote_bookmark(struct zf_endpoint *ep, const char *snapshot, const char *bookmark,
 			   struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_bookmark q = { .snapshot = snapshot, .bookmark = bookmark };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_bookmark_encode(&q, ZF_RPC_BOOKMARK, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_BOOKMARK);
-	r = add_str(rm, &body, ZF_TAG_SNAPSHOT, snapshot, err);
-	if (r >= 0)
-		r = add_str(rm, &body, ZF_TAG_BOOKMARK, bookmark, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
-}
-
-/* Requests of one string field. */
-static int remote_one(struct remote *rm, uint16_t kind, uint16_t tag, const char *s,
-		      struct zf_err *err)
-{
-	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
-
-	zf_msg_start(&body, kind);
-	r = add_str(rm, &body, tag, s, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_destroy_bookmark(struct zf_endpoint *ep, const char *bookmark,
 				   struct zf_err *err)
 {
-	return remote_one(to_remote(ep), ZF_RPC_DESTROY_BOOKMARK, ZF_TAG_BOOKMARK, bookmark, err);
+	const struct zf_req_destroy_bookmark q = { .bookmark = bookmark };
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r = zf_req_destroy_bookmark_encode(&q, ZF_RPC_DESTROY_BOOKMARK, &body, err);
+
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_create(struct zf_endpoint *ep, const char *fs, const char *const *props,
 			 struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_create q = { .fs = fs, .prop = zf_msg_strs_argv(props) };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_create_encode(&q, ZF_RPC_CREATE, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_CREATE);
-	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
-	if (r >= 0)
-		r = add_strv(rm, &body, ZF_TAG_PROP, props, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_destroy_snapshots(struct zf_endpoint *ep, const char *fs,
 				    const char *const *names, size_t n, struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_destroy_versions q = { .fs = fs, .name = { names, n } };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_destroy_versions_encode(&q, ZF_RPC_DESTROY_VERSIONS, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_DESTROY_VERSIONS);
-	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = add_str(rm, &body, ZF_TAG_NAME, names[i], err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_rename(struct zf_endpoint *ep, const char *from, const char *to,
 			 struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_rename q = { .from = from, .to = to };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_rename_encode(&q, ZF_RPC_RENAME, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_RENAME);
-	r = add_str(rm, &body, ZF_TAG_FROM, from, err);
-	if (r >= 0)
-		r = add_str(rm, &body, ZF_TAG_TO, to, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_inherit(struct zf_endpoint *ep, const char *fs, const char *prop,
 			  struct zf_err *err)
 {
-	struct remote *rm = to_remote(ep);
+	const struct zf_req_inherit q = { .fs = fs, .prop = prop };
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
-	int r;
+	int r = zf_req_inherit_encode(&q, ZF_RPC_INHERIT, &body, err);
 
-	zf_msg_start(&body, ZF_RPC_INHERIT);
-	r = add_str(rm, &body, ZF_TAG_FS, fs, err);
-	if (r >= 0)
-		r = add_str(rm, &body, ZF_TAG_PROP, prop, err);
-	return r < 0 ? r : remote_simple(rm, &body, err);
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_recv_abort(struct zf_endpoint *ep, const char *fs, struct zf_err *err)
 {
-	return remote_one(to_remote(ep), ZF_RPC_RECV_ABORT, ZF_TAG_FS, fs, err);
+	const struct zf_req_fs q = { .fs = fs };
+	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
+	int r = zf_req_fs_encode(&q, ZF_RPC_RECV_ABORT, &body, err);
+
+	return remote_simple_encoded(to_remote(ep), r, &body, err);
 }
 
 static int remote_send_estimate(struct zf_endpoint *ep, const char *snapshot,
@@ -982,16 +927,17 @@ static int open_channel(struct remote *rm, struct rstream *st, struct zf_err *er
 	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
 	const struct zf_msg_field *secret = NULL;
 	struct zf_err e2 = ZF_ERR_INIT;
+	const struct zf_req_data_channel_open q = {
+		.data_addr = rm->data_addr,
+		.data_ports = rm->data_ports,
+		.data_encrypt = rm->data_encrypt,
+	};
 	uint64_t port = 0;
 	int r;
 
-	zf_msg_start(&body, ZF_RPC_DATA_CHANNEL_OPEN);
-	r = add_str(rm, &body, ZF_TAG_DATA_ADDR, rm->data_addr, err);
-	if (r >= 0)
-		r = add_str(rm, &body, ZF_TAG_DATA_PORTS, rm->data_ports, err);
+	r = zf_req_data_channel_open_encode(&q, ZF_RPC_DATA_CHANNEL_OPEN, &body, err);
 	if (r < 0)
-		return r;
-	add_flag(&body, ZF_TAG_DATA_ENCRYPT, rm->data_encrypt);
+		return encoded(rm, r, err);
 	r = zf_rpc_call(st->rc->c, &body, NULL, &resp, &m, err);
 	if (r < 0) {
 		st->dc_broke = conn_broken(r);
@@ -1065,6 +1011,7 @@ static int stream_start(struct remote *rm, struct zf_buf *body, bool sending,
 			rstream_free(st);
 			return r;
 		}
+		/* no body's field (rpc/protocol.def): it follows the body once a channel is open */
 		zf_msg_add_bool(&st->body, ZF_TAG_USE_DATA_CHANNEL, true);
 	}
 	r = zf_stream_pipe(p);          /* the pump moves whole 256 KiB frames */
@@ -1133,20 +1080,20 @@ static int remote_recv_start(struct zf_endpoint *ep, const char *target,
 			     struct zf_err *err)
 {
 	struct remote *rm = to_remote(ep);
+	const struct zf_req_recv q = {
+		.fs = target,
+		.resumable = rq->resumable,
+		.no_mount = true,
+		.force = rq->force,
+		.set_prop = zf_msg_strs_argv(rq->request.set),
+		.exclude_prop = zf_msg_strs_argv(rq->request.exclude),
+	};
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
 	int r;
 
-	zf_msg_start(&body, ZF_RPC_RECV);
-	r = add_str(rm, &body, ZF_TAG_FS, target, err);
-	if (r >= 0)
-		r = add_strv(rm, &body, ZF_TAG_SET_PROP, rq->request.set, err);
-	if (r >= 0)
-		r = add_strv(rm, &body, ZF_TAG_EXCLUDE_PROP, rq->request.exclude, err);
+	r = zf_req_recv_encode(&q, ZF_RPC_RECV, &body, err);
 	if (r < 0)
-		return r;
-	add_flag(&body, ZF_TAG_RESUMABLE, rq->resumable);
-	add_flag(&body, ZF_TAG_NO_MOUNT, true);
-	add_flag(&body, ZF_TAG_FORCE, rq->force);
+		return encoded(rm, r, err);
 	return stream_start(rm, &body, false, ret, err);
 }
 

@@ -1,4 +1,4 @@
-/* src/rpc/msg.h — bodies of REQUEST and RESPONSE frames, and the request table */
+/* src/rpc/msg.h — bodies of REQUEST and RESPONSE frames, and the request table (protocol.def) */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,48 +34,10 @@ enum zf_msg_type {
 	ZF_MSG_BYTES = 4,
 };
 
-/* Field tags: one namespace for every request and response (docs/protocol.md). */
+/* Field tags: one namespace for every request and response (rpc/protocol.def). */
 enum zf_msg_tag {
-	ZF_TAG_FS = 1,                  /* STR  full filesystem name */
-	ZF_TAG_SNAPSHOT = 2,            /* STR  full snapshot name (fs@snap) */
-	ZF_TAG_BOOKMARK = 3,            /* STR  full bookmark name (fs#mark) */
-	ZF_TAG_HOLD_TAG = 4,            /* STR  user hold tag */
-	ZF_TAG_NAME = 5,                /* STR  short snapshot name */
-	ZF_TAG_FROM = 6,                /* STR  rename source / incremental base */
-	ZF_TAG_TO = 7,                  /* STR  rename target */
-	ZF_TAG_PROP = 8,                /* STR  property name, or name=value for CREATE */
-	ZF_TAG_RECURSIVE = 9,           /* BOOL */
-	ZF_TAG_RESUME_TOKEN = 10,       /* STR */
-	ZF_TAG_INTERMEDIATES = 11,      /* BOOL send -I */
-	ZF_TAG_RAW = 12,                /* BOOL send -w */
-	ZF_TAG_COMPRESSED = 13,         /* BOOL send -c */
-	ZF_TAG_LARGE_BLOCK = 14,        /* BOOL send -L */
-	ZF_TAG_EMBED = 15,              /* BOOL send -e */
-	ZF_TAG_PROPS = 16,              /* BOOL send -p */
-	ZF_TAG_RESUMABLE = 17,          /* BOOL recv -s */
-	ZF_TAG_NO_MOUNT = 18,           /* BOOL recv -u */
-	ZF_TAG_FORCE = 19,              /* BOOL recv -F */
-	ZF_TAG_SET_PROP = 20,           /* STR  recv -o name=value, repeated */
-	ZF_TAG_EXCLUDE_PROP = 21,       /* STR  recv -x name, repeated */
-	ZF_TAG_BYTES = 22,              /* U64  estimated stream size */
-	ZF_TAG_GUID = 23,               /* U64 */
-	ZF_TAG_CREATETXG = 24,          /* U64 */
-	ZF_TAG_CREATION = 25,           /* U64  seconds since the epoch (two's complement) */
-	ZF_TAG_USERREFS = 26,           /* U64 */
-	ZF_TAG_IS_BOOKMARK = 27,        /* BOOL */
-	ZF_TAG_ENCRYPTED = 28,          /* BOOL */
-	ZF_TAG_MODIFIED = 29,           /* BOOL */
-	ZF_TAG_PLACEHOLDER = 30,        /* BOOL */
-	ZF_TAG_SENDFLAGS = 31,          /* STR */
-	ZF_TAG_ENTRY = 32,              /* BYTES a nested body (one list entry) */
-	ZF_TAG_PAYLOAD = 33,            /* BYTES opaque (PING) */
-	ZF_TAG_DATA_ADDR = 34,          /* STR  address the data channel listens on */
-	ZF_TAG_DATA_PORTS = 35,         /* STR  "PORT" or "FIRST-LAST"; "0": ephemeral */
-	ZF_TAG_DATA_ENCRYPT = 36,       /* BOOL AES-256-GCM on the data channel */
-	ZF_TAG_DATA_PORT = 37,          /* U64  the port the data channel listens on */
-	ZF_TAG_DATA_SECRET = 38,        /* BYTES the data channel's one-time secret */
-	ZF_TAG_USE_DATA_CHANNEL = 39,   /* BOOL SEND/RECV: the stream runs on the data channel */
-	ZF_TAG_ORIGIN = 40,             /* STR  LIST_FS entry: a clone's origin snapshot */
+#define ZF_TAG(name, number, type) ZF_TAG_##name = number,
+#include "rpc/protocol.def"
 };
 
 /* Writing: zf_msg_start() then fields; the buffer then holds the body. */
@@ -157,27 +119,11 @@ _must_check_ int zf_msg_entry_reader_feed(struct zf_msg_entry_reader *r, const v
 /* At the stream's END: -EBADMSG when a partial entry is left over. */
 _must_check_ int zf_msg_entry_reader_finish(struct zf_msg_entry_reader *r, struct zf_err *err);
 
-/* The requests.  Numbers are part of the protocol and never change. */
+/* The requests (rpc/protocol.def).  Numbers are part of the protocol and never change. */
 enum zf_rpc_kind {
-	ZF_RPC_PING = 1,
-	ZF_RPC_LIST_FS = 2,
-	ZF_RPC_LIST_VERSIONS = 3,
-	ZF_RPC_SEND = 4,
-	ZF_RPC_RECV = 5,
-	ZF_RPC_HOLD = 6,
-	ZF_RPC_RELEASE = 7,
-	ZF_RPC_HOLDS = 8,
-	ZF_RPC_BOOKMARK = 9,
-	ZF_RPC_DESTROY_BOOKMARK = 10,
-	ZF_RPC_DESTROY_VERSIONS = 11,
-	ZF_RPC_CREATE = 12,
-	ZF_RPC_RENAME = 13,
-	ZF_RPC_INHERIT = 14,
-	ZF_RPC_RECV_ABORT = 15,
-	ZF_RPC_GET_RESUME_TOKEN = 16,
-	ZF_RPC_SEND_ESTIMATE = 17,
-	ZF_RPC_SNAPSHOT = 18,
-	ZF_RPC_DATA_CHANNEL_OPEN = 19,
+#define ZF_REQUEST(name, kind, flags, fs_tag, owned_tag, owned_prefix, handler) \
+	ZF_RPC_##name = kind,
+#include "rpc/protocol.def"
 	_ZF_RPC_KIND_MAX,
 };
 
@@ -210,6 +156,8 @@ struct zf_rpc_req_info {
 };
 /* The row for kind, or NULL for a kind this version does not know. */
 const struct zf_rpc_req_info *zf_rpc_req_lookup(uint16_t kind);
+/* A tag's name in protocol.def ("HOLD_TAG"), or "?" for a tag this version does not know. */
+const char *zf_msg_tag_name(uint16_t tag);
 static inline bool zf_rpc_changes_state(uint16_t kind)
 {
 	const struct zf_rpc_req_info *i = zf_rpc_req_lookup(kind);

@@ -1,12 +1,14 @@
 /*
  * src/server/handlers.c — the server's request handlers: docs/protocol.md §4 on an endpoint
  *
- * One handler per request kind.  Each decodes its fields first, checks
- * every name with the zfs layer's rules (a leading '-' never reaches an
- * argv), and only then calls the endpoint.  A missing field is -EINVAL, a
- * repeated single field -EBADMSG, a bad name -ZF_E_BADNAME, each with one
- * line naming the request and the field; zf_rpc_serve() turns them into
- * ERROR frames and the connection goes on.
+ * One handler per request kind, named in its row of rpc/protocol.def,
+ * whose dispatch table is derived below.  Each decodes its body first with
+ * the generated zf_req_BODY_decode(), which checks every name with the zfs
+ * layer's rules (a leading '-' never reaches an argv), and only then calls
+ * the endpoint.  A missing field is -EINVAL, a repeated single field
+ * -EBADMSG, a bad name -ZF_E_BADNAME, each with one line naming the
+ * request and the field; zf_rpc_serve() turns them into ERROR frames and
+ * the connection goes on.
  *
  * Streams keep their promise: SEND reports the end of its stream only
  * after the endpoint's stream_finish succeeded, so END vouches for a send
@@ -21,6 +23,7 @@
 #include "server/server.h"
 #include "log/log.h"
 #include "rpc/conn.h"
+#include "rpc/protocol.h"
 #include "transport/datachan.h"
 #include "transport/transport.h"
 #include "util/alloc.h"
@@ -54,133 +57,6 @@ static void cache_drop(struct serve *s)
 	free(s->cached_root);
 	s->cached_root = NULL;
 	s->cached_id = 0;
-}
-
-/* What a string field must be. */
-enum check {
-	CHECK_FS = ZF_ZFS_NAME_DATASET,
-	CHECK_SNAPSHOT = ZF_ZFS_NAME_SNAPSHOT,
-	CHECK_BOOKMARK = ZF_ZFS_NAME_BOOKMARK,
-	CHECK_VERSION = ZF_ZFS_NAME_SNAPSHOT | ZF_ZFS_NAME_BOOKMARK,
-	CHECK_ANY = ZF_ZFS_NAME_ANY,
-	CHECK_SHORT = 1 << 8,           /* snapshot name after '@' */
-	CHECK_WORD,                     /* hold tag, property name, resume token */
-	CHECK_ASSIGN,                   /* name=value */
-};
-
-static const char *tag_name(uint16_t tag)
-{
-	switch (tag) {
-	case ZF_TAG_FS: return "FS";
-	case ZF_TAG_SNAPSHOT: return "SNAPSHOT";
-	case ZF_TAG_BOOKMARK: return "BOOKMARK";
-	case ZF_TAG_HOLD_TAG: return "HOLD_TAG";
-	case ZF_TAG_NAME: return "NAME";
-	case ZF_TAG_FROM: return "FROM";
-	case ZF_TAG_TO: return "TO";
-	case ZF_TAG_PROP: return "PROP";
-	case ZF_TAG_RESUME_TOKEN: return "RESUME_TOKEN";
-	case ZF_TAG_SET_PROP: return "SET_PROP";
-	case ZF_TAG_EXCLUDE_PROP: return "EXCLUDE_PROP";
-	case ZF_TAG_DATA_ADDR: return "DATA_ADDR";
-	case ZF_TAG_DATA_PORTS: return "DATA_PORTS";
-	default: return "?";
-	}
-}
-
-/* A word that becomes one argv element: not empty, no option, one line. */
-static int check_word(const char *s, const char *what, struct zf_err *err)
-{
-	if (!*s)
-		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s: empty", what);
-	if (s[0] == '-')
-		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s '%s': must not start with '-'",
-				  what, s);
-	if (strpbrk(s, "\n\r"))
-		return zf_err_set(err, -ZF_E_BADNAME, "invalid %s: contains a line break", what);
-	return 0;
-}
-
-static int check_value(const char *s, enum check check, const char *what, struct zf_err *err)
-{
-	const char *eq;
-
-	switch (check) {
-	case CHECK_SHORT:
-		return zf_zfs_shortname_check(s, err);
-	case CHECK_WORD:
-		return check_word(s, what, err);
-	case CHECK_ASSIGN:
-		eq = strchr(s, '=');
-		if (!eq || eq == s)
-			return zf_err_set(err, -ZF_E_BADNAME, "invalid %s '%s': want name=value",
-					  what, s);
-		return check_word(s, what, err);
-	default:
-		return zf_zfs_name_check(s, (unsigned)check, err);
-	}
-}
-
-/* A single string field: -ENOENT (no message) when absent, else 0 and *ret checked. */
-static int get_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
-		   struct zf_err *err)
-{
-	_cleanup_free_ char *s = NULL;
-	struct zf_err ferr = ZF_ERR_INIT;
-	int r;
-
-	r = zf_msg_get_str(req->msg, tag, &s, &ferr);
-	if (r == -ENOENT)
-		return r;
-	if (r >= 0)
-		r = check_value(s, check, tag_name(tag), &ferr);
-	if (r < 0)
-		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
-				  zf_err_msg(&ferr));
-	*ret = TAKE_PTR(s);
-	return 0;
-}
-
-static int need_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
-		    struct zf_err *err)
-{
-	int r = get_str(req, tag, check, ret, err);
-
-	if (r == -ENOENT)
-		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
-				  tag_name(tag));
-	return r;
-}
-
-static int opt_str(const struct zf_rpc_request *req, uint16_t tag, enum check check, char **ret,
-		   struct zf_err *err)
-{
-	int r = get_str(req, tag, check, ret, err);
-
-	if (r == -ENOENT) {
-		*ret = NULL;
-		return 0;
-	}
-	return r;
-}
-
-/* A repeated string field; at least one with need. */
-static int get_strv(const struct zf_rpc_request *req, uint16_t tag, enum check check, bool need,
-		    struct zf_strv *ret, struct zf_err *err)
-{
-	struct zf_err ferr = ZF_ERR_INIT;
-	int r;
-
-	r = zf_msg_get_strv(req->msg, tag, ret, &ferr);
-	for (size_t i = 0; r >= 0 && i < ret->n; i++)
-		r = check_value(ret->v[i], check, tag_name(tag), &ferr);
-	if (r < 0)
-		return zf_err_set(err, r, "%s: field %s: %s", req->info->name, tag_name(tag),
-				  zf_err_msg(&ferr));
-	if (need && ret->n == 0)
-		return zf_err_set(err, -EINVAL, "%s: missing field %s", req->info->name,
-				  tag_name(tag));
-	return 0;
 }
 
 static int get_flag(const struct zf_rpc_request *req, uint16_t tag, const char *what, bool *ret,
@@ -258,19 +134,16 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 {
 	struct serve *sv = userdata;
 	struct zf_endpoint *ep = sv->ep;
-	_cleanup_free_ char *root = NULL;
+	_cleanup_(zf_req_list_release) struct zf_req_list q = { 0 };
 	struct zf_rpc_keepalive *ka;
-	bool recursive;
 	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &root, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_RECURSIVE, "RECURSIVE", &recursive, err);
+	r = zf_req_list_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	if (req->info->kind == ZF_RPC_LIST_VERSIONS && sv->cached_id &&
-	    req->id == sv->cached_id + 1 && streq(sv->cached_root, root) &&
-	    sv->cached_recursive == recursive) {
+	    req->id == sv->cached_id + 1 && streq(sv->cached_root, q.fs) &&
+	    sv->cached_recursive == q.recursive) {
 		*ret = sv->cached;
 		sv->cached = (struct zf_ep_fs_list){ 0 };
 		cache_drop(sv);
@@ -278,11 +151,11 @@ static int list(struct zf_rpc_request *req, void *userdata, struct zf_ep_fs_list
 	}
 	cache_drop(sv);
 	ka = zf_rpc_keepalive_start(req->conn);
-	r = ep->ops->list(ep, root, recursive, NULL, NULL, ret, err);
+	r = ep->ops->list(ep, q.fs, q.recursive, NULL, NULL, ret, err);
 	zf_rpc_keepalive_stop(ka);
 	if (r >= 0 && req->info->kind == ZF_RPC_LIST_FS) {
-		sv->cached_root = TAKE_PTR(root);
-		sv->cached_recursive = recursive;
+		sv->cached_root = zf_xstrdup(q.fs);
+		sv->cached_recursive = q.recursive;
 	}
 	return r;
 }
@@ -293,12 +166,12 @@ static bool origin_visible(struct serve *sv, const struct zf_rpc_request *req, c
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
 	_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
 	const struct zf_rpc_req_info *info = zf_rpc_req_lookup(ZF_RPC_LIST_FS);
+	const struct zf_req_list q = { .fs = origin };
 	struct zf_err e = ZF_ERR_INIT;
 
 	if (!sv->hooks->allow)
 		return true;
-	zf_msg_start(&body, ZF_RPC_LIST_FS);
-	if (zf_msg_add_str(&body, ZF_TAG_FS, origin) < 0 ||
+	if (zf_req_list_encode(&q, ZF_RPC_LIST_FS, &body, &e) < 0 ||
 	    zf_msg_parse((const uint8_t *)body.data, body.len, &m, &e) < 0)
 		return false;
 	return sv->hooks->allow(sv->hooks->userdata, req->identity, info, &m, &e) >= 0;
@@ -375,15 +248,15 @@ static int h_list_versions(struct zf_rpc_request *req, void *userdata, struct zf
 static int h_get_resume_token(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *fs = NULL;
+	_cleanup_(zf_req_fs_release) struct zf_req_fs q = { 0 };
 	struct zf_ep_fs_list l = { 0 };
 	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	r = zf_req_fs_decode(req->msg, &q, err);
 	if (r >= 0)
-		r = ep->ops->list(ep, fs, false, NULL, NULL, &l, err);
+		r = ep->ops->list(ep, q.fs, false, NULL, NULL, &l, err);
 	for (size_t i = 0; r >= 0 && i < l.n; i++)
-		if (streq(l.v[i].name, fs) && l.v[i].resume_token)
+		if (streq(l.v[i].name, q.fs) && l.v[i].resume_token)
 			r = add_str(&req->resp, ZF_TAG_RESUME_TOKEN, l.v[i].resume_token, err);
 	zf_ep_fs_list_release(&l);
 	return r;
@@ -394,18 +267,15 @@ static int h_get_resume_token(struct zf_rpc_request *req, void *userdata, struct
 static int h_snapshot(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv fs = ZF_STRV_INIT;
-	_cleanup_free_ char *name = NULL;
+	_cleanup_(zf_req_snapshot_release) struct zf_req_snapshot q = { 0 };
 	struct zf_rpc_keepalive *ka;
 	int r;
 
-	r = get_strv(req, ZF_TAG_FS, CHECK_FS, true, &fs, err);
-	if (r >= 0)
-		r = need_str(req, ZF_TAG_NAME, CHECK_SHORT, &name, err);
+	r = zf_req_snapshot_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	ka = zf_rpc_keepalive_start(req->conn);
-	r = ep->ops->snapshot(ep, zf_strv_argv(&fs), fs.n, name, err);
+	r = ep->ops->snapshot(ep, q.fs.v, q.fs.n, q.name, err);
 	zf_rpc_keepalive_stop(ka);
 	return r;
 }
@@ -414,18 +284,15 @@ static int hold_release(struct zf_rpc_request *req, void *userdata, bool hold,
 			struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv snaps = ZF_STRV_INIT;
-	_cleanup_free_ char *tag = NULL;
+	_cleanup_(zf_req_hold_release) struct zf_req_hold q = { 0 };
 	int r;
 
-	r = need_str(req, ZF_TAG_HOLD_TAG, CHECK_WORD, &tag, err);
-	if (r >= 0)
-		r = get_strv(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, true, &snaps, err);
+	r = zf_req_hold_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	if (hold)
-		return ep->ops->hold(ep, tag, zf_strv_argv(&snaps), snaps.n, err);
-	return ep->ops->release(ep, tag, zf_strv_argv(&snaps), snaps.n, err);
+		return ep->ops->hold(ep, q.hold_tag, q.snapshot.v, q.snapshot.n, err);
+	return ep->ops->release(ep, q.hold_tag, q.snapshot.v, q.snapshot.n, err);
 }
 
 static int h_hold(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
@@ -441,15 +308,15 @@ static int h_release(struct zf_rpc_request *req, void *userdata, struct zf_err *
 static int h_holds(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv snaps = ZF_STRV_INIT;
+	_cleanup_(zf_req_holds_release) struct zf_req_holds q = { 0 };
 	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
 	_cleanup_buf_ struct zf_buf e = ZF_BUF_INIT;
 	struct zf_zfs_hold_list hl = { 0 };
 	int r;
 
-	r = get_strv(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, true, &snaps, err);
+	r = zf_req_holds_decode(req->msg, &q, err);
 	if (r >= 0)
-		r = ep->ops->holds(ep, zf_strv_argv(&snaps), snaps.n, &hl, err);
+		r = ep->ops->holds(ep, q.snapshot.v, q.snapshot.n, &hl, err);
 	for (size_t i = 0; r >= 0 && i < hl.n; i++) {
 		zf_msg_start(&e, 0);
 		r = add_str(&e, ZF_TAG_SNAPSHOT, hl.v[i].snapshot, err);
@@ -468,46 +335,40 @@ static int h_holds(struct zf_rpc_request *req, void *userdata, struct zf_err *er
 static int h_bookmark(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *snap = NULL, *mark = NULL;
+	_cleanup_(zf_req_bookmark_release) struct zf_req_bookmark q = { 0 };
 	int r;
 
-	/* zfs bookmark copies a bookmark too, so SNAPSHOT may name one */
-	r = need_str(req, ZF_TAG_SNAPSHOT, CHECK_VERSION, &snap, err);
-	if (r >= 0)
-		r = need_str(req, ZF_TAG_BOOKMARK, CHECK_BOOKMARK, &mark, err);
+	r = zf_req_bookmark_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
-	return ep->ops->bookmark(ep, snap, mark, err);
+	return ep->ops->bookmark(ep, q.snapshot, q.bookmark, err);
 }
 
 static int h_destroy_bookmark(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *mark = NULL;
+	_cleanup_(zf_req_destroy_bookmark_release) struct zf_req_destroy_bookmark q = { 0 };
 	int r;
 
-	r = need_str(req, ZF_TAG_BOOKMARK, CHECK_BOOKMARK, &mark, err);
+	r = zf_req_destroy_bookmark_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
-	return ep->ops->destroy_bookmark(ep, mark, err);
+	return ep->ops->destroy_bookmark(ep, q.bookmark, err);
 }
 
 /* Not in the endpoint table: the zfs layer of this host. */
 static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
-	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
-	_cleanup_free_ char *fs = NULL;
+	_cleanup_(zf_req_destroy_versions_release) struct zf_req_destroy_versions q = { 0 };
 	struct zf_rpc_keepalive *ka;
 	int r;
 	(void)userdata;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
-	if (r >= 0)
-		r = get_strv(req, ZF_TAG_NAME, CHECK_SHORT, true, &names, err);
+	r = zf_req_destroy_versions_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	ka = zf_rpc_keepalive_start(req->conn);
-	r = zf_zfs_destroy_snapshots(fs, zf_strv_argv(&names), names.n, err);
+	r = zf_zfs_destroy_snapshots(q.fs, q.name.v, q.name.n, err);
 	zf_rpc_keepalive_stop(ka);
 	return r;
 }
@@ -516,70 +377,62 @@ static int h_destroy_versions(struct zf_rpc_request *req, void *userdata, struct
 static int h_create(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv props = ZF_STRV_INIT, final = ZF_STRV_INIT;
-	_cleanup_free_ char *fs = NULL;
+	_cleanup_(zf_req_create_release) struct zf_req_create q = { 0 };
+	_cleanup_strv_ struct zf_strv final = ZF_STRV_INIT;
 	struct zf_recv_policy pol;
 	const char *const *roots;
 	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
-	if (r >= 0)
-		r = get_strv(req, ZF_TAG_PROP, CHECK_ASSIGN, false, &props, err);
+	r = zf_req_create_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	recv_scope(userdata, req, &pol, &roots);
-	r = zf_recv_policy_create(&pol, props.n ? zf_strv_argv(&props) : NULL, false, &final,
-				  err);
+	r = zf_recv_policy_create(&pol, q.prop.v, false, &final, err);
 	if (r < 0)
-		return zf_err_prefix(err, "create '%s'", fs);
-	return ep->ops->create(ep, fs, final.n ? zf_strv_argv(&final) : NULL, err);
+		return zf_err_prefix(err, "create '%s'", q.fs);
+	return ep->ops->create(ep, q.fs, final.n ? zf_strv_argv(&final) : NULL, err);
 }
 
 static int h_rename(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *from = NULL, *to = NULL;
+	_cleanup_(zf_req_rename_release) struct zf_req_rename q = { 0 };
 	int r;
 
-	r = need_str(req, ZF_TAG_FROM, CHECK_ANY, &from, err);
-	if (r >= 0)
-		r = need_str(req, ZF_TAG_TO, CHECK_ANY, &to, err);
+	r = zf_req_rename_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
-	return ep->ops->rename(ep, from, to, err);
+	return ep->ops->rename(ep, q.from, q.to, err);
 }
 
 static int h_inherit(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *fs = NULL, *prop = NULL;
-	int r;
-
+	_cleanup_(zf_req_inherit_release) struct zf_req_inherit q = { 0 };
 	struct zf_recv_policy pol;
 	const char *const *roots;
+	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
-	if (r >= 0)
-		r = need_str(req, ZF_TAG_PROP, CHECK_WORD, &prop, err);
+	r = zf_req_inherit_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
 	/* inheriting canmount turns mounting on: only what a sender may set */
 	recv_scope(userdata, req, &pol, &roots);
-	if ((r = zf_recv_policy_check_inherit(&pol, prop, false, err)) < 0)
+	if ((r = zf_recv_policy_check_inherit(&pol, q.prop, false, err)) < 0)
 		return r;
-	return ep->ops->inherit(ep, fs, prop, err);
+	return ep->ops->inherit(ep, q.fs, q.prop, err);
 }
 
 static int h_recv_abort(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_free_ char *fs = NULL;
+	_cleanup_(zf_req_fs_release) struct zf_req_fs q = { 0 };
 	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &fs, err);
+	r = zf_req_fs_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
-	return ep->ops->recv_abort(ep, fs, err);
+	return ep->ops->recv_abort(ep, q.fs, err);
 }
 
 /* ---- data channel ------------------------------------------------------------------ */
@@ -621,20 +474,21 @@ static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struc
 	struct serve *sv = userdata;
 	const struct zf_serve_datachan *conf = sv->hooks->datachan;
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
-	_cleanup_free_ char *addr = NULL, *ports = NULL;
+	_cleanup_(zf_req_data_channel_open_release) struct zf_req_data_channel_open q = { 0 };
+	_cleanup_free_ char *conf_ports = NULL;
+	const char *addr, *ports;
 	uint8_t secret[ZF_DATACHAN_SECRET_LEN];
 	struct zf_err lerr = ZF_ERR_INIT;
 	uint16_t first = 0, last = 0;
-	bool encrypt = false;
+	bool encrypt;
 	int r;
 
-	r = need_str(req, ZF_TAG_DATA_ADDR, CHECK_WORD, &addr, err);
-	if (r >= 0)
-		r = need_str(req, ZF_TAG_DATA_PORTS, CHECK_WORD, &ports, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_DATA_ENCRYPT, "DATA_ENCRYPT", &encrypt, err);
+	r = zf_req_data_channel_open_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
+	addr = q.data_addr;
+	ports = q.data_ports;
+	encrypt = q.data_encrypt;
 	if (streq(zf_rpc_conn_transport_kind(req->conn), "tcp"))
 		return zf_err_set(err, -EACCES, "data channel refused over a plain tcp:// "
 				  "connection: its secret would travel in clear (use tls:// or ssh)");
@@ -642,10 +496,8 @@ static int h_data_channel_open(struct zf_rpc_request *req, void *userdata, struc
 		return zf_err_set(err, -EOPNOTSUPP, "data channel: this server offers none "
 				  "(serve.data_channel in its config)");
 	if (conf) {
-		free(addr);
-		free(ports);
-		addr = zf_xstrdup(conf->listen);
-		ports = zf_xasprintf("%u-%u", conf->first, conf->last);
+		addr = conf->listen;
+		ports = conf_ports = zf_xasprintf("%u-%u", conf->first, conf->last);
 		first = conf->first;
 		last = conf->last;
 	} else if ((r = zf_datachan_ports_parse(ports, &first, &last, err)) < 0) {
@@ -728,54 +580,41 @@ static int channel_accept(struct zf_rpc_request *req, struct zf_datachan_listene
 
 /* ---- send ------------------------------------------------------------------------ */
 
-struct send_req {
-	char *snapshot, *from, *resume_token;
-	struct zf_zfs_send_opts o;
-};
-
-static void send_req_release(struct send_req *s)
+/*
+ * SEND and SEND_ESTIMATE: the body, which names a snapshot or a resume
+ * token; *ret_opts borrows from *ret.
+ */
+static int decode_send(struct zf_rpc_request *req, struct zf_req_send *ret,
+		       struct zf_zfs_send_opts *ret_opts, struct zf_err *err)
 {
-	free(s->snapshot);
-	free(s->from);
-	free(s->resume_token);
-}
-
-/* SEND and SEND_ESTIMATE: SNAPSHOT (absent when resuming), FROM?, RESUME_TOKEN?, flags. */
-static int decode_send(struct zf_rpc_request *req, struct send_req *s, struct zf_err *err)
-{
+	_cleanup_(zf_req_send_release) struct zf_req_send q = { 0 };
 	const char *name = req->info->name;
 	int r;
 
-	r = opt_str(req, ZF_TAG_SNAPSHOT, CHECK_SNAPSHOT, &s->snapshot, err);
-	if (r >= 0)
-		r = opt_str(req, ZF_TAG_FROM, CHECK_VERSION, &s->from, err);
-	if (r >= 0)
-		r = opt_str(req, ZF_TAG_RESUME_TOKEN, CHECK_WORD, &s->resume_token, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_INTERMEDIATES, "INTERMEDIATES", &s->o.intermediates, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_RAW, "RAW", &s->o.raw, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_COMPRESSED, "COMPRESSED", &s->o.compressed, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_LARGE_BLOCK, "LARGE_BLOCK", &s->o.large_block, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_EMBED, "EMBED", &s->o.embed, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_PROPS, "PROPS", &s->o.props, err);
+	r = zf_req_send_decode(req->msg, &q, err);
 	if (r < 0)
 		return r;
-	if (!s->snapshot && !s->resume_token)
+	if (!q.snapshot && !q.resume_token)
 		return zf_err_set(err, -EINVAL, "%s: missing field SNAPSHOT (or RESUME_TOKEN)",
 				  name);
-	if (s->snapshot && s->resume_token)
+	if (q.snapshot && q.resume_token)
 		return zf_err_set(err, -EINVAL, "%s: SNAPSHOT and RESUME_TOKEN exclude each other",
 				  name);
-	if (s->resume_token && s->from)
+	if (q.resume_token && q.from)
 		return zf_err_set(err, -EINVAL, "%s: FROM and RESUME_TOKEN exclude each other",
 				  name);
-	s->o.from = s->from;
-	s->o.resume_token = s->resume_token;
+	*ret_opts = (struct zf_zfs_send_opts){
+		.from = q.from,
+		.resume_token = q.resume_token,
+		.intermediates = q.intermediates,
+		.raw = q.raw,
+		.compressed = q.compressed,
+		.large_block = q.large_block,
+		.embed = q.embed,
+		.props = q.props,
+	};
+	*ret = q;
+	q = (struct zf_req_send){ 0 };
 	return 0;
 }
 
@@ -785,11 +624,12 @@ static int decode_send(struct zf_rpc_request *req, struct send_req *s, struct zf
  * checks that zfs will find them by the token's guids) and checked again,
  * as if the request had named them (docs/protocol.md, "Settled...").
  */
-static int check_token(struct zf_rpc_request *req, struct serve *sv, const struct send_req *s,
+static int check_token(struct zf_rpc_request *req, struct serve *sv, const struct zf_req_send *s,
 		       struct zf_err *err)
 {
 	_cleanup_buf_ struct zf_buf body = ZF_BUF_INIT;
 	_cleanup_free_ char *target = NULL, *from = NULL;
+	struct zf_err eerr = ZF_ERR_INIT;
 	struct zf_msg m = ZF_MSG_INIT;
 	int r;
 
@@ -801,9 +641,9 @@ static int check_token(struct zf_rpc_request *req, struct serve *sv, const struc
 	r = sv->ep->ops->resume_target(sv->ep, s->resume_token, &target, &from, err);
 	if (r < 0)
 		return r;
-	zf_msg_start(&body, req->info->kind);
-	if ((r = zf_msg_add_str(&body, ZF_TAG_SNAPSHOT, target)) < 0 ||
-	    (from && (r = zf_msg_add_str(&body, ZF_TAG_FROM, from)) < 0))
+	r = zf_req_send_encode(&(struct zf_req_send){ .snapshot = target, .from = from },
+			       req->info->kind, &body, &eerr);
+	if (r < 0)
 		return zf_err_set(err, r, "%s: resume token target too long", req->info->name);
 	r = zf_msg_parse((const uint8_t *)body.data, body.len, &m, err);
 	if (r >= 0)
@@ -815,18 +655,18 @@ static int check_token(struct zf_rpc_request *req, struct serve *sv, const struc
 static int h_send_estimate(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
 	struct zf_endpoint *ep = endpoint(userdata);
-	struct send_req s = { 0 };
+	_cleanup_(zf_req_send_release) struct zf_req_send s = { 0 };
+	struct zf_zfs_send_opts o;
 	uint64_t bytes = 0;
 	int r;
 
-	r = decode_send(req, &s, err);
+	r = decode_send(req, &s, &o, err);
 	if (r >= 0)
 		r = check_token(req, userdata, &s, err);
 	if (r >= 0)
-		r = ep->ops->send_estimate(ep, s.snapshot, &s.o, &bytes, err);
+		r = ep->ops->send_estimate(ep, s.snapshot, &o, &bytes, err);
 	if (r >= 0)
 		zf_msg_add_u64(&req->resp, ZF_TAG_BYTES, bytes);
-	send_req_release(&s);
 	return r;
 }
 
@@ -913,20 +753,20 @@ static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 	struct zf_endpoint *ep = endpoint(userdata);
 	struct send_stream ss = { .ep = ep, .st = { -EBADF, NULL } };
 	struct dc_send d = { .req = req, .ss = &ss };
+	_cleanup_(zf_req_send_release) struct zf_req_send s = { 0 };
 	_cleanup_free_ char *what = NULL;
-	struct send_req s = { 0 };
+	struct zf_zfs_send_opts o;
 	int r;
 
-	r = decode_send(req, &s, err);
+	r = decode_send(req, &s, &o, err);
 	if (r >= 0)
 		r = take_channel(req, userdata, &d.l, err);
 	if (r >= 0)
 		r = check_token(req, userdata, &s, err);
 	if (r >= 0)
-		r = ep->ops->send_start(ep, s.snapshot, &s.o, &ss.st, err);
+		r = ep->ops->send_start(ep, s.snapshot, &o, &ss.st, err);
 	if (r < 0) {
 		zf_datachan_listener_free(d.l);
-		send_req_release(&s);
 		return r;
 	}
 	what = s.snapshot ? zf_xasprintf("send '%s'", s.snapshot)
@@ -944,7 +784,6 @@ static int h_send(struct zf_rpc_request *req, void *userdata, struct zf_err *err
 		ep->ops->stream_kill(ep, &ss.st);
 		(void)ep->ops->stream_finish(ep, &ss.st, what, &ferr);
 	}
-	send_req_release(&s);
 	return r;
 }
 
@@ -1046,103 +885,117 @@ static int recv_on_channel(struct zf_rpc_request *req, struct zf_datachan_listen
 	return r;
 }
 
+/* The receive's arguments: what the client asks, under its identity's receive policy. */
+static void recv_prepare(struct serve *sv, const struct zf_rpc_request *req,
+			 const struct zf_req_recv *q, struct zf_recv_policy *pol,
+			 struct recv_gate *g)
+{
+	const char *const *roots;
+
+	recv_scope(sv, req, pol, &roots);
+	g->target = q->fs;
+	g->rq.resumable = q->resumable;
+	g->rq.force = q->force;
+	g->rq.request = (struct zf_recv_request){ q->set_prop.v, q->exclude_prop.v, false };
+	g->rq.policy = pol;
+	g->rq.origin_roots = roots;
+}
+
+/* The client's stream through the gate, on the data channel l (then freed) or on control. */
+static int recv_take_stream(struct zf_rpc_request *req, struct zf_datachan_listener *l,
+			    struct recv_gate *g, struct zf_err *serr)
+{
+	int r;
+
+	if (l)
+		r = recv_on_channel(req, l, g, serr);
+	else
+		r = zf_rpc_request_recv_stream(req, recv_sink, g, NULL, serr);
+	zf_datachan_listener_free(l);
+	zf_buf_release(&g->head);
+	return r;
+}
+
+/* zfs recv never ran: refused before it, or the stream ended inside its head. */
+static int recv_refused(const char *what, int r, const struct zf_err *serr, struct zf_err *err)
+{
+	if (r < 0)
+		return zf_err_set(err, r, "%s", zf_err_msg(serr));
+	return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
+			  "complete", what);
+}
+
+/*
+ * The client's stream broke (ERROR, a cut connection, a bad END): zfs recv
+ * must not finish on what it got as if that were the whole stream.
+ * Killed, it keeps its resume token.
+ */
+static int recv_abandon(struct recv_gate *g, const char *what, int r, const struct zf_err *serr,
+			struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+
+	g->ep->ops->stream_kill(g->ep, &g->st);
+	(void)g->ep->ops->stream_finish(g->ep, &g->st, what, &ferr);
+	return zf_err_set(err, r, "%s: %s", what, zf_err_msg(serr));
+}
+
+/*
+ * zfs recv's own verdict, which explains a sink failure (r, serr) better
+ * than EPIPE does.  It may take long to come (zfs recv commits the stream
+ * after the last byte), and the client waits for it on a timed read.
+ */
+static int recv_verdict(struct zf_rpc_request *req, struct recv_gate *g, const char *what, int r,
+			const struct zf_err *serr, struct zf_err *err)
+{
+	struct zf_err ferr = ZF_ERR_INIT;
+	struct zf_rpc_keepalive *ka;
+	int k;
+
+	ka = zf_rpc_keepalive_start(req->conn);
+	k = g->ep->ops->stream_finish(g->ep, &g->st, what, &ferr);
+	zf_rpc_keepalive_stop(ka);
+	if (k < 0)
+		return zf_err_set(err, k, "%s", zf_err_msg(&ferr));
+	if (r < 0)
+		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(serr));
+	return 0;
+}
+
 static int h_recv(struct zf_rpc_request *req, void *userdata, struct zf_err *err)
 {
-	struct zf_endpoint *ep = endpoint(userdata);
-	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT, exclude = ZF_STRV_INIT;
-	_cleanup_free_ char *target = NULL, *what = NULL;
+	_cleanup_(zf_req_recv_release) struct zf_req_recv q = { 0 };
 	_cleanup_(zf_datachan_listener_freep) struct zf_datachan_listener *l = NULL;
-	struct recv_gate g = { .ep = ep, .want = ZF_ZFS_RECORD_SIZE, .st = { -EBADF, NULL } };
-	struct zf_err serr = ZF_ERR_INIT, ferr = ZF_ERR_INIT;
+	_cleanup_free_ char *what = NULL;
+	struct recv_gate g = { .ep = endpoint(userdata), .want = ZF_ZFS_RECORD_SIZE,
+			       .st = { -EBADF, NULL } };
+	struct zf_err serr = ZF_ERR_INIT;
 	struct zf_recv_policy pol;
-	const char *const *roots;
-	struct zf_rpc_keepalive *ka;
-	bool no_mount;
-	int r, q;
+	int r;
 
-	r = need_str(req, ZF_TAG_FS, CHECK_FS, &target, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_RESUMABLE, "RESUMABLE", &g.rq.resumable, err);
-	if (r >= 0)             /* asked for by clients before the policy: always the case now */
-		r = get_flag(req, ZF_TAG_NO_MOUNT, "NO_MOUNT", &no_mount, err);
-	if (r >= 0)
-		r = get_flag(req, ZF_TAG_FORCE, "FORCE", &g.rq.force, err);
-	if (r >= 0)
-		r = get_strv(req, ZF_TAG_SET_PROP, CHECK_ASSIGN, false, &set, err);
-	if (r >= 0)
-		r = get_strv(req, ZF_TAG_EXCLUDE_PROP, CHECK_WORD, false, &exclude, err);
+	r = zf_req_recv_decode(req->msg, &q, err);
 	if (r >= 0)
 		r = take_channel(req, userdata, &l, err);
 	if (r < 0)
 		return r;
-	recv_scope(userdata, req, &pol, &roots);
-	g.target = target;
-	g.rq.request = (struct zf_recv_request){ set.n ? zf_strv_argv(&set) : NULL,
-						 exclude.n ? zf_strv_argv(&exclude) : NULL, false };
-	g.rq.policy = &pol;
-	g.rq.origin_roots = roots;
-	what = zf_xasprintf("receive into '%s'", target);
+	recv_prepare(userdata, req, &q, &pol, &g);
+	what = zf_xasprintf("receive into '%s'", q.fs);
 
-	if (l) {
-		r = recv_on_channel(req, l, &g, &serr);
-		l = zf_datachan_listener_free(l);
-	} else {
-		r = zf_rpc_request_recv_stream(req, recv_sink, &g, NULL, &serr);
-	}
-	zf_buf_release(&g.head);
-	if (!g.started) {
-		/* refused before zfs ran, or the stream ended inside its head */
-		if (r < 0)
-			return zf_err_set(err, r, "%s", zf_err_msg(&serr));
-		return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
-				  "complete", what);
-	}
-	if (r < 0 && !g.failed) {
-		/*
-		 * The client's stream broke (ERROR, a cut connection, a bad
-		 * END): zfs recv must not finish on what it got as if that
-		 * were the whole stream.  Killed, it keeps its resume token.
-		 */
-		ep->ops->stream_kill(ep, &g.st);
-		(void)ep->ops->stream_finish(ep, &g.st, what, &ferr);
-		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
-	}
-	/*
-	 * zfs recv's own verdict explains a sink failure better than EPIPE
-	 * does.  It may take long to come (zfs recv commits the stream after
-	 * the last byte), and the client waits for it on a timed read.
-	 */
-	ka = zf_rpc_keepalive_start(req->conn);
-	q = ep->ops->stream_finish(ep, &g.st, what, &ferr);
-	zf_rpc_keepalive_stop(ka);
-	if (q < 0)
-		return zf_err_set(err, q, "%s", zf_err_msg(&ferr));
-	if (r < 0)
-		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(&serr));
-	return 0;
+	r = recv_take_stream(req, TAKE_PTR(l), &g, &serr);
+	if (!g.started)
+		return recv_refused(what, r, &serr, err);
+	if (r < 0 && !g.failed)
+		return recv_abandon(&g, what, r, &serr, err);
+	return recv_verdict(req, &g, what, r, &serr, err);
 }
 
 /* ---- serving ---------------------------------------------------------------------- */
 
+/* One row per request of rpc/protocol.def: PING's is NULL, rpc/conn.c answers it. */
 static const struct zf_rpc_handler handlers[] = {
-	{ ZF_RPC_LIST_FS, h_list_fs },
-	{ ZF_RPC_LIST_VERSIONS, h_list_versions },
-	{ ZF_RPC_SEND, h_send },
-	{ ZF_RPC_RECV, h_recv },
-	{ ZF_RPC_HOLD, h_hold },
-	{ ZF_RPC_RELEASE, h_release },
-	{ ZF_RPC_HOLDS, h_holds },
-	{ ZF_RPC_BOOKMARK, h_bookmark },
-	{ ZF_RPC_DESTROY_BOOKMARK, h_destroy_bookmark },
-	{ ZF_RPC_DESTROY_VERSIONS, h_destroy_versions },
-	{ ZF_RPC_CREATE, h_create },
-	{ ZF_RPC_RENAME, h_rename },
-	{ ZF_RPC_INHERIT, h_inherit },
-	{ ZF_RPC_RECV_ABORT, h_recv_abort },
-	{ ZF_RPC_GET_RESUME_TOKEN, h_get_resume_token },
-	{ ZF_RPC_SEND_ESTIMATE, h_send_estimate },
-	{ ZF_RPC_SNAPSHOT, h_snapshot },
-	{ ZF_RPC_DATA_CHANNEL_OPEN, h_data_channel_open },
+#define ZF_REQUEST(name, kind, flags, fs_tag, owned_tag, owned_prefix, handler) \
+	{ ZF_RPC_##name, handler },
+#include "rpc/protocol.def"
 };
 
 static int serve_allow(void *userdata, const char *identity, const struct zf_rpc_req_info *info,
