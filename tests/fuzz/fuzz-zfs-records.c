@@ -37,6 +37,8 @@ static ssize_t take(const struct zf_buf *b, size_t *at, void *p, size_t n)
 {
 	size_t k = MIN(MIN(n, (size_t)509), b->len - *at);
 
+	if (k == 0)
+		return 0;         /* b->data may be NULL */
 	memcpy(p, b->data + *at, k);
 	*at += k;
 	return (ssize_t)k;

@@ -246,6 +246,8 @@ static ssize_t take(const struct zf_buf *b, size_t *at, size_t piece, void *p, s
 {
 	size_t k = MIN(MIN(n, piece), b->len - *at);
 
+	if (k == 0)
+		return 0;         /* b->data may be NULL */
 	memcpy(p, b->data + *at, k);
 	*at += k;
 	return (ssize_t)k;
