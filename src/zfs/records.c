@@ -412,18 +412,17 @@ int zf_zfs_records_finish(struct zf_zfs_records *r, struct zf_err *err)
 	if (r->remaining > 0)
 		return fail(r, err, -EBADMSG, "truncated at byte %llu, %llu payload bytes missing",
 			    at, (unsigned long long)r->remaining);
+	if (r->state == S_DONE && r->hdr_len == 0)
+		return 0;
 	r->failed = -EBADMSG;
 	if (r->hdr_len > 0)
 		return zf_err_set(err, -EBADMSG, "zfs send stream: truncated at byte %llu, inside "
-				  "record %llu", at, (unsigned long long)r->index);
+				  "the header of record %llu", at, (unsigned long long)r->index);
 	if (r->state == S_START)
 		return zf_err_set(err, -EBADMSG, "zfs send stream: empty");
-	if (r->state != S_DONE)
-		return zf_err_set(err, -EBADMSG, "zfs send stream: truncated at byte %llu, before "
-				  "record %llu: no %s", at, (unsigned long long)r->index,
-				  r->state == S_BETWEEN ? "final END" : "END");
-	r->failed = 0;
-	return 0;
+	return zf_err_set(err, -EBADMSG, "zfs send stream: truncated at byte %llu, before record "
+			  "%llu: no %s", at, (unsigned long long)r->index,
+			  r->state == S_BETWEEN ? "final END" : "END");
 }
 
 /* The split */

@@ -66,8 +66,9 @@ struct zf_zfs_record {
 /*
  * What a reader calls; either may be NULL.  record() comes once the
  * record's checksum is verified; payload() then gets its payload in
- * pieces (the next record's checksum, or END's, verifies them).  A
- * negative return stops the reader with that code.
+ * pieces (the next record's checksum, or END's, verifies them).  rec and
+ * rec->header are valid during the call only.  A negative return stops
+ * the reader with that code.
  */
 struct zf_zfs_records_ops {
 	int (*record)(void *userdata, const struct zf_zfs_record *rec, struct zf_err *err);
