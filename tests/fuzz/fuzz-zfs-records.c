@@ -1,4 +1,5 @@
 /* tests/fuzz/fuzz-zfs-records.c — every record of a zfs send stream; split then rebuild is identity */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
@@ -60,6 +61,37 @@ static ssize_t get_data(void *userdata, void *p, size_t n, struct zf_err *err)
 	return take(&m->data, &m->data_at, p, n);
 }
 
+/* Rebuilds from meta and data; if that works, splitting the stream must give them back. */
+static int rebuilt_splits_back(struct mem *m, const uint8_t *meta, size_t nmeta,
+			       const uint8_t *data, size_t ndata)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	const struct zf_zfs_rebuild_io io = { get_meta, get_data, put_out, m };
+	struct zf_zfs_split *s;
+	int q;
+
+	zf_buf_reset(&m->meta);
+	zf_buf_reset(&m->data);
+	zf_buf_reset(&m->out);
+	zf_buf_add(&m->meta, meta, nmeta);
+	zf_buf_add(&m->data, data, ndata);
+	m->meta_at = m->data_at = 0;
+	if (zf_zfs_rebuild(&io, &err) < 0)
+		return 0;       /* hostile meta: refused is fine */
+	zf_buf_reset(&m->meta);
+	zf_buf_reset(&m->data);
+	s = zf_zfs_split_new(put_meta, put_data, m);
+	q = zf_zfs_split_feed(s, m->out.data, m->out.len, &err);
+	if (q >= 0)
+		q = zf_zfs_split_finish(s, &err);
+	zf_zfs_split_free(s);
+	if (q < 0 || m->meta.len != nmeta || m->data.len != ndata ||
+	    memcmp(m->meta.data, meta, nmeta) != 0 ||
+	    (ndata > 0 && memcmp(m->data.data, data, ndata) != 0))
+		return -EBADMSG;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct zf_err err = ZF_ERR_INIT;
@@ -80,16 +112,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(m.out.data, data, size) != 0)
 			abort();        /* what the reader accepts must come back whole */
 	}
-	/* the input as meta, with a stretch of itself as data */
-	zf_buf_reset(&m.meta);
-	zf_buf_reset(&m.data);
-	zf_buf_reset(&m.out);
-	zf_buf_add(&m.meta, data, size);
-	zf_buf_add(&m.data, data, size / 2);
-	m.meta_at = m.data_at = 0;
-	zf_err_clear(&err);
-	q = zf_zfs_rebuild(&io, &err);
-	(void)q;        /* hostile meta: anything but a crash will do */
+	/* the input as u32 LE meta length, meta, data: what rebuilds must split back the same */
+	if (size >= 4) {
+		size_t mlen = MIN((size_t)data[0] | (size_t)data[1] << 8 | (size_t)data[2] << 16 |
+				  (size_t)data[3] << 24, size - 4);
+		if (rebuilt_splits_back(&m, data + 4, mlen, data + 4 + mlen, size - 4 - mlen) < 0)
+			abort();
+	}
 	zf_buf_release(&m.meta);
 	zf_buf_release(&m.data);
 	zf_buf_release(&m.out);
