@@ -382,8 +382,8 @@ int zf_zfs_records_feed(struct zf_zfs_records *r, const void *buf, size_t n, str
 		} else {
 			if (r->state == S_DONE) {
 				r->failed = -EBADMSG;
-				return zf_err_set(err, -EBADMSG, "zfs send stream: %zu bytes past the "
-						  "end of the stream at byte %llu", n,
+				return zf_err_set(err, -EBADMSG, "zfs send stream: %zu bytes "
+						  "past the end of the stream at byte %llu", n,
 						  (unsigned long long)r->offset);
 			}
 			k = MIN(n, RS - r->hdr_len);
@@ -439,6 +439,16 @@ static void le64(uint8_t *p, uint64_t v)
 	wr(p, v, 8, false);
 }
 
+static int guid_differs(const struct zf_zfs_record *rec, uint64_t guid, uint64_t want,
+			struct zf_err *err)
+{
+	return zf_err_set(err, -ENOTSUP, "zfs send stream: record %llu (%s) at byte %llu: "
+			  "toguid %llx is not its BEGIN's %llx, cannot split",
+			  (unsigned long long)rec->index, zf_zfs_record_type_name(rec->type),
+			  (unsigned long long)rec->offset, (unsigned long long)guid,
+			  (unsigned long long)want);
+}
+
 static int split_record(void *userdata, const struct zf_zfs_record *rec, struct zf_err *err)
 {
 	struct zf_zfs_split *s = userdata;
@@ -462,13 +472,7 @@ static int split_record(void *userdata, const struct zf_zfs_record *rec, struct 
 	} else if (rec->substream) {
 		size_t off = toguid_off[rec->type];
 		if (rd(h + off, 8, be) != s->guid)
-			return zf_err_set(err, -ENOTSUP, "zfs send stream: record %llu (%s) at byte "
-					  "%llu: toguid %llx is not its BEGIN's %llx, cannot split",
-					  (unsigned long long)rec->index,
-					  zf_zfs_record_type_name(rec->type),
-					  (unsigned long long)rec->offset,
-					  (unsigned long long)rd(h + off, 8, be),
-					  (unsigned long long)s->guid);
+			return guid_differs(rec, rd(h + off, 8, be), s->guid, err);
 		memset(h + off, 0, 8);
 		memset(h + CKOFF, 0, RS - CKOFF);
 	}

@@ -57,8 +57,8 @@ struct zf_zfs_record {
 	uint64_t offset;                /* of the record's first byte */
 	uint32_t type;                  /* ZF_ZFS_DRR_* */
 	bool big_endian;                /* the sender's byte order */
-	bool substream;                 /* false: a compound stream's header BEGIN/END or final END */
-	bool block;                     /* the payload is block data: WRITE, SPILL, WRITE_EMBEDDED */
+	bool substream;                 /* false: a compound header's BEGIN/END, the final END */
+	bool block;                     /* payload is block data: WRITE, SPILL, WRITE_EMBEDDED */
 	uint64_t payload_len;
 	const uint8_t *header;          /* ZF_ZFS_RECORD_SIZE bytes, as in the stream */
 };
@@ -132,7 +132,10 @@ struct zf_zfs_split;            /* opaque */
 struct zf_zfs_split *zf_zfs_split_new(zf_zfs_out_fn meta, zf_zfs_out_fn data, void *userdata);
 struct zf_zfs_split *zf_zfs_split_free(struct zf_zfs_split *s);
 DEFINE_CLEANUP_FUNC(struct zf_zfs_split *, zf_zfs_split_free);
-/* As zf_zfs_records_feed(), writing meta and data as it goes. */
+/*
+ * As zf_zfs_records_feed(), writing meta and data as it goes; also
+ * -ENOTSUP for a record the rebuild could not reproduce byte for byte.
+ */
 _must_check_ int zf_zfs_split_feed(struct zf_zfs_split *s, const void *p, size_t n,
 				   struct zf_err *err);
 /* As zf_zfs_records_finish(): the split is good only if this returns 0. */

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz-zfs-records.c — every record of a zfs send stream; split then rebuild is identity */
+/* tests/fuzz/fuzz-zfs-records.c — send-stream records; split, rebuild and back are identity */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -278,7 +278,8 @@ static void mem_release(struct mem *m)
 
 static int split(const uint8_t *p, size_t n, size_t step, struct mem *m, struct zf_err *err)
 {
-	_cleanup_(zf_zfs_split_freep) struct zf_zfs_split *s = zf_zfs_split_new(out_meta, out_data, m);
+	_cleanup_(zf_zfs_split_freep) struct zf_zfs_split *s =
+		zf_zfs_split_new(out_meta, out_data, m);
 	int q;
 
 	zf_buf_reset(&m->meta);
