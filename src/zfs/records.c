@@ -16,8 +16,10 @@
  *
  * The sender (dmu_send.c's dump_record(), libzfs's for the compound
  * header) adds to the checksum the record's first 280 bytes, stores the
- * sum at 280, adds those 32 bytes, then the payload in one call; a call
- * ignores a tail shorter than a word, so we drop one at a payload's end too.
+ * sum at 280, adds those 32 bytes, then the payload in one call.  A call
+ * ignores a tail shorter than a word; zfs send never makes one (payloads
+ * come in 8-byte units at least), and as no checksum would cover its bytes
+ * the reader refuses it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -222,6 +224,10 @@ static int payload_len(struct zf_zfs_records *r, struct zf_err *err)
 	default:
 		break;
 	}
+	/* the sender's sum skips a tail short of a word: nothing would vouch for it */
+	if (n % 4 != 0)
+		return fail(r, err, -EBADMSG, "payload of %llu bytes, not whole 4-byte words",
+			    (unsigned long long)n);
 	r->rec.payload_len = n;
 	r->rec.block = r->rec.type == ZF_ZFS_DRR_WRITE || r->rec.type == ZF_ZFS_DRR_SPILL ||
 		       r->rec.type == ZF_ZFS_DRR_WRITE_EMBEDDED;

@@ -24,6 +24,7 @@ struct zf_err;
  * Every record but BEGIN ends in a fletcher-4 of everything before that
  * field since the substream's BEGIN (words in the sender's byte order),
  * and a substream's END carries the fletcher-4 of the substream before it.
+ * Payloads must be whole 4-byte words, or their tail would go unchecked.
  * The reader checks all of it, and the structure: one substream, or a
  * compound stream (BEGIN + header nvlist, END, substreams, END) whose two
  * structural ENDs are written by libzfs without a trailing checksum.

@@ -700,6 +700,12 @@ static void test_hostile(void **state)
 	reseal((uint8_t *)k.b.data, &k.s, true);
 	expect(&k.b, -E2BIG, "record 2 (OBJECT)");
 
+	/* a payload whose tail no checksum would cover */
+	build(&k, false, false, 1);
+	put((uint8_t *)k.b.data + k.s.v[7].off + 16, 510, 8, false);
+	reseal((uint8_t *)k.b.data, &k.s, false);
+	expect(&k.b, -EBADMSG, "record 7 (SPILL) at byte 7800: payload of 510 bytes, not whole");
+
 	/* the END of a substream must sum it */
 	build(&k, false, false, 1);
 	h = (uint8_t *)k.b.data + k.s.v[k.s.n - 1].off;
