@@ -17,6 +17,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/strv.h"
 #include "zfs/recv-policy.h"
 #include "util/banned.h"
@@ -95,56 +96,41 @@ static void print_text(const struct zf_replicate_result *res, bool dry_run)
 static void print_json(const struct zf_replicate_result *res, bool dry_run)
 {
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_json j = ZF_JSON_INIT(&b);
 
-	zf_buf_addf(&b, "{\"result\":\"%s\",\"ok\":%u,\"failed\":%u,\"skipped\":%u,\"sync_snapshot\":",
-		    dry_run ? "planned" : res->failed || res->skipped ? "partial" : "ok", res->ok,
-		    res->failed, res->skipped);
-	if (res->sync_snap)
-		zf_buf_add_json_str(&b, res->sync_snap);
-	else
-		zf_buf_adds(&b, "null");
-	zf_buf_adds(&b, ",\"target_id\":");
-	if (res->target_id)
-		zf_buf_add_json_str(&b, res->target_id);
-	else
-		zf_buf_adds(&b, "null");
-	zf_buf_adds(&b, ",\"filesystems\":[");
+	zf_json_object_begin(&j);
+	zf_json_key_str(&j, "result",
+			dry_run ? "planned" : res->failed || res->skipped ? "partial" : "ok");
+	zf_json_key_u64(&j, "ok", res->ok);
+	zf_json_key_u64(&j, "failed", res->failed);
+	zf_json_key_u64(&j, "skipped", res->skipped);
+	zf_json_key_str(&j, "sync_snapshot", res->sync_snap);
+	zf_json_key_str(&j, "target_id", res->target_id);
+	zf_json_key(&j, "filesystems");
+	zf_json_array_begin(&j);
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replicate_fs_result *f = &res->v[i];
-		zf_buf_adds(&b, i ? ",{\"source\":" : "{\"source\":");
-		zf_buf_add_json_str(&b, f->source);
-		zf_buf_adds(&b, ",\"target\":");
-		zf_buf_add_json_str(&b, f->target);
-		zf_buf_addf(&b, ",\"action\":\"%s\",\"from\":", zf_replan_action_str(f->action));
-		if (f->from)
-			zf_buf_add_json_str(&b, f->from);
-		else
-			zf_buf_adds(&b, "null");
-		zf_buf_adds(&b, ",\"to\":");
-		if (f->to)
-			zf_buf_add_json_str(&b, f->to);
-		else
-			zf_buf_adds(&b, "null");
-		zf_buf_addf(&b, ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,\"result\":\"%s\",\"error\":",
-			    f->bytes, f->seconds, zf_replicate_status_str(f->status));
-		if (f->error)
-			zf_buf_add_json_str(&b, f->error);
-		else
-			zf_buf_adds(&b, "null");
-		zf_buf_adds(&b, ",\"note\":");
-		if (f->message)
-			zf_buf_add_json_str(&b, f->message);
-		else
-			zf_buf_adds(&b, "null");
-		zf_buf_adds(&b, ",\"removed\":[");
-		for (char **n = f->removed; n && *n; n++) {
-			if (n != f->removed)
-				zf_buf_addc(&b, ',');
-			zf_buf_add_json_str(&b, *n);
-		}
-		zf_buf_adds(&b, "]}");
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "source", f->source);
+		zf_json_key_str(&j, "target", f->target);
+		zf_json_key_str(&j, "action", zf_replan_action_str(f->action));
+		zf_json_key_str(&j, "from", f->from);
+		zf_json_key_str(&j, "to", f->to);
+		zf_json_key_u64(&j, "bytes", f->bytes);
+		zf_json_key_fixed(&j, "seconds", f->seconds, 3);
+		zf_json_key_str(&j, "result", zf_replicate_status_str(f->status));
+		zf_json_key_str(&j, "error", f->error);
+		zf_json_key_str(&j, "note", f->message);
+		zf_json_key(&j, "removed");
+		zf_json_array_begin(&j);
+		for (char **n = f->removed; n && *n; n++)
+			zf_json_str(&j, *n);
+		zf_json_array_end(&j);
+		zf_json_object_end(&j);
 	}
-	zf_buf_adds(&b, "]}\n");
+	zf_json_array_end(&j);
+	zf_json_object_end(&j);
+	zf_json_newline(&j);
 	fputs(zf_buf_str(&b), stdout);
 }
 
