@@ -29,6 +29,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/num.h"
 #include "util/strv.h"
 #include "zfs/stream.h"
 #include "util/banned.h"
@@ -129,35 +130,10 @@ static int fail(const char *sub, const struct zf_err *err)
 	return zf_sub_fail("debug", sub, err);
 }
 
-/* "123", "4K", "2G": a byte count. */
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end = NULL;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -EINVAL;
-	if (*end) {
-		const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
-		if (!u || end[1] != '\0')
-			return -EINVAL;
-		shift = 10 * (unsigned)(u - units + 1);
-		if (v > (UINT64_MAX >> shift))
-			return -ERANGE;
-	}
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
-
 /* A pipe size: 4K to 1G, as F_SETPIPE_SZ can take (up to /proc/sys/fs/pipe-max-size). */
 static int parse_pipe_size(const char *s, uint64_t *ret)
 {
-	if (parse_size(s, ret) < 0 || *ret < 4096 || *ret > (1u << 30))
+	if (zf_parse_size(s, ret) < 0 || *ret < 4096 || *ret > (1u << 30))
 		return -EINVAL;
 	return 0;
 }
@@ -178,7 +154,7 @@ static int parse_seconds(const char *s, int *ret_ms)
 {
 	uint64_t v;
 
-	if (parse_size(s, &v) < 0 || !isdigit((unsigned char)s[strlen(s) - 1]) || v == 0 ||
+	if (zf_parse_size(s, &v) < 0 || !isdigit((unsigned char)s[strlen(s) - 1]) || v == 0 ||
 	    v > 86400)
 		return -EINVAL;
 	*ret_ms = (int)v * 1000;
@@ -189,14 +165,14 @@ static int parse_seconds(const char *s, int *ret_ms)
 static int parse_addr(const char *s, bool listen, char **ret_host, char **ret_port)
 {
 	const char *colon = strrchr(s, ':'), *port;
+	uint16_t portnum;
 	size_t hlen;
 
 	if (!colon)
 		return -EINVAL;
 	port = colon + 1;
 	hlen = (size_t)(colon - s);
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
-	    strtoul(port, NULL, 10) > 65535)
+	if (zf_parse_port(port, strlen(port), &portnum) < 0)
 		return -EINVAL;
 	if (s[0] == '[' && (hlen < 3 || s[hlen - 1] != ']'))
 		return -EINVAL;
@@ -311,7 +287,7 @@ static int debug_stream_source(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+b:p:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'b':
-			if (parse_size(optarg, &n) < 0)
+			if (zf_parse_size(optarg, &n) < 0)
 				return sub_usage_error("stream-source", "bad byte count '%s'",
 						       optarg);
 			have_n = true;

@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/num.h"
 #include "util/strv.h"
 #include "zfs/recv-policy.h"
 #include "util/banned.h"
@@ -207,9 +208,8 @@ int cmd_replicate(int argc, char **argv)
 		switch (c) {
 		case 'r': o.recursive = true; break;
 		case 'j': {
-			char *e;
-			unsigned long v = strtoul(optarg, &e, 10);
-			if (*e || !*optarg || v < 1 || v > 8)
+			uint64_t v;
+			if (zf_parse_u64_lenient(optarg, 8, &v) < 0 || v < 1)
 				return zf_usage_error("replicate", "--jobs takes 1 to 8, not '%s'", optarg);
 			o.jobs = (unsigned)v;
 			break;
@@ -263,18 +263,16 @@ int cmd_replicate(int argc, char **argv)
 			ra.remote_zferry = optarg;
 			break;
 		case OPT_TIMEOUT: {
-			char *e;
-			unsigned long v = strtoul(optarg, &e, 10);
-			if (*e || !*optarg || optarg[0] == '-' || v < 1 || v > 86400)
+			uint64_t v;
+			if (optarg[0] == '-' || zf_parse_u64_lenient(optarg, 86400, &v) < 0 || v < 1)
 				return zf_usage_error("replicate", "--timeout takes 1 to 86400 "
 						      "seconds, not '%s'", optarg);
 			ra.timeout_ms = (int)v * 1000;
 			break;
 		}
 		case OPT_RETRIES: {
-			char *e;
-			unsigned long v = strtoul(optarg, &e, 10);
-			if (*e || !*optarg || optarg[0] == '-' || v > 100)
+			uint64_t v;
+			if (optarg[0] == '-' || zf_parse_u64_lenient(optarg, 100, &v) < 0)
 				return zf_usage_error("replicate", "--retries takes 0 to 100, not '%s'",
 						      optarg);
 			o.retries = (unsigned)v;

@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 struct store_cmd {
@@ -148,17 +149,9 @@ static int bad_option(const char *sub, int argc, char **argv)
 
 static int parse_u64(const char *s, uint64_t *ret)
 {
-	char *end = NULL;
-	unsigned long long v;
-
 	if (!s || !*s || *s == '-' || *s == '+')
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	return zf_parse_u64_lenient(s, UINT64_MAX, ret);
 }
 
 static int parse_jobs(const char *s, unsigned *ret)

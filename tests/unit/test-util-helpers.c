@@ -1,13 +1,15 @@
-/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer */
+/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/num.h"
 
 static void test_json_nesting(void **state)
 {
@@ -115,6 +117,96 @@ static void test_json_file(void **state)
 	free(text);
 }
 
+static void test_num_u64(void **state)
+{
+	uint64_t v = 7;
+	(void)state;
+
+	assert_int_equal(zf_parse_u64("0", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(zf_parse_u64("007", 10, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(zf_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	v = 1;
+	assert_int_equal(zf_parse_u64("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(zf_parse_u64("99999999999999999999999", UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(zf_parse_u64("11", 10, &v), -ERANGE);
+	assert_int_equal(v, 1);        /* untouched on failure */
+	const char *bad[] = { "", " 1", "1 ", "+1", "-1", "0x10", "1e3", "1.0",
+			      "9999999999999999999999x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(zf_parse_u64(bad[i], UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64n("123456", 3, 1000, &v), 0);
+	assert_int_equal(v, 123);
+	assert_int_equal(zf_parse_u64n("1", 0, 1000, &v), -EINVAL);
+}
+
+static void test_num_lenient(void **state)
+{
+	uint64_t v = 9;
+	(void)state;
+
+	/* what strtoull took: white space and a sign first */
+	assert_int_equal(zf_parse_u64_lenient(" \t+5", 100, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(zf_parse_u64_lenient("-0", 100, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(zf_parse_u64_lenient("-1", UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(zf_parse_u64_lenient("101", 100, &v), -ERANGE);
+	assert_int_equal(zf_parse_u64_lenient("", 100, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64_lenient(" ", 100, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64_lenient("+", 100, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64_lenient("+ 5", 100, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64_lenient("5 ", 100, &v), -EINVAL);
+	assert_int_equal(zf_parse_u64_lenient("++5", 100, &v), -EINVAL);
+}
+
+static void test_num_port(void **state)
+{
+	uint16_t p = 1;
+	(void)state;
+
+	assert_int_equal(zf_parse_port("0", 1, &p), 0);
+	assert_int_equal(p, 0);
+	assert_int_equal(zf_parse_port("65535", 5, &p), 0);
+	assert_int_equal(p, 65535);
+	assert_int_equal(zf_parse_port("00022", 5, &p), 0);
+	assert_int_equal(p, 22);
+	assert_int_equal(zf_parse_port("22-30", 2, &p), 0);
+	assert_int_equal(p, 22);
+	assert_int_equal(zf_parse_port("65536", 5, &p), -ERANGE);
+	assert_int_equal(zf_parse_port("000022", 6, &p), -EINVAL);
+	assert_int_equal(zf_parse_port("", 0, &p), -EINVAL);
+	assert_int_equal(zf_parse_port("2a", 2, &p), -EINVAL);
+	assert_int_equal(zf_parse_port("-1", 2, &p), -EINVAL);
+}
+
+static void test_num_size(void **state)
+{
+	uint64_t v = 0;
+	(void)state;
+
+	assert_int_equal(zf_parse_size("123", &v), 0);
+	assert_int_equal(v, 123);
+	assert_int_equal(zf_parse_size("4K", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(zf_parse_size("4k", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(zf_parse_size("3M", &v), 0);
+	assert_int_equal(v, 3 << 20);
+	assert_int_equal(zf_parse_size("2g", &v), 0);
+	assert_true(v == UINT64_C(2) << 30);
+	assert_int_equal(zf_parse_size("16777215T", &v), 0);
+	assert_true(v == UINT64_C(16777215) << 40);
+	assert_int_equal(zf_parse_size("16777216T", &v), -ERANGE);
+	assert_int_equal(zf_parse_size("99999999999999999999", &v), -ERANGE);
+	const char *bad[] = { "", "K", "4KB", "4P", "4 K", " 4", "+4", "-4", "4.5M",
+			      "4Ki" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(zf_parse_size(bad[i], &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +215,10 @@ int main(void)
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_json_raw),
 		cmocka_unit_test(test_json_file),
+		cmocka_unit_test(test_num_u64),
+		cmocka_unit_test(test_num_lenient),
+		cmocka_unit_test(test_num_port),
+		cmocka_unit_test(test_num_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
