@@ -28,6 +28,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/io.h"
 #include "util/num.h"
 #include "util/strv.h"
@@ -188,23 +189,13 @@ static int parse_addr(const char *s, bool listen, char **ret_host, char **ret_po
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 		       struct zf_err *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char buf[2 * ZF_DATACHAN_SECRET_LEN + 8];
 	ssize_t n;
-	size_t len;
+	size_t len, bad;
 
 	if (fd < 0)
 		return zf_err_set(err, -errno, "cannot open secret file '%s': %m", path);
@@ -220,14 +211,10 @@ static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 		return zf_err_set(err, -EINVAL, "secret file '%s': want %d hex digits, found %zu "
 				  "characters", path, 2 * ZF_DATACHAN_SECRET_LEN, len);
 	}
-	for (size_t i = 0; i < ZF_DATACHAN_SECRET_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			explicit_bzero(buf, sizeof(buf));
-			return zf_err_set(err, -EINVAL, "secret file '%s': not a hex digit at "
-					  "offset %zu", path, 2 * i + (hi < 0 ? 0 : 1));
-		}
-		secret[i] = (uint8_t)(hi << 4 | lo);
+	if (zf_hex_decode(buf, ZF_DATACHAN_SECRET_LEN, secret, &bad) < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return zf_err_set(err, -EINVAL, "secret file '%s': not a hex digit at offset %zu",
+				  path, bad);
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
@@ -383,6 +370,7 @@ static int debug_stream_sink(int argc, char **argv)
 static int debug_datachan_secret(int argc, char **argv)
 {
 	uint8_t s[ZF_DATACHAN_SECRET_LEN];
+	char hex[2 * ZF_DATACHAN_SECRET_LEN + 1];
 	struct zf_err err = ZF_ERR_INIT;
 	int r = only_help("datachan-secret", usage_secret, argc, argv);
 
@@ -390,10 +378,9 @@ static int debug_datachan_secret(int argc, char **argv)
 		return r > 0 ? ZF_EXIT_OK : -r;
 	if (zf_datachan_secret_new(s, &err) < 0)
 		return fail("datachan-secret", &err);
-	for (size_t i = 0; i < sizeof(s); i++)
-		printf("%02x", s[i]);
-	printf("\n");
+	printf("%s\n", zf_hex_encode(s, sizeof(s), hex));
 	explicit_bzero(s, sizeof(s));
+	explicit_bzero(hex, sizeof(hex));
 	return ZF_EXIT_OK;
 }
 

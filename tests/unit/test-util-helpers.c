@@ -1,4 +1,4 @@
-/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers */
+/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers, hex */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/json.h"
 #include "util/num.h"
 
@@ -207,6 +208,31 @@ static void test_num_size(void **state)
 		assert_int_equal(zf_parse_size(bad[i], &v), -EINVAL);
 }
 
+static void test_hex(void **state)
+{
+	const uint8_t b[] = { 0x00, 0x01, 0x9f, 0xa0, 0xff };
+	uint8_t back[5] = { 0 };
+	char s[11];
+	size_t bad = 99;
+	(void)state;
+
+	assert_string_equal(zf_hex_encode(b, sizeof(b), s), "00019fa0ff");
+	assert_string_equal(zf_hex_encode(b, 0, s), "");
+	assert_int_equal(zf_hex_decode("00019FA0ff", 5, back, &bad), 0);
+	assert_memory_equal(back, b, sizeof(b));
+	assert_int_equal(bad, 99);
+	assert_int_equal(zf_hex_decode("0001g0", 3, back, &bad), -EINVAL);
+	assert_int_equal(bad, 4);
+	assert_int_equal(zf_hex_decode("00010g", 3, back, &bad), -EINVAL);
+	assert_int_equal(bad, 5);
+	/* a short string stops at its NUL, never reads past it */
+	assert_int_equal(zf_hex_decode("0", 1, back, NULL), -EINVAL);
+	assert_int_equal(zf_hex_digit('7'), 7);
+	assert_int_equal(zf_hex_digit('B'), 11);
+	assert_int_equal(zf_hex_digit('x'), -1);
+	assert_int_equal(zf_hex_digit(' '), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_num_lenient),
 		cmocka_unit_test(test_num_port),
 		cmocka_unit_test(test_num_size),
+		cmocka_unit_test(test_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
