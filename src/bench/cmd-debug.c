@@ -17,7 +17,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "bench/bench.h"
 #include "cli/cli.h"
 #include "endpoint/open.h"
@@ -220,17 +219,9 @@ static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_rate(uint64_t bytes, double t0)
 {
-	double s = now_s() - t0;
+	double s = zf_now_sec() - t0;
 
 	fprintf(stderr, "bytes=%" PRIu64 " seconds=%.3f MiB/s=%.1f\n", bytes, s,
 		s > 0 ? (double)bytes / 1048576.0 / s : 0.0);
@@ -351,7 +342,7 @@ static int debug_stream_sink(int argc, char **argv)
 	if (pipe_size && set_pipe_size(STDIN_FILENO, pipe_size, "stream-sink") < 0)
 		return ZF_EXIT_FAIL;
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
 		if (k < 0) {
@@ -487,7 +478,7 @@ static int debug_datachan_recv(int argc, char **argv)
 		return fail("datachan-recv", &err);
 	zf_transport_set_timeout(t, o.timeout_ms);
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_transport_read(t, buf, BUF_SIZE, &err);
 		if (k < 0)
@@ -526,7 +517,7 @@ static int debug_datachan_send(int argc, char **argv)
 	if (r < 0)
 		return fail("datachan-send", &err);
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
 		if (k < 0) {
@@ -639,7 +630,7 @@ static int debug_rpc_send(int argc, char **argv)
 	if (r < 0)
 		return fail("rpc-send", &err);
 	/* as the replication engine moves a stream between endpoints: splice when it can */
-	t0 = now_s();
+	t0 = zf_now_sec();
 	r = zf_write_full(st.fd, head.data, head.len);
 	if (r >= 0)
 		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "chunk/chunker.h"
 #include "chunk/index.h"
 #include "chunk/store-ops.h"
@@ -14,6 +13,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/io.h"
 #include "util/json.h"
 #include "util/num.h"
 #include "util/banned.h"
@@ -217,13 +217,6 @@ static char *default_store(const char *index)
 	return zf_xasprintf("%.*s/default.castr", (int)(slash - index), index);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int store_make(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -242,7 +235,7 @@ static int store_make(int argc, char **argv)
 	struct zf_err err = ZF_ERR_INIT;
 	const char *index, *file;
 	bool json = false;
-	double t0 = now();
+	double t0 = zf_now_sec();
 	int c, r;
 
 	zf_chunk_params_default(&mo.params);
@@ -291,7 +284,7 @@ static int store_make(int argc, char **argv)
 	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
 	if (r < 0)
 		return fail("make", &err);
-	t0 = now();
+	t0 = zf_now_sec();
 	r = zf_chunk_make(fd, index, store, &mo, &st, &err);
 	if (r < 0)
 		return fail("make", &err);
@@ -312,7 +305,7 @@ static int store_make(int argc, char **argv)
 		zf_json_u64(&j, mo.params.avg);
 		zf_json_u64(&j, mo.params.max);
 		zf_json_array_end(&j);
-		zf_json_key_fixed(&j, "seconds", now() - t0, 3);
+		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
 		zf_json_object_end(&j);
 		zf_json_newline(&j);
 		fputs(zf_buf_str(&b), stdout);
@@ -345,7 +338,7 @@ static int store_extract(int argc, char **argv)
 	const char *cache_path = NULL, *index, *out;
 	size_t nstores = 0, nseeds = 0;
 	bool json = false;
-	double t0 = now();
+	double t0 = zf_now_sec();
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+s:c:j:h", opts, NULL)) >= 0) {
@@ -408,7 +401,7 @@ static int store_extract(int argc, char **argv)
 		xo.cache = cache;
 		xo.seeds = seeds;
 		xo.nseeds = nseeds;
-		t0 = now();
+		t0 = zf_now_sec();
 		if (streq(out, "-"))
 			r = zf_chunk_extract(index, NULL, STDOUT_FILENO, &xo, &st, &err);
 		else
@@ -433,7 +426,7 @@ static int store_extract(int argc, char **argv)
 		/* only asked for: whether O_DIRECT was used or refused */
 		if (xo.direct)
 			zf_json_key_bool(&j, "direct", st.direct);
-		zf_json_key_fixed(&j, "seconds", now() - t0, 3);
+		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
 		zf_json_object_end(&j);
 		zf_json_newline(&j);
 		fputs(zf_buf_str(&b), stdout);

@@ -1,4 +1,4 @@
-/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers, hex */
+/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers, hex, clock */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include "util/buf.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/json.h"
 #include "util/num.h"
 
@@ -233,6 +234,19 @@ static void test_hex(void **state)
 	assert_int_equal(zf_hex_digit(' '), -1);
 }
 
+static void test_clock(void **state)
+{
+	int64_t ms = zf_now_ms();
+	double sec = zf_now_sec();
+	(void)state;
+
+	/* one clock: the two readings agree to within the time between them */
+	assert_true(sec * 1000 - (double)ms >= -1.0);
+	assert_true(sec * 1000 - (double)ms < 1000.0);
+	assert_true(zf_now_sec() >= sec);
+	assert_true(zf_now_ms() >= ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_num_port),
 		cmocka_unit_test(test_num_size),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
