@@ -1,4 +1,4 @@
-/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers, hex, clock */
+/* tests/unit/test-util-helpers.c — the one-home helpers: JSON writer, numbers, hex, clock, error copies */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/json.h"
@@ -247,6 +248,27 @@ static void test_clock(void **state)
 	assert_true(zf_now_ms() >= ms);
 }
 
+static void test_err_copy(void **state)
+{
+	struct zf_err inner = ZF_ERR_INIT, outer = ZF_ERR_INIT, bare = ZF_ERR_INIT;
+	(void)state;
+
+	zf_err_set(&inner, -ENOENT, "no '%s'", "x");
+	assert_int_equal(zf_err_copy(&outer, -EIO, &inner), -EIO);
+	assert_int_equal(outer.code, -EIO);
+	assert_string_equal(outer.msg, "no 'x'");
+	/* the first message wins */
+	assert_int_equal(zf_err_copy(&outer, -EPERM, &bare), -EPERM);
+	assert_int_equal(outer.code, -EIO);
+	assert_string_equal(outer.msg, "no 'x'");
+	/* a callee that set no message: the text its code stands for */
+	zf_err_clear(&outer);
+	bare.code = -ENOSPC;
+	assert_int_equal(zf_err_copy(&outer, -ENOSPC, &bare), -ENOSPC);
+	assert_string_equal(outer.msg, zf_err_msg(&bare));
+	assert_int_equal(zf_err_copy(NULL, -EINVAL, &inner), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_num_size),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_err_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
