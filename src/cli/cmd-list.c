@@ -58,16 +58,14 @@ static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_vers
 	struct zf_json j = ZF_JSON_INIT(&b);
 
 	zf_json_object_begin(&j);
-	zf_json_key(&j, "datasets");
-	zf_json_array_begin(&j);
+	zf_json_key_array_begin(&j, "datasets");
 	for (size_t i = 0; i < fs->n; i++) {
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "name", fs->v[i].name);
 		zf_json_key_str(&j, "type", fs->v[i].type);
 		zf_json_key_u64_str(&j, "guid", fs->v[i].guid);
 		zf_json_key_u64(&j, "createtxg", fs->v[i].createtxg);
-		zf_json_key(&j, "versions");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "versions");
 		for (size_t k = 0; k < vers->n; k++) {
 			const struct zf_zfs_version *v = &vers->v[k];
 			if (!streq(v->fs, fs->v[i].name))
@@ -86,9 +84,7 @@ static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_vers
 		zf_json_array_end(&j);
 		zf_json_object_end(&j);
 	}
-	zf_json_array_end(&j);
-	zf_json_object_end(&j);
-	zf_json_newline(&j);
+	zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 }
 

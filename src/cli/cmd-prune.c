@@ -67,14 +67,12 @@ static void add_reasons(struct zf_buf *b, const struct zf_retention_policy *p,
 static void json_reasons(struct zf_json *j, const struct zf_retention_policy *p,
 			 const struct zf_prune_item *it)
 {
-	zf_json_key(j, "rules");
-	zf_json_array_begin(j);
+	zf_json_key_array_begin(j, "rules");
 	for (size_t i = 0; i < zf_retention_policy_nrules(p); i++)
 		if (it->verdict.rules & (UINT64_C(1) << i))
 			zf_json_str(j, zf_retention_rule_text(p, i));
 	zf_json_array_end(j);
-	zf_json_key(j, "protected");
-	zf_json_array_begin(j);
+	zf_json_key_array_begin(j, "protected");
 	for (size_t i = 0; i < ELEMENTSOF(protect_bits); i++)
 		if (it->verdict.protect & protect_bits[i])
 			zf_json_str(j, zf_retention_protect_str(protect_bits[i]));
@@ -93,13 +91,11 @@ static void print_json(const struct zf_prune_report *rep, const struct zf_retent
 	zf_json_key_u64(&j, "destroy", rep->ndestroy);
 	zf_json_key_u64(&j, "held", rep->nheld);
 	zf_json_key_u64(&j, "failed", rep->nfailed);
-	zf_json_key(&j, "filesystems");
-	zf_json_array_begin(&j);
+	zf_json_key_array_begin(&j, "filesystems");
 	for (size_t f = 0; f < rep->nfs; f++) {
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "name", rep->fs[f]);
-		zf_json_key(&j, "snapshots");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "snapshots");
 		for (; k < rep->n && rep->v[k].fs == rep->fs[f]; k++) {
 			const struct zf_prune_item *it = &rep->v[k];
 			char when[32];
@@ -118,9 +114,7 @@ static void print_json(const struct zf_prune_report *rep, const struct zf_retent
 		zf_json_array_end(&j);
 		zf_json_object_end(&j);
 	}
-	zf_json_array_end(&j);
-	zf_json_object_end(&j);
-	zf_json_newline(&j);
+	zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 }
 

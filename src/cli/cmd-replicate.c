@@ -107,8 +107,7 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 	zf_json_key_u64(&j, "skipped", res->skipped);
 	zf_json_key_str(&j, "sync_snapshot", res->sync_snap);
 	zf_json_key_str(&j, "target_id", res->target_id);
-	zf_json_key(&j, "filesystems");
-	zf_json_array_begin(&j);
+	zf_json_key_array_begin(&j, "filesystems");
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replicate_fs_result *f = &res->v[i];
 		zf_json_object_begin(&j);
@@ -122,16 +121,13 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 		zf_json_key_str(&j, "result", zf_replicate_status_str(f->status));
 		zf_json_key_str(&j, "error", f->error);
 		zf_json_key_str(&j, "note", f->message);
-		zf_json_key(&j, "removed");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "removed");
 		for (char **n = f->removed; n && *n; n++)
 			zf_json_str(&j, *n);
 		zf_json_array_end(&j);
 		zf_json_object_end(&j);
 	}
-	zf_json_array_end(&j);
-	zf_json_object_end(&j);
-	zf_json_newline(&j);
+	zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 }
 

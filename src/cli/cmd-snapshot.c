@@ -79,13 +79,10 @@ int cmd_snapshot(int argc, char **argv)
 
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "name", name);
-		zf_json_key(&j, "snapshots");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "snapshots");
 		for (size_t i = 0; i < made.n; i++)
 			zf_json_str(&j, made.v[i]);
-		zf_json_array_end(&j);
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
+		zf_json_finish(&j);
 		fputs(zf_buf_str(&b), stdout);
 	} else {
 		for (size_t i = 0; i < made.n; i++)

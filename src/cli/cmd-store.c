@@ -299,15 +299,13 @@ static int store_make(int argc, char **argv)
 		zf_json_key_u64(&j, "chunks", st.chunks);
 		zf_json_key_u64(&j, "new_chunks", st.new_chunks);
 		zf_json_key_u64(&j, "new_bytes", st.new_bytes);
-		zf_json_key(&j, "chunk_size");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "chunk_size");
 		zf_json_u64(&j, mo.params.min);
 		zf_json_u64(&j, mo.params.avg);
 		zf_json_u64(&j, mo.params.max);
 		zf_json_array_end(&j);
 		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
+		zf_json_finish(&j);
 		fputs(zf_buf_str(&b), stdout);
 	}
 	return ZF_EXIT_OK;
@@ -427,8 +425,7 @@ static int store_extract(int argc, char **argv)
 		if (xo.direct)
 			zf_json_key_bool(&j, "direct", st.direct);
 		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
+		zf_json_finish(&j);
 		fputs(zf_buf_str(&b), stdout);
 	}
 	return ZF_EXIT_OK;
@@ -525,8 +522,7 @@ static int store_verify(int argc, char **argv)
 		zf_json_key_u64(&j, "removed", st.removed);
 		zf_json_key(&j, "damaged_chunks");
 		zf_json_raw(&j, zf_buf_str(&b));
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
+		zf_json_finish(&j);
 		fputs(zf_buf_str(&out), stdout);
 	} else
 		fprintf(stderr,
@@ -615,8 +611,7 @@ static int store_prune(int argc, char **argv)
 		zf_json_key_u64(&j, "removed_bytes", st.removed_bytes);
 		zf_json_key(&j, "removed_chunks");
 		zf_json_raw(&j, zf_buf_str(&b));
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
+		zf_json_finish(&j);
 		fputs(zf_buf_str(&out), stdout);
 	}
 	return ZF_EXIT_OK;
@@ -656,8 +651,7 @@ static int store_list_chunks(int argc, char **argv)
 		return fail("list-chunks", &err);
 	if (json) {
 		zf_json_object_begin(&j);
-		zf_json_key(&j, "chunks");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "chunks");
 	}
 	for (;;) {
 		struct zf_chunk_id id;
@@ -686,11 +680,8 @@ static int store_list_chunks(int argc, char **argv)
 		fflush(stdout);
 		return fail("list-chunks", &err);
 	}
-	if (json) {
-		zf_json_array_end(&j);
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
-	}
+	if (json)
+		zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 	return ZF_EXIT_OK;
 }
@@ -780,8 +771,7 @@ static int store_info(int argc, char **argv)
 	}
 	if (json) {
 		zf_json_object_begin(&j);
-		zf_json_key(&j, "indexes");
-		zf_json_array_begin(&j);
+		zf_json_key_array_begin(&j, "indexes");
 	}
 	for (int i = optind; i < argc; i++) {
 		struct zf_index_stats st;
@@ -794,8 +784,7 @@ static int store_info(int argc, char **argv)
 		if (json) {
 			zf_json_object_begin(&j);
 			zf_json_key_str(&j, "index", argv[i]);
-			zf_json_key(&j, "chunk_size");
-			zf_json_array_begin(&j);
+			zf_json_key_array_begin(&j, "chunk_size");
 			zf_json_u64(&j, st.min);
 			zf_json_u64(&j, st.avg);
 			zf_json_u64(&j, st.max);
@@ -823,11 +812,8 @@ static int store_info(int argc, char **argv)
 					    st.stored_bytes, st.missing);
 		}
 	}
-	if (json) {
-		zf_json_array_end(&j);
-		zf_json_object_end(&j);
-		zf_json_newline(&j);
-	}
+	if (json)
+		zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 	return ZF_EXIT_OK;
 }

@@ -49,13 +49,14 @@ static void nest_begin(struct zf_json *j, char c)
 	assert(j->depth < ZF_JSON_DEPTH_MAX);
 	j->depth++;
 	j->has_items[j->depth] = false;
+	j->closers[j->depth] = c == '{' ? '}' : ']';
 	zf_buf_addc(j->b, c);
 	flush(j);
 }
 
 static void nest_end(struct zf_json *j, char c)
 {
-	assert(j->depth > 0 && !j->after_key);
+	assert(j->depth > 0 && !j->after_key && j->closers[j->depth] == c);
 	j->depth--;
 	zf_buf_addc(j->b, c);
 	flush(j);
@@ -89,6 +90,25 @@ void zf_json_key(struct zf_json *j, const char *key)
 	zf_buf_addc(j->b, ':');
 	j->after_key = true;
 	flush(j);
+}
+
+void zf_json_key_object_begin(struct zf_json *j, const char *key)
+{
+	zf_json_key(j, key);
+	zf_json_object_begin(j);
+}
+
+void zf_json_key_array_begin(struct zf_json *j, const char *key)
+{
+	zf_json_key(j, key);
+	zf_json_array_begin(j);
+}
+
+void zf_json_finish(struct zf_json *j)
+{
+	while (j->depth > 0)
+		nest_end(j, j->closers[j->depth]);
+	zf_json_newline(j);
 }
 
 void zf_json_str(struct zf_json *j, const char *s)

@@ -32,6 +32,7 @@ struct zf_json {
 	struct zf_buf scratch;  /* with f: one value at a time */
 	unsigned depth;
 	bool has_items[ZF_JSON_DEPTH_MAX + 1];  /* a comma before the next value at this level */
+	char closers[ZF_JSON_DEPTH_MAX + 1];    /* '}' or ']' for each open level */
 	bool after_key;         /* a value follows a key: no comma */
 };
 
@@ -48,6 +49,11 @@ void zf_json_array_begin(struct zf_json *j);
 void zf_json_array_end(struct zf_json *j);
 /* Inside an object: the next value's name. */
 void zf_json_key(struct zf_json *j, const char *key);
+/* A key whose value is an object or array, opened: "key":{ / "key":[ */
+void zf_json_key_object_begin(struct zf_json *j, const char *key);
+void zf_json_key_array_begin(struct zf_json *j, const char *key);
+/* Closes whatever is open, innermost first, and ends the document with "\n". */
+void zf_json_finish(struct zf_json *j);
 
 /* Values. zf_json_str() writes null for a NULL s. */
 void zf_json_str(struct zf_json *j, const char *s);

@@ -44,6 +44,22 @@ static void test_json_nesting(void **state)
 				    "null],\"ok\":true,\"guid\":\"18446744073709551615\"}\n");
 }
 
+static void test_json_finish(void **state)
+{
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_json j = ZF_JSON_INIT(&b);
+	(void)state;
+
+	zf_json_object_begin(&j);
+	zf_json_key_array_begin(&j, "a");
+	zf_json_object_begin(&j);
+	zf_json_key_object_begin(&j, "b");
+	zf_json_key_u64(&j, "c", 1);
+	zf_json_finish(&j);
+	assert_string_equal(b.data, "{\"a\":[{\"b\":{\"c\":1}}]}\n");
+	assert_int_equal(j.depth, 0);
+}
+
 static void test_json_numbers(void **state)
 {
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
@@ -273,6 +289,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_nesting),
+		cmocka_unit_test(test_json_finish),
 		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_json_raw),
