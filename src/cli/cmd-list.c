@@ -54,8 +54,7 @@ static void format_time(int64_t t, char *buf, size_t n)
 static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,
 		       unsigned types)
 {
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct zf_json j = ZF_JSON_INIT(&b);
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 	zf_json_object_begin(&j);
 	zf_json_key_array_begin(&j, "datasets");
@@ -85,7 +84,6 @@ static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_vers
 		zf_json_object_end(&j);
 	}
 	zf_json_finish(&j);
-	fputs(zf_buf_str(&b), stdout);
 }
 
 static void print_table(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,

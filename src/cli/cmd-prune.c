@@ -82,8 +82,7 @@ static void json_reasons(struct zf_json *j, const struct zf_retention_policy *p,
 static void print_json(const struct zf_prune_report *rep, const struct zf_retention_policy *p,
 		       bool dry_run)
 {
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct zf_json j = ZF_JSON_INIT(&b);
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 	size_t k = 0;
 
 	zf_json_object_begin(&j);
@@ -115,7 +114,6 @@ static void print_json(const struct zf_prune_report *rep, const struct zf_retent
 		zf_json_object_end(&j);
 	}
 	zf_json_finish(&j);
-	fputs(zf_buf_str(&b), stdout);
 }
 
 static void print_text(const struct zf_prune_report *rep, const struct zf_retention_policy *p,

@@ -96,8 +96,7 @@ static void print_text(const struct zf_replicate_result *res, bool dry_run)
 
 static void print_json(const struct zf_replicate_result *res, bool dry_run)
 {
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct zf_json j = ZF_JSON_INIT(&b);
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 	zf_json_object_begin(&j);
 	zf_json_key_str(&j, "result",
@@ -128,7 +127,6 @@ static void print_json(const struct zf_replicate_result *res, bool dry_run)
 		zf_json_object_end(&j);
 	}
 	zf_json_finish(&j);
-	fputs(zf_buf_str(&b), stdout);
 }
 
 enum {

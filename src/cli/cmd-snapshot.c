@@ -74,8 +74,7 @@ int cmd_snapshot(int argc, char **argv)
 		return ZF_EXIT_FAIL;
 	}
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-		struct zf_json j = ZF_JSON_INIT(&b);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "name", name);
@@ -83,7 +82,6 @@ int cmd_snapshot(int argc, char **argv)
 		for (size_t i = 0; i < made.n; i++)
 			zf_json_str(&j, made.v[i]);
 		zf_json_finish(&j);
-		fputs(zf_buf_str(&b), stdout);
 	} else {
 		for (size_t i = 0; i < made.n; i++)
 			printf("%s\n", made.v[i]);

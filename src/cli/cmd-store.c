@@ -289,8 +289,7 @@ static int store_make(int argc, char **argv)
 	if (r < 0)
 		return fail("make", &err);
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-		struct zf_json j = ZF_JSON_INIT(&b);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "index", index);
@@ -306,7 +305,6 @@ static int store_make(int argc, char **argv)
 		zf_json_array_end(&j);
 		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
 		zf_json_finish(&j);
-		fputs(zf_buf_str(&b), stdout);
 	}
 	return ZF_EXIT_OK;
 }
@@ -410,8 +408,7 @@ static int store_extract(int argc, char **argv)
 	if (r < 0)
 		return fail("extract", &err);
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-		struct zf_json j = ZF_JSON_INIT(&b);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 		zf_json_object_begin(&j);
 		zf_json_key_str(&j, "index", index);
@@ -426,7 +423,6 @@ static int store_extract(int argc, char **argv)
 			zf_json_key_bool(&j, "direct", st.direct);
 		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
 		zf_json_finish(&j);
-		fputs(zf_buf_str(&b), stdout);
 	}
 	return ZF_EXIT_OK;
 }
@@ -511,8 +507,7 @@ static int store_verify(int argc, char **argv)
 	if (r < 0)
 		return fail("verify", &err);
 	if (vo.json) {
-		_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-		struct zf_json j = ZF_JSON_INIT(&out);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 		zf_json_array_end(&items);
 		zf_json_object_begin(&j);
@@ -523,7 +518,6 @@ static int store_verify(int argc, char **argv)
 		zf_json_key(&j, "damaged_chunks");
 		zf_json_raw(&j, zf_buf_str(&b));
 		zf_json_finish(&j);
-		fputs(zf_buf_str(&out), stdout);
 	} else
 		fprintf(stderr,
 			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
@@ -600,8 +594,7 @@ static int store_prune(int argc, char **argv)
 	if (r < 0)
 		return fail("prune", &err);
 	if (po.json) {
-		_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
-		struct zf_json j = ZF_JSON_INIT(&out);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
 		zf_json_array_end(&items);
 		zf_json_object_begin(&j);
@@ -612,7 +605,6 @@ static int store_prune(int argc, char **argv)
 		zf_json_key(&j, "removed_chunks");
 		zf_json_raw(&j, zf_buf_str(&b));
 		zf_json_finish(&j);
-		fputs(zf_buf_str(&out), stdout);
 	}
 	return ZF_EXIT_OK;
 }

@@ -8,18 +8,23 @@
 
 void zf_json_init_buf(struct zf_json *j, struct zf_buf *b)
 {
-	*j = (struct zf_json){ .b = b, .scratch = ZF_BUF_INIT };
+	*j = (struct zf_json)ZF_JSON_INIT(b);
 }
 
 void zf_json_init_file(struct zf_json *j, FILE *f)
 {
-	*j = (struct zf_json){ .f = f, .scratch = ZF_BUF_INIT };
-	j->b = &j->scratch;
+	*j = (struct zf_json)ZF_JSON_INIT_FILE(f);
 }
 
 void zf_json_release(struct zf_json *j)
 {
 	zf_buf_release(&j->scratch);
+}
+
+/* Where the text goes first: with a stream, the scratch buffer flush() empties. */
+static struct zf_buf *out(struct zf_json *j)
+{
+	return j->f ? &j->scratch : j->b;
 }
 
 /* With a stream, what the last call added goes out now. */
@@ -39,7 +44,7 @@ static void value_begin(struct zf_json *j)
 		return;
 	}
 	if (j->has_items[j->depth])
-		zf_buf_addc(j->b, ',');
+		zf_buf_addc(out(j), ',');
 	j->has_items[j->depth] = true;
 }
 
@@ -50,7 +55,7 @@ static void nest_begin(struct zf_json *j, char c)
 	j->depth++;
 	j->has_items[j->depth] = false;
 	j->closers[j->depth] = c == '{' ? '}' : ']';
-	zf_buf_addc(j->b, c);
+	zf_buf_addc(out(j), c);
 	flush(j);
 }
 
@@ -58,7 +63,7 @@ static void nest_end(struct zf_json *j, char c)
 {
 	assert(j->depth > 0 && !j->after_key && j->closers[j->depth] == c);
 	j->depth--;
-	zf_buf_addc(j->b, c);
+	zf_buf_addc(out(j), c);
 	flush(j);
 }
 
@@ -86,8 +91,8 @@ void zf_json_key(struct zf_json *j, const char *key)
 {
 	assert(!j->after_key);
 	value_begin(j);
-	zf_buf_add_json_str(j->b, key);
-	zf_buf_addc(j->b, ':');
+	zf_buf_add_json_str(out(j), key);
+	zf_buf_addc(out(j), ':');
 	j->after_key = true;
 	flush(j);
 }
@@ -115,37 +120,37 @@ void zf_json_str(struct zf_json *j, const char *s)
 {
 	value_begin(j);
 	if (s)
-		zf_buf_add_json_str(j->b, s);
+		zf_buf_add_json_str(out(j), s);
 	else
-		zf_buf_adds(j->b, "null");
+		zf_buf_adds(out(j), "null");
 	flush(j);
 }
 
 void zf_json_u64(struct zf_json *j, uint64_t v)
 {
 	value_begin(j);
-	zf_buf_addf(j->b, "%" PRIu64, v);
+	zf_buf_addf(out(j), "%" PRIu64, v);
 	flush(j);
 }
 
 void zf_json_i64(struct zf_json *j, int64_t v)
 {
 	value_begin(j);
-	zf_buf_addf(j->b, "%" PRId64, v);
+	zf_buf_addf(out(j), "%" PRId64, v);
 	flush(j);
 }
 
 void zf_json_u64_str(struct zf_json *j, uint64_t v)
 {
 	value_begin(j);
-	zf_buf_addf(j->b, "\"%" PRIu64 "\"", v);
+	zf_buf_addf(out(j), "\"%" PRIu64 "\"", v);
 	flush(j);
 }
 
 void zf_json_bool(struct zf_json *j, bool v)
 {
 	value_begin(j);
-	zf_buf_adds(j->b, v ? "true" : "false");
+	zf_buf_adds(out(j), v ? "true" : "false");
 	flush(j);
 }
 
@@ -157,52 +162,36 @@ void zf_json_null(struct zf_json *j)
 void zf_json_fixed(struct zf_json *j, double v, int decimals)
 {
 	value_begin(j);
-	zf_buf_addf(j->b, "%.*f", decimals, v);
+	zf_buf_addf(out(j), "%.*f", decimals, v);
 	flush(j);
 }
 
 void zf_json_raw(struct zf_json *j, const char *json)
 {
 	value_begin(j);
-	zf_buf_adds(j->b, json);
+	zf_buf_adds(out(j), json);
 	flush(j);
 }
 
 void zf_json_newline(struct zf_json *j)
 {
-	zf_buf_addc(j->b, '\n');
+	zf_buf_addc(out(j), '\n');
 	flush(j);
 }
 
-void zf_json_key_str(struct zf_json *j, const char *key, const char *s)
-{
-	zf_json_key(j, key);
-	zf_json_str(j, s);
-}
+/* zf_json_key_T(j, key, v): the key, then zf_json_T(j, v). */
+#define KEYED(T, type)                                                  \
+	void zf_json_key_##T(struct zf_json *j, const char *key, type v)  \
+	{                                                               \
+		zf_json_key(j, key);                                    \
+		zf_json_##T(j, v);                                      \
+	}
 
-void zf_json_key_u64(struct zf_json *j, const char *key, uint64_t v)
-{
-	zf_json_key(j, key);
-	zf_json_u64(j, v);
-}
-
-void zf_json_key_u64_str(struct zf_json *j, const char *key, uint64_t v)
-{
-	zf_json_key(j, key);
-	zf_json_u64_str(j, v);
-}
-
-void zf_json_key_i64(struct zf_json *j, const char *key, int64_t v)
-{
-	zf_json_key(j, key);
-	zf_json_i64(j, v);
-}
-
-void zf_json_key_bool(struct zf_json *j, const char *key, bool v)
-{
-	zf_json_key(j, key);
-	zf_json_bool(j, v);
-}
+KEYED(str, const char *)
+KEYED(u64, uint64_t)
+KEYED(u64_str, uint64_t)
+KEYED(i64, int64_t)
+KEYED(bool, bool)
 
 void zf_json_key_fixed(struct zf_json *j, const char *key, double v, int decimals)
 {

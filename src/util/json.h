@@ -27,8 +27,8 @@
 #define ZF_JSON_DEPTH_MAX 32
 
 struct zf_json {
-	struct zf_buf *b;       /* where the text goes, or ... */
-	FILE *f;                /* ... written through to this stream */
+	struct zf_buf *b;       /* where the text goes, unless ... */
+	FILE *f;                /* ... it is written through to this stream */
 	struct zf_buf scratch;  /* with f: one value at a time */
 	unsigned depth;
 	bool has_items[ZF_JSON_DEPTH_MAX + 1];  /* a comma before the next value at this level */
@@ -38,6 +38,8 @@ struct zf_json {
 
 /* Writing into a buffer holds nothing: no release needed. */
 #define ZF_JSON_INIT(buf) { .b = (buf), .scratch = ZF_BUF_INIT }
+/* Writing through to a stream: release with zf_json_release() (or _cleanup_json_). */
+#define ZF_JSON_INIT_FILE(file) { .f = (file), .scratch = ZF_BUF_INIT }
 void zf_json_init_buf(struct zf_json *j, struct zf_buf *b);
 void zf_json_init_file(struct zf_json *j, FILE *f);
 /* Frees what the writer holds (not b, not f). */
