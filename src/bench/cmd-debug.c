@@ -17,7 +17,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "bench/bench.h"
 #include "cli/cli.h"
 #include "endpoint/open.h"
@@ -28,7 +27,9 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/io.h"
+#include "util/num.h"
 #include "util/strv.h"
 #include "zfs/stream.h"
 #include "util/banned.h"
@@ -129,35 +130,10 @@ static int fail(const char *sub, const struct zf_err *err)
 	return zf_sub_fail("debug", sub, err);
 }
 
-/* "123", "4K", "2G": a byte count. */
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end = NULL;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -EINVAL;
-	if (*end) {
-		const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
-		if (!u || end[1] != '\0')
-			return -EINVAL;
-		shift = 10 * (unsigned)(u - units + 1);
-		if (v > (UINT64_MAX >> shift))
-			return -ERANGE;
-	}
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
-
 /* A pipe size: 4K to 1G, as F_SETPIPE_SZ can take (up to /proc/sys/fs/pipe-max-size). */
 static int parse_pipe_size(const char *s, uint64_t *ret)
 {
-	if (parse_size(s, ret) < 0 || *ret < 4096 || *ret > (1u << 30))
+	if (zf_parse_size(s, ret) < 0 || *ret < 4096 || *ret > (1u << 30))
 		return -EINVAL;
 	return 0;
 }
@@ -178,7 +154,7 @@ static int parse_seconds(const char *s, int *ret_ms)
 {
 	uint64_t v;
 
-	if (parse_size(s, &v) < 0 || !isdigit((unsigned char)s[strlen(s) - 1]) || v == 0 ||
+	if (zf_parse_size(s, &v) < 0 || !isdigit((unsigned char)s[strlen(s) - 1]) || v == 0 ||
 	    v > 86400)
 		return -EINVAL;
 	*ret_ms = (int)v * 1000;
@@ -189,14 +165,14 @@ static int parse_seconds(const char *s, int *ret_ms)
 static int parse_addr(const char *s, bool listen, char **ret_host, char **ret_port)
 {
 	const char *colon = strrchr(s, ':'), *port;
+	uint16_t portnum;
 	size_t hlen;
 
 	if (!colon)
 		return -EINVAL;
 	port = colon + 1;
 	hlen = (size_t)(colon - s);
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
-	    strtoul(port, NULL, 10) > 65535)
+	if (zf_parse_port(port, strlen(port), &portnum) < 0)
 		return -EINVAL;
 	if (s[0] == '[' && (hlen < 3 || s[hlen - 1] != ']'))
 		return -EINVAL;
@@ -212,23 +188,13 @@ static int parse_addr(const char *s, bool listen, char **ret_host, char **ret_po
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 		       struct zf_err *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char buf[2 * ZF_DATACHAN_SECRET_LEN + 8];
 	ssize_t n;
-	size_t len;
+	size_t len, bad;
 
 	if (fd < 0)
 		return zf_err_set(err, -errno, "cannot open secret file '%s': %m", path);
@@ -244,30 +210,18 @@ static int read_secret(const char *path, uint8_t secret[ZF_DATACHAN_SECRET_LEN],
 		return zf_err_set(err, -EINVAL, "secret file '%s': want %d hex digits, found %zu "
 				  "characters", path, 2 * ZF_DATACHAN_SECRET_LEN, len);
 	}
-	for (size_t i = 0; i < ZF_DATACHAN_SECRET_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			explicit_bzero(buf, sizeof(buf));
-			return zf_err_set(err, -EINVAL, "secret file '%s': not a hex digit at "
-					  "offset %zu", path, 2 * i + (hi < 0 ? 0 : 1));
-		}
-		secret[i] = (uint8_t)(hi << 4 | lo);
+	if (zf_hex_decode(buf, ZF_DATACHAN_SECRET_LEN, secret, &bad) < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return zf_err_set(err, -EINVAL, "secret file '%s': not a hex digit at offset %zu",
+				  path, bad);
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_rate(uint64_t bytes, double t0)
 {
-	double s = now_s() - t0;
+	double s = zf_now_sec() - t0;
 
 	fprintf(stderr, "bytes=%" PRIu64 " seconds=%.3f MiB/s=%.1f\n", bytes, s,
 		s > 0 ? (double)bytes / 1048576.0 / s : 0.0);
@@ -311,7 +265,7 @@ static int debug_stream_source(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+b:p:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'b':
-			if (parse_size(optarg, &n) < 0)
+			if (zf_parse_size(optarg, &n) < 0)
 				return sub_usage_error("stream-source", "bad byte count '%s'",
 						       optarg);
 			have_n = true;
@@ -388,7 +342,7 @@ static int debug_stream_sink(int argc, char **argv)
 	if (pipe_size && set_pipe_size(STDIN_FILENO, pipe_size, "stream-sink") < 0)
 		return ZF_EXIT_FAIL;
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
 		if (k < 0) {
@@ -407,6 +361,7 @@ static int debug_stream_sink(int argc, char **argv)
 static int debug_datachan_secret(int argc, char **argv)
 {
 	uint8_t s[ZF_DATACHAN_SECRET_LEN];
+	char hex[2 * ZF_DATACHAN_SECRET_LEN + 1];
 	struct zf_err err = ZF_ERR_INIT;
 	int r = only_help("datachan-secret", usage_secret, argc, argv);
 
@@ -414,10 +369,9 @@ static int debug_datachan_secret(int argc, char **argv)
 		return r > 0 ? ZF_EXIT_OK : -r;
 	if (zf_datachan_secret_new(s, &err) < 0)
 		return fail("datachan-secret", &err);
-	for (size_t i = 0; i < sizeof(s); i++)
-		printf("%02x", s[i]);
-	printf("\n");
+	printf("%s\n", zf_hex_encode(s, sizeof(s), hex));
 	explicit_bzero(s, sizeof(s));
+	explicit_bzero(hex, sizeof(hex));
 	return ZF_EXIT_OK;
 }
 
@@ -524,7 +478,7 @@ static int debug_datachan_recv(int argc, char **argv)
 		return fail("datachan-recv", &err);
 	zf_transport_set_timeout(t, o.timeout_ms);
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_transport_read(t, buf, BUF_SIZE, &err);
 		if (k < 0)
@@ -563,7 +517,7 @@ static int debug_datachan_send(int argc, char **argv)
 	if (r < 0)
 		return fail("datachan-send", &err);
 	buf = zf_xmalloc(BUF_SIZE);
-	t0 = now_s();
+	t0 = zf_now_sec();
 	for (;;) {
 		ssize_t k = zf_read_full(STDIN_FILENO, buf, BUF_SIZE);
 		if (k < 0) {
@@ -676,7 +630,7 @@ static int debug_rpc_send(int argc, char **argv)
 	if (r < 0)
 		return fail("rpc-send", &err);
 	/* as the replication engine moves a stream between endpoints: splice when it can */
-	t0 = now_s();
+	t0 = zf_now_sec();
 	r = zf_write_full(st.fd, head.data, head.len);
 	if (r >= 0)
 		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);

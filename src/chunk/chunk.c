@@ -7,6 +7,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 struct zf_chunk_ctx {
@@ -45,37 +46,15 @@ struct zf_chunk_ctx *zf_chunk_ctx_free(struct zf_chunk_ctx *c)
 
 char *zf_chunk_id_hex(const struct zf_chunk_id *id, char ret[ZF_CHUNK_ID_HEX])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < ZF_CHUNK_ID_SIZE; i++) {
-		ret[2 * i] = hex[id->b[i] >> 4];
-		ret[2 * i + 1] = hex[id->b[i] & 15];
-	}
-	ret[2 * ZF_CHUNK_ID_SIZE] = '\0';
-	return ret;
-}
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return zf_hex_encode(id->b, ZF_CHUNK_ID_SIZE, ret);
 }
 
 int zf_chunk_id_parse(const char *s, struct zf_chunk_id *ret)
 {
 	struct zf_chunk_id id;
 
-	for (size_t i = 0; i < ZF_CHUNK_ID_SIZE; i++) {
-		int hi = unhex(s[2 * i]), lo = hi < 0 ? -1 : unhex(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id.b[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (zf_hex_decode(s, ZF_CHUNK_ID_SIZE, id.b, NULL) < 0)
+		return -EINVAL;
 	if (s[2 * ZF_CHUNK_ID_SIZE] != '\0')
 		return -EINVAL;
 	*ret = id;

@@ -53,7 +53,7 @@ static int verify_oldest(struct zf_workq *pool, struct zf_store *store, bool rep
 		if (report)
 			report(&j->id, zf_err_msg(&j->err), removed, userdata);
 	} else if (j->r < 0 && r >= 0) {
-		r = zf_err_set(err, j->r, "%s", zf_err_msg(&j->err));
+		r = zf_err_copy(err, j->r, &j->err);
 	}
 	zf_workq_release(pool);
 	return r;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "cli/cli.h"
 #include "util/buf.h"
+#include "util/json.h"
 #include "util/err.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
@@ -53,35 +54,36 @@ static void format_time(int64_t t, char *buf, size_t n)
 static void print_json(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,
 		       unsigned types)
 {
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
-	zf_buf_adds(&b, "{\"datasets\":[");
+	zf_json_object_begin(&j);
+	zf_json_key_array_begin(&j, "datasets");
 	for (size_t i = 0; i < fs->n; i++) {
-		bool first = true;
-		zf_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
-		zf_buf_add_json_str(&b, fs->v[i].name);
-		zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64 "\",\"createtxg\":%" PRIu64
-			    ",\"versions\":[",
-			    fs->v[i].type, fs->v[i].guid, fs->v[i].createtxg);
-		for (size_t j = 0; j < vers->n; j++) {
-			const struct zf_zfs_version *v = &vers->v[j];
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "name", fs->v[i].name);
+		zf_json_key_str(&j, "type", fs->v[i].type);
+		zf_json_key_u64_str(&j, "guid", fs->v[i].guid);
+		zf_json_key_u64(&j, "createtxg", fs->v[i].createtxg);
+		zf_json_key_array_begin(&j, "versions");
+		for (size_t k = 0; k < vers->n; k++) {
+			const struct zf_zfs_version *v = &vers->v[k];
 			if (!streq(v->fs, fs->v[i].name))
 				continue;
 			if (!(types & (v->bookmark ? SHOW_BOOKMARK : SHOW_SNAP)))
 				continue;
-			zf_buf_adds(&b, first ? "{\"name\":" : ",{\"name\":");
-			first = false;
-			zf_buf_add_json_str(&b, v->name);
-			zf_buf_addf(&b, ",\"type\":\"%s\",\"guid\":\"%" PRIu64
-				    "\",\"createtxg\":%" PRIu64 ",\"creation\":%" PRId64
-				    ",\"holds\":%" PRIu64 "}",
-				    v->bookmark ? "bookmark" : "snapshot", v->guid, v->createtxg,
-				    v->creation, v->userrefs);
+			zf_json_object_begin(&j);
+			zf_json_key_str(&j, "name", v->name);
+			zf_json_key_str(&j, "type", v->bookmark ? "bookmark" : "snapshot");
+			zf_json_key_u64_str(&j, "guid", v->guid);
+			zf_json_key_u64(&j, "createtxg", v->createtxg);
+			zf_json_key_i64(&j, "creation", v->creation);
+			zf_json_key_u64(&j, "holds", v->userrefs);
+			zf_json_object_end(&j);
 		}
-		zf_buf_adds(&b, "]}");
+		zf_json_array_end(&j);
+		zf_json_object_end(&j);
 	}
-	zf_buf_adds(&b, "]}\n");
-	fputs(zf_buf_str(&b), stdout);
+	zf_json_finish(&j);
 }
 
 static void print_table(const struct zf_zfs_fs_list *fs, const struct zf_zfs_version_list *vers,

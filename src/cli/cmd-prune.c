@@ -9,6 +9,7 @@
 #include "plan/retention.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -39,7 +40,7 @@ static void format_time(int64_t t, char *buf, size_t n)
 
 /* "grid:24x1h, last_n:3, held" */
 static void add_reasons(struct zf_buf *b, const struct zf_retention_policy *p,
-			const struct zf_prune_item *it, bool json)
+			const struct zf_prune_item *it)
 {
 	bool first = true;
 
@@ -47,63 +48,72 @@ static void add_reasons(struct zf_buf *b, const struct zf_retention_policy *p,
 		if (!(it->verdict.rules & (UINT64_C(1) << i)))
 			continue;
 		if (!first)
-			zf_buf_adds(b, json ? "," : ", ");
+			zf_buf_adds(b, ", ");
 		first = false;
-		if (json)
-			zf_buf_add_json_str(b, zf_retention_rule_text(p, i));
-		else
-			zf_buf_adds(b, zf_retention_rule_text(p, i));
+		zf_buf_adds(b, zf_retention_rule_text(p, i));
 	}
-	if (json)
-		zf_buf_adds(b, "],\"protected\":[");
 	first = true;
 	for (size_t i = 0; i < ELEMENTSOF(protect_bits); i++) {
 		if (!(it->verdict.protect & protect_bits[i]))
 			continue;
-		if (!first || (!json && it->verdict.rules))
-			zf_buf_adds(b, json ? "," : ", ");
+		if (!first || it->verdict.rules)
+			zf_buf_adds(b, ", ");
 		first = false;
-		if (json)
-			zf_buf_add_json_str(b, zf_retention_protect_str(protect_bits[i]));
-		else
-			zf_buf_adds(b, zf_retention_protect_str(protect_bits[i]));
+		zf_buf_adds(b, zf_retention_protect_str(protect_bits[i]));
 	}
+}
+
+/* "rules":["grid:24x1h","last_n:3"],"protected":["held"] */
+static void json_reasons(struct zf_json *j, const struct zf_retention_policy *p,
+			 const struct zf_prune_item *it)
+{
+	zf_json_key_array_begin(j, "rules");
+	for (size_t i = 0; i < zf_retention_policy_nrules(p); i++)
+		if (it->verdict.rules & (UINT64_C(1) << i))
+			zf_json_str(j, zf_retention_rule_text(p, i));
+	zf_json_array_end(j);
+	zf_json_key_array_begin(j, "protected");
+	for (size_t i = 0; i < ELEMENTSOF(protect_bits); i++)
+		if (it->verdict.protect & protect_bits[i])
+			zf_json_str(j, zf_retention_protect_str(protect_bits[i]));
+	zf_json_array_end(j);
 }
 
 static void print_json(const struct zf_prune_report *rep, const struct zf_retention_policy *p,
 		       bool dry_run)
 {
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 	size_t k = 0;
 
-	zf_buf_addf(&b, "{\"dry_run\":%s,\"destroy\":%zu,\"held\":%zu,\"failed\":%zu,"
-		    "\"filesystems\":[", dry_run ? "true" : "false", rep->ndestroy, rep->nheld,
-		    rep->nfailed);
+	zf_json_object_begin(&j);
+	zf_json_key_bool(&j, "dry_run", dry_run);
+	zf_json_key_u64(&j, "destroy", rep->ndestroy);
+	zf_json_key_u64(&j, "held", rep->nheld);
+	zf_json_key_u64(&j, "failed", rep->nfailed);
+	zf_json_key_array_begin(&j, "filesystems");
 	for (size_t f = 0; f < rep->nfs; f++) {
-		bool first = true;
-		zf_buf_adds(&b, f ? ",{\"name\":" : "{\"name\":");
-		zf_buf_add_json_str(&b, rep->fs[f]);
-		zf_buf_adds(&b, ",\"snapshots\":[");
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "name", rep->fs[f]);
+		zf_json_key_array_begin(&j, "snapshots");
 		for (; k < rep->n && rep->v[k].fs == rep->fs[f]; k++) {
 			const struct zf_prune_item *it = &rep->v[k];
 			char when[32];
 			format_time(it->creation, when, sizeof(when));
-			zf_buf_adds(&b, first ? "{\"name\":" : ",{\"name\":");
-			first = false;
-			zf_buf_add_json_str(&b, it->name);
-			zf_buf_addf(&b, ",\"createtxg\":%" PRIu64 ",\"creation\":%" PRId64
-				    ",\"time\":\"%s\",\"action\":\"%s\",\"destroyed\":%s,"
-				    "\"failed\":%s,\"rules\":[",
-				    it->createtxg, it->creation, when,
-				    it->verdict.destroy ? "destroy" : "keep",
-				    it->destroyed ? "true" : "false", it->failed ? "true" : "false");
-			add_reasons(&b, p, it, true);
-			zf_buf_adds(&b, "]}");
+			zf_json_object_begin(&j);
+			zf_json_key_str(&j, "name", it->name);
+			zf_json_key_u64(&j, "createtxg", it->createtxg);
+			zf_json_key_i64(&j, "creation", it->creation);
+			zf_json_key_str(&j, "time", when);
+			zf_json_key_str(&j, "action", it->verdict.destroy ? "destroy" : "keep");
+			zf_json_key_bool(&j, "destroyed", it->destroyed);
+			zf_json_key_bool(&j, "failed", it->failed);
+			json_reasons(&j, p, it);
+			zf_json_object_end(&j);
 		}
-		zf_buf_adds(&b, "]}");
+		zf_json_array_end(&j);
+		zf_json_object_end(&j);
 	}
-	zf_buf_adds(&b, "]}\n");
-	fputs(zf_buf_str(&b), stdout);
+	zf_json_finish(&j);
 }
 
 static void print_text(const struct zf_prune_report *rep, const struct zf_retention_policy *p,
@@ -122,7 +132,7 @@ static void print_text(const struct zf_prune_report *rep, const struct zf_retent
 				printf("failed to destroy %s@%s\n", it->fs, it->name);
 			continue;
 		}
-		add_reasons(&b, p, it, false);
+		add_reasons(&b, p, it);
 		/* a real run shows only what is worth telling: holds that saved a snapshot */
 		if (dry_run || (!it->verdict.rules && (it->verdict.protect & ZF_RETENTION_HELD)))
 			printf("keep %s@%s (%s)\n", it->fs, it->name, zf_buf_str(&b));

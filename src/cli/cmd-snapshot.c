@@ -7,6 +7,7 @@
 #include "job/snapshot.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/strv.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
@@ -73,17 +74,14 @@ int cmd_snapshot(int argc, char **argv)
 		return ZF_EXIT_FAIL;
 	}
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-		zf_buf_adds(&b, "{\"name\":");
-		zf_buf_add_json_str(&b, name);
-		zf_buf_adds(&b, ",\"snapshots\":[");
-		for (size_t i = 0; i < made.n; i++) {
-			if (i)
-				zf_buf_addc(&b, ',');
-			zf_buf_add_json_str(&b, made.v[i]);
-		}
-		zf_buf_adds(&b, "]}\n");
-		fputs(zf_buf_str(&b), stdout);
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "name", name);
+		zf_json_key_array_begin(&j, "snapshots");
+		for (size_t i = 0; i < made.n; i++)
+			zf_json_str(&j, made.v[i]);
+		zf_json_finish(&j);
 	} else {
 		for (size_t i = 0; i < made.n; i++)
 			printf("%s\n", made.v[i]);

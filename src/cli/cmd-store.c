@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "chunk/chunker.h"
 #include "chunk/index.h"
 #include "chunk/store-ops.h"
@@ -14,6 +13,9 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/io.h"
+#include "util/json.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 struct store_cmd {
@@ -147,17 +149,9 @@ static int bad_option(const char *sub, int argc, char **argv)
 
 static int parse_u64(const char *s, uint64_t *ret)
 {
-	char *end = NULL;
-	unsigned long long v;
-
 	if (!s || !*s || *s == '-' || *s == '+')
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	return zf_parse_u64_lenient(s, UINT64_MAX, ret);
 }
 
 static int parse_jobs(const char *s, unsigned *ret)
@@ -223,13 +217,6 @@ static char *default_store(const char *index)
 	return zf_xasprintf("%.*s/default.castr", (int)(slash - index), index);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int store_make(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -248,7 +235,7 @@ static int store_make(int argc, char **argv)
 	struct zf_err err = ZF_ERR_INIT;
 	const char *index, *file;
 	bool json = false;
-	double t0 = now();
+	double t0 = zf_now_sec();
 	int c, r;
 
 	zf_chunk_params_default(&mo.params);
@@ -297,23 +284,27 @@ static int store_make(int argc, char **argv)
 	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
 	if (r < 0)
 		return fail("make", &err);
-	t0 = now();
+	t0 = zf_now_sec();
 	r = zf_chunk_make(fd, index, store, &mo, &st, &err);
 	if (r < 0)
 		return fail("make", &err);
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
-		zf_buf_adds(&b, "{\"index\":");
-		zf_buf_add_json_str(&b, index);
-		zf_buf_adds(&b, ",\"store\":");
-		zf_buf_add_json_str(&b, store_path);
-		zf_buf_addf(&b, ",\"size\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64
-			    ",\"new_bytes\":%" PRIu64 ",\"chunk_size\":[%" PRIu64 ",%" PRIu64
-			    ",%" PRIu64 "],\"seconds\":%.3f}\n",
-			    st.size, st.chunks, st.new_chunks, st.new_bytes, mo.params.min,
-			    mo.params.avg, mo.params.max, now() - t0);
-		fputs(zf_buf_str(&b), stdout);
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "index", index);
+		zf_json_key_str(&j, "store", store_path);
+		zf_json_key_u64(&j, "size", st.size);
+		zf_json_key_u64(&j, "chunks", st.chunks);
+		zf_json_key_u64(&j, "new_chunks", st.new_chunks);
+		zf_json_key_u64(&j, "new_bytes", st.new_bytes);
+		zf_json_key_array_begin(&j, "chunk_size");
+		zf_json_u64(&j, mo.params.min);
+		zf_json_u64(&j, mo.params.avg);
+		zf_json_u64(&j, mo.params.max);
+		zf_json_array_end(&j);
+		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
+		zf_json_finish(&j);
 	}
 	return ZF_EXIT_OK;
 }
@@ -343,7 +334,7 @@ static int store_extract(int argc, char **argv)
 	const char *cache_path = NULL, *index, *out;
 	size_t nstores = 0, nseeds = 0;
 	bool json = false;
-	double t0 = now();
+	double t0 = zf_now_sec();
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+s:c:j:h", opts, NULL)) >= 0) {
@@ -406,7 +397,7 @@ static int store_extract(int argc, char **argv)
 		xo.cache = cache;
 		xo.seeds = seeds;
 		xo.nseeds = nseeds;
-		t0 = now();
+		t0 = zf_now_sec();
 		if (streq(out, "-"))
 			r = zf_chunk_extract(index, NULL, STDOUT_FILENO, &xo, &st, &err);
 		else
@@ -417,28 +408,28 @@ static int store_extract(int argc, char **argv)
 	if (r < 0)
 		return fail("extract", &err);
 	if (json) {
-		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
-		zf_buf_adds(&b, "{\"index\":");
-		zf_buf_add_json_str(&b, index);
-		zf_buf_adds(&b, ",\"output\":");
-		zf_buf_add_json_str(&b, out);
-		zf_buf_addf(&b, ",\"size\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"from_seed\":%" PRIu64
-			    ",\"from_cache\":%" PRIu64 ",\"from_store\":%" PRIu64,
-			    st.size, st.chunks, st.from_seed, st.from_cache, st.from_store);
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "index", index);
+		zf_json_key_str(&j, "output", out);
+		zf_json_key_u64(&j, "size", st.size);
+		zf_json_key_u64(&j, "chunks", st.chunks);
+		zf_json_key_u64(&j, "from_seed", st.from_seed);
+		zf_json_key_u64(&j, "from_cache", st.from_cache);
+		zf_json_key_u64(&j, "from_store", st.from_store);
 		/* only asked for: whether O_DIRECT was used or refused */
 		if (xo.direct)
-			zf_buf_addf(&b, ",\"direct\":%s", st.direct ? "true" : "false");
-		zf_buf_addf(&b, ",\"seconds\":%.3f}\n", now() - t0);
-		fputs(zf_buf_str(&b), stdout);
+			zf_json_key_bool(&j, "direct", st.direct);
+		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
+		zf_json_finish(&j);
 	}
 	return ZF_EXIT_OK;
 }
 
 struct verify_out {
 	bool json;
-	struct zf_buf *b;
-	size_t n;
+	struct zf_json *j;      /* with json: the "damaged_chunks" array */
 };
 
 static void verify_report(const struct zf_chunk_id *id, const char *why, bool removed,
@@ -449,14 +440,14 @@ static void verify_report(const struct zf_chunk_id *id, const char *why, bool re
 
 	zf_chunk_id_hex(id, hex);
 	if (v->json) {
-		zf_buf_addf(v->b, "%s{\"id\":\"%s\",\"removed\":%s,\"error\":", v->n ? "," : "",
-			    hex, removed ? "true" : "false");
-		zf_buf_add_json_str(v->b, why);
-		zf_buf_addc(v->b, '}');
+		zf_json_object_begin(v->j);
+		zf_json_key_str(v->j, "id", hex);
+		zf_json_key_bool(v->j, "removed", removed);
+		zf_json_key_str(v->j, "error", why);
+		zf_json_object_end(v->j);
 	} else {
 		printf("%s %s: %s\n", removed ? "removed" : "damaged", hex, why);
 	}
-	v->n++;
 }
 
 static int store_verify(int argc, char **argv)
@@ -472,7 +463,8 @@ static int store_verify(int argc, char **argv)
 	};
 	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct verify_out vo = { false, &b, 0 };
+	struct zf_json items = ZF_JSON_INIT(&b);
+	struct verify_out vo = { false, &items };
 	struct zf_verify_stats st;
 	struct zf_err err = ZF_ERR_INIT;
 	const char *store_path = NULL;
@@ -509,18 +501,23 @@ static int store_verify(int argc, char **argv)
 	r = zf_store_open(store_path, 0, &store, &err);
 	if (r < 0)
 		return fail("verify", &err);
+	if (vo.json)
+		zf_json_array_begin(&items);
 	r = zf_chunk_verify(store, jobs, repair, verify_report, &vo, &st, &err);
 	if (r < 0)
 		return fail("verify", &err);
 	if (vo.json) {
-		_cleanup_buf_ struct zf_buf j = ZF_BUF_INIT;
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
 
-		zf_buf_adds(&j, "{\"store\":");
-		zf_buf_add_json_str(&j, store_path);
-		zf_buf_addf(&j, ",\"chunks\":%" PRIu64 ",\"damaged\":%" PRIu64 ",\"removed\":%" PRIu64
-			    ",\"damaged_chunks\":[%s]}\n",
-			    st.chunks, st.damaged, st.removed, zf_buf_str(&b));
-		fputs(zf_buf_str(&j), stdout);
+		zf_json_array_end(&items);
+		zf_json_object_begin(&j);
+		zf_json_key_str(&j, "store", store_path);
+		zf_json_key_u64(&j, "chunks", st.chunks);
+		zf_json_key_u64(&j, "damaged", st.damaged);
+		zf_json_key_u64(&j, "removed", st.removed);
+		zf_json_key(&j, "damaged_chunks");
+		zf_json_raw(&j, zf_buf_str(&b));
+		zf_json_finish(&j);
 	} else
 		fprintf(stderr,
 			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
@@ -531,8 +528,7 @@ static int store_verify(int argc, char **argv)
 
 struct prune_out {
 	bool json, dry_run;
-	struct zf_buf *b;
-	size_t n;
+	struct zf_json *j;      /* with json: the "removed_chunks" array */
 };
 
 static void prune_report(const struct zf_chunk_id *id, uint64_t size, void *userdata)
@@ -542,10 +538,9 @@ static void prune_report(const struct zf_chunk_id *id, uint64_t size, void *user
 
 	zf_chunk_id_hex(id, hex);
 	if (p->json)
-		zf_buf_addf(p->b, "%s\"%s\"", p->n ? "," : "", hex);
+		zf_json_str(p->j, hex);
 	else
 		printf("%s %s %" PRIu64 "\n", p->dry_run ? "would remove" : "removed", hex, size);
-	p->n++;
 }
 
 static int store_prune(int argc, char **argv)
@@ -560,7 +555,8 @@ static int store_prune(int argc, char **argv)
 	};
 	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct prune_out po = { false, false, &b, 0 };
+	struct zf_json items = ZF_JSON_INIT(&b);
+	struct prune_out po = { false, false, &items };
 	struct zf_prune_stats st;
 	struct zf_err err = ZF_ERR_INIT;
 	const char *store_path = NULL;
@@ -591,15 +587,25 @@ static int store_prune(int argc, char **argv)
 	r = zf_store_open(store_path, 0, &store, &err);
 	if (r < 0)
 		return fail("prune", &err);
+	if (po.json)
+		zf_json_array_begin(&items);
 	r = zf_chunk_prune(store, (const char *const *)argv + optind, (size_t)(argc - optind),
 			   po.dry_run, prune_report, &po, &st, &err);
 	if (r < 0)
 		return fail("prune", &err);
-	if (po.json)
-		printf("{\"dry_run\":%s,\"kept\":%" PRIu64 ",\"removed\":%" PRIu64
-		       ",\"removed_bytes\":%" PRIu64 ",\"removed_chunks\":[%s]}\n",
-		       po.dry_run ? "true" : "false", st.kept, st.removed, st.removed_bytes,
-		       zf_buf_str(&b));
+	if (po.json) {
+		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+		zf_json_array_end(&items);
+		zf_json_object_begin(&j);
+		zf_json_key_bool(&j, "dry_run", po.dry_run);
+		zf_json_key_u64(&j, "kept", st.kept);
+		zf_json_key_u64(&j, "removed", st.removed);
+		zf_json_key_u64(&j, "removed_bytes", st.removed_bytes);
+		zf_json_key(&j, "removed_chunks");
+		zf_json_raw(&j, zf_buf_str(&b));
+		zf_json_finish(&j);
+	}
 	return ZF_EXIT_OK;
 }
 
@@ -613,9 +619,9 @@ static int store_list_chunks(int argc, char **argv)
 	};
 	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_json j = ZF_JSON_INIT(&b);
 	struct zf_err err = ZF_ERR_INIT;
 	bool json = false;
-	size_t n = 0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
@@ -635,8 +641,10 @@ static int store_list_chunks(int argc, char **argv)
 	r = zf_index_open_read(argv[optind], &idx, &err);
 	if (r < 0)
 		return fail("list-chunks", &err);
-	if (json)
-		zf_buf_adds(&b, "{\"chunks\":[");
+	if (json) {
+		zf_json_object_begin(&j);
+		zf_json_key_array_begin(&j, "chunks");
+	}
 	for (;;) {
 		struct zf_chunk_id id;
 		uint64_t off, size;
@@ -646,12 +654,15 @@ static int store_list_chunks(int argc, char **argv)
 		if (r <= 0)
 			break;
 		zf_chunk_id_hex(&id, hex);
-		if (json)
-			zf_buf_addf(&b, "%s{\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"id\":\"%s\"}",
-				    n ? "," : "", off, size, hex);
-		else
+		if (json) {
+			zf_json_object_begin(&j);
+			zf_json_key_u64(&j, "offset", off);
+			zf_json_key_u64(&j, "size", size);
+			zf_json_key_str(&j, "id", hex);
+			zf_json_object_end(&j);
+		} else {
 			zf_buf_addf(&b, "%" PRIu64 " %" PRIu64 " %s\n", off, size, hex);
-		n++;
+		}
 		if (!json && b.len > 65536) {
 			fputs(zf_buf_str(&b), stdout);
 			zf_buf_reset(&b);
@@ -662,7 +673,7 @@ static int store_list_chunks(int argc, char **argv)
 		return fail("list-chunks", &err);
 	}
 	if (json)
-		zf_buf_adds(&b, "]}\n");
+		zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 	return ZF_EXIT_OK;
 }
@@ -722,6 +733,7 @@ static int store_info(int argc, char **argv)
 	};
 	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+	struct zf_json j = ZF_JSON_INIT(&b);
 	struct zf_err err = ZF_ERR_INIT;
 	const char *store_path = NULL;
 	bool json = false;
@@ -749,8 +761,10 @@ static int store_info(int argc, char **argv)
 		if (r < 0)
 			return fail("info", &err);
 	}
-	if (json)
-		zf_buf_adds(&b, "{\"indexes\":[");
+	if (json) {
+		zf_json_object_begin(&j);
+		zf_json_key_array_begin(&j, "indexes");
+	}
 	for (int i = optind; i < argc; i++) {
 		struct zf_index_stats st;
 		double ratio;
@@ -760,18 +774,23 @@ static int store_info(int argc, char **argv)
 			return fail("info", &err);
 		ratio = st.unique_bytes ? (double)st.size / (double)st.unique_bytes : 1.0;
 		if (json) {
-			zf_buf_adds(&b, i > optind ? ",{\"index\":" : "{\"index\":");
-			zf_buf_add_json_str(&b, argv[i]);
-			zf_buf_addf(&b, ",\"chunk_size\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				    "],\"size\":%" PRIu64 ",\"chunks\":%" PRIu64
-				    ",\"unique\":%" PRIu64 ",\"unique_bytes\":%" PRIu64
-				    ",\"dedup_ratio\":%.3f",
-				    st.min, st.avg, st.max, st.size, st.chunks, st.unique,
-				    st.unique_bytes, ratio);
-			if (store)
-				zf_buf_addf(&b, ",\"stored_bytes\":%" PRIu64 ",\"missing\":%" PRIu64,
-					    st.stored_bytes, st.missing);
-			zf_buf_addc(&b, '}');
+			zf_json_object_begin(&j);
+			zf_json_key_str(&j, "index", argv[i]);
+			zf_json_key_array_begin(&j, "chunk_size");
+			zf_json_u64(&j, st.min);
+			zf_json_u64(&j, st.avg);
+			zf_json_u64(&j, st.max);
+			zf_json_array_end(&j);
+			zf_json_key_u64(&j, "size", st.size);
+			zf_json_key_u64(&j, "chunks", st.chunks);
+			zf_json_key_u64(&j, "unique", st.unique);
+			zf_json_key_u64(&j, "unique_bytes", st.unique_bytes);
+			zf_json_key_fixed(&j, "dedup_ratio", ratio, 3);
+			if (store) {
+				zf_json_key_u64(&j, "stored_bytes", st.stored_bytes);
+				zf_json_key_u64(&j, "missing", st.missing);
+			}
+			zf_json_object_end(&j);
 		} else {
 			zf_buf_addf(&b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
 				    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
@@ -786,7 +805,7 @@ static int store_info(int argc, char **argv)
 		}
 	}
 	if (json)
-		zf_buf_adds(&b, "]}\n");
+		zf_json_finish(&j);
 	fputs(zf_buf_str(&b), stdout);
 	return ZF_EXIT_OK;
 }

@@ -35,6 +35,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 #define HELLO_LEN 40
@@ -542,23 +543,6 @@ int zf_datachan_listen(const char *host, const char *port, const uint8_t *secret
 	return 0;
 }
 
-static int parse_port(const char *s, size_t n, uint16_t *ret)
-{
-	unsigned long v = 0;
-
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > 65535)
-		return -EINVAL;
-	*ret = (uint16_t)v;
-	return 0;
-}
-
 int zf_datachan_ports_parse(const char *s, uint16_t *ret_first, uint16_t *ret_last,
 			    struct zf_err *err)
 {
@@ -566,14 +550,14 @@ int zf_datachan_ports_parse(const char *s, uint16_t *ret_first, uint16_t *ret_la
 	uint16_t first, last;
 
 	if (!dash) {
-		if (parse_port(s, strlen(s), &first) < 0)
+		if (zf_parse_port(s, strlen(s), &first) < 0)
 			return zf_err_set(err, -EINVAL, "data channel: bad port '%s': want PORT or "
 					  "FIRST-LAST, 0 to 65535", s);
 		*ret_first = *ret_last = first;
 		return 0;
 	}
-	if (parse_port(s, (size_t)(dash - s), &first) < 0 ||
-	    parse_port(dash + 1, strlen(dash + 1), &last) < 0)
+	if (zf_parse_port(s, (size_t)(dash - s), &first) < 0 ||
+	    zf_parse_port(dash + 1, strlen(dash + 1), &last) < 0)
 		return zf_err_set(err, -EINVAL, "data channel: bad port range '%s': want "
 				  "FIRST-LAST, 0 to 65535", s);
 	if (first == 0 || first > last)

@@ -128,7 +128,7 @@ static int before_hello(struct ssh_transport *s, int code, const struct zf_err *
 				  "above)", s->t.peer + 4,
 				  zf_proc_status_str(s->proc.status, st, sizeof(st)));
 	if (code < 0)
-		return zf_err_set(err, code, "%s", e->msg);
+		return zf_err_copy(err, code, e);
 	return zf_err_set(err, -EPIPE, "ssh to '%s' closed its output before zferry answered",
 			  s->t.peer + 4);
 }
@@ -148,7 +148,7 @@ static ssize_t ssh_read(struct zf_transport *t, void *p, size_t n, struct zf_err
 	if (!s->heard && k != -ETIMEDOUT)
 		return before_hello(s, (int)k, &e, err);
 	if (k < 0)
-		return zf_err_set(err, (int)k, "%s", e.msg);
+		return zf_err_copy(err, (int)k, &e);
 	return 0;
 }
 
@@ -164,7 +164,7 @@ static int ssh_write(struct zf_transport *t, const void *p, size_t n, struct zf_
 		return 0;
 	if (!s->heard && r == -EPIPE)
 		return before_hello(s, r, &e, err);
-	return zf_err_set(err, r, "%s", e.msg);
+	return zf_err_copy(err, r, &e);
 }
 
 static int ssh_shutdown(struct zf_transport *t, struct zf_err *err)

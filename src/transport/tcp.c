@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 /* "tcp:192.0.2.1:22" or "tcp:[2001:db8::1]:22"; IPv4-mapped shown as IPv4. */
@@ -243,13 +244,9 @@ static int parse_entry(const char *s, struct allow_entry *e, struct zf_err *err)
 		return zf_err_set(err, -EINVAL, "bad address '%s' in allow-list", s);
 	e->prefix = max;
 	if (slash) {
-		char *end = NULL;
-		unsigned long p;
+		uint64_t p;
 
-		errno = 0;
-		p = strtoul(slash + 1, &end, 10);
-		if (errno || !end || *end || end == slash + 1 || p > max || slash[1] == '-' ||
-		    slash[1] == '+')
+		if (slash[1] == '-' || slash[1] == '+' || zf_parse_u64_lenient(slash + 1, max, &p) < 0)
 			return zf_err_set(err, -EINVAL, "bad prefix length in allow-list entry '%s'",
 					  s);
 		e->prefix = (unsigned)p;

@@ -13,6 +13,7 @@
 #include "transport/url.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 void zf_url_release(struct zf_url *u)
@@ -48,18 +49,9 @@ char *zf_url_origin(const struct zf_url *u)
 
 static int check_port(const char *url, const char *p, size_t n, struct zf_err *err)
 {
-	unsigned long v = 0;
+	uint16_t v;
 
-	if (n == 0 || n > 5)
-		return zf_err_set(err, -EINVAL, "bad port '%.*s' in '%s': expected 1-65535", (int)n,
-				  p, url);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return zf_err_set(err, -EINVAL, "bad port '%.*s' in '%s': expected 1-65535",
-					  (int)n, p, url);
-		v = v * 10 + (unsigned long)(p[i] - '0');
-	}
-	if (v < 1 || v > 65535)
+	if (zf_parse_port(p, n, &v) < 0 || v < 1)
 		return zf_err_set(err, -EINVAL, "bad port '%.*s' in '%s': expected 1-65535", (int)n,
 				  p, url);
 	return 0;

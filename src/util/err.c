@@ -25,6 +25,11 @@ int zf_err_set(struct zf_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int zf_err_copy(struct zf_err *err, int code, const struct zf_err *src)
+{
+	return zf_err_set(err, code, "%s", zf_err_msg(src));
+}
+
 int zf_err_prefix(struct zf_err *err, const char *fmt, ...)
 {
 	char prefix[256], old[sizeof(err->msg)];

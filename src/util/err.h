@@ -35,6 +35,12 @@ enum {
 
 _printf_(3, 4) int zf_err_set(struct zf_err *err, int code, const char *fmt, ...);
 _printf_(3, 0) int zf_err_setv(struct zf_err *err, int code, const char *fmt, va_list ap);
+/*
+ * Passes on what a callee recorded in src under code: src's message, or the
+ * text zf_err_msg() gives for it.  Returns code; the first message wins, as
+ * with zf_err_set().  Short for zf_err_set(err, code, "%s", zf_err_msg(src)).
+ */
+int zf_err_copy(struct zf_err *err, int code, const struct zf_err *src);
 /* Prepends "PREFIX: " to an already set message; returns err->code. */
 _printf_(2, 3) int zf_err_prefix(struct zf_err *err, const char *fmt, ...);
 void zf_err_clear(struct zf_err *err);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "util/err.h"
+#include "util/hex.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -110,7 +111,6 @@ int zf_zfs_name_check(const char *name, unsigned allowed, struct zf_err *err)
 
 void zf_zfs_namespace(const char *identity, char out[ZF_ZFS_NAMESPACE_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = strlen(identity), o = 0;
 	uint64_t h = 1469598103934665603ULL;
 
@@ -122,8 +122,8 @@ void zf_zfs_namespace(const char *identity, char out[ZF_ZFS_NAMESPACE_MAX])
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '.';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
+			out[o++] = zf_hex_chars[c >> 4];
+			out[o++] = zf_hex_chars[c & 15];
 		}
 	}
 	if (n > 64) {
@@ -132,7 +132,7 @@ void zf_zfs_namespace(const char *identity, char out[ZF_ZFS_NAMESPACE_MAX])
 		out[o++] = '.';
 		out[o++] = '.';
 		for (int k = 60; k >= 0; k -= 4)
-			out[o++] = hex[(h >> k) & 15];
+			out[o++] = zf_hex_chars[(h >> k) & 15];
 	}
 	out[o] = '\0';
 }

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
@@ -76,27 +77,12 @@ static const char *excerpt(const char *s, char *buf, size_t n)
 	return buf;
 }
 
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *e;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (errno || *e)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static int field_u64(const struct line *l, size_t i, const char *what, uint64_t *ret,
 		     struct zf_err *err)
 {
 	char buf[41];
 
-	if (parse_u64(l->f[i], ret) < 0)
+	if (zf_parse_u64(l->f[i], UINT64_MAX, ret) < 0)
 		return zf_err_set(err, -EBADMSG, "zfs output line %zu: %s '%s' is not a number",
 				  l->lineno, what, excerpt(l->f[i], buf, sizeof(buf)));
 	return 0;
@@ -725,7 +711,7 @@ int zf_zfs_parse_send_size(const char *text, size_t len, uint64_t *ret_bytes,
 		p--;
 	last = zf_xstrndup(p, (size_t)(end - p));
 	if (strlen(last) != (size_t)(end - p) || !startswith(last, "size\t") ||
-	    parse_u64(last + 5, &v) < 0)
+	    zf_parse_u64(last + 5, UINT64_MAX, &v) < 0)
 		return zf_err_set(err, -EBADMSG, "zfs send -nP output does not end with its size");
 	*ret_bytes = v;
 	return 0;
