@@ -1168,6 +1168,100 @@ static void plan_clones(struct ctx *c, const struct sides *ss, const struct side
 	}
 }
 
+/*
+ * Every replicated filesystem, and every ancestor of one up to the root,
+ * once each and in tree order; *ret_n says how many.  Ancestors' names are
+ * kept in p.
+ */
+static struct node *collect_nodes(struct zf_replan *p, const struct sides *ss, size_t *ret_n)
+{
+	struct node *nodes = NULL;
+	size_t n_nodes = 0, alloc_nodes = 0, w = 0;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		const char *name = ss->v[i].fs->name;
+
+		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+		nodes[n_nodes++] = (struct node){ name, &ss->v[i] };
+		if (!*name)
+			continue;
+		for (size_t k = strlen(name); k-- > 0;) {
+			if (name[k] != '/')
+				continue;
+			ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+			nodes[n_nodes++] = (struct node){ keep(p, zf_xstrndup(name, k)), NULL };
+		}
+		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+		nodes[n_nodes++] = (struct node){ "", NULL };
+	}
+	qsort(nodes, n_nodes, sizeof(*nodes), cmp_node);
+	for (size_t i = 0; i < n_nodes; i++)
+		if (w == 0 || !streq(nodes[w - 1].name, nodes[i].name))
+			nodes[w++] = nodes[i];
+	*ret_n = w;
+	return nodes;
+}
+
+/*
+ * An item for each node that needs one.  Depth first, parents before
+ * children, keeping the path from the root: its nearest item is the
+ * parent, and a target renamed aside takes its descendants' targets with
+ * it.
+ */
+static void plan_tree(struct ctx *c, const struct node *nodes, size_t n_nodes,
+		      const struct sides *ds)
+{
+	struct zf_replan *p = c->p;
+	_cleanup_free_ ssize_t *stack_item = NULL;
+	_cleanup_free_ size_t *stack_node = NULL;
+	_cleanup_free_ bool *stack_gone = NULL;
+	size_t depth = 0;
+
+	p->items = zf_xcalloc(n_nodes, sizeof(*p->items));
+	stack_node = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_node));
+	stack_item = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_item));
+	stack_gone = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_gone));
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct node *nd = &nodes[i];
+		const struct side *d;
+		struct zf_replan_item *it;
+		ssize_t parent;
+		bool gone, has_children;
+
+		while (depth > 0 && !is_ancestor(nodes[stack_node[depth - 1]].name, nd->name))
+			depth--;
+		parent = depth ? stack_item[depth - 1] : -1;
+		gone = depth ? stack_gone[depth - 1] : false;
+		d = gone ? NULL : sides_find(ds, nd->name);
+		has_children = i + 1 < n_nodes && is_ancestor(nd->name, nodes[i + 1].name);
+
+		stack_node[depth] = i;
+		stack_item[depth] = parent;
+		stack_gone[depth] = gone;
+		depth++;
+		if (!nd->src && d)
+			continue;       /* exists on the target: nothing to do, no item */
+
+		it = &p->items[p->n_items];
+		stack_item[depth - 1] = (ssize_t)p->n_items++;
+		it->fs = dup_str(p, nd->name);
+		it->display = disp(c, c->o->dst_display, it->fs);
+		it->parent = parent;
+		it->after = -1;
+		if (nd->src) {
+			plan_fs(c, it, nd->src, d, has_children);
+			if (it->action == ZF_REPLAN_RENAME_AND_FULL)
+				stack_gone[depth - 1] = true;
+		} else {
+			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
+			it->children_need = true;
+			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
+			set_message(c, it, "creating placeholder '%s' for the filesystems below it",
+				    it->display);
+		}
+	}
+}
+
 int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_replan_fs *dst,
 		  size_t n_dst, const struct zf_replan_opts *opts, struct zf_replan **ret,
 		  struct zf_err *err)
@@ -1175,10 +1269,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 	_cleanup_(sides_releasep) struct sides ss = { 0 }, ds = { 0 };
 	_cleanup_free_ struct node *nodes = NULL;
 	_cleanup_(zf_replan_freep) struct zf_replan *p = NULL;
-	_cleanup_free_ ssize_t *stack_item = NULL;
-	_cleanup_free_ size_t *stack_node = NULL;
-	_cleanup_free_ bool *stack_gone = NULL;
-	size_t n_nodes = 0, alloc_nodes = 0, depth = 0;
+	size_t n_nodes = 0;
 	struct ctx c = { .o = opts };
 	int r;
 
@@ -1198,82 +1289,8 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 	p = zf_xcalloc(1, sizeof(*p));
 	c.p = p;
 	cursor_prefix(opts->cursor_id, c.cursor_prefix, sizeof(c.cursor_prefix));
-
-	/* Every replicated filesystem, and every ancestor of one up to the root. */
-	for (size_t i = 0; i < ss.n; i++) {
-		const char *name = ss.v[i].fs->name;
-
-		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-		nodes[n_nodes++] = (struct node){ name, &ss.v[i] };
-		if (!*name)
-			continue;
-		for (size_t k = strlen(name); k-- > 0;) {
-			if (name[k] != '/')
-				continue;
-			ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-			nodes[n_nodes++] = (struct node){ keep(p, zf_xstrndup(name, k)), NULL };
-		}
-		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-		nodes[n_nodes++] = (struct node){ "", NULL };
-	}
-	qsort(nodes, n_nodes, sizeof(*nodes), cmp_node);
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < n_nodes; i++)
-			if (w == 0 || !streq(nodes[w - 1].name, nodes[i].name))
-				nodes[w++] = nodes[i];
-		n_nodes = w;
-	}
-
-	/*
-	 * Depth first, parents before children, keeping the path from the
-	 * root: its nearest item is the parent, and a target renamed aside
-	 * takes its descendants' targets with it.
-	 */
-	p->items = zf_xcalloc(n_nodes, sizeof(*p->items));
-	stack_node = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_node));
-	stack_item = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_item));
-	stack_gone = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_gone));
-	for (size_t i = 0; i < n_nodes; i++) {
-		const struct node *nd = &nodes[i];
-		const struct side *d;
-		struct zf_replan_item *it;
-		ssize_t parent;
-		bool gone, has_children;
-
-		while (depth > 0 && !is_ancestor(nodes[stack_node[depth - 1]].name, nd->name))
-			depth--;
-		parent = depth ? stack_item[depth - 1] : -1;
-		gone = depth ? stack_gone[depth - 1] : false;
-		d = gone ? NULL : sides_find(&ds, nd->name);
-		has_children = i + 1 < n_nodes && is_ancestor(nd->name, nodes[i + 1].name);
-
-		stack_node[depth] = i;
-		stack_item[depth] = parent;
-		stack_gone[depth] = gone;
-		depth++;
-		if (!nd->src && d)
-			continue;       /* exists on the target: nothing to do, no item */
-
-		it = &p->items[p->n_items];
-		stack_item[depth - 1] = (ssize_t)p->n_items++;
-		it->fs = dup_str(p, nd->name);
-		it->display = disp(&c, opts->dst_display, it->fs);
-		it->parent = parent;
-		it->after = -1;
-		if (nd->src) {
-			plan_fs(&c, it, nd->src, d, has_children);
-			if (it->action == ZF_REPLAN_RENAME_AND_FULL)
-				stack_gone[depth - 1] = true;
-		} else {
-			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
-			it->children_need = true;
-			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
-			set_message(&c, it, "creating placeholder '%s' for the filesystems below it",
-				    it->display);
-		}
-	}
-
+	nodes = collect_nodes(p, &ss, &n_nodes);
+	plan_tree(&c, nodes, n_nodes, &ds);
 	plan_clones(&c, &ss, &ds);
 	*ret = TAKE_PTR(p);
 	return 0;
