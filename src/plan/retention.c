@@ -712,37 +712,42 @@ static bool is_cursor(const struct zf_retention_version *v)
 			       startswith(v->name, ZF_RETENTION_CURSOR_NAME "_"));
 }
 
-int zf_retention_evaluate(const struct zf_retention_policy *p,
-			  const struct zf_retention_version *v, size_t n,
-			  const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
-			  struct zf_err *err)
+/*
+ * Checks every version's name and creation time, and finds the oldest
+ * cursor: *have_cursor, and its createtxg in *cursor_txg.
+ */
+static int check_versions(const struct zf_retention_version *v, size_t n, bool *have_cursor,
+			  uint64_t *cursor_txg, struct zf_err *err)
 {
-	static const struct zf_retention_opts defaults = { 0 };
-	_cleanup_free_ struct cand *c = NULL;
-	_cleanup_free_ struct keyed *scratch = NULL;
-	_cleanup_free_ uint64_t *cursors = NULL;
-	size_t ncursors = 0, acursors = 0;
-	bool have_cursor = false;
-	uint64_t cursor_txg = 0;
-	size_t nc = 0;
-	int ndestroy = 0;
-
-	if (!opts)
-		opts = &defaults;
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].name)
 			return zf_err_set(err, -EINVAL, "version %zu has no name", i);
 		if (v[i].creation > TIME_LIMIT || v[i].creation < -TIME_LIMIT)
 			return zf_err_set(err, -EINVAL, "'%s': creation time %" PRId64
 					  " out of range", v[i].name, v[i].creation);
-		if (is_cursor(&v[i]) && (!have_cursor || v[i].createtxg < cursor_txg)) {
-			have_cursor = true;
-			cursor_txg = v[i].createtxg;
+		if (is_cursor(&v[i]) && (!*have_cursor || v[i].createtxg < *cursor_txg)) {
+			*have_cursor = true;
+			*cursor_txg = v[i].createtxg;
 		}
 	}
 	if (n > INT32_MAX)
 		return zf_err_set(err, -E2BIG, "too many versions (%zu)", n);
-	c = zf_xcalloc(n ? n : 1, sizeof(*c));
+	return 0;
+}
+
+/*
+ * What protects each version whatever the rules say (bookmark, foreign,
+ * held, a cursor's), and the candidates the rules decide on: the policy's
+ * own snapshots, into c; returns how many.
+ */
+static size_t mark_protected(const struct zf_retention_policy *p,
+			     const struct zf_retention_version *v, size_t n,
+			     const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
+			     struct cand *c)
+{
+	_cleanup_free_ uint64_t *cursors = NULL;
+	size_t ncursors = 0, acursors = 0, nc = 0;
+
 	/* the guids cursors point at: few, so a list beats a lookup structure */
 	for (size_t i = 0; i < n; i++)
 		if (is_cursor(&v[i])) {
@@ -773,11 +778,18 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 			c[nc++] = (struct cand){ i, &v[i], v[i].creation + off };
 		}
 	}
-	if (nc == 0)
-		return 0;
-	qsort(c, nc, sizeof(*c), cand_cmp);
-	if (!opts->allow_empty)
-		ret[c[nc - 1].idx].protect |= ZF_RETENTION_NEWEST;
+	return nc;
+}
+
+/*
+ * Each rule's bit on the candidates it keeps (c, nc: sorted oldest first);
+ * NOT_REPLICATED keeps what is newer than the oldest cursor, or everything
+ * without one.
+ */
+static void apply_rules(const struct zf_retention_policy *p, const struct cand *c, size_t nc,
+			bool have_cursor, uint64_t cursor_txg, struct zf_retention_verdict *ret)
+{
+	_cleanup_free_ struct keyed *scratch = NULL;
 
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
@@ -808,6 +820,35 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 			break;
 		}
 	}
+}
+
+int zf_retention_evaluate(const struct zf_retention_policy *p,
+			  const struct zf_retention_version *v, size_t n,
+			  const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
+			  struct zf_err *err)
+{
+	static const struct zf_retention_opts defaults = { 0 };
+	_cleanup_free_ struct cand *c = NULL;
+	bool have_cursor = false;
+	uint64_t cursor_txg = 0;
+	size_t nc;
+	int ndestroy = 0, r;
+
+	if (!opts)
+		opts = &defaults;
+	r = check_versions(v, n, &have_cursor, &cursor_txg, err);
+	if (r < 0)
+		return r;
+	c = zf_xcalloc(n ? n : 1, sizeof(*c));
+	nc = mark_protected(p, v, n, opts, ret, c);
+	if (nc == 0)
+		return 0;
+	qsort(c, nc, sizeof(*c), cand_cmp);
+	if (!opts->allow_empty)
+		ret[c[nc - 1].idx].protect |= ZF_RETENTION_NEWEST;
+	apply_rules(p, c, nc, have_cursor, cursor_txg, ret);
+
+	/* destroyed: what neither a rule keeps nor anything protects */
 	for (size_t k = 0; k < nc; k++) {
 		struct zf_retention_verdict *d = &ret[c[k].idx];
 		if (!d->rules && !d->protect) {
