@@ -406,13 +406,69 @@ static int period_prefix(const char *p, const char *end)
 	return 0;
 }
 
+/* "last_n: N", from after its keyword (q): the newest N candidates. */
+static int parse_last_n(struct parser *ps, struct rule *r, const char *q, const char *trim)
+{
+	uint64_t v;
+	int r2;
+
+	q = skip_blanks(q, trim);
+	if ((r2 = parse_num(ps, &q, trim, 0, UINT32_MAX, "last_n", "count", &v)) < 0)
+		return r2;
+	q = skip_blanks(q, trim);
+	if (q < trim)
+		return unexpected(ps, "last_n", q);
+	r->n = v;
+	return 0;
+}
+
+/* "regex: [!]ERE", from after its keyword (q): the expression, blanks and all. */
+static int parse_regex(struct parser *ps, struct rule *r, const char *q, const char *end)
+{
+	if (q < end && *q == '!') {
+		r->negate = true;
+		q++;
+	}
+	/* blanks belong to the expression: snapshot names may hold spaces */
+	if (q >= end)
+		return zf_err_set(ps->err, -EINVAL, "regex: empty expression at column %zu",
+				  col(ps, q));
+	r->re_src = zf_xstrndup(q, (size_t)(end - q));
+	return 0;
+}
+
+/* A regex rule's next alternative, the whole segment [s, end): its ERE gets "|" and it. */
+static void regex_append(struct rule *last, const char *s, const char *end)
+{
+	size_t a = strlen(last->re_src), b = (size_t)(end - s);
+
+	last->re_src = zf_xrealloc(last->re_src, a + 1 + b + 1);
+	last->re_src[a] = '|';
+	memcpy(last->re_src + a + 1, s, b);
+	last->re_src[a + 1 + b] = '\0';
+}
+
+/* A segment at p that names no rule we know: says which word, or that none is there. */
+static int unknown_rule(struct parser *ps, const char *p, const char *trim)
+{
+	const char *q;
+
+	for (q = p; q < trim && *q != ':' && *q != '=' && !is_blank(*q); q++)
+		;
+	if (q == p)
+		return zf_err_set(ps->err, -EINVAL, "expected a rule at column %zu", col(ps, p));
+	return zf_err_set(ps->err, -EINVAL,
+			  "unknown rule '%.*s' at column %zu (use grid:, last_n:, regex:, "
+			  "not_replicated or hourly=...)",
+			  (int)MIN((size_t)(q - p), (size_t)64), p, col(ps, p));
+}
+
 static int parse_segment(struct parser *ps, const char *s, const char *end)
 {
 	struct rule *last = ps->nrules ? &ps->rules[ps->nrules - 1] : NULL;
 	const char *p = skip_blanks(s, end), *q;
 	const char *trim = end;
 	struct rule *r;
-	uint64_t v;
 	int r2;
 
 	while (trim > p && is_blank(trim[-1]))
@@ -433,13 +489,8 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		if ((r2 = regex_finish(ps, last)) < 0)
 			return r2;
 		r = rule_add(ps, RULE_LAST_N, p);
-		q = skip_blanks(q, trim);
-		if ((r2 = parse_num(ps, &q, trim, 0, UINT32_MAX, "last_n", "count", &v)) < 0)
+		if ((r2 = parse_last_n(ps, r, q, trim)) < 0)
 			return r2;
-		q = skip_blanks(q, trim);
-		if (q < trim)
-			return unexpected(ps, "last_n", q);
-		r->n = v;
 		rule_extend(ps, r, trim);
 		return 0;
 	}
@@ -447,15 +498,8 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		if ((r2 = regex_finish(ps, last)) < 0)
 			return r2;
 		r = rule_add(ps, RULE_REGEX, p);
-		if (q < end && *q == '!') {
-			r->negate = true;
-			q++;
-		}
-		/* blanks belong to the expression: snapshot names may hold spaces */
-		if (q >= end)
-			return zf_err_set(ps->err, -EINVAL, "regex: empty expression at column %zu",
-					  col(ps, q));
-		r->re_src = zf_xstrndup(q, (size_t)(end - q));
+		if ((r2 = parse_regex(ps, r, q, end)) < 0)
+			return r2;
 		rule_extend(ps, r, end);
 		return 0;
 	}
@@ -487,23 +531,11 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		return 0;
 	}
 	if (last && last->kind == RULE_REGEX) {
-		size_t a = strlen(last->re_src), b = (size_t)(end - s);
-		last->re_src = zf_xrealloc(last->re_src, a + 1 + b + 1);
-		last->re_src[a] = '|';
-		memcpy(last->re_src + a + 1, s, b);
-		last->re_src[a + 1 + b] = '\0';
+		regex_append(last, s, end);
 		rule_extend(ps, last, end);
 		return 0;
 	}
-
-	for (q = p; q < trim && *q != ':' && *q != '=' && !is_blank(*q); q++)
-		;
-	if (q == p)
-		return zf_err_set(ps->err, -EINVAL, "expected a rule at column %zu", col(ps, p));
-	return zf_err_set(ps->err, -EINVAL,
-			  "unknown rule '%.*s' at column %zu (use grid:, last_n:, regex:, "
-			  "not_replicated or hourly=...)",
-			  (int)MIN((size_t)(q - p), (size_t)64), p, col(ps, p));
+	return unknown_rule(ps, p, trim);
 }
 
 int zf_retention_policy_parse(struct zf_retention_policy *p, const char *text, struct zf_err *err)
