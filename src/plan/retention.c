@@ -242,17 +242,69 @@ static void rule_extend(struct parser *ps, struct rule *r, const char *end)
 }
 
 /* entry := COUNT 'x' DURATION [ '(' 'keep=' ( N | 'all' ) ')' ], in [p, end) */
-static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, const char *end)
+/*
+ * A grid interval's unit right after its length n (at *p; the number began
+ * at numstart): *ret_len is the length in seconds, and *p moves past it.
+ */
+static int parse_grid_unit(struct parser *ps, const char **p, const char *end, uint64_t n,
+			   const char *numstart, int64_t *ret_len)
 {
 	static const struct {
 		char unit;
 		int64_t seconds;
 	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 } };
+
+	for (size_t i = 0; *p < end && i < ELEMENTSOF(units); i++)
+		if (**p == units[i].unit) {
+			if (__builtin_mul_overflow((int64_t)n, units[i].seconds, ret_len) ||
+			    *ret_len > SECONDS_MAX)
+				return zf_err_set(ps->err, -EINVAL,
+						  "grid: interval length too long at column %zu",
+						  col(ps, numstart));
+			(*p)++;
+			return 0;
+		}
+	if (*p < end && !is_blank(**p) && **p != '(')
+		return zf_err_set(ps->err, -EINVAL,
+				  "grid: unknown unit '%c' at column %zu (use s, m, h, d or w)",
+				  **p, col(ps, *p));
+	return zf_err_set(ps->err, -EINVAL,
+			  "grid: expected a unit (s, m, h, d or w) at column %zu", col(ps, *p));
+}
+
+/* A grid interval's "(keep=N)" or "(keep=all)" at *p, whose '(' was seen; *p moves past it. */
+static int parse_grid_keep(struct parser *ps, const char **p, const char *end, uint64_t *keep)
+{
+	const char *q = skip_blanks(*p + 1, end), *kw = q;
+	int r2;
+
+	if ((size_t)(end - q) >= 4 && memcmp(q, "keep", 4) == 0)
+		q = skip_blanks(q + 4, end);
+	if (q == kw || q >= end || *q != '=')
+		return zf_err_set(ps->err, -EINVAL, "grid: expected 'keep=' at column %zu",
+				  col(ps, kw));
+	q = skip_blanks(q + 1, end);
+	if ((size_t)(end - q) >= 3 && memcmp(q, "all", 3) == 0) {
+		*keep = KEEP_ALL;
+		q += 3;
+	} else if ((r2 = parse_num(ps, &q, end, 1, COUNT_MAX, "grid",
+				   "keep count or 'all'", keep)) < 0) {
+		return r2;
+	}
+	q = skip_blanks(q, end);
+	if (q >= end || *q != ')')
+		return zf_err_set(ps->err, -EINVAL, "grid: expected ')' at column %zu",
+				  col(ps, q));
+	*p = skip_blanks(q + 1, end);
+	return 0;
+}
+
+static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, const char *end)
+{
 	struct grid_entry e = { .keep = 1 };
 	const char *numstart;
 	uint64_t n;
 	int64_t span, total = 0;
-	bool found = false;
 	int r2;
 
 	p = skip_blanks(p, end);
@@ -266,48 +318,11 @@ static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, co
 	if ((r2 = parse_num(ps, &p, end, 1, (uint64_t)SECONDS_MAX, "grid", "interval length",
 			    &n)) < 0)
 		return r2;
-	for (size_t i = 0; p < end && i < ELEMENTSOF(units); i++)
-		if (*p == units[i].unit) {
-			if (__builtin_mul_overflow((int64_t)n, units[i].seconds, &e.len) ||
-			    e.len > SECONDS_MAX)
-				return zf_err_set(ps->err, -EINVAL,
-						  "grid: interval length too long at column %zu",
-						  col(ps, numstart));
-			found = true;
-			p++;
-			break;
-		}
-	if (!found) {
-		if (p < end && !is_blank(*p) && *p != '(')
-			return zf_err_set(ps->err, -EINVAL,
-					  "grid: unknown unit '%c' at column %zu (use s, m, h, d or w)",
-					  *p, col(ps, p));
-		return zf_err_set(ps->err, -EINVAL,
-				  "grid: expected a unit (s, m, h, d or w) at column %zu", col(ps, p));
-	}
+	if ((r2 = parse_grid_unit(ps, &p, end, n, numstart, &e.len)) < 0)
+		return r2;
 	p = skip_blanks(p, end);
-	if (p < end && *p == '(') {
-		p = skip_blanks(p + 1, end);
-		const char *kw = p;
-		if ((size_t)(end - p) >= 4 && memcmp(p, "keep", 4) == 0)
-			p = skip_blanks(p + 4, end);
-		if (p == kw || p >= end || *p != '=')
-			return zf_err_set(ps->err, -EINVAL, "grid: expected 'keep=' at column %zu",
-					  col(ps, kw));
-		p = skip_blanks(p + 1, end);
-		if ((size_t)(end - p) >= 3 && memcmp(p, "all", 3) == 0) {
-			e.keep = KEEP_ALL;
-			p += 3;
-		} else if ((r2 = parse_num(ps, &p, end, 1, COUNT_MAX, "grid",
-					   "keep count or 'all'", &e.keep)) < 0) {
-			return r2;
-		}
-		p = skip_blanks(p, end);
-		if (p >= end || *p != ')')
-			return zf_err_set(ps->err, -EINVAL, "grid: expected ')' at column %zu",
-					  col(ps, p));
-		p = skip_blanks(p + 1, end);
-	}
+	if (p < end && *p == '(' && (r2 = parse_grid_keep(ps, &p, end, &e.keep)) < 0)
+		return r2;
 	if (p < end)
 		return unexpected(ps, "grid", p);
 
