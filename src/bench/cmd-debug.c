@@ -537,6 +537,58 @@ static int debug_datachan_send(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
+/*
+ * The head of rpc-send's stream: with --zfs-stream, stdin's own (a zfs send
+ * stream, whatever it holds, as a hostile client would push it); else a
+ * BEGIN record that stdin goes behind (a receiving side reads a stream's
+ * head first).
+ */
+static int rpc_send_head(bool zfs_stream, const char *target, struct zf_buf *head,
+			 struct zf_err *err)
+{
+	uint8_t begin[ZF_ZFS_RECORD_SIZE];
+	_cleanup_free_ char *toname = NULL;
+
+	if (zfs_stream)
+		return zf_ep_read_head(STDIN_FILENO, head, err);
+	toname = zf_xasprintf("%s@rpc-send", target);
+	zf_zfs_stream_begin_record(begin, ZF_ZFS_STREAM_FILESYSTEM, toname, 1);
+	zf_buf_add(head, begin, sizeof(begin));
+	return 0;
+}
+
+/* Receives target on ep: head, then stdin; prints the rate.  An exit status. */
+static int rpc_send_stream(struct zf_endpoint *ep, const char *target, const struct zf_buf *head,
+			   struct zf_err *err)
+{
+	struct zf_ep_recv ro = { .resumable = true };
+	struct zf_ep_stream st = { -EBADF, NULL };
+	uint64_t total = 0;
+	double t0;
+	int r;
+
+	ro.head = head->data;
+	ro.head_len = head->len;
+	r = ep->ops->recv_start(ep, target, &ro, &st, err);
+	if (r < 0)
+		return fail("rpc-send", err);
+	/* as the replication engine moves a stream between endpoints: splice when it can */
+	t0 = zf_now_sec();
+	r = zf_write_full(st.fd, head->data, head->len);
+	if (r >= 0)
+		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
+	if (r < 0) {
+		zf_err_set(err, r, "cannot move stdin to the stream: %s", strerror(-r));
+		ep->ops->stream_kill(ep, &st);
+		(void)ep->ops->stream_finish(ep, &st, "rpc-send", err);
+		return fail("rpc-send", err);
+	}
+	if (ep->ops->stream_finish(ep, &st, "rpc-send", err) < 0)
+		return fail("rpc-send", err);
+	print_rate(total, t0);
+	return ZF_EXIT_OK;
+}
+
 static int debug_rpc_send(int argc, char **argv)
 {
 	enum { O_CA = 1000, O_CERT, O_KEY, O_NAME, O_CRL, O_SSH, O_REMOTE, O_DATA, O_DATA_ENC, O_ZFS };
@@ -562,13 +614,7 @@ static int debug_rpc_send(int argc, char **argv)
 	struct zf_remote_args ra = { .ssh_options = &ssh_options,
 					 .timeout_ms = ZF_TRANSPORT_DEFAULT_TIMEOUT_MS };
 	struct zf_url url = ZF_URL_INIT;
-	struct zf_ep_recv ro = { .resumable = true };
-	uint8_t begin[ZF_ZFS_RECORD_SIZE];
-	_cleanup_free_ char *toname = NULL;
-	struct zf_ep_stream st = { -EBADF, NULL };
 	struct zf_err err = ZF_ERR_INIT;
-	uint64_t total = 0;
-	double t0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
@@ -610,40 +656,11 @@ static int debug_rpc_send(int argc, char **argv)
 	target = zf_xstrdup(url.dataset);
 	r = zf_endpoint_open(&url, &ra, &ep, &err);
 	zf_url_release(&url);
-	/*
-	 * stdin goes behind a BEGIN record (a receiving side reads a stream's
-	 * head first), or as it is with --zfs-stream: a zfs send stream,
-	 * whatever it holds, as a hostile client would push it.
-	 */
-	if (zfs_stream) {
-		if (r >= 0)
-			r = zf_ep_read_head(STDIN_FILENO, &head, &err);
-	} else {
-		toname = zf_xasprintf("%s@rpc-send", target);
-		zf_zfs_stream_begin_record(begin, ZF_ZFS_STREAM_FILESYSTEM, toname, 1);
-		zf_buf_add(&head, begin, sizeof(begin));
-	}
-	ro.head = head.data;
-	ro.head_len = head.len;
-	if (r >= 0)
-		r = ep->ops->recv_start(ep, target, &ro, &st, &err);
 	if (r < 0)
 		return fail("rpc-send", &err);
-	/* as the replication engine moves a stream between endpoints: splice when it can */
-	t0 = zf_now_sec();
-	r = zf_write_full(st.fd, head.data, head.len);
-	if (r >= 0)
-		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
-	if (r < 0) {
-		zf_err_set(&err, r, "cannot move stdin to the stream: %s", strerror(-r));
-		ep->ops->stream_kill(ep, &st);
-		(void)ep->ops->stream_finish(ep, &st, "rpc-send", &err);
+	if (rpc_send_head(zfs_stream, target, &head, &err) < 0)
 		return fail("rpc-send", &err);
-	}
-	if (ep->ops->stream_finish(ep, &st, "rpc-send", &err) < 0)
-		return fail("rpc-send", &err);
-	print_rate(total, t0);
-	return ZF_EXIT_OK;
+	return rpc_send_stream(ep, target, &head, &err);
 }
 
 struct debug_cmd {

@@ -681,6 +681,47 @@ static int write_done(struct extract_state *x, struct zf_workq *pool, int out_fd
 	return r;
 }
 
+/* Learns the seed files' chunk ids, hashing in a pool of its own that is gone on return. */
+static int index_seeds(struct extract_state *x, unsigned workers, unsigned slots,
+		       const struct zf_chunk_params *params, struct zf_err *err)
+{
+	_cleanup_(zf_workq_freep) struct zf_workq *hp = NULL;
+	int r;
+
+	if (x->nfiles == 0)
+		return 0;
+	hp = zf_workq_new(workers, slots, hash_job, x);
+	for (uint32_t i = 0; i < x->nfiles; i++) {
+		r = add_seed(x, hp, i, params, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Where job j (chunk id, size) comes from when the file output already has
+ * it: copied now from the file and the ring when its first copy may still
+ * be in the ring, else read back by a worker.  Otherwise j is left as is.
+ */
+static void reuse_written(struct extract_state *x, struct zf_workq_job *j,
+			  const struct zf_chunk_id *id, uint64_t size)
+{
+	const struct zf_idmap_value *v;
+
+	if (x->out_fd < 0)
+		return;
+	v = zf_idmap_get(&x->written, id);
+	if (v && v->size == size && x->direct.fd >= 0 &&
+	    v->offset + size > staging_low(&x->direct)) {
+		j->flags = FROM_STAGING;
+		copy_staged(x, j, v->offset);
+	} else if (v && v->size == size) {
+		j->flags = FROM_OUTPUT;
+		j->aux = v->offset;
+	}
+}
+
 static int do_extract(struct extract_state *x, struct zf_index *idx, const char *index_path,
 		      int out_fd, struct zf_extract_stats *st, struct zf_err *err)
 {
@@ -694,17 +735,9 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 	zf_index_params(idx, &params);
 	x->max = (size_t)params.max;
 	slots = (unsigned)MIN(MAX((16u << 20) / x->max, (size_t)workers * 2 + 2), (size_t)256);
-
-	if (x->nfiles > 0) {
-		_cleanup_(zf_workq_freep) struct zf_workq *hp = NULL;
-
-		hp = zf_workq_new(workers, slots, hash_job, x);
-		for (uint32_t i = 0; i < x->nfiles; i++) {
-			r = add_seed(x, hp, i, &params, err);
-			if (r < 0)
-				return r;
-		}
-	}
+	r = index_seeds(x, workers, slots, &params, err);
+	if (r < 0)
+		return r;
 
 	if (zf_sha512x8_available())
 		pool = zf_workq_new_batch(workers, slots, BATCH_HASH, extract_batch, x);
@@ -727,17 +760,7 @@ static int do_extract(struct extract_state *x, struct zf_index *idx, const char 
 		j->id = id;
 		j->offset = off;
 		j->size = size;
-		if (x->out_fd >= 0) {
-			const struct zf_idmap_value *v = zf_idmap_get(&x->written, &id);
-			if (v && v->size == size && x->direct.fd >= 0 &&
-			    v->offset + size > staging_low(&x->direct)) {
-				j->flags = FROM_STAGING;
-				copy_staged(x, j, v->offset);
-			} else if (v && v->size == size) {
-				j->flags = FROM_OUTPUT;
-				j->aux = v->offset;
-			}
-		}
+		reuse_written(x, j, &id, size);
 		zf_workq_submit(pool);
 	}
 	while (zf_workq_wait_oldest(pool))

@@ -60,24 +60,13 @@ static void add_chunk(struct seg_out *o, uint64_t offset, uint64_t n)
 	o->chunks[o->n++] = (struct zf_seg_chunk){ .offset = offset, .n = (size_t)n };
 }
 
-/*
- * One segment [s, e) (j->offset, j->size), number j->aux; reads up to
- * e + max, so a chunk starting before e is wholly in the buffer.
- */
-static void seg_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
+/* Reads len bytes of the input from segment start j->offset into j->data. */
+static int read_segment(struct zf_seg_chunker *c, struct zf_workq_job *j, uint64_t len)
 {
-	struct zf_seg_chunker *c = userdata;
-	struct seg_out *o = j->user;
-	const uint64_t s = j->offset, e = j->size, seq = j->aux;
-	uint64_t len, at, pos;
-	bool eof, failed;
-	size_t k = 0;
+	const uint64_t s = j->offset;
 	ssize_t got;
 	int r = 0;
 
-	o->nat = o->n = 0;
-	len = MIN(e + c->params.max, c->size) - s;
-	eof = s + len == c->size;
 	zf_workq_job_reserve(j, (size_t)len);
 	got = zf_pread_full(c->fd, j->data, (size_t)len, c->base + s);
 	if (got < 0)
@@ -87,72 +76,96 @@ static void seg_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *use
 		r = zf_err_set(&j->err, -EIO, "input shrank to %" PRIu64 " bytes while read",
 			       c->base + s + (uint64_t)got);
 	j->n = (size_t)len;
+	return r;
+}
 
-	/* step 1, in parallel: the chain of boundaries from s */
-	if (r >= 0) {
-		at = s;
+/* Step 1, in parallel: the chain of boundaries from the segment's start, into o->at. */
+static void chain_boundaries(struct zf_seg_chunker *c, struct seg_out *o,
+			     const struct zf_workq_job *j, uint64_t len, bool eof)
+{
+	const uint64_t s = j->offset, e = j->size;
+	uint64_t at = s;
+
+	add_at(o, at);
+	/* at < e leaves at least max bytes after it, or the end of the file */
+	while (at < e && at < c->size) {
+		at += zf_chunker_find(&c->params, j->data + (at - s), (size_t)(s + len - at), eof);
 		add_at(o, at);
-		/* at < e leaves at least max bytes after it, or the end of the file */
-		while (at < e && at < c->size) {
-			at += zf_chunker_find(&c->params, j->data + (at - s), (size_t)(s + len - at),
-					      eof);
-			add_at(o, at);
-		}
 	}
+}
 
-	/* step 2, serial: follow the true chain from where it enters */
+/*
+ * Waits until the true chain reaches segment seq: returns where it enters,
+ * and *failed says whether a segment failed or the consumer gave up.
+ */
+static uint64_t wait_entry(struct zf_seg_chunker *c, uint64_t seq, bool *failed)
+{
+	uint64_t pos;
+
 	pthread_mutex_lock(&c->lock);
 	while (c->entry_seq != seq)
 		pthread_cond_wait(&c->cv, &c->lock);
 	pos = c->entry;
-	failed = c->failed;
+	*failed = c->failed;
 	pthread_mutex_unlock(&c->lock);
+	return pos;
+}
 
-	if (r >= 0 && !failed) {
-		bool synced = false;
+/*
+ * Step 2, serial: the true chunks from pos, where the true chain enters,
+ * into o->chunks; taken from step 1's chain once the two meet.  Returns
+ * where the true chain leaves the segment.
+ */
+static uint64_t follow_chain(struct zf_seg_chunker *c, struct seg_out *o,
+			     const struct zf_workq_job *j, uint64_t len, bool eof, uint64_t pos)
+{
+	const uint64_t s = j->offset, e = j->size;
+	bool synced = false;
+	size_t k = 0;
 
-		assert(pos >= s);
-		while (pos < e && pos < c->size) {
-			uint64_t next;
+	assert(pos >= s);
+	while (pos < e && pos < c->size) {
+		uint64_t next;
 
-			if (!synced) {
-				while (k < o->nat && o->at[k] < pos)
-					k++;
-				synced = k < o->nat && o->at[k] == pos;
-			}
-			if (synced)
-				next = o->at[++k];      /* pos < e: the chain goes on */
-			else
-				next = pos + zf_chunker_find(&c->params, j->data + (pos - s),
-							     (size_t)(s + len - pos), eof);
-			add_chunk(o, pos, next - pos);
-			pos = next;
+		if (!synced) {
+			while (k < o->nat && o->at[k] < pos)
+				k++;
+			synced = k < o->nat && o->at[k] == pos;
 		}
+		if (synced)
+			next = o->at[++k];      /* pos < e: the chain goes on */
+		else
+			next = pos + zf_chunker_find(&c->params, j->data + (pos - s),
+						     (size_t)(s + len - pos), eof);
+		add_chunk(o, pos, next - pos);
+		pos = next;
 	}
+	return pos;
+}
 
-	/* step 3: hand on */
+/* Step 3: where the true chain enters segment seq + 1, and whether this one failed. */
+static void hand_on(struct zf_seg_chunker *c, uint64_t seq, uint64_t pos, bool failed)
+{
 	pthread_mutex_lock(&c->lock);
 	c->entry_seq = seq + 1;
 	c->entry = pos;
-	if (r < 0)
+	if (failed)
 		c->failed = true;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->lock);
-	if (r < 0) {
-		j->r = r;
-		return;
-	}
-	if (failed) {
-		/* the consumer never gets here: an earlier segment reports the error */
-		j->r = -ECANCELED;
-		return;
-	}
+}
 
-	/* step 4, in parallel */
+/* Step 4, in parallel: the caller's functions on the segment's chunks; a failure stops all. */
+static void process_chunks(struct zf_seg_chunker *c, struct zf_workq_job *j,
+			   struct zf_workq_worker *w, struct seg_out *o)
+{
+	const uint64_t s = j->offset;
+
 	if (c->pre && o->n > 0)
 		c->pre(o->chunks, o->n, j->data, s, c->userdata);
 	for (size_t i = 0; c->fn && i < o->n; i++) {
 		struct zf_seg_chunk *ch = &o->chunks[i];
+		int r;
 
 		r = c->fn(ch, j->data + (ch->offset - s), w, c->userdata, &j->err);
 		if (r < 0) {
@@ -163,6 +176,44 @@ static void seg_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *use
 			return;
 		}
 	}
+}
+
+/*
+ * One segment [s, e) (j->offset, j->size), number j->aux; reads up to
+ * e + max, so a chunk starting before e is wholly in the buffer.
+ */
+static void seg_job(struct zf_workq_job *j, struct zf_workq_worker *w, void *userdata)
+{
+	struct zf_seg_chunker *c = userdata;
+	struct seg_out *o = j->user;
+	const uint64_t s = j->offset, e = j->size, seq = j->aux;
+	uint64_t len, pos;
+	bool eof, failed;
+	int r;
+
+	o->nat = o->n = 0;
+	len = MIN(e + c->params.max, c->size) - s;
+	eof = s + len == c->size;
+	r = read_segment(c, j, len);
+	if (r >= 0)
+		chain_boundaries(c, o, j, len, eof);
+
+	/* step 2, serial: follow the true chain from where it enters */
+	pos = wait_entry(c, seq, &failed);
+	if (r >= 0 && !failed)
+		pos = follow_chain(c, o, j, len, eof, pos);
+
+	hand_on(c, seq, pos, r < 0);
+	if (r < 0) {
+		j->r = r;
+		return;
+	}
+	if (failed) {
+		/* the consumer never gets here: an earlier segment reports the error */
+		j->r = -ECANCELED;
+		return;
+	}
+	process_chunks(c, j, w, o);
 }
 
 struct zf_seg_chunker *zf_seg_chunker_new(int fd, uint64_t base, uint64_t size,

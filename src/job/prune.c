@@ -82,19 +82,28 @@ static int destroy_fs(const struct zf_prune_opts *o, const char *fs, struct zf_p
 	return first;
 }
 
-int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, struct zf_err *err)
+static void fs_list_releasep(struct zf_zfs_fs_list *l)
 {
-	struct zf_zfs_fs_list fs = { 0 };
-	struct zf_zfs_version_list vers = { 0 };
+	zf_zfs_fs_list_release(l);
+}
+
+static void version_list_releasep(struct zf_zfs_version_list *l)
+{
+	zf_zfs_version_list_release(l);
+}
+
+/* The filesystems to prune, each once, in zfs's order: into rep->fs. */
+static int list_filesystems(const struct zf_prune_opts *o, struct zf_prune_report *rep,
+			    struct zf_err *err)
+{
+	_cleanup_(fs_list_releasep) struct zf_zfs_fs_list fs = { 0 };
 	struct zf_zfs_list_opts lo = { .recursive = o->recursive };
-	_cleanup_free_ const struct zf_zfs_version **sorted = NULL;
-	_cleanup_free_ struct zf_retention_version *in = NULL;
-	_cleanup_free_ struct zf_retention_verdict *out = NULL;
-	int r, first = 0;
-	size_t k;
+	int r;
 
 	r = zf_zfs_list_fs(o->filesystems, o->n, &lo, &fs, err);
-	for (size_t i = 0; r >= 0 && i < fs.n; i++) {
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < fs.n; i++) {
 		bool dup = false;
 		for (size_t j = 0; j < rep->nfs && !dup; j++)
 			dup = streq(rep->fs[j], fs.v[i].name);
@@ -103,13 +112,75 @@ int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, str
 		ZF_ALLOC_GROW(rep->fs, rep->nfs + 1, rep->afs);
 		rep->fs[rep->nfs++] = zf_xstrdup(fs.v[i].name);
 	}
-	zf_zfs_fs_list_release(&fs);
-	if (r >= 0)
-		r = zf_zfs_list_versions((const char *const *)rep->fs, rep->nfs, &vers, err);
-	if (r < 0) {
-		zf_zfs_version_list_release(&vers);
-		return r;
+	return 0;
+}
+
+/*
+ * The versions of filesystem name, from sorted (n of them, grouped by
+ * filesystem, each group in createtxg order), as the retention policy
+ * takes them: into in; returns how many.
+ */
+static size_t group_of(const struct zf_zfs_version *const *sorted, size_t n, const char *name,
+		       struct zf_retention_version *in)
+{
+	size_t start, k;
+
+	/* groups come in strcmp order, the fs table in zfs's: find this one's */
+	for (start = 0; start < n && strcmp(sorted[start]->fs, name) < 0; start++)
+		;
+	for (k = start; k < n && streq(sorted[k]->fs, name); k++)
+		in[k - start] = (struct zf_retention_version){
+			.name = sorted[k]->name,
+			.bookmark = sorted[k]->bookmark,
+			.guid = sorted[k]->guid,
+			.createtxg = sorted[k]->createtxg,
+			.creation = sorted[k]->creation,
+			.userrefs = sorted[k]->userrefs,
+		};
+	return k - start;
+}
+
+/* A report item for each of the n versions of name that is ours: not a bookmark, not foreign. */
+static void report_items(struct zf_prune_report *rep, const char *name,
+			 const struct zf_retention_version *in,
+			 const struct zf_retention_verdict *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct zf_prune_item *it;
+		unsigned p = out[i].protect;
+
+		if (p & (ZF_RETENTION_BOOKMARK | ZF_RETENTION_FOREIGN))
+			continue;
+		ZF_ALLOC_GROW(rep->v, rep->n + 1, rep->alloc);
+		it = &rep->v[rep->n++];
+		*it = (struct zf_prune_item){
+			.fs = name,
+			.name = zf_xstrdup(in[i].name),
+			.createtxg = in[i].createtxg,
+			.creation = in[i].creation,
+			.verdict = out[i],
+		};
+		rep->ndestroy += out[i].destroy;
+		/* held and nothing else keeps it: worth telling */
+		rep->nheld += !out[i].rules && (p & ZF_RETENTION_HELD) &&
+			      !(p & ~(unsigned)ZF_RETENTION_HELD);
 	}
+}
+
+int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, struct zf_err *err)
+{
+	_cleanup_(version_list_releasep) struct zf_zfs_version_list vers = { 0 };
+	_cleanup_free_ const struct zf_zfs_version **sorted = NULL;
+	_cleanup_free_ struct zf_retention_version *in = NULL;
+	_cleanup_free_ struct zf_retention_verdict *out = NULL;
+	int r, first = 0;
+
+	r = list_filesystems(o, rep, err);
+	if (r < 0)
+		return r;
+	r = zf_zfs_list_versions((const char *const *)rep->fs, rep->nfs, &vers, err);
+	if (r < 0)
+		return r;
 
 	/* group by filesystem; each group in createtxg order */
 	sorted = zf_xcalloc(vers.n ? vers.n : 1, sizeof(*sorted));
@@ -121,53 +192,20 @@ int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, str
 
 	for (size_t f = 0; f < rep->nfs; f++) {
 		const char *name = rep->fs[f];
-		size_t start, n, base = rep->n;
+		size_t n, base = rep->n;
 
-		/* groups come in strcmp order, the fs table in zfs's: find this one's */
-		for (start = 0; start < vers.n && strcmp(sorted[start]->fs, name) < 0; start++)
-			;
-		for (k = start; k < vers.n && streq(sorted[k]->fs, name); k++)
-			in[k - start] = (struct zf_retention_version){
-				.name = sorted[k]->name,
-				.bookmark = sorted[k]->bookmark,
-				.guid = sorted[k]->guid,
-				.createtxg = sorted[k]->createtxg,
-				.creation = sorted[k]->creation,
-				.userrefs = sorted[k]->userrefs,
-			};
-		n = k - start;
+		n = group_of(sorted, vers.n, name, in);
 		r = zf_retention_evaluate(o->policy, in, n, &o->ropts, out, err);
 		if (r < 0) {
 			zf_err_prefix(err, "'%s'", name);
-			zf_zfs_version_list_release(&vers);
 			return r;
 		}
-		for (size_t i = 0; i < n; i++) {
-			struct zf_prune_item *it;
-			unsigned p = out[i].protect;
-
-			if (p & (ZF_RETENTION_BOOKMARK | ZF_RETENTION_FOREIGN))
-				continue;
-			ZF_ALLOC_GROW(rep->v, rep->n + 1, rep->alloc);
-			it = &rep->v[rep->n++];
-			*it = (struct zf_prune_item){
-				.fs = name,
-				.name = zf_xstrdup(in[i].name),
-				.createtxg = in[i].createtxg,
-				.creation = in[i].creation,
-				.verdict = out[i],
-			};
-			rep->ndestroy += out[i].destroy;
-			/* held and nothing else keeps it: worth telling */
-			rep->nheld += !out[i].rules && (p & ZF_RETENTION_HELD) &&
-				      !(p & ~(unsigned)ZF_RETENTION_HELD);
-		}
+		report_items(rep, name, in, out, n);
 		if (!o->dry_run) {
 			r = destroy_fs(o, name, rep->v + base, rep->n - base, rep, err);
 			if (r < 0 && !first)
 				first = r;
 		}
 	}
-	zf_zfs_version_list_release(&vers);
 	return first;
 }

@@ -399,6 +399,80 @@ static void slot_put(struct ctx *c, struct slot *s)
 }
 
 /*
+ * Stops and reaps a send whose receive never started.  HE is the failure
+ * to read the stream's head, if that was it: a sender that failed at once
+ * explains an empty stream better.
+ */
+static int abort_send(struct ctx *c, struct zf_ep_stream *s, const struct zf_err *he, int r,
+		      struct zf_err *err)
+{
+	struct zf_err se = ZF_ERR_INIT;
+	int rs;
+
+	c->src->ops->stream_kill(c->src, s);
+	rs = c->src->ops->stream_finish(c->src, s, "zfs send", &se);
+	if (he->code && rs < 0)
+		return zf_err_set(err, rs, "%s", zf_err_msg(&se));
+	if (he->code)
+		return zf_err_set(err, r, "%s", zf_err_msg(he));
+	return r;
+}
+
+/*
+ * Writes the head already read from the send, then copies the rest into
+ * the receive; *bytes is how much went, counted in a progress slot when
+ * one is free.
+ */
+static int copy_to_recv(struct ctx *c, const char *target, uint64_t estimate, int in, int out,
+			const struct zf_buf *head, uint64_t *bytes)
+{
+	struct slot *sl = slot_get(c, target, estimate);
+	uint64_t counter;
+	int r;
+
+	r = zf_write_full(out, head->data, head->len);
+	counter = head->len;
+	if (sl)
+		__atomic_store_n(&sl->bytes, head->len, __ATOMIC_RELAXED);
+	if (r >= 0)
+		r = zf_copy_stream(in, out, sl ? &sl->bytes : &counter);
+	*bytes = sl ? __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) : counter;
+	slot_put(c, sl);
+	return r;
+}
+
+/*
+ * The step's result from the copy's (r), the sender's (rs, se) and the
+ * receiver's (rr, re) after BYTES: which failure is the cause.
+ */
+static int transfer_result(int r, int rs, const struct zf_err *se, int rr,
+			   const struct zf_err *re, uint64_t bytes, struct zf_err *err)
+{
+	/*
+	 * Both failed.  A copy that met the sender's end (no EPIPE from the
+	 * receiver) says the sender stopped first: its failure is the cause,
+	 * and the receiver only saw a stream that ended early.
+	 */
+	if (rr < 0 && rs < 0 && r >= 0)
+		return zf_err_set(err, rs, "%s; the receiver: %s", zf_err_msg(se),
+				  zf_err_msg(re));
+	if (rr < 0)
+		return zf_err_set(err, rr, "%s", zf_err_msg(re));
+	if (rs < 0)
+		return zf_err_set(err, rs, "%s (stream broke after %" PRIu64 " bytes)",
+				  zf_err_msg(se), bytes);
+	/*
+	 * zfs recv exits as soon as it has read the end record, which it
+	 * checks against the stream's checksum; a copy that then meets EPIPE
+	 * before it saw the sender's EOF lost nothing, as both sides succeeded.
+	 */
+	if (r < 0 && r != -EPIPE)
+		return zf_err_set(err, r, "stream copy failed after %" PRIu64 " bytes: %s", bytes,
+				  strerror(-r));
+	return 0;
+}
+
+/*
  * Streams one send into one receive.  The receive's failure is the one
  * reported when both fail (a full pool makes the sender see EPIPE); a
  * sender that fails mid-stream fails the step even when the receive
@@ -410,8 +484,7 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
 	struct zf_ep_stream s = { -EBADF, NULL }, rv = { -EBADF, NULL };
 	struct zf_err se = ZF_ERR_INIT, re = ZF_ERR_INIT, ee = ZF_ERR_INIT, he = ZF_ERR_INIT;
 	_cleanup_buf_ struct zf_buf head = ZF_BUF_INIT;
-	uint64_t estimate = 0, counter = 0;
-	struct slot *sl;
+	uint64_t estimate = 0;
 	int r, rs, rr;
 
 	if (c->o->progress)
@@ -421,56 +494,20 @@ static int transfer(struct ctx *c, const char *snapshot, const struct zf_zfs_sen
 		return r;
 	/* the receiving side decides from the stream's head what the receive may do */
 	r = zf_ep_read_head(s.fd, &head, &he);
-	if (r >= 0) {
-		rq->head = head.data;
-		rq->head_len = head.len;
-		r = c->dst->ops->recv_start(c->dst, target, rq, &rv, err);
-	}
-	if (r < 0) {
-		c->src->ops->stream_kill(c->src, &s);
-		rs = c->src->ops->stream_finish(c->src, &s, "zfs send", &se);
-		/* a sender that failed at once explains an empty stream better */
-		if (he.code && rs < 0)
-			return zf_err_set(err, rs, "%s", zf_err_msg(&se));
-		if (he.code)
-			return zf_err_set(err, r, "%s", zf_err_msg(&he));
-		return r;
-	}
-	sl = slot_get(c, target, estimate);
-	r = zf_write_full(rv.fd, head.data, head.len);
-	counter = head.len;
-	if (sl)
-		__atomic_store_n(&sl->bytes, head.len, __ATOMIC_RELAXED);
-	if (r >= 0)
-		r = zf_copy_stream(s.fd, rv.fd, sl ? &sl->bytes : &counter);
-	*bytes = sl ? __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) : counter;
-	slot_put(c, sl);
+	if (r < 0)
+		return abort_send(c, &s, &he, r, err);
+	rq->head = head.data;
+	rq->head_len = head.len;
+	r = c->dst->ops->recv_start(c->dst, target, rq, &rv, err);
+	if (r < 0)
+		return abort_send(c, &s, &he, r, err);
+
+	r = copy_to_recv(c, target, estimate, s.fd, rv.fd, &head, bytes);
 	if (r < 0)
 		c->src->ops->stream_kill(c->src, &s);
 	rs = c->src->ops->stream_finish(c->src, &s, "zfs send", &se);
 	rr = c->dst->ops->stream_finish(c->dst, &rv, "zfs recv", &re);
-	/*
-	 * Both failed.  A copy that met the sender's end (no EPIPE from the
-	 * receiver) says the sender stopped first: its failure is the cause,
-	 * and the receiver only saw a stream that ended early.
-	 */
-	if (rr < 0 && rs < 0 && r >= 0)
-		return zf_err_set(err, rs, "%s; the receiver: %s", zf_err_msg(&se),
-				  zf_err_msg(&re));
-	if (rr < 0)
-		return zf_err_set(err, rr, "%s", zf_err_msg(&re));
-	if (rs < 0)
-		return zf_err_set(err, rs, "%s (stream broke after %" PRIu64 " bytes)",
-				  zf_err_msg(&se), *bytes);
-	/*
-	 * zfs recv exits as soon as it has read the end record, which it
-	 * checks against the stream's checksum; a copy that then meets EPIPE
-	 * before it saw the sender's EOF lost nothing, as both sides succeeded.
-	 */
-	if (r < 0 && r != -EPIPE)
-		return zf_err_set(err, r, "stream copy failed after %" PRIu64 " bytes: %s", *bytes,
-				  strerror(-r));
-	return 0;
+	return transfer_result(r, rs, &se, rr, &re, *bytes, err);
 }
 
 /* ---- one item -------------------------------------------------------------- */
@@ -529,50 +566,47 @@ static int run_item(struct ctx *c, const struct zf_replan_item *it, const char *
 static int replan_one(struct ctx *c, const char *src_fs, const char *dst_fs, bool retry,
 		      struct zf_replicate_fs_result *fr, struct zf_err *err)
 {
-	struct side s = { 0 }, d = { 0 };
-	struct zf_replan *p = NULL;
+	_cleanup_(side_release) struct side s = { 0 }, d = { 0 };
+	_cleanup_(zf_replan_freep) struct zf_replan *p = NULL;
 	struct zf_replan_opts po = { 0 };
+	const struct zf_replan_item *it;
 	int r;
 
 	r = list_side(c->o, c->src, src_fs, false, NULL, false, &s, err);
-	if (r >= 0)
-		r = list_side(c->o, c->dst, dst_fs, false, NULL, true, &d, err);
-	if (r >= 0) {
-		po = (struct zf_replan_opts){
-			.intermediates = c->o->intermediates,
-			.flags = (c->o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
-				 (c->o->embed ? ZF_REPLAN_EMBED : 0) |
-				 (c->o->compressed ? ZF_REPLAN_COMPRESSED : 0),
-			.raw = c->o->raw,
-			.force_rollback = c->o->force_rollback,
-			.sync_snap = c->res->sync_snap,
-			.cursor_id = c->cursor_id,
-			.src_display = src_fs,
-			.dst_display = dst_fs,
-		};
-		r = zf_replan_new(s.fs, s.n, d.fs, d.n, &po, &p, err);
-	}
-	if (r >= 0) {
-		const struct zf_replan_item *it = &p->items[0];
-		if (p->n_items == 0)
-			r = zf_err_set(err, -ENOENT, "'%s' is gone", src_fs);
-		else if (retry && (it->action == ZF_REPLAN_CONFLICT ||
-				   it->action == ZF_REPLAN_NOTHING_TO_SEND))
-			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
-		else if (retry)         /* it->fs is "": this plan's roots are src_fs, dst_fs */
-			r = run_item(c, it, src_fs, dst_fs, fr, err);
-		else if (it->plan_again || it->action == ZF_REPLAN_RESUME)
-			r = zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
-				       dst_fs);
-		else if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND)
-			r = zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
-		else
-			r = run_steps(c, it, src_fs, dst_fs, fr, err);
-	}
-	zf_replan_free(p);
-	side_release(&s);
-	side_release(&d);
-	return r;
+	if (r < 0)
+		return r;
+	r = list_side(c->o, c->dst, dst_fs, false, NULL, true, &d, err);
+	if (r < 0)
+		return r;
+	po = (struct zf_replan_opts){
+		.intermediates = c->o->intermediates,
+		.flags = (c->o->large_block ? ZF_REPLAN_LARGE_BLOCK : 0) |
+			 (c->o->embed ? ZF_REPLAN_EMBED : 0) |
+			 (c->o->compressed ? ZF_REPLAN_COMPRESSED : 0),
+		.raw = c->o->raw,
+		.force_rollback = c->o->force_rollback,
+		.sync_snap = c->res->sync_snap,
+		.cursor_id = c->cursor_id,
+		.src_display = src_fs,
+		.dst_display = dst_fs,
+	};
+	r = zf_replan_new(s.fs, s.n, d.fs, d.n, &po, &p, err);
+	if (r < 0)
+		return r;
+
+	if (p->n_items == 0)
+		return zf_err_set(err, -ENOENT, "'%s' is gone", src_fs);
+	it = &p->items[0];
+	if (retry && (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND))
+		return zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
+	if (retry)              /* it->fs is "": this plan's roots are src_fs, dst_fs */
+		return run_item(c, it, src_fs, dst_fs, fr, err);
+	if (it->plan_again || it->action == ZF_REPLAN_RESUME)
+		return zf_err_set(err, -EAGAIN, "'%s' still has a partial receive after resuming",
+				  dst_fs);
+	if (it->action == ZF_REPLAN_CONFLICT || it->action == ZF_REPLAN_NOTHING_TO_SEND)
+		return zf_err_set(err, -EINVAL, "%s", it->message ? it->message : "conflict");
+	return run_steps(c, it, src_fs, dst_fs, fr, err);
 }
 
 static void set_cursor(struct ctx *c, const struct zf_replan_item *it, const char *src_fs)
@@ -601,76 +635,94 @@ static void set_cursor(struct ctx *c, const struct zf_replan_item *it, const cha
 	}
 }
 
-static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
-		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err)
+/* A SEND step: SRC_FS's snapshot st->to, incremental from st->from if any, into DST_FS. */
+static int send_step(struct ctx *c, const struct zf_replan_item *it,
+		     const struct zf_replan_step *st, const char *src_fs, const char *dst_fs,
+		     struct zf_replicate_fs_result *fr, struct zf_err *err)
 {
-	int r = 0;
+	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
+	_cleanup_free_ char *snap = NULL, *from = NULL, *origin_fs = NULL;
+	struct zf_zfs_send_opts so;
+	struct zf_ep_recv ro;
+	uint64_t bytes = 0;
+	int r;
 
-	for (size_t i = 0; i < it->n_steps && r >= 0; i++) {
-		const struct zf_replan_step *st = &it->steps[i];
-		_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
-		_cleanup_free_ char *snap = NULL, *from = NULL, *renamed = NULL, *origin_fs = NULL;
-		struct zf_zfs_send_opts so = { 0 };
-		struct zf_ep_recv ro;
-		uint64_t bytes = 0;
-
-		switch (st->kind) {
-		case ZF_REPLAN_STEP_ABORT_RESUME:
-			log_info("discarding the partial receive of '%s'", dst_fs);
-			r = c->dst->ops->recv_abort(c->dst, dst_fs, err);
-			break;
-		case ZF_REPLAN_STEP_RESUME:
-			log_info("resuming the interrupted receive of '%s'", dst_fs);
-			so.resume_token = st->token;
-			recv_opts(c, it, false, &set, &ro);
-			r = transfer(c, NULL, &so, dst_fs, &ro, &bytes, err);
-			fr->bytes += bytes;
-			if (r >= 0 && it->plan_again)
-				return replan_one(c, src_fs, dst_fs, false, fr, err);
-			break;
-		case ZF_REPLAN_STEP_RENAME:
-			renamed = zf_xasprintf("%s%s", dst_fs, st->rename_suffix);
-			log_notice("moving diverged '%s' aside to '%s'", dst_fs, renamed);
-			r = c->dst->ops->rename(c->dst, dst_fs, renamed, err);
-			break;
-		case ZF_REPLAN_STEP_CREATE_PLACEHOLDER:
-			r = c->dst->ops->create(c->dst, dst_fs,
-						(const char *const[]){ "canmount=off",
-								       "zferry:placeholder=on", NULL },
-						err);
-			break;
-		case ZF_REPLAN_STEP_SEND:
-			snap = zf_xasprintf("%s@%s", src_fs, st->to);
-			if (st->from && st->from_fs)    /* a clone's origin */
-				from = zf_xasprintf("%s@%s", origin_fs = join(c->src_root,
-									      st->from_fs),
-						    st->from);
-			else if (st->from)
-				from = zf_xasprintf("%s%c%s", src_fs, st->from_bookmark ? '#' : '@',
-						    st->from);
-			so = (struct zf_zfs_send_opts){
-				.from = from,
-				.intermediates = st->intermediates,
-				.raw = it->flags & ZF_REPLAN_RAW,
-				.compressed = it->flags & ZF_REPLAN_COMPRESSED,
-				.large_block = it->flags & ZF_REPLAN_LARGE_BLOCK,
-				.embed = it->flags & ZF_REPLAN_EMBED,
-				.props = c->o->props,
-			};
-			recv_opts(c, it, st->force, &set, &ro);
-			r = transfer(c, snap, &so, dst_fs, &ro, &bytes, err);
-			fr->bytes += bytes;
-			if (!fr->from && st->from)
-				fr->from = zf_xstrdup(st->from);
-			free(fr->to);
-			fr->to = zf_xstrdup(st->to);
-			break;
-		}
-		if (r < 0)
-			zf_err_prefix(err, "%s", dst_fs);
+	snap = zf_xasprintf("%s@%s", src_fs, st->to);
+	if (st->from && st->from_fs) {          /* a clone's origin */
+		origin_fs = join(c->src_root, st->from_fs);
+		from = zf_xasprintf("%s@%s", origin_fs, st->from);
+	} else if (st->from) {
+		from = zf_xasprintf("%s%c%s", src_fs, st->from_bookmark ? '#' : '@', st->from);
 	}
-	if (r < 0)
-		return r;
+	so = (struct zf_zfs_send_opts){
+		.from = from,
+		.intermediates = st->intermediates,
+		.raw = it->flags & ZF_REPLAN_RAW,
+		.compressed = it->flags & ZF_REPLAN_COMPRESSED,
+		.large_block = it->flags & ZF_REPLAN_LARGE_BLOCK,
+		.embed = it->flags & ZF_REPLAN_EMBED,
+		.props = c->o->props,
+	};
+	recv_opts(c, it, st->force, &set, &ro);
+	r = transfer(c, snap, &so, dst_fs, &ro, &bytes, err);
+	fr->bytes += bytes;
+	if (!fr->from && st->from)
+		fr->from = zf_xstrdup(st->from);
+	free(fr->to);
+	fr->to = zf_xstrdup(st->to);
+	return r;
+}
+
+/* A RESUME step: finishes DST_FS's interrupted receive from its token. */
+static int resume_step(struct ctx *c, const struct zf_replan_item *it,
+		       const struct zf_replan_step *st, const char *dst_fs,
+		       struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv set = ZF_STRV_INIT;
+	struct zf_zfs_send_opts so = { .resume_token = st->token };
+	struct zf_ep_recv ro;
+	uint64_t bytes = 0;
+	int r;
+
+	log_info("resuming the interrupted receive of '%s'", dst_fs);
+	recv_opts(c, it, false, &set, &ro);
+	r = transfer(c, NULL, &so, dst_fs, &ro, &bytes, err);
+	fr->bytes += bytes;
+	return r;
+}
+
+/* One step of IT on DST_FS. */
+static int run_step(struct ctx *c, const struct zf_replan_item *it,
+		    const struct zf_replan_step *st, const char *src_fs, const char *dst_fs,
+		    struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	_cleanup_free_ char *renamed = NULL;
+
+	switch (st->kind) {
+	case ZF_REPLAN_STEP_ABORT_RESUME:
+		log_info("discarding the partial receive of '%s'", dst_fs);
+		return c->dst->ops->recv_abort(c->dst, dst_fs, err);
+	case ZF_REPLAN_STEP_RESUME:
+		return resume_step(c, it, st, dst_fs, fr, err);
+	case ZF_REPLAN_STEP_RENAME:
+		renamed = zf_xasprintf("%s%s", dst_fs, st->rename_suffix);
+		log_notice("moving diverged '%s' aside to '%s'", dst_fs, renamed);
+		return c->dst->ops->rename(c->dst, dst_fs, renamed, err);
+	case ZF_REPLAN_STEP_CREATE_PLACEHOLDER:
+		return c->dst->ops->create(c->dst, dst_fs,
+					   (const char *const[]){ "canmount=off",
+								  "zferry:placeholder=on", NULL },
+					   err);
+	case ZF_REPLAN_STEP_SEND:
+		return send_step(c, it, st, src_fs, dst_fs, fr, err);
+	}
+	return 0;
+}
+
+/* After IT's last step: what the target now has, its placeholder mark, and the cursor. */
+static void settle_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+			const char *dst_fs, struct zf_replicate_fs_result *fr)
+{
 	c->settled_txg[fr - c->res->v] = it->settled ? it->settled_txg : 0;
 	if (it->clear_placeholder) {
 		struct zf_err e2 = ZF_ERR_INIT;
@@ -679,6 +731,28 @@ static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char 
 				    zf_err_msg(&e2));
 	}
 	set_cursor(c, it, src_fs);
+}
+
+/*
+ * IT's steps in order, stopping at the first that fails.  A resume that
+ * leaves the item to be planned again hands the rest to replan_one().
+ */
+static int run_steps(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
+		     const char *dst_fs, struct zf_replicate_fs_result *fr, struct zf_err *err)
+{
+	for (size_t i = 0; i < it->n_steps; i++) {
+		const struct zf_replan_step *st = &it->steps[i];
+		int r;
+
+		r = run_step(c, it, st, src_fs, dst_fs, fr, err);
+		if (r < 0) {
+			zf_err_prefix(err, "%s", dst_fs);
+			return r;
+		}
+		if (st->kind == ZF_REPLAN_STEP_RESUME && it->plan_again)
+			return replan_one(c, src_fs, dst_fs, false, fr, err);
+	}
+	settle_item(c, it, src_fs, dst_fs, fr);
 	return 0;
 }
 
@@ -1343,39 +1417,91 @@ static void adopt_conflicts(struct ctx *c)
 	}
 }
 
+/*
+ * Lists the sender, names this run, then lists the receiver and checks it.
+ * The receiver, and the whole plan, come before the sync snapshot: a
+ * receiver that cannot be reached, refuses us or conflicts must leave the
+ * sender as it was.
+ */
+static int survey(struct ctx *c, struct excludes *x, struct side *s, struct side *d,
+		  struct zf_err *err)
+{
+	const struct zf_replicate_opts *o = c->o;
+	int r;
+
+	r = list_side(o, c->src, c->src_root, o->recursive, x, false, s, err);
+	if (r < 0)
+		return r;
+	if (s->n == 0)
+		return zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
+	r = naming_init(c, err);
+	if (r < 0)
+		return r;
+	r = list_side(o, c->dst, c->dst_root, true, NULL, true, d, err);
+	if (r < 0)
+		return r;
+	return check_target(c, d, err);
+}
+
+/* A sender on a read-only pool: no sync snapshot, in the dry run too. */
+static void check_source_read_only(struct ctx *c)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	bool ro = false;
+
+	if (!streq(c->src->kind, "local") || !c->o->sync_snap)
+		return;
+	if (zf_zfs_pool_readonly(c->src_root, &ro, &e2) >= 0 && ro)
+		note_read_only(c, "a sync snapshot, holds or a cursor");
+}
+
+/* The dry run's report: the plan the run would carry out, sync snapshot and all. */
+static void dry_run(struct ctx *c, const char *sync)
+{
+	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
+
+	c->plan = TAKE_PTR(c->plan_sim);
+	if (sync)
+		sync_targets(c, c->plan, sync, &snap_fs);
+	if (snap_fs.n)
+		c->res->sync_snap = zf_xstrdup(sync);
+	result_init(c);
+	dry_tally(c);
+}
+
+/*
+ * Takes the sync snapshot SYNC of what the simulated plan sends up to it,
+ * then the plan that runs, from the sender as it now is.
+ */
+static int snapshot_and_plan(struct ctx *c, struct excludes *x, const char *sync,
+			     struct side *s, const struct side *d, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
+	int r;
+
+	if (sync)
+		sync_targets(c, c->plan_sim, sync, &snap_fs);
+	if (snap_fs.n && (r = take_sync_snapshot(c, x, &snap_fs, sync, s, err)) < 0)
+		return r;
+	r = make_plan(c, s->fs, s->n, d, c->res->sync_snap, &c->plan, err);
+	if (r < 0)
+		return r;
+	adopt_conflicts(c);
+	return 0;
+}
+
 static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *err)
 {
 	const struct zf_replicate_opts *o = c->o;
 	_cleanup_(side_release) struct side s = { 0 }, d = { 0 };
 	_cleanup_(sim_release) struct sim sim = { 0 };
-	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
 	_cleanup_free_ char *sync = NULL;
 	int r;
 
-	r = list_side(o, c->src, c->src_root, o->recursive, x, false, &s, err);
-	if (r >= 0 && s.n == 0)
-		r = zf_err_set(err, -ENOENT, "nothing to replicate under '%s'", c->src_root);
-	if (r >= 0)
-		r = naming_init(c, err);
-	/*
-	 * The receiver, and the whole plan, before the sync snapshot: a
-	 * receiver that cannot be reached, refuses us or conflicts must leave
-	 * the sender as it was.
-	 */
-	if (r >= 0)
-		r = list_side(o, c->dst, c->dst_root, true, NULL, true, &d, err);
-	if (r >= 0)
-		r = check_target(c, &d, err);
+	r = survey(c, x, &s, &d, err);
 	if (r < 0)
 		return r;
-	/* a sender on a read-only pool: no sync snapshot, in the dry run too */
-	if (streq(c->src->kind, "local") && o->sync_snap) {
-		struct zf_err e2 = ZF_ERR_INIT;
-		bool ro = false;
-
-		if (zf_zfs_pool_readonly(c->src_root, &ro, &e2) >= 0 && ro)
-			note_read_only(c, "a sync snapshot, holds or a cursor");
-	}
+	check_source_read_only(c);
 	if (o->sync_snap && !c->read_only) {
 		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
 		sim_sync(&s, sync, c->sync_prefix, &sim);
@@ -1384,24 +1510,12 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	if (r < 0)
 		return r;
 	if (o->dry_run) {
-		/* the plan the run would carry out, sync snapshot and all */
-		c->plan = TAKE_PTR(c->plan_sim);
-		if (sync)
-			sync_targets(c, c->plan, sync, &snap_fs);
-		if (snap_fs.n)
-			c->res->sync_snap = zf_xstrdup(sync);
-		result_init(c);
-		dry_tally(c);
+		dry_run(c, sync);
 		return 0;
 	}
-	if (sync)
-		sync_targets(c, c->plan_sim, sync, &snap_fs);
-	if (snap_fs.n && (r = take_sync_snapshot(c, x, &snap_fs, sync, &s, err)) < 0)
-		return r;
-	r = make_plan(c, s.fs, s.n, &d, c->res->sync_snap, &c->plan, err);
+	r = snapshot_and_plan(c, x, sync, &s, &d, err);
 	if (r < 0)
 		return r;
-	adopt_conflicts(c);
 	release_stale_holds(c, &s);
 	result_init(c);
 	hold_all(c);
@@ -1412,62 +1526,87 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	return 0;
 }
 
-int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,
-		 const char *dst_root, const struct zf_replicate_opts *o,
-		 struct zf_replicate_result *ret, struct zf_err *err)
+/* Workers to start: the user's number, else one per processor; at most JOBS_MAX. */
+static unsigned jobs_count(const struct zf_replicate_opts *o)
 {
-	struct excludes x = { .root = src_root };
-	_cleanup_close_ int lock_fd = -EBADF;
-	struct ctx c = {
-		.src = src, .dst = dst, .src_root = src_root, .dst_root = dst_root, .o = o,
-		.res = ret,
-		.lock = PTHREAD_MUTEX_INITIALIZER,
-		.cond = PTHREAD_COND_INITIALIZER,
-	};
 	unsigned jobs = o->jobs;
-	int r = 0;
 
-	*ret = (struct zf_replicate_result){ 0 };
-	if ((r = zf_zfs_name_check(src_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
-	    (r = zf_zfs_name_check(dst_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
-	    (r = check_overlap(src, src_root, dst, dst_root, err)) < 0)
-		return r;
 	if (jobs == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		jobs = n > 0 ? (unsigned)n : 1;
 	}
 	if (jobs > JOBS_MAX)
 		jobs = JOBS_MAX;
-	policy_init(&c);
-	make_stamp(c.stamp, sizeof(c.stamp));
+	return jobs;
+}
 
-	for (const char *const *p = o->excludes; r >= 0 && p && *p; p++) {
+/* Compiles the --exclude regular expressions PATTERNS (NULL-terminated, or NULL) into x. */
+static int excludes_compile(struct excludes *x, const char *const *patterns, struct zf_err *err)
+{
+	for (const char *const *p = patterns; p && *p; p++) {
 		char why[128];
 
-		x.re = zf_xreallocarray(x.re, x.n + 1, sizeof(regex_t));
-		if (zf_regex_compile(&x.re[x.n], *p, why, sizeof(why)) < 0)
-			r = zf_err_set(err, -EINVAL, "invalid --exclude regular expression '%s': %s",
-				       *p, why);
-		else
-			x.n++;
+		x->re = zf_xreallocarray(x->re, x->n + 1, sizeof(regex_t));
+		if (zf_regex_compile(&x->re[x->n], *p, why, sizeof(why)) < 0)
+			return zf_err_set(err, -EINVAL, "invalid --exclude regular expression '%s': %s",
+					  *p, why);
+		x->n++;
 	}
-	if (r >= 0 && !o->dry_run)
+	return 0;
+}
+
+static void excludes_release(struct excludes *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		regfree(&x->re[i]);
+	free(x->re);
+}
+
+/* What the run kept in c; the result it filled stays the caller's. */
+static void ctx_release(struct ctx *c)
+{
+	zf_replan_sched_free(c->sched);
+	zf_replan_free(c->plan);
+	zf_replan_free(c->plan_sim);
+	zf_strv_release(&c->batch_holds);
+	zf_strv_release(&c->policy_allow);
+	free(c->cursor_id);
+	free(c->sync_prefix);
+	free(c->settled_txg);
+}
+
+int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,
+		 const char *dst_root, const struct zf_replicate_opts *o,
+		 struct zf_replicate_result *ret, struct zf_err *err)
+{
+	/* declared first, so released last: the lock outlives everything the run held */
+	_cleanup_close_ int lock_fd = -EBADF;
+	_cleanup_(excludes_release) struct excludes x = { .root = src_root };
+	_cleanup_(ctx_release) struct ctx c = {
+		.src = src, .dst = dst, .src_root = src_root, .dst_root = dst_root, .o = o,
+		.res = ret,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	int r;
+
+	*ret = (struct zf_replicate_result){ 0 };
+	if ((r = zf_zfs_name_check(src_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
+	    (r = zf_zfs_name_check(dst_root, ZF_ZFS_NAME_DATASET, err)) < 0 ||
+	    (r = check_overlap(src, src_root, dst, dst_root, err)) < 0)
+		return r;
+	policy_init(&c);
+	make_stamp(c.stamp, sizeof(c.stamp));
+	r = excludes_compile(&x, o->excludes, err);
+	if (r < 0)
+		return r;
+	if (!o->dry_run) {
 		r = take_lock(o->src_name ? o->src_name : src_root,
 			      o->dst_name ? o->dst_name : dst_root, &lock_fd, err);
-	if (r >= 0)
-		r = run(&c, &x, jobs, err);
-	for (size_t i = 0; i < x.n; i++)
-		regfree(&x.re[i]);
-	free(x.re);
-	zf_replan_sched_free(c.sched);
-	zf_replan_free(c.plan);
-	zf_replan_free(c.plan_sim);
-	zf_strv_release(&c.batch_holds);
-	zf_strv_release(&c.policy_allow);
-	free(c.cursor_id);
-	free(c.sync_prefix);
-	free(c.settled_txg);
-	return r;
+		if (r < 0)
+			return r;
+	}
+	return run(&c, &x, jobs_count(o), err);
 }
 
 void zf_replicate_result_release(struct zf_replicate_result *r)

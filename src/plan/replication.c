@@ -691,125 +691,129 @@ static bool token_set(const char *t)
 }
 
 /*
- * Decides one replicated filesystem.  s is the sender's; d the target, NULL
- * when it does not exist (or moves away with a parent renamed aside).
+ * The target's interrupted receive, if it has one: aborted (--no-resume),
+ * finished first when we cannot tell what it resumes, or resumed.  Returns
+ * true when that decides the item.  Otherwise *exists turns false when the
+ * abort destroys the target, and *resumed is the snapshot the resume brings.
  */
-static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side *s,
-		    const struct side *d, bool has_children)
+static bool plan_resume_token(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			      const struct side *d, bool *exists,
+			      const struct zf_replan_version **resumed)
 {
-	const struct zf_replan_version *to, *base = NULL, *rbase = NULL, *resumed = NULL;
-	enum zf_replan_conflict why = ZF_REPLAN_CONFLICT_NONE;
-	bool exists = d != NULL, force = false, clash_newer_only = true;
-	size_t rbase_i = 0;
+	if (!d || !token_set(d->fs->resume_token))
+		return false;
+	if (c->o->no_resume) {
+		add_step(it, ZF_REPLAN_STEP_ABORT_RESUME);
+		/*
+		 * A token on a target without snapshots is an interrupted
+		 * full receive: recv -A destroys the whole filesystem,
+		 * unless it was received into our placeholder.
+		 */
+		if (d->n_snaps == 0 && !d->fs->placeholder)
+			*exists = false;
+		return false;
+	}
+	if (d->fs->resume_toguid == 0) {
+		/* We cannot tell what it resumes: finish it, then look again. */
+		struct zf_replan_step *st = add_step(it, ZF_REPLAN_STEP_RESUME);
+
+		st->token = dup_str(c->p, d->fs->resume_token);
+		it->action = ZF_REPLAN_RESUME;
+		it->plan_again = true;
+		it->children_need = d->n_snaps == 0;
+		return true;
+	}
+	*resumed = find_guid(s, d->fs->resume_toguid);
+	if (!*resumed || (*resumed)->bookmark) {
+		conflict(it, ZF_REPLAN_CONFLICT_RESUME_STALE);
+		set_message(c, it, "target '%s' has an interrupted receive of a "
+			    "snapshot '%s' no longer has; use --no-resume to "
+			    "discard it", it->display, sdisp(c, it));
+		it->children_need = d->n_snaps == 0;
+		return true;
+	}
+	add_step(it, ZF_REPLAN_STEP_RESUME)->token = dup_str(c->p, d->fs->resume_token);
+	return false;
+}
+
+/* A sender without snapshots: a placeholder for its children, or nothing to send. */
+static void plan_no_snapshots(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			      const struct side *d, bool has_children)
+{
+	if (!d && has_children) {
+		/* its children need a parent to be received into */
+		it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
+		add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
+		set_message(c, it, "'%s' has no snapshots; creating placeholder '%s' for "
+			    "its children", sdisp(c, it), it->display);
+		return;
+	}
+	if (d && d->fs->placeholder && has_children) {
+		/* a parent never snapshotted, as intended: not worth an error each run */
+		it->action = ZF_REPLAN_UP_TO_DATE;
+		set_message(c, it, "'%s' has no snapshots; placeholder '%s' stays",
+			    sdisp(c, it), it->display);
+		return;
+	}
+	it->action = ZF_REPLAN_NOTHING_TO_SEND;
+	it->n_steps = 0;
+	set_message(c, it, "'%s' has no snapshots to send%s; take one first (zferry "
+		    "snapshot)", sdisp(c, it), s->n_marks ? " (only bookmarks)" : "");
+}
+
+/* Once resumed, the target's newest snapshot is the one resumed: send on from it to `to`. */
+static void plan_after_resume(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			      const struct side *d, const struct zf_replan_version *resumed,
+			      const struct zf_replan_version *to)
+{
 	unsigned flags;
 
-	if (d && token_set(d->fs->resume_token)) {
-		if (c->o->no_resume) {
-			add_step(it, ZF_REPLAN_STEP_ABORT_RESUME);
-			/*
-			 * A token on a target without snapshots is an interrupted
-			 * full receive: recv -A destroys the whole filesystem,
-			 * unless it was received into our placeholder.
-			 */
-			if (d->n_snaps == 0 && !d->fs->placeholder)
-				exists = false;
-		} else if (d->fs->resume_toguid == 0) {
-			/* We cannot tell what it resumes: finish it, then look again. */
-			struct zf_replan_step *st = add_step(it, ZF_REPLAN_STEP_RESUME);
-
-			st->token = dup_str(c->p, d->fs->resume_token);
-			it->action = ZF_REPLAN_RESUME;
-			it->plan_again = true;
-			it->children_need = d->n_snaps == 0;
-			return;
-		} else {
-			resumed = find_guid(s, d->fs->resume_toguid);
-			if (!resumed || resumed->bookmark) {
-				conflict(it, ZF_REPLAN_CONFLICT_RESUME_STALE);
-				set_message(c, it, "target '%s' has an interrupted receive of a "
-					    "snapshot '%s' no longer has; use --no-resume to "
-					    "discard it", it->display, sdisp(c, it));
-				it->children_need = d->n_snaps == 0;
-				return;
-			}
-			add_step(it, ZF_REPLAN_STEP_RESUME)->token =
-				dup_str(c->p, d->fs->resume_token);
-		}
-	}
-	if (!exists)
-		d = NULL;
-	it->children_need = !exists;
-
-	if (s->n_snaps == 0) {
-		if (!d && has_children) {
-			/* its children need a parent to be received into */
-			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
-			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
-			set_message(c, it, "'%s' has no snapshots; creating placeholder '%s' for "
-				    "its children", sdisp(c, it), it->display);
-			return;
-		}
-		if (d && d->fs->placeholder && has_children) {
-			/* a parent never snapshotted, as intended: not worth an error each run */
-			it->action = ZF_REPLAN_UP_TO_DATE;
-			set_message(c, it, "'%s' has no snapshots; placeholder '%s' stays",
-				    sdisp(c, it), it->display);
-			return;
-		}
-		it->action = ZF_REPLAN_NOTHING_TO_SEND;
-		it->n_steps = 0;
-		set_message(c, it, "'%s' has no snapshots to send%s; take one first (zferry "
-			    "snapshot)", sdisp(c, it), s->n_marks ? " (only bookmarks)" : "");
+	it->action = ZF_REPLAN_RESUME;
+	zf_strv_add(&it->holds, resumed->name);         /* the resume sends from it */
+	if (resumed->createtxg >= to->createtxg) {
+		set_cursor(c, it, s, resumed);
 		return;
 	}
-	/* the sync snapshot where the engine took one (what changed), else the newest */
-	to = c->o->sync_snap ? find_snap_name(s, c->o->sync_snap) : NULL;
-	if (!to)
-		to = s->snaps[s->n_snaps - 1];
-
-	if (resumed) {
-		/* once resumed, the target's newest snapshot is the one resumed */
-		it->action = ZF_REPLAN_RESUME;
-		zf_strv_add(&it->holds, resumed->name);         /* the resume sends from it */
-		if (resumed->createtxg >= to->createtxg) {
-			set_cursor(c, it, s, resumed);
-			return;
-		}
-		flags = want_flags(c, s, d->fs->sendflags);
-		if (!check_flags(c, it, s, d, flags))
-			return;
-		plan_incremental(c, it, s, resumed, to, false);
-		finish_send(c, it, s, to, flags);
+	flags = want_flags(c, s, d->fs->sendflags);
+	if (!check_flags(c, it, s, d, flags))
 		return;
-	}
-	if (!d) {
-		plan_full(c, it, s, to, false);
-		return;
-	}
+	plan_incremental(c, it, s, resumed, to, false);
+	finish_send(c, it, s, to, flags);
+}
 
-	/* The newest target snapshot the sender has too, as a snapshot or a bookmark. */
+/*
+ * The newest target snapshot the sender has too, as a snapshot or a
+ * bookmark: the sender's version, or NULL; *rbase_i is its index in d->snaps.
+ */
+static const struct zf_replan_version *find_common(const struct side *s, const struct side *d,
+						   size_t *rbase_i)
+{
 	for (size_t i = d->n_snaps; i-- > 0;) {
-		base = find_guid(s, d->snaps[i]->guid);
+		const struct zf_replan_version *base = find_guid(s, d->snaps[i]->guid);
+
 		if (base) {
-			rbase = d->snaps[i];
-			rbase_i = i;
-			break;
+			*rbase_i = i;
+			return base;
 		}
 	}
-	if (!base) {
-		plan_no_common(c, it, s, d, to);
-		return;
-	}
-	if (base->createtxg >= to->createtxg) {
-		plan_up_to_date(c, it, s, base);
-		return;
-	}
+	return NULL;
+}
 
-	/*
-	 * What is in the way: target snapshots after the base (zfs recv would
-	 * refuse), and target snapshots named like one this step sends, or like
-	 * a sender snapshot, yet another snapshot (c).
-	 */
+/*
+ * What is in the way: target snapshots after the base (zfs recv would
+ * refuse), and target snapshots named like one this step sends, or like
+ * a sender snapshot, yet another snapshot (c).  Lists them in
+ * it->in_the_way and says why; *clash_newer_only stays true when every
+ * name clash is after the base.
+ */
+static enum zf_replan_conflict find_in_the_way(struct ctx *c, struct zf_replan_item *it,
+					       const struct side *s, const struct side *d,
+					       const struct zf_replan_version *base, size_t rbase_i,
+					       const struct zf_replan_version *to,
+					       bool *clash_newer_only)
+{
+	enum zf_replan_conflict why = ZF_REPLAN_CONFLICT_NONE;
+
 	for (size_t i = 0; i < d->n_snaps; i++) {
 		const struct zf_replan_version *rv = d->snaps[i];
 		const struct zf_replan_version *sv = find_snap_name(s, rv->name);
@@ -820,7 +824,7 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 		if (sv && sv->guid != rv->guid && (newer || sent)) {
 			zf_strv_add(&it->in_the_way, rv->name);
 			why = ZF_REPLAN_CONFLICT_NAME_GUID;
-			clash_newer_only &= newer;
+			*clash_newer_only &= newer;
 		}
 	}
 	if (why == ZF_REPLAN_CONFLICT_NONE && rbase_i + 1 < d->n_snaps) {
@@ -830,57 +834,98 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 	}
 	if (why == ZF_REPLAN_CONFLICT_NONE && d->fs->modified)
 		why = ZF_REPLAN_CONFLICT_TARGET_MODIFIED;
+	return why;
+}
 
-	if (why != ZF_REPLAN_CONFLICT_NONE) {
-		_cleanup_free_ char *list = list_str(&it->in_the_way);
-		_cleanup_free_ char *why_text = NULL;
+/* Why a target that diverged after the common rbase cannot take the incremental as is. */
+static char *diverged_text(const struct zf_replan_item *it, enum zf_replan_conflict why,
+			   const struct zf_replan_version *rbase)
+{
+	_cleanup_free_ char *list = list_str(&it->in_the_way);
 
-		if (why == ZF_REPLAN_CONFLICT_NAME_GUID)
-			why_text = zf_xasprintf("target '%s' has snapshots named like the source's "
-						"but with other guids (%s)", it->display, list);
-		else if (why == ZF_REPLAN_CONFLICT_TARGET_NEWER)
-			why_text = zf_xasprintf("target '%s' has %zu snapshot%s newer than the "
-						"common '@%s' (%s)", it->display,
-						it->in_the_way.n, it->in_the_way.n > 1 ? "s" : "",
-						rbase->name, list);
-		else
-			why_text = zf_xasprintf("target '%s' was modified since its newest "
-						"snapshot '@%s'", it->display, rbase->name);
+	if (why == ZF_REPLAN_CONFLICT_NAME_GUID)
+		return zf_xasprintf("target '%s' has snapshots named like the source's "
+				    "but with other guids (%s)", it->display, list);
+	if (why == ZF_REPLAN_CONFLICT_TARGET_NEWER)
+		return zf_xasprintf("target '%s' has %zu snapshot%s newer than the "
+				    "common '@%s' (%s)", it->display,
+				    it->in_the_way.n, it->in_the_way.n > 1 ? "s" : "",
+				    rbase->name, list);
+	return zf_xasprintf("target '%s' was modified since its newest "
+			    "snapshot '@%s'", it->display, rbase->name);
+}
 
-		if (c->o->force_rollback &&
-		    (why != ZF_REPLAN_CONFLICT_NAME_GUID || clash_newer_only)) {
-			/*
-			 * zfs recv -F with an incremental rolls the target back to
-			 * the stream's base, destroying every later snapshot.  When
-			 * rename_diverged is set too, this wins: the user allowed
-			 * the loss, and it avoids sending everything again.
-			 */
-			force = true;
-			it->rollback_to = dup_str(c->p, rbase->name);
-			for (size_t i = rbase_i + 1; i < d->n_snaps; i++)
-				zf_strv_add(&it->destroys, d->snaps[i]->name);
-			zf_strv_release(&it->in_the_way);
-			if (it->destroys.n) {
-				_cleanup_free_ char *dl = list_str(&it->destroys);
-				set_message(c, it, "%s; --force-rollback destroys %s on '%s'",
-					    why_text, dl, it->display);
-			} else {
-				set_message(c, it, "%s; --force-rollback rolls it back to '@%s'",
-					    why_text, rbase->name);
-			}
-		} else if (c->o->rename_diverged && why != ZF_REPLAN_CONFLICT_TARGET_MODIFIED) {
-			plan_rename_full(c, it, s, to, why_text);
-			return;
+/*
+ * A target that diverged after the common d->snaps[rbase_i], for reason
+ * why: rolled back (--force-rollback, and *force set), renamed aside
+ * (--rename-diverged), or a conflict.  Returns true when the incremental
+ * goes ahead.
+ */
+static bool plan_diverged(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			  const struct side *d, size_t rbase_i, const struct zf_replan_version *to,
+			  enum zf_replan_conflict why, bool clash_newer_only, bool *force)
+{
+	const struct zf_replan_version *rbase = d->snaps[rbase_i];
+	_cleanup_free_ char *why_text = diverged_text(it, why, rbase);
+
+	if (c->o->force_rollback && (why != ZF_REPLAN_CONFLICT_NAME_GUID || clash_newer_only)) {
+		/*
+		 * zfs recv -F with an incremental rolls the target back to
+		 * the stream's base, destroying every later snapshot.  When
+		 * rename_diverged is set too, this wins: the user allowed
+		 * the loss, and it avoids sending everything again.
+		 */
+		*force = true;
+		it->rollback_to = dup_str(c->p, rbase->name);
+		for (size_t i = rbase_i + 1; i < d->n_snaps; i++)
+			zf_strv_add(&it->destroys, d->snaps[i]->name);
+		zf_strv_release(&it->in_the_way);
+		if (it->destroys.n) {
+			_cleanup_free_ char *dl = list_str(&it->destroys);
+			set_message(c, it, "%s; --force-rollback destroys %s on '%s'",
+				    why_text, dl, it->display);
 		} else {
-			conflict(it, why);
-			set_message(c, it, "%s; %s", why_text,
-				    why == ZF_REPLAN_CONFLICT_TARGET_MODIFIED
-					    ? "use --force-rollback to roll it back"
-					    : "use --force-rollback to destroy them or "
-					      "--rename-diverged to keep the target aside");
-			return;
+			set_message(c, it, "%s; --force-rollback rolls it back to '@%s'",
+				    why_text, rbase->name);
 		}
+		return true;
 	}
+	if (c->o->rename_diverged && why != ZF_REPLAN_CONFLICT_TARGET_MODIFIED) {
+		plan_rename_full(c, it, s, to, why_text);
+		return false;
+	}
+	conflict(it, why);
+	set_message(c, it, "%s; %s", why_text,
+		    why == ZF_REPLAN_CONFLICT_TARGET_MODIFIED
+			    ? "use --force-rollback to roll it back"
+			    : "use --force-rollback to destroy them or "
+			      "--rename-diverged to keep the target aside");
+	return false;
+}
+
+/* An existing target without a receive to resume: up to date, an incremental, or a conflict. */
+static void plan_existing(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+			  const struct side *d, const struct zf_replan_version *to)
+{
+	const struct zf_replan_version *base;
+	enum zf_replan_conflict why;
+	bool force = false, clash_newer_only = true;
+	size_t rbase_i = 0;
+	unsigned flags;
+
+	base = find_common(s, d, &rbase_i);
+	if (!base) {
+		plan_no_common(c, it, s, d, to);
+		return;
+	}
+	if (base->createtxg >= to->createtxg) {
+		plan_up_to_date(c, it, s, base);
+		return;
+	}
+	why = find_in_the_way(c, it, s, d, base, rbase_i, to, &clash_newer_only);
+	if (why != ZF_REPLAN_CONFLICT_NONE &&
+	    !plan_diverged(c, it, s, d, rbase_i, to, why, clash_newer_only, &force))
+		return;
 
 	flags = want_flags(c, s, d->fs->sendflags);
 	if (!check_flags(c, it, s, d, flags))
@@ -888,6 +933,42 @@ static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side 
 	it->action = ZF_REPLAN_INCREMENTAL;
 	plan_incremental(c, it, s, base, to, force);
 	finish_send(c, it, s, to, flags);
+}
+
+/*
+ * Decides one replicated filesystem.  s is the sender's; d the target, NULL
+ * when it does not exist (or moves away with a parent renamed aside).
+ */
+static void plan_fs(struct ctx *c, struct zf_replan_item *it, const struct side *s,
+		    const struct side *d, bool has_children)
+{
+	const struct zf_replan_version *to, *resumed = NULL;
+	bool exists = d != NULL;
+
+	if (plan_resume_token(c, it, s, d, &exists, &resumed))
+		return;
+	if (!exists)
+		d = NULL;
+	it->children_need = !exists;
+
+	if (s->n_snaps == 0) {
+		plan_no_snapshots(c, it, s, d, has_children);
+		return;
+	}
+	/* the sync snapshot where the engine took one (what changed), else the newest */
+	to = c->o->sync_snap ? find_snap_name(s, c->o->sync_snap) : NULL;
+	if (!to)
+		to = s->snaps[s->n_snaps - 1];
+
+	if (resumed) {
+		plan_after_resume(c, it, s, d, resumed, to);
+		return;
+	}
+	if (!d) {
+		plan_full(c, it, s, to, false);
+		return;
+	}
+	plan_existing(c, it, s, d, to);
 }
 
 /* ---- the tree ----------------------------------------------------------- */
@@ -1087,6 +1168,100 @@ static void plan_clones(struct ctx *c, const struct sides *ss, const struct side
 	}
 }
 
+/*
+ * Every replicated filesystem, and every ancestor of one up to the root,
+ * once each and in tree order; *ret_n says how many.  Ancestors' names are
+ * kept in p.
+ */
+static struct node *collect_nodes(struct zf_replan *p, const struct sides *ss, size_t *ret_n)
+{
+	struct node *nodes = NULL;
+	size_t n_nodes = 0, alloc_nodes = 0, w = 0;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		const char *name = ss->v[i].fs->name;
+
+		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+		nodes[n_nodes++] = (struct node){ name, &ss->v[i] };
+		if (!*name)
+			continue;
+		for (size_t k = strlen(name); k-- > 0;) {
+			if (name[k] != '/')
+				continue;
+			ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+			nodes[n_nodes++] = (struct node){ keep(p, zf_xstrndup(name, k)), NULL };
+		}
+		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
+		nodes[n_nodes++] = (struct node){ "", NULL };
+	}
+	qsort(nodes, n_nodes, sizeof(*nodes), cmp_node);
+	for (size_t i = 0; i < n_nodes; i++)
+		if (w == 0 || !streq(nodes[w - 1].name, nodes[i].name))
+			nodes[w++] = nodes[i];
+	*ret_n = w;
+	return nodes;
+}
+
+/*
+ * An item for each node that needs one.  Depth first, parents before
+ * children, keeping the path from the root: its nearest item is the
+ * parent, and a target renamed aside takes its descendants' targets with
+ * it.
+ */
+static void plan_tree(struct ctx *c, const struct node *nodes, size_t n_nodes,
+		      const struct sides *ds)
+{
+	struct zf_replan *p = c->p;
+	_cleanup_free_ ssize_t *stack_item = NULL;
+	_cleanup_free_ size_t *stack_node = NULL;
+	_cleanup_free_ bool *stack_gone = NULL;
+	size_t depth = 0;
+
+	p->items = zf_xcalloc(n_nodes, sizeof(*p->items));
+	stack_node = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_node));
+	stack_item = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_item));
+	stack_gone = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_gone));
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct node *nd = &nodes[i];
+		const struct side *d;
+		struct zf_replan_item *it;
+		ssize_t parent;
+		bool gone, has_children;
+
+		while (depth > 0 && !is_ancestor(nodes[stack_node[depth - 1]].name, nd->name))
+			depth--;
+		parent = depth ? stack_item[depth - 1] : -1;
+		gone = depth ? stack_gone[depth - 1] : false;
+		d = gone ? NULL : sides_find(ds, nd->name);
+		has_children = i + 1 < n_nodes && is_ancestor(nd->name, nodes[i + 1].name);
+
+		stack_node[depth] = i;
+		stack_item[depth] = parent;
+		stack_gone[depth] = gone;
+		depth++;
+		if (!nd->src && d)
+			continue;       /* exists on the target: nothing to do, no item */
+
+		it = &p->items[p->n_items];
+		stack_item[depth - 1] = (ssize_t)p->n_items++;
+		it->fs = dup_str(p, nd->name);
+		it->display = disp(c, c->o->dst_display, it->fs);
+		it->parent = parent;
+		it->after = -1;
+		if (nd->src) {
+			plan_fs(c, it, nd->src, d, has_children);
+			if (it->action == ZF_REPLAN_RENAME_AND_FULL)
+				stack_gone[depth - 1] = true;
+		} else {
+			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
+			it->children_need = true;
+			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
+			set_message(c, it, "creating placeholder '%s' for the filesystems below it",
+				    it->display);
+		}
+	}
+}
+
 int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_replan_fs *dst,
 		  size_t n_dst, const struct zf_replan_opts *opts, struct zf_replan **ret,
 		  struct zf_err *err)
@@ -1094,10 +1269,7 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 	_cleanup_(sides_releasep) struct sides ss = { 0 }, ds = { 0 };
 	_cleanup_free_ struct node *nodes = NULL;
 	_cleanup_(zf_replan_freep) struct zf_replan *p = NULL;
-	_cleanup_free_ ssize_t *stack_item = NULL;
-	_cleanup_free_ size_t *stack_node = NULL;
-	_cleanup_free_ bool *stack_gone = NULL;
-	size_t n_nodes = 0, alloc_nodes = 0, depth = 0;
+	size_t n_nodes = 0;
 	struct ctx c = { .o = opts };
 	int r;
 
@@ -1117,82 +1289,8 @@ int zf_replan_new(const struct zf_replan_fs *src, size_t n_src, const struct zf_
 	p = zf_xcalloc(1, sizeof(*p));
 	c.p = p;
 	cursor_prefix(opts->cursor_id, c.cursor_prefix, sizeof(c.cursor_prefix));
-
-	/* Every replicated filesystem, and every ancestor of one up to the root. */
-	for (size_t i = 0; i < ss.n; i++) {
-		const char *name = ss.v[i].fs->name;
-
-		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-		nodes[n_nodes++] = (struct node){ name, &ss.v[i] };
-		if (!*name)
-			continue;
-		for (size_t k = strlen(name); k-- > 0;) {
-			if (name[k] != '/')
-				continue;
-			ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-			nodes[n_nodes++] = (struct node){ keep(p, zf_xstrndup(name, k)), NULL };
-		}
-		ZF_ALLOC_GROW(nodes, n_nodes + 1, alloc_nodes);
-		nodes[n_nodes++] = (struct node){ "", NULL };
-	}
-	qsort(nodes, n_nodes, sizeof(*nodes), cmp_node);
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < n_nodes; i++)
-			if (w == 0 || !streq(nodes[w - 1].name, nodes[i].name))
-				nodes[w++] = nodes[i];
-		n_nodes = w;
-	}
-
-	/*
-	 * Depth first, parents before children, keeping the path from the
-	 * root: its nearest item is the parent, and a target renamed aside
-	 * takes its descendants' targets with it.
-	 */
-	p->items = zf_xcalloc(n_nodes, sizeof(*p->items));
-	stack_node = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_node));
-	stack_item = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_item));
-	stack_gone = zf_xreallocarray(NULL, n_nodes, sizeof(*stack_gone));
-	for (size_t i = 0; i < n_nodes; i++) {
-		const struct node *nd = &nodes[i];
-		const struct side *d;
-		struct zf_replan_item *it;
-		ssize_t parent;
-		bool gone, has_children;
-
-		while (depth > 0 && !is_ancestor(nodes[stack_node[depth - 1]].name, nd->name))
-			depth--;
-		parent = depth ? stack_item[depth - 1] : -1;
-		gone = depth ? stack_gone[depth - 1] : false;
-		d = gone ? NULL : sides_find(&ds, nd->name);
-		has_children = i + 1 < n_nodes && is_ancestor(nd->name, nodes[i + 1].name);
-
-		stack_node[depth] = i;
-		stack_item[depth] = parent;
-		stack_gone[depth] = gone;
-		depth++;
-		if (!nd->src && d)
-			continue;       /* exists on the target: nothing to do, no item */
-
-		it = &p->items[p->n_items];
-		stack_item[depth - 1] = (ssize_t)p->n_items++;
-		it->fs = dup_str(p, nd->name);
-		it->display = disp(&c, opts->dst_display, it->fs);
-		it->parent = parent;
-		it->after = -1;
-		if (nd->src) {
-			plan_fs(&c, it, nd->src, d, has_children);
-			if (it->action == ZF_REPLAN_RENAME_AND_FULL)
-				stack_gone[depth - 1] = true;
-		} else {
-			it->action = ZF_REPLAN_CREATE_PLACEHOLDER;
-			it->children_need = true;
-			add_step(it, ZF_REPLAN_STEP_CREATE_PLACEHOLDER);
-			set_message(&c, it, "creating placeholder '%s' for the filesystems below it",
-				    it->display);
-		}
-	}
-
+	nodes = collect_nodes(p, &ss, &n_nodes);
+	plan_tree(&c, nodes, n_nodes, &ds);
 	plan_clones(&c, &ss, &ds);
 	*ret = TAKE_PTR(p);
 	return 0;

@@ -242,17 +242,69 @@ static void rule_extend(struct parser *ps, struct rule *r, const char *end)
 }
 
 /* entry := COUNT 'x' DURATION [ '(' 'keep=' ( N | 'all' ) ')' ], in [p, end) */
-static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, const char *end)
+/*
+ * A grid interval's unit right after its length n (at *p; the number began
+ * at numstart): *ret_len is the length in seconds, and *p moves past it.
+ */
+static int parse_grid_unit(struct parser *ps, const char **p, const char *end, uint64_t n,
+			   const char *numstart, int64_t *ret_len)
 {
 	static const struct {
 		char unit;
 		int64_t seconds;
 	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 } };
+
+	for (size_t i = 0; *p < end && i < ELEMENTSOF(units); i++)
+		if (**p == units[i].unit) {
+			if (__builtin_mul_overflow((int64_t)n, units[i].seconds, ret_len) ||
+			    *ret_len > SECONDS_MAX)
+				return zf_err_set(ps->err, -EINVAL,
+						  "grid: interval length too long at column %zu",
+						  col(ps, numstart));
+			(*p)++;
+			return 0;
+		}
+	if (*p < end && !is_blank(**p) && **p != '(')
+		return zf_err_set(ps->err, -EINVAL,
+				  "grid: unknown unit '%c' at column %zu (use s, m, h, d or w)",
+				  **p, col(ps, *p));
+	return zf_err_set(ps->err, -EINVAL,
+			  "grid: expected a unit (s, m, h, d or w) at column %zu", col(ps, *p));
+}
+
+/* A grid interval's "(keep=N)" or "(keep=all)" at *p, whose '(' was seen; *p moves past it. */
+static int parse_grid_keep(struct parser *ps, const char **p, const char *end, uint64_t *keep)
+{
+	const char *q = skip_blanks(*p + 1, end), *kw = q;
+	int r2;
+
+	if ((size_t)(end - q) >= 4 && memcmp(q, "keep", 4) == 0)
+		q = skip_blanks(q + 4, end);
+	if (q == kw || q >= end || *q != '=')
+		return zf_err_set(ps->err, -EINVAL, "grid: expected 'keep=' at column %zu",
+				  col(ps, kw));
+	q = skip_blanks(q + 1, end);
+	if ((size_t)(end - q) >= 3 && memcmp(q, "all", 3) == 0) {
+		*keep = KEEP_ALL;
+		q += 3;
+	} else if ((r2 = parse_num(ps, &q, end, 1, COUNT_MAX, "grid",
+				   "keep count or 'all'", keep)) < 0) {
+		return r2;
+	}
+	q = skip_blanks(q, end);
+	if (q >= end || *q != ')')
+		return zf_err_set(ps->err, -EINVAL, "grid: expected ')' at column %zu",
+				  col(ps, q));
+	*p = skip_blanks(q + 1, end);
+	return 0;
+}
+
+static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, const char *end)
+{
 	struct grid_entry e = { .keep = 1 };
 	const char *numstart;
 	uint64_t n;
 	int64_t span, total = 0;
-	bool found = false;
 	int r2;
 
 	p = skip_blanks(p, end);
@@ -266,48 +318,11 @@ static int parse_grid_entry(struct parser *ps, struct rule *r, const char *p, co
 	if ((r2 = parse_num(ps, &p, end, 1, (uint64_t)SECONDS_MAX, "grid", "interval length",
 			    &n)) < 0)
 		return r2;
-	for (size_t i = 0; p < end && i < ELEMENTSOF(units); i++)
-		if (*p == units[i].unit) {
-			if (__builtin_mul_overflow((int64_t)n, units[i].seconds, &e.len) ||
-			    e.len > SECONDS_MAX)
-				return zf_err_set(ps->err, -EINVAL,
-						  "grid: interval length too long at column %zu",
-						  col(ps, numstart));
-			found = true;
-			p++;
-			break;
-		}
-	if (!found) {
-		if (p < end && !is_blank(*p) && *p != '(')
-			return zf_err_set(ps->err, -EINVAL,
-					  "grid: unknown unit '%c' at column %zu (use s, m, h, d or w)",
-					  *p, col(ps, p));
-		return zf_err_set(ps->err, -EINVAL,
-				  "grid: expected a unit (s, m, h, d or w) at column %zu", col(ps, p));
-	}
+	if ((r2 = parse_grid_unit(ps, &p, end, n, numstart, &e.len)) < 0)
+		return r2;
 	p = skip_blanks(p, end);
-	if (p < end && *p == '(') {
-		p = skip_blanks(p + 1, end);
-		const char *kw = p;
-		if ((size_t)(end - p) >= 4 && memcmp(p, "keep", 4) == 0)
-			p = skip_blanks(p + 4, end);
-		if (p == kw || p >= end || *p != '=')
-			return zf_err_set(ps->err, -EINVAL, "grid: expected 'keep=' at column %zu",
-					  col(ps, kw));
-		p = skip_blanks(p + 1, end);
-		if ((size_t)(end - p) >= 3 && memcmp(p, "all", 3) == 0) {
-			e.keep = KEEP_ALL;
-			p += 3;
-		} else if ((r2 = parse_num(ps, &p, end, 1, COUNT_MAX, "grid",
-					   "keep count or 'all'", &e.keep)) < 0) {
-			return r2;
-		}
-		p = skip_blanks(p, end);
-		if (p >= end || *p != ')')
-			return zf_err_set(ps->err, -EINVAL, "grid: expected ')' at column %zu",
-					  col(ps, p));
-		p = skip_blanks(p + 1, end);
-	}
+	if (p < end && *p == '(' && (r2 = parse_grid_keep(ps, &p, end, &e.keep)) < 0)
+		return r2;
 	if (p < end)
 		return unexpected(ps, "grid", p);
 
@@ -406,13 +421,69 @@ static int period_prefix(const char *p, const char *end)
 	return 0;
 }
 
+/* "last_n: N", from after its keyword (q): the newest N candidates. */
+static int parse_last_n(struct parser *ps, struct rule *r, const char *q, const char *trim)
+{
+	uint64_t v;
+	int r2;
+
+	q = skip_blanks(q, trim);
+	if ((r2 = parse_num(ps, &q, trim, 0, UINT32_MAX, "last_n", "count", &v)) < 0)
+		return r2;
+	q = skip_blanks(q, trim);
+	if (q < trim)
+		return unexpected(ps, "last_n", q);
+	r->n = v;
+	return 0;
+}
+
+/* "regex: [!]ERE", from after its keyword (q): the expression, blanks and all. */
+static int parse_regex(struct parser *ps, struct rule *r, const char *q, const char *end)
+{
+	if (q < end && *q == '!') {
+		r->negate = true;
+		q++;
+	}
+	/* blanks belong to the expression: snapshot names may hold spaces */
+	if (q >= end)
+		return zf_err_set(ps->err, -EINVAL, "regex: empty expression at column %zu",
+				  col(ps, q));
+	r->re_src = zf_xstrndup(q, (size_t)(end - q));
+	return 0;
+}
+
+/* A regex rule's next alternative, the whole segment [s, end): its ERE gets "|" and it. */
+static void regex_append(struct rule *last, const char *s, const char *end)
+{
+	size_t a = strlen(last->re_src), b = (size_t)(end - s);
+
+	last->re_src = zf_xrealloc(last->re_src, a + 1 + b + 1);
+	last->re_src[a] = '|';
+	memcpy(last->re_src + a + 1, s, b);
+	last->re_src[a + 1 + b] = '\0';
+}
+
+/* A segment at p that names no rule we know: says which word, or that none is there. */
+static int unknown_rule(struct parser *ps, const char *p, const char *trim)
+{
+	const char *q;
+
+	for (q = p; q < trim && *q != ':' && *q != '=' && !is_blank(*q); q++)
+		;
+	if (q == p)
+		return zf_err_set(ps->err, -EINVAL, "expected a rule at column %zu", col(ps, p));
+	return zf_err_set(ps->err, -EINVAL,
+			  "unknown rule '%.*s' at column %zu (use grid:, last_n:, regex:, "
+			  "not_replicated or hourly=...)",
+			  (int)MIN((size_t)(q - p), (size_t)64), p, col(ps, p));
+}
+
 static int parse_segment(struct parser *ps, const char *s, const char *end)
 {
 	struct rule *last = ps->nrules ? &ps->rules[ps->nrules - 1] : NULL;
 	const char *p = skip_blanks(s, end), *q;
 	const char *trim = end;
 	struct rule *r;
-	uint64_t v;
 	int r2;
 
 	while (trim > p && is_blank(trim[-1]))
@@ -433,13 +504,8 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		if ((r2 = regex_finish(ps, last)) < 0)
 			return r2;
 		r = rule_add(ps, RULE_LAST_N, p);
-		q = skip_blanks(q, trim);
-		if ((r2 = parse_num(ps, &q, trim, 0, UINT32_MAX, "last_n", "count", &v)) < 0)
+		if ((r2 = parse_last_n(ps, r, q, trim)) < 0)
 			return r2;
-		q = skip_blanks(q, trim);
-		if (q < trim)
-			return unexpected(ps, "last_n", q);
-		r->n = v;
 		rule_extend(ps, r, trim);
 		return 0;
 	}
@@ -447,15 +513,8 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		if ((r2 = regex_finish(ps, last)) < 0)
 			return r2;
 		r = rule_add(ps, RULE_REGEX, p);
-		if (q < end && *q == '!') {
-			r->negate = true;
-			q++;
-		}
-		/* blanks belong to the expression: snapshot names may hold spaces */
-		if (q >= end)
-			return zf_err_set(ps->err, -EINVAL, "regex: empty expression at column %zu",
-					  col(ps, q));
-		r->re_src = zf_xstrndup(q, (size_t)(end - q));
+		if ((r2 = parse_regex(ps, r, q, end)) < 0)
+			return r2;
 		rule_extend(ps, r, end);
 		return 0;
 	}
@@ -487,23 +546,11 @@ static int parse_segment(struct parser *ps, const char *s, const char *end)
 		return 0;
 	}
 	if (last && last->kind == RULE_REGEX) {
-		size_t a = strlen(last->re_src), b = (size_t)(end - s);
-		last->re_src = zf_xrealloc(last->re_src, a + 1 + b + 1);
-		last->re_src[a] = '|';
-		memcpy(last->re_src + a + 1, s, b);
-		last->re_src[a + 1 + b] = '\0';
+		regex_append(last, s, end);
 		rule_extend(ps, last, end);
 		return 0;
 	}
-
-	for (q = p; q < trim && *q != ':' && *q != '=' && !is_blank(*q); q++)
-		;
-	if (q == p)
-		return zf_err_set(ps->err, -EINVAL, "expected a rule at column %zu", col(ps, p));
-	return zf_err_set(ps->err, -EINVAL,
-			  "unknown rule '%.*s' at column %zu (use grid:, last_n:, regex:, "
-			  "not_replicated or hourly=...)",
-			  (int)MIN((size_t)(q - p), (size_t)64), p, col(ps, p));
+	return unknown_rule(ps, p, trim);
 }
 
 int zf_retention_policy_parse(struct zf_retention_policy *p, const char *text, struct zf_err *err)
@@ -712,37 +759,42 @@ static bool is_cursor(const struct zf_retention_version *v)
 			       startswith(v->name, ZF_RETENTION_CURSOR_NAME "_"));
 }
 
-int zf_retention_evaluate(const struct zf_retention_policy *p,
-			  const struct zf_retention_version *v, size_t n,
-			  const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
-			  struct zf_err *err)
+/*
+ * Checks every version's name and creation time, and finds the oldest
+ * cursor: *have_cursor, and its createtxg in *cursor_txg.
+ */
+static int check_versions(const struct zf_retention_version *v, size_t n, bool *have_cursor,
+			  uint64_t *cursor_txg, struct zf_err *err)
 {
-	static const struct zf_retention_opts defaults = { 0 };
-	_cleanup_free_ struct cand *c = NULL;
-	_cleanup_free_ struct keyed *scratch = NULL;
-	_cleanup_free_ uint64_t *cursors = NULL;
-	size_t ncursors = 0, acursors = 0;
-	bool have_cursor = false;
-	uint64_t cursor_txg = 0;
-	size_t nc = 0;
-	int ndestroy = 0;
-
-	if (!opts)
-		opts = &defaults;
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].name)
 			return zf_err_set(err, -EINVAL, "version %zu has no name", i);
 		if (v[i].creation > TIME_LIMIT || v[i].creation < -TIME_LIMIT)
 			return zf_err_set(err, -EINVAL, "'%s': creation time %" PRId64
 					  " out of range", v[i].name, v[i].creation);
-		if (is_cursor(&v[i]) && (!have_cursor || v[i].createtxg < cursor_txg)) {
-			have_cursor = true;
-			cursor_txg = v[i].createtxg;
+		if (is_cursor(&v[i]) && (!*have_cursor || v[i].createtxg < *cursor_txg)) {
+			*have_cursor = true;
+			*cursor_txg = v[i].createtxg;
 		}
 	}
 	if (n > INT32_MAX)
 		return zf_err_set(err, -E2BIG, "too many versions (%zu)", n);
-	c = zf_xcalloc(n ? n : 1, sizeof(*c));
+	return 0;
+}
+
+/*
+ * What protects each version whatever the rules say (bookmark, foreign,
+ * held, a cursor's), and the candidates the rules decide on: the policy's
+ * own snapshots, into c; returns how many.
+ */
+static size_t mark_protected(const struct zf_retention_policy *p,
+			     const struct zf_retention_version *v, size_t n,
+			     const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
+			     struct cand *c)
+{
+	_cleanup_free_ uint64_t *cursors = NULL;
+	size_t ncursors = 0, acursors = 0, nc = 0;
+
 	/* the guids cursors point at: few, so a list beats a lookup structure */
 	for (size_t i = 0; i < n; i++)
 		if (is_cursor(&v[i])) {
@@ -773,11 +825,18 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 			c[nc++] = (struct cand){ i, &v[i], v[i].creation + off };
 		}
 	}
-	if (nc == 0)
-		return 0;
-	qsort(c, nc, sizeof(*c), cand_cmp);
-	if (!opts->allow_empty)
-		ret[c[nc - 1].idx].protect |= ZF_RETENTION_NEWEST;
+	return nc;
+}
+
+/*
+ * Each rule's bit on the candidates it keeps (c, nc: sorted oldest first);
+ * NOT_REPLICATED keeps what is newer than the oldest cursor, or everything
+ * without one.
+ */
+static void apply_rules(const struct zf_retention_policy *p, const struct cand *c, size_t nc,
+			bool have_cursor, uint64_t cursor_txg, struct zf_retention_verdict *ret)
+{
+	_cleanup_free_ struct keyed *scratch = NULL;
 
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
@@ -808,6 +867,35 @@ int zf_retention_evaluate(const struct zf_retention_policy *p,
 			break;
 		}
 	}
+}
+
+int zf_retention_evaluate(const struct zf_retention_policy *p,
+			  const struct zf_retention_version *v, size_t n,
+			  const struct zf_retention_opts *opts, struct zf_retention_verdict *ret,
+			  struct zf_err *err)
+{
+	static const struct zf_retention_opts defaults = { 0 };
+	_cleanup_free_ struct cand *c = NULL;
+	bool have_cursor = false;
+	uint64_t cursor_txg = 0;
+	size_t nc;
+	int ndestroy = 0, r;
+
+	if (!opts)
+		opts = &defaults;
+	r = check_versions(v, n, &have_cursor, &cursor_txg, err);
+	if (r < 0)
+		return r;
+	c = zf_xcalloc(n ? n : 1, sizeof(*c));
+	nc = mark_protected(p, v, n, opts, ret, c);
+	if (nc == 0)
+		return 0;
+	qsort(c, nc, sizeof(*c), cand_cmp);
+	if (!opts->allow_empty)
+		ret[c[nc - 1].idx].protect |= ZF_RETENTION_NEWEST;
+	apply_rules(p, c, nc, have_cursor, cursor_txg, ret);
+
+	/* destroyed: what neither a rule keeps nor anything protects */
 	for (size_t k = 0; k < nc; k++) {
 		struct zf_retention_verdict *d = &ret[c[k].idx];
 		if (!d->rules && !d->protect) {

@@ -53,6 +53,12 @@ struct listener {
 	char *name;             /* "tls://127.0.0.1:4434", with the real port */
 };
 
+/* zf_server_listen()'s listeners, released together. */
+struct listeners {
+	struct listener v[ZF_SERVER_MAX_LISTENERS];
+	size_t n;
+};
+
 /* What the accept loop holds. */
 struct server {
 	const struct zf_server_opts *o;
@@ -208,11 +214,11 @@ void zf_listen_addr_release(struct zf_listen_addr *a)
 	*a = (struct zf_listen_addr){};
 }
 
-static void listeners_release(struct listener *v, size_t n)
+static void listeners_release(struct listeners *ls)
 {
-	for (size_t i = 0; i < n; i++) {
-		v[i].fd = safe_close(v[i].fd);
-		free(v[i].name);
+	for (size_t i = 0; i < ls->n; i++) {
+		ls->v[i].fd = safe_close(ls->v[i].fd);
+		free(ls->v[i].name);
 	}
 }
 
@@ -486,70 +492,78 @@ static int check_tls(const struct zf_config *cfg)
 	return 0;
 }
 
-int zf_server_listen(const struct zf_server_opts *o, const struct zf_listen_addr *addrs, size_t n_addrs)
+/*
+ * What the listeners need from the config: serve.tls for tls://, and
+ * serve.tcp.allow for tcp://, parsed into *allow; TLS files that load.
+ * ZF_SERVER_OK, or a status whose reason is said on stderr.
+ */
+static int check_config(const struct zf_config *cfg, const struct listeners *ls,
+			struct zf_tcp_allow **allow)
 {
-	struct zf_config *cfg = o->cfg;
-	_cleanup_(zf_tcp_allow_freep) struct zf_tcp_allow *allow = NULL;
-	struct listener ls[ZF_SERVER_MAX_LISTENERS] = {};
 	struct zf_err err = ZF_ERR_INIT;
-	struct sigaction sa = {};
-	struct server srv;
-	sigset_t block, orig;
-	size_t n = 0;
 	bool any_tls = false, any_tcp = false;
-	int r = ZF_SERVER_OK;
 
-	assert(n_addrs <= ZF_SERVER_MAX_LISTENERS);
-	for (size_t i = 0; i < n_addrs; i++) {
-		ls[i].fd = -EBADF;
-		ls[i].a = &addrs[i];
-		n++;
-		any_tls |= ls[i].a->tls;
-		any_tcp |= !ls[i].a->tls;
+	for (size_t i = 0; i < ls->n; i++) {
+		any_tls |= ls->v[i].a->tls;
+		any_tcp |= !ls->v[i].a->tls;
 	}
 	if (any_tls && !cfg->serve.tls_ca) {
 		fprintf(stderr, "zferry serve: tls:// listener needs serve.tls (ca, cert, key) in "
 			"'%s'\n", cfg->path);
-		listeners_release(ls, n);
 		return ZF_SERVER_BAD_CONFIG;
 	}
 	if (any_tcp && !cfg->serve.tcp_present) {
 		fprintf(stderr, "zferry serve: tcp:// listener needs serve.tcp.allow in '%s'\n",
 			cfg->path);
-		listeners_release(ls, n);
 		return ZF_SERVER_BAD_CONFIG;
 	}
 	if (any_tls && (check_readable("serve.tls.ca", cfg->serve.tls_ca) ||
 			check_readable("serve.tls.cert", cfg->serve.tls_cert) ||
 			check_readable("serve.tls.key", cfg->serve.tls_key) ||
-			check_tls(cfg))) {
-		listeners_release(ls, n);
+			check_tls(cfg)))
 		return ZF_SERVER_FAILED;
-	}
 	if (any_tcp && zf_tcp_allow_parse((const char *const *)cfg->serve.tcp_allow.v,
-					  cfg->serve.tcp_allow.n, &allow, &err) < 0) {
+					  cfg->serve.tcp_allow.n, allow, &err) < 0) {
 		fprintf(stderr, "zferry serve: %s: %s\n", cfg->path, err.msg);
-		listeners_release(ls, n);
 		return ZF_SERVER_BAD_CONFIG;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint16_t port = 0;
-		bool v6 = ls[i].a->host && strchr(ls[i].a->host, ':');
+	return ZF_SERVER_OK;
+}
 
-		if (zf_tcp_listen(ls[i].a->host, ls[i].a->port, &ls[i].fd, &err) < 0 ||
-		    zf_tcp_local_port(ls[i].fd, &port, &err) < 0) {
+/* Listens on every address, non-blocking, and names each listener with its real port. */
+static int open_listeners(struct listeners *ls)
+{
+	struct zf_err err = ZF_ERR_INIT;
+
+	for (size_t i = 0; i < ls->n; i++) {
+		struct listener *l = &ls->v[i];
+		uint16_t port = 0;
+		bool v6 = l->a->host && strchr(l->a->host, ':');
+
+		if (zf_tcp_listen(l->a->host, l->a->port, &l->fd, &err) < 0 ||
+		    zf_tcp_local_port(l->fd, &port, &err) < 0) {
 			fprintf(stderr, "zferry serve: %s\n", err.msg);
-			listeners_release(ls, n);
 			return ZF_SERVER_FAILED;
 		}
 		/* a connection reset between poll and accept must not block the loop */
-		(void)zf_fd_nonblock(ls[i].fd, 1);
-		ls[i].name = zf_xasprintf("%s://%s%s%s:%u", ls[i].a->tls ? "tls" : "tcp",
-					  v6 ? "[" : "", ls[i].a->host ? ls[i].a->host : "*",
-					  v6 ? "]" : "", port);
+		(void)zf_fd_nonblock(l->fd, 1);
+		l->name = zf_xasprintf("%s://%s%s%s:%u", l->a->tls ? "tls" : "tcp",
+				       v6 ? "[" : "", l->a->host ? l->a->host : "*",
+				       v6 ? "]" : "", port);
 	}
+	return ZF_SERVER_OK;
+}
 
-	/* signals wake ppoll() only: blocked elsewhere, so no wakeup is lost */
+/*
+ * SIGTERM and SIGINT stop the loop, SIGCHLD says a child ended.  They wake
+ * ppoll() only: blocked elsewhere, so no wakeup is lost.  *orig is the
+ * mask from before, the one ppoll() waits with.
+ */
+static void setup_signals(sigset_t *orig)
+{
+	struct sigaction sa = {};
+	sigset_t block;
+
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -559,43 +573,79 @@ int zf_server_listen(const struct zf_server_opts *o, const struct zf_listen_addr
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigprocmask(SIG_BLOCK, &block, orig);
+}
+
+/* Accepts connections until SIGTERM or SIGINT, or until waiting fails. */
+static int accept_loop(struct server *srv, const sigset_t *orig)
+{
+	while (!got_stop)
+		if (turn(srv, orig, false) < 0)
+			return ZF_SERVER_FAILED;
+	return ZF_SERVER_OK;
+}
+
+/*
+ * Stops accepting and lets the connections in flight finish, handshakes in
+ * their time.  Whatever happens (r: how the loop ended), every child is
+ * reaped before we return.
+ */
+static int drain(struct server *srv, const sigset_t *orig, int r)
+{
+	for (size_t i = 0; i < srv->n_ls; i++)
+		srv->ls[i].fd = safe_close(srv->ls[i].fd);
+	if (srv->tab.n)
+		log_notice("stopping: waiting for %zu connection%s to end", srv->tab.n,
+			   srv->tab.n == 1 ? "" : "s");
+	while (srv->tab.n > 0 && r == ZF_SERVER_OK)
+		if (turn(srv, orig, true) < 0)
+			r = ZF_SERVER_FAILED;
+	/* only when waiting failed: still reap every child */
+	while (srv->tab.n > 0) {
+		sigsuspend(orig);
+		reap(srv);
+	}
+	return r;
+}
+
+int zf_server_listen(const struct zf_server_opts *o, const struct zf_listen_addr *addrs, size_t n_addrs)
+{
+	struct zf_config *cfg = o->cfg;
+	_cleanup_(zf_tcp_allow_freep) struct zf_tcp_allow *allow = NULL;
+	_cleanup_(listeners_release) struct listeners ls = {};
+	struct server srv;
+	sigset_t orig;
+	int r;
+
+	assert(n_addrs <= ZF_SERVER_MAX_LISTENERS);
+	for (size_t i = 0; i < n_addrs; i++)
+		ls.v[ls.n++] = (struct listener){ .a = &addrs[i], .fd = -EBADF };
+	r = check_config(cfg, &ls, &allow);
+	if (r != ZF_SERVER_OK)
+		return r;
+	r = open_listeners(&ls);
+	if (r != ZF_SERVER_OK)
+		return r;
+	setup_signals(&orig);
 
 	/* plain lines, whatever the log format: scripts and tests read the port here */
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "zferry serve: listening on %s\n", ls[i].name);
+	for (size_t i = 0; i < ls.n; i++)
+		fprintf(stderr, "zferry serve: listening on %s\n", ls.v[i].name);
 	fflush(stderr);
 
-	srv = (struct server){ .o = o, .ls = ls, .n_ls = n, .cfg = cfg, .allow = allow };
+	srv = (struct server){ .o = o, .ls = ls.v, .n_ls = ls.n, .cfg = cfg, .allow = allow };
 	zf_conntab_init(&srv.tab, &(struct zf_conntab_limits){
 		.connections = cfg->serve.limits.connections,
 		.unauthenticated = cfg->serve.limits.unauthenticated,
 		.per_source = cfg->serve.limits.unauth_per_address,
 		.handshake_ms = (int64_t)cfg->serve.handshake_timeout_s * 1000,
 	});
-	while (!got_stop && r == ZF_SERVER_OK)
-		if (turn(&srv, &orig, false) < 0)
-			r = ZF_SERVER_FAILED;
-
-	/* stop accepting; let the connections in flight finish, handshakes in their time */
-	for (size_t i = 0; i < n; i++)
-		ls[i].fd = safe_close(ls[i].fd);
-	if (srv.tab.n)
-		log_notice("stopping: waiting for %zu connection%s to end", srv.tab.n,
-			   srv.tab.n == 1 ? "" : "s");
-	while (srv.tab.n > 0 && r == ZF_SERVER_OK)
-		if (turn(&srv, &orig, true) < 0)
-			r = ZF_SERVER_FAILED;
-	/* only when waiting failed: still reap every child */
-	while (srv.tab.n > 0) {
-		sigsuspend(&orig);
-		reap(&srv);
-	}
+	r = accept_loop(&srv, &orig);
+	r = drain(&srv, &orig, r);
 	log_info("stopped");
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	zf_conntab_release(&srv.tab);
 	free(srv.pfd);
 	free(srv.pfd_pid);
-	listeners_release(ls, n);
 	return r;
 }

@@ -671,6 +671,71 @@ static int advance(struct zf_datachan_listener *l, struct pending *p, struct zf_
 	return 1;
 }
 
+/* Drops the handshakes past their deadline; returns wait, shortened to the next deadline. */
+static int64_t expire(struct zf_datachan_listener *l, struct pending *v, size_t *n, int64_t now,
+		      int64_t wait)
+{
+	for (size_t i = 0; i < *n;) {
+		if (v[i].deadline <= now) {
+			char why[64];
+			snprintf(why, sizeof(why), "no handshake within %d ms",
+				 l->handshake_timeout_ms);
+			drop(l, v, n, i, why);
+			continue;
+		}
+		wait = MIN(wait, v[i].deadline - now);
+		i++;
+	}
+	return wait;
+}
+
+/*
+ * v[i] proved the secret: the other peers are dropped, the listener closes
+ * (one stream per secret), and v[i]'s connection becomes the transport.
+ */
+static int hand_over(struct zf_datachan_listener *l, struct pending *v, size_t *n, size_t i,
+		     struct zf_transport **ret, struct zf_err *err)
+{
+	struct zf_transport *tcp = TAKE_PTR(v[i].tcp);
+	uint8_t hello_c[HELLO_LEN], hello_l[HELLO_LEN];
+
+	memcpy(hello_c, v[i].in, HELLO_LEN);
+	memcpy(hello_l, v[i].hello_l, HELLO_LEN);
+	v[i] = v[--*n];
+	while (*n > 0)
+		drop(l, v, n, 0, "another peer authenticated first");
+	l->fd = safe_close(l->fd);
+	log_debug("data channel on port %u: peer '%s' authenticated", l->port, tcp->peer);
+	zf_transport_set_timeout(tcp, ZF_TRANSPORT_DEFAULT_TIMEOUT_MS);
+	return make_transport(tcp, l->encrypt, false, l->secret, hello_c, hello_l, ret, err);
+}
+
+/* The listener is readable: one more pending peer, in place of the oldest when full. */
+static void accept_pending(struct zf_datachan_listener *l, struct pending *v, size_t *n)
+{
+	struct zf_err e = ZF_ERR_INIT;
+	struct zf_transport *tcp = NULL;
+
+	if (zf_tcp_accept(l->fd, 0, NULL, &tcp, &e) < 0) {
+		if (e.code != -ETIMEDOUT && e.code != -EAGAIN)
+			log_debug("data channel on port %u: %s", l->port, zf_err_msg(&e));
+		return;
+	}
+	if (*n == MAX_PENDING) {
+		size_t oldest = 0;
+		for (size_t i = 1; i < *n; i++)
+			if (v[i].deadline < v[oldest].deadline)
+				oldest = i;
+		drop(l, v, n, oldest, "too many handshakes at once");
+	}
+	v[*n] = (struct pending){ .tcp = tcp };
+	if (start(l, &v[*n], &e) < 0) {
+		(*n)++;
+		drop(l, v, n, *n - 1, zf_err_msg(&e));
+	} else
+		(*n)++;
+}
+
 int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf_transport **ret,
 		       struct zf_err *err)
 {
@@ -692,17 +757,7 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 				       "peer within %d ms", l->port, timeout_ms);
 			break;
 		}
-		for (size_t i = 0; i < n;) {
-			if (v[i].deadline <= now) {
-				char why[64];
-				snprintf(why, sizeof(why), "no handshake within %d ms",
-					 l->handshake_timeout_ms);
-				drop(l, v, &n, i, why);
-				continue;
-			}
-			wait = MIN(wait, v[i].deadline - now);
-			i++;
-		}
+		wait = expire(l, v, &n, now, wait);
 		pfd[0] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
 		for (size_t i = 0; i < n; i++)
 			pfd[1 + i] = (struct pollfd){ .fd = v[i].tcp->rfd, .events = POLLIN };
@@ -723,47 +778,11 @@ int zf_datachan_accept(struct zf_datachan_listener *l, int timeout_ms, struct zf
 			q = advance(l, &v[i], &e);
 			if (q < 0)
 				drop(l, v, &n, i, zf_err_msg(&e));
-			else if (q > 0) {
-				struct zf_transport *tcp = TAKE_PTR(v[i].tcp);
-				uint8_t hello_c[HELLO_LEN], hello_l[HELLO_LEN];
-
-				memcpy(hello_c, v[i].in, HELLO_LEN);
-				memcpy(hello_l, v[i].hello_l, HELLO_LEN);
-				v[i] = v[--n];
-				while (n > 0)
-					drop(l, v, &n, 0, "another peer authenticated first");
-				l->fd = safe_close(l->fd);
-				log_debug("data channel on port %u: peer '%s' authenticated", l->port,
-					  tcp->peer);
-				zf_transport_set_timeout(tcp, ZF_TRANSPORT_DEFAULT_TIMEOUT_MS);
-				return make_transport(tcp, l->encrypt, false, l->secret, hello_c,
-						      hello_l, ret, err);
-			}
+			else if (q > 0)
+				return hand_over(l, v, &n, i, ret, err);
 		}
-		if (pfd[0].revents) {
-			struct zf_err e = ZF_ERR_INIT;
-			struct zf_transport *tcp = NULL;
-
-			if (zf_tcp_accept(l->fd, 0, NULL, &tcp, &e) < 0) {
-				if (e.code != -ETIMEDOUT && e.code != -EAGAIN)
-					log_debug("data channel on port %u: %s", l->port,
-						  zf_err_msg(&e));
-				continue;
-			}
-			if (n == MAX_PENDING) {
-				size_t oldest = 0;
-				for (size_t i = 1; i < n; i++)
-					if (v[i].deadline < v[oldest].deadline)
-						oldest = i;
-				drop(l, v, &n, oldest, "too many handshakes at once");
-			}
-			v[n] = (struct pending){ .tcp = tcp };
-			if (start(l, &v[n], &e) < 0) {
-				n++;
-				drop(l, v, &n, n - 1, zf_err_msg(&e));
-			} else
-				n++;
-		}
+		if (pfd[0].revents)
+			accept_pending(l, v, &n);
 	}
 	while (n > 0)
 		drop(l, v, &n, 0, NULL);

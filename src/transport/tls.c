@@ -515,29 +515,12 @@ int zf_tls_check(const struct zf_tls_opts *o, bool server, struct zf_err *err)
 	return r;
 }
 
-static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool server,
-		   struct zf_transport **ret, struct zf_err *err)
+/* t's SSL context and connection over its tcp socket, non-blocking, with SNI on a client. */
+static int ssl_setup(struct tls *t, const struct zf_tls_opts *o, bool server, struct zf_err *err)
 {
-	_cleanup_(zf_transport_freep) struct zf_transport *owned = tcp;
-	struct tls *t;
-	_cleanup_(zf_transport_freep) struct zf_transport *tt = NULL;
 	SSL_CTX *ctx = NULL;
-	char cn[ZF_TRANSPORT_MAX_PEER - 4];
-	X509 *peer_cert;
 	BIO *bio;
 	int r;
-
-	pthread_once(&init_once, init);
-	t = zf_xcalloc(1, sizeof(*t));
-	t->base.ops = &tls_ops;
-	t->base.kind = "tls";
-	t->base.rfd = tcp->rfd;
-	t->base.wfd = tcp->wfd;
-	t->base.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : tcp->timeout_ms;
-	t->tcp = TAKE_PTR(owned);
-	t->role = server ? "client" : "server";
-	t->server = server;
-	tt = &t->base;
 
 	r = make_ctx(o, server, &ctx, err);
 	t->ctx = ctx;
@@ -557,10 +540,19 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 	SSL_set_ex_data(t->ssl, ex_index, t);
 	if (!server && (r = set_server_name(t->ssl, o->server_name, err)) < 0)
 		return r;
+	return 0;
+}
+
+/* The TLS handshake, waiting as the socket needs; a failed verification says why. */
+static int handshake(struct tls *t, const struct zf_tls_opts *o, bool server,
+		     struct zf_err *err)
+{
+	int r;
+
 	for (;;) {
 		r = server ? SSL_accept(t->ssl) : SSL_connect(t->ssl);
 		if (r == 1)
-			break;
+			return 0;
 		if (t->verify_error != 0) {
 			ERR_clear_error();
 			return verify_message(t, o, err);
@@ -568,10 +560,23 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 		r = ssl_wait(t, r, "handshake", err);
 		if (r == 0)
 			return zf_err_set(err, -EPIPE, "tls handshake with '%s': peer closed",
-					  tcp->peer);
+					  t->tcp->peer);
 		if (r < 0)
 			return r;
 	}
+}
+
+/*
+ * The peer's certificate: valid, with one usable CN, which names the peer
+ * ("tls:CN") and, on a server with a list, is allowed.
+ */
+static int check_peer(struct tls *t, const struct zf_tls_opts *o, bool server,
+		      struct zf_err *err)
+{
+	char cn[ZF_TRANSPORT_MAX_PEER - 4];
+	X509 *peer_cert;
+	int r;
+
 	peer_cert = SSL_get0_peer_certificate(t->ssl);
 	if (!peer_cert || SSL_get_verify_result(t->ssl) != X509_V_OK)
 		return zf_err_set(err, -EACCES, "tls: %s '%s' presented no valid certificate",
@@ -593,6 +598,38 @@ static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool s
 			return zf_err_set(err, -EACCES, "tls: client CN '%s' (%s) is not allowed",
 					  cn, t->tcp->peer);
 	}
+	return 0;
+}
+
+static int tls_new(struct zf_transport *tcp, const struct zf_tls_opts *o, bool server,
+		   struct zf_transport **ret, struct zf_err *err)
+{
+	_cleanup_(zf_transport_freep) struct zf_transport *owned = tcp;
+	struct tls *t;
+	_cleanup_(zf_transport_freep) struct zf_transport *tt = NULL;
+	int r;
+
+	pthread_once(&init_once, init);
+	t = zf_xcalloc(1, sizeof(*t));
+	t->base.ops = &tls_ops;
+	t->base.kind = "tls";
+	t->base.rfd = tcp->rfd;
+	t->base.wfd = tcp->wfd;
+	t->base.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : tcp->timeout_ms;
+	t->tcp = TAKE_PTR(owned);
+	t->role = server ? "client" : "server";
+	t->server = server;
+	tt = &t->base;
+
+	r = ssl_setup(t, o, server, err);
+	if (r < 0)
+		return r;
+	r = handshake(t, o, server, err);
+	if (r < 0)
+		return r;
+	r = check_peer(t, o, server, err);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(tt);
 	return 0;
 }

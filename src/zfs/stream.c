@@ -153,14 +153,91 @@ static size_t fs_len(const char *name)
 	return strcspn(name, "@");
 }
 
+/*
+ * The compound header at p[0..n), whose BEGIN is r: its nvlist into h,
+ * then its END and the first substream's BEGIN, which r, *vi and *ret_at
+ * (its offset) then describe.  0; the bytes needed when the header goes on
+ * past n; or <0.
+ */
+static int compound_header(const uint8_t *p, size_t n, struct rec *r, uint64_t *vi,
+			   struct zf_zfs_stream_head *h, size_t *ret_at, struct zf_err *err)
+{
+	_cleanup_(zf_nvlist_freep) struct zf_nvlist *nv = NULL;
+	struct rec e = { NULL, r->be };
+	uint64_t plen;
+	size_t at, need;
+	int q;
+
+	h->compound = true;
+	if ((q = toname(r, 0, h->header_toname, err)) < 0)
+		return q;
+	plen = rd32(r, 4);
+	if (plen > ZF_ZFS_STREAM_MAX_HEADER)
+		return zf_err_set(err, -E2BIG, "zfs send stream: compound header of %llu "
+				  "bytes (limit %u)", (unsigned long long)plen,
+				  ZF_ZFS_STREAM_MAX_HEADER);
+	need = ZF_ZFS_RECORD_SIZE * 3 + (size_t)plen;
+	if (n < need)
+		return (int)need;
+	if (plen > 0) {
+		if ((q = zf_nvlist_unpack(p + ZF_ZFS_RECORD_SIZE, plen, &nv, err)) < 0)
+			return zf_err_prefix(err, "zfs send stream: compound header");
+		if ((q = header(nv, h, err)) < 0)
+			return q;
+	}
+	at = ZF_ZFS_RECORD_SIZE + (size_t)plen;
+	e.p = p + at;
+	if (rd32(&e, 0) != DRR_END || rd32(&e, 4) != 0)
+		return zf_err_set(err, -EBADMSG, "zfs send stream: no END after the compound "
+				  "header at byte %zu", at);
+	at += ZF_ZFS_RECORD_SIZE;
+	e.p = p + at;
+	if (rd32(&e, 0) == DRR_END)
+		return zf_err_set(err, -EBADMSG, "zfs send stream: compound stream without "
+				  "a substream");
+	if ((q = begin(p + at, at, r, false, vi, err)) < 0)
+		return q;
+	if ((*vi & 3) != HDR_SUBSTREAM)
+		return zf_err_set(err, -EBADMSG, "zfs send stream: header type %u at byte "
+				  "%zu, want a substream", (unsigned)(*vi & 3), at);
+	*ret_at = at;
+	return 0;
+}
+
+/* The first substream's BEGIN (r, versioninfo vi, at byte at) into h, checked. */
+static int substream_begin(const struct rec *r, uint64_t vi, size_t at,
+			   struct zf_zfs_stream_head *h, struct zf_err *err)
+{
+	int q;
+
+	h->features = vi >> 2;
+	h->creation = rd64(r, 24);
+	h->kind = (enum zf_zfs_stream_kind)rd32(r, 32);
+	h->flags = rd32(r, 36);
+	h->toguid = rd64(r, 40);
+	h->fromguid = rd64(r, 48);
+	q = toname(r, at, h->toname, err);
+	if (q < 0)
+		return q;
+	if (h->kind != ZF_ZFS_STREAM_FILESYSTEM && h->kind != ZF_ZFS_STREAM_VOLUME)
+		return zf_err_set(err, -EBADMSG, "zfs send stream: dataset type %u is neither a "
+				  "filesystem nor a volume", (unsigned)h->kind);
+	/* zfs picks targets by the tail of a name below the header's: keep them one */
+	if (h->compound && (fs_len(h->toname) != fs_len(h->header_toname) ||
+			    strncmp(h->toname, h->header_toname, fs_len(h->toname)) != 0))
+		return zf_err_set(err, -EBADMSG, "zfs send stream: substream of '%s' in a stream "
+				  "of '%s'", h->toname, h->header_toname);
+	return 0;
+}
+
 int zf_zfs_stream_head_parse(const void *buf, size_t n, struct zf_zfs_stream_head *ret,
 			     struct zf_err *err)
 {
 	const uint8_t *p = buf;
-	struct zf_zfs_stream_head h = { 0 };
+	_cleanup_(zf_zfs_stream_head_release) struct zf_zfs_stream_head h = { 0 };
 	struct rec r;
-	uint64_t vi, plen;
-	size_t at = 0, need;
+	uint64_t vi;
+	size_t at = 0;
 	int q;
 
 	if (n < ZF_ZFS_RECORD_SIZE)
@@ -171,74 +248,14 @@ int zf_zfs_stream_head_parse(const void *buf, size_t n, struct zf_zfs_stream_hea
 	if ((vi & 3) != HDR_SUBSTREAM && (vi & 3) != HDR_COMPOUND)
 		return zf_err_set(err, -EBADMSG, "zfs send stream: header type %u, want 1 or 2",
 				  (unsigned)(vi & 3));
-	if ((vi & 3) == HDR_COMPOUND) {
-		_cleanup_(zf_nvlist_freep) struct zf_nvlist *nv = NULL;
-		struct rec e = { NULL, r.be };
-
-		h.compound = true;
-		if ((q = toname(&r, 0, h.header_toname, err)) < 0)
-			return q;
-		plen = rd32(&r, 4);
-		if (plen > ZF_ZFS_STREAM_MAX_HEADER)
-			return zf_err_set(err, -E2BIG, "zfs send stream: compound header of %llu "
-					  "bytes (limit %u)", (unsigned long long)plen,
-					  ZF_ZFS_STREAM_MAX_HEADER);
-		need = ZF_ZFS_RECORD_SIZE * 3 + (size_t)plen;
-		if (n < need)
-			return (int)need;
-		if (plen > 0) {
-			if ((q = zf_nvlist_unpack(p + ZF_ZFS_RECORD_SIZE, plen, &nv, err)) < 0)
-				return zf_err_prefix(err, "zfs send stream: compound header");
-			if ((q = header(nv, &h, err)) < 0) {
-				zf_zfs_stream_head_release(&h);
-				return q;
-			}
-		}
-		at = ZF_ZFS_RECORD_SIZE + (size_t)plen;
-		e.p = p + at;
-		if (rd32(&e, 0) != DRR_END || rd32(&e, 4) != 0) {
-			zf_zfs_stream_head_release(&h);
-			return zf_err_set(err, -EBADMSG, "zfs send stream: no END after the compound "
-					  "header at byte %zu", at);
-		}
-		at += ZF_ZFS_RECORD_SIZE;
-		e.p = p + at;
-		if (rd32(&e, 0) == DRR_END) {
-			zf_zfs_stream_head_release(&h);
-			return zf_err_set(err, -EBADMSG, "zfs send stream: compound stream without "
-					  "a substream");
-		}
-		if ((q = begin(p + at, at, &r, false, &vi, err)) < 0) {
-			zf_zfs_stream_head_release(&h);
-			return q;
-		}
-		if ((vi & 3) != HDR_SUBSTREAM) {
-			zf_zfs_stream_head_release(&h);
-			return zf_err_set(err, -EBADMSG, "zfs send stream: header type %u at byte "
-					  "%zu, want a substream", (unsigned)(vi & 3), at);
-		}
-	}
-	h.features = vi >> 2;
-	h.creation = rd64(&r, 24);
-	h.kind = (enum zf_zfs_stream_kind)rd32(&r, 32);
-	h.flags = rd32(&r, 36);
-	h.toguid = rd64(&r, 40);
-	h.fromguid = rd64(&r, 48);
-	q = toname(&r, at, h.toname, err);
-	if (q >= 0 && h.kind != ZF_ZFS_STREAM_FILESYSTEM && h.kind != ZF_ZFS_STREAM_VOLUME)
-		q = zf_err_set(err, -EBADMSG, "zfs send stream: dataset type %u is neither a "
-			       "filesystem nor a volume", (unsigned)h.kind);
-	/* zfs picks targets by the tail of a name below the header's: keep them one */
-	if (q >= 0 && h.compound && (fs_len(h.toname) != fs_len(h.header_toname) ||
-				     strncmp(h.toname, h.header_toname, fs_len(h.toname)) != 0))
-		q = zf_err_set(err, -EBADMSG, "zfs send stream: substream of '%s' in a stream "
-			       "of '%s'", h.toname, h.header_toname);
-	if (q < 0) {
-		zf_zfs_stream_head_release(&h);
+	if ((vi & 3) == HDR_COMPOUND && (q = compound_header(p, n, &r, &vi, &h, &at, err)) != 0)
 		return q;
-	}
+	q = substream_begin(&r, vi, at, &h, err);
+	if (q < 0)
+		return q;
 	h.len = at + ZF_ZFS_RECORD_SIZE;
 	*ret = h;
+	h = (struct zf_zfs_stream_head){ 0 };   /* *ret owns the property lists now */
 	return 0;
 }
 
