@@ -295,29 +295,23 @@ static int canonical_query(const char *q, char **ret, struct zf_err *err)
 		size_t n = strcspn(p, "&");
 		const char *eq = memchr(p, '=', n);
 		size_t nl = eq ? (size_t)(eq - p) : n;
-		char *name, *value;
 
 		if (n == 0) {           /* "a&&b", a trailing '&': nothing there */
 			p++;
 			continue;
 		}
-		name = query_part(p, nl);
-		value = eq ? query_part(eq + 1, n - nl - 1) : zf_xstrdup("");
-		if (!name || !value) {
-			free(name);
-			free(value);
+		_cleanup_free_ char *name = query_part(p, nl);
+		_cleanup_free_ char *value = eq ? query_part(eq + 1, n - nl - 1) : zf_xstrdup("");
+		if (!name || !value)
 			return zf_err_set(err, -EINVAL,
 					  "sigv4: query has a '%%' not followed by two hex digits");
-		}
-		if (!*name) {
-			free(name);
-			free(value);
+		if (!*name)
 			return zf_err_set(err, -EINVAL, "sigv4: query has a parameter without a name");
-		}
-		pairs_add(&pairs, name, value);
+		pairs_add(&pairs, TAKE_PTR(name), TAKE_PTR(value));
 		p += n + (p[n] == '&');
 	}
-	qsort(pairs.v, pairs.n, sizeof(*pairs.v), cmp_query);
+	if (pairs.n > 1)        /* qsort() wants an array even for no elements */
+		qsort(pairs.v, pairs.n, sizeof(*pairs.v), cmp_query);
 	zf_buf_init(&b);
 	for (size_t i = 0; i < pairs.n; i++)
 		zf_buf_addf(&b, "%s%s=%s", i ? "&" : "", pairs.v[i].name, pairs.v[i].value);
@@ -453,31 +447,17 @@ void zf_sigv4_release(struct zf_sigv4 *s)
 	*s = (struct zf_sigv4)ZF_SIGV4_INIT;
 }
 
-int zf_sigv4_sign(const struct zf_sigv4_req *req, const struct zf_sigv4_creds *creds,
-		  struct zf_sigv4 *ret, struct zf_err *err)
+/* The request's headers and the signer's own, in canonical form. */
+static int headers(const struct zf_sigv4_req *req, const struct zf_sigv4_creds *creds,
+		   const char *date, struct zf_buf *ret_block, struct zf_buf *ret_signed,
+		   struct zf_err *err)
 {
-	_cleanup_(zf_sigv4_releasep) struct zf_sigv4 s = ZF_SIGV4_INIT;
 	_cleanup_(pairs_release) struct pairs h = { 0 };
-	_cleanup_buf_ struct zf_buf block = ZF_BUF_INIT;
-	_cleanup_buf_ struct zf_buf signed_headers = ZF_BUF_INIT;
-	const char *path = req->path && *req->path ? req->path : "/";
-	char date[17], creq_hash[ZF_SIGV4_HEX_LEN + 1], sig[ZF_SIGV4_HEX_LEN + 1];
 	int r;
 
-	r = check_req(req, err);
-	if (r >= 0)
-		r = check_creds(creds, err);
-	if (r >= 0)
-		r = amz_date(req->time, date, err);
-	if (r >= 0)
-		r = canonical_query(req->query, &s.query, err);
-	if (r >= 0)
-		r = add_caller_headers(req, &h, err);
+	r = add_caller_headers(req, &h, err);
 	if (r < 0)
 		return r;
-	s.path = zf_sigv4_uri_encode(path, strlen(path), true);
-	s.amz_date = zf_xstrdup(date);
-
 	pairs_add(&h, zf_xstrdup("host"), zf_xstrdup(req->host));
 	pairs_add(&h, zf_xstrdup("x-amz-date"), zf_xstrdup(date));
 	if (!req->no_content_sha256)
@@ -485,9 +465,39 @@ int zf_sigv4_sign(const struct zf_sigv4_req *req, const struct zf_sigv4_creds *c
 	if (creds->session_token)
 		pairs_add(&h, zf_xstrdup("x-amz-security-token"),
 			  zf_xstrdup(creds->session_token));
+	canonical_headers(&h, ret_block, ret_signed);
+	return 0;
+}
+
+int zf_sigv4_sign(const struct zf_sigv4_req *req, const struct zf_sigv4_creds *creds,
+		  struct zf_sigv4 *ret, struct zf_err *err)
+{
+	_cleanup_(zf_sigv4_releasep) struct zf_sigv4 s = ZF_SIGV4_INIT;
+	_cleanup_buf_ struct zf_buf block = ZF_BUF_INIT;
+	_cleanup_buf_ struct zf_buf signed_headers = ZF_BUF_INIT;
+	const char *path = req->path && *req->path ? req->path : "/";
+	char date[17], creq_hash[ZF_SIGV4_HEX_LEN + 1], sig[ZF_SIGV4_HEX_LEN + 1];
+	int r;
+
+	r = check_req(req, err);
+	if (r < 0)
+		return r;
+	r = check_creds(creds, err);
+	if (r < 0)
+		return r;
+	r = amz_date(req->time, date, err);
+	if (r < 0)
+		return r;
+	r = canonical_query(req->query, &s.query, err);
+	if (r < 0)
+		return r;
 	zf_buf_init(&block);
 	zf_buf_init(&signed_headers);
-	canonical_headers(&h, &block, &signed_headers);
+	r = headers(req, creds, date, &block, &signed_headers, err);
+	if (r < 0)
+		return r;
+	s.path = zf_sigv4_uri_encode(path, strlen(path), true);
+	s.amz_date = zf_xstrdup(date);
 
 	s.canonical_request = zf_xasprintf("%s\n%s\n%s\n%s\n%s\n%s", req->method, s.path, s.query,
 					   zf_buf_str(&block), zf_buf_str(&signed_headers),
