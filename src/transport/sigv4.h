@@ -37,7 +37,9 @@ struct zf_sigv4_header {
 
 struct zf_sigv4_req {
 	const char *method;     /* "GET", "PUT", "HEAD", "DELETE", ... */
-	const char *host;       /* the Host header: "bucket.s3.amazonaws.com", "127.0.0.1:4568" */
+	/* The Host header as curl will send it: with ":port" when the port is not the
+	 * scheme's default: "bucket.s3.amazonaws.com", "127.0.0.1:4568", "[::1]:9000" */
+	const char *host;
 	const char *path;       /* unencoded, from '/': "/bucket/0a1b/0a1b...cacnk"; NULL: "/" */
 	/*
 	 * "name=value&name2&..." without '?'; NULL or "" for none.  %XX in it is
