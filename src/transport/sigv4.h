@@ -44,7 +44,8 @@ struct zf_sigv4_req {
 	/*
 	 * "name=value&name2&..." without '?'; NULL or "" for none.  %XX in it is
 	 * decoded first, so an already encoded query is encoded once only; a
-	 * literal '%', '&' or '=' in a name must be written %25, %26, %3D.
+	 * literal '%' or '&' must be written %25 or %26, and '=' in a name %3D
+	 * (a value runs from the first '=' to the next '&').
 	 * '+' is a plus, not a space.
 	 */
 	const char *query;
