@@ -24,22 +24,13 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/banned.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 /* 9999-12-31T23:59:59Z: x-amz-date has four digits of year */
 #define TIME_MAX INT64_C(253402300799)
 
-static const char hexlow[] = "0123456789abcdef";
-
-static void hex_encode(const unsigned char *p, size_t n, char *ret)
-{
-	for (size_t i = 0; i < n; i++) {
-		ret[2 * i] = hexlow[p[i] >> 4];
-		ret[2 * i + 1] = hexlow[p[i] & 15];
-	}
-	ret[2 * n] = '\0';
-}
 
 static bool is_unreserved(unsigned char c)
 {
@@ -93,7 +84,7 @@ int zf_sigv4_sha256_hex(const void *p, size_t n, char ret[ZF_SIGV4_HEX_LEN + 1],
 
 	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		return zf_err_set(err, -EIO, "sigv4: cannot compute SHA-256");
-	hex_encode(md, len, ret);
+	zf_hex_encode(md, len, ret);
 	return 0;
 }
 
@@ -177,7 +168,7 @@ static int check_payload_hash(const char *h, struct zf_err *err)
 {
 	if (h && streq(h, ZF_SIGV4_UNSIGNED_PAYLOAD))
 		return 0;
-	if (!h || strlen(h) != ZF_SIGV4_HEX_LEN || strspn(h, hexlow) != ZF_SIGV4_HEX_LEN)
+	if (!h || strlen(h) != ZF_SIGV4_HEX_LEN || strspn(h, zf_hex_chars) != ZF_SIGV4_HEX_LEN)
 		return zf_err_set(err, -EINVAL,
 				  "sigv4: payload hash is neither 64 lowercase hex digits nor "
 				  ZF_SIGV4_UNSIGNED_PAYLOAD);
@@ -429,7 +420,7 @@ static int signature(const struct zf_sigv4_creds *c, const char *amz_date, const
 	for (size_t i = 1; r >= 0 && i < ELEMENTSOF(msgs); i++)
 		r = hmac(k[i - 1], sizeof(k[i - 1]), msgs[i], k[i], err);
 	if (r >= 0)
-		hex_encode(k[4], sizeof(k[4]), ret);
+		zf_hex_encode(k[4], sizeof(k[4]), ret);
 	explicit_bzero(k, sizeof(k));
 	return r;
 }
