@@ -233,17 +233,6 @@ static void pairs_add(struct pairs *p, char *name, char *value)
 	p->n++;
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* s, n bytes, with %XX decoded, then encoded by S3's rules; NULL for a bad %. */
 static char *query_part(const char *s, size_t n)
 {
@@ -259,7 +248,7 @@ static char *query_part(const char *s, size_t n)
 		}
 		if (i + 2 >= n)
 			return NULL;
-		int hi = unhex(s[i + 1]), lo = unhex(s[i + 2]);
+		int hi = zf_hex_digit(s[i + 1]), lo = zf_hex_digit(s[i + 2]);
 		if (hi < 0 || lo < 0)
 			return NULL;
 		zf_buf_addc(&raw, (char)(hi << 4 | lo));
