@@ -412,9 +412,9 @@ static int abort_send(struct ctx *c, struct zf_ep_stream *s, const struct zf_err
 	c->src->ops->stream_kill(c->src, s);
 	rs = c->src->ops->stream_finish(c->src, s, "zfs send", &se);
 	if (he->code && rs < 0)
-		return zf_err_set(err, rs, "%s", zf_err_msg(&se));
+		return zf_err_copy(err, rs, &se);
 	if (he->code)
-		return zf_err_set(err, r, "%s", zf_err_msg(he));
+		return zf_err_copy(err, r, he);
 	return r;
 }
 
@@ -457,7 +457,7 @@ static int transfer_result(int r, int rs, const struct zf_err *se, int rr,
 		return zf_err_set(err, rs, "%s; the receiver: %s", zf_err_msg(se),
 				  zf_err_msg(re));
 	if (rr < 0)
-		return zf_err_set(err, rr, "%s", zf_err_msg(re));
+		return zf_err_copy(err, rr, re);
 	if (rs < 0)
 		return zf_err_set(err, rs, "%s (stream broke after %" PRIu64 " bytes)",
 				  zf_err_msg(se), bytes);
