@@ -805,6 +805,44 @@ static int store_chop(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
+/* One index's object in "indexes"; the store's figures only with a store. */
+static void info_add_json(struct zf_json *j, const char *index, const struct zf_index_stats *st,
+			  double ratio, bool with_store)
+{
+	zf_json_object_begin(j);
+	zf_json_key_str(j, "index", index);
+	zf_json_key_array_begin(j, "chunk_size");
+	zf_json_u64(j, st->min);
+	zf_json_u64(j, st->avg);
+	zf_json_u64(j, st->max);
+	zf_json_array_end(j);
+	zf_json_key_u64(j, "size", st->size);
+	zf_json_key_u64(j, "chunks", st->chunks);
+	zf_json_key_u64(j, "unique", st->unique);
+	zf_json_key_u64(j, "unique_bytes", st->unique_bytes);
+	zf_json_key_fixed(j, "dedup_ratio", ratio, 3);
+	if (with_store) {
+		zf_json_key_u64(j, "stored_bytes", st->stored_bytes);
+		zf_json_key_u64(j, "missing", st->missing);
+	}
+	zf_json_object_end(j);
+}
+
+static void info_add_text(struct zf_buf *b, const char *index, const struct zf_index_stats *st,
+			  double ratio, bool with_store)
+{
+	zf_buf_addf(b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
+		    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
+		    "\n  unique     %" PRIu64 " (%" PRIu64 " bytes)"
+		    "\n  dedup      %.2fx\n",
+		    index, st->min, st->avg, st->max, st->size, st->chunks, st->unique,
+		    st->unique_bytes, ratio);
+	if (with_store)
+		zf_buf_addf(b, "  stored     %" PRIu64 " bytes compressed\n"
+			    "  missing    %" PRIu64 " chunks\n",
+			    st->stored_bytes, st->missing);
+}
+
 static int store_info(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
@@ -856,36 +894,10 @@ static int store_info(int argc, char **argv)
 		if (r < 0)
 			return fail("info", &err);
 		ratio = st.unique_bytes ? (double)st.size / (double)st.unique_bytes : 1.0;
-		if (json) {
-			zf_json_object_begin(&j);
-			zf_json_key_str(&j, "index", argv[i]);
-			zf_json_key_array_begin(&j, "chunk_size");
-			zf_json_u64(&j, st.min);
-			zf_json_u64(&j, st.avg);
-			zf_json_u64(&j, st.max);
-			zf_json_array_end(&j);
-			zf_json_key_u64(&j, "size", st.size);
-			zf_json_key_u64(&j, "chunks", st.chunks);
-			zf_json_key_u64(&j, "unique", st.unique);
-			zf_json_key_u64(&j, "unique_bytes", st.unique_bytes);
-			zf_json_key_fixed(&j, "dedup_ratio", ratio, 3);
-			if (store) {
-				zf_json_key_u64(&j, "stored_bytes", st.stored_bytes);
-				zf_json_key_u64(&j, "missing", st.missing);
-			}
-			zf_json_object_end(&j);
-		} else {
-			zf_buf_addf(&b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
-				    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
-				    "\n  unique     %" PRIu64 " (%" PRIu64 " bytes)"
-				    "\n  dedup      %.2fx\n",
-				    argv[i], st.min, st.avg, st.max, st.size, st.chunks, st.unique,
-				    st.unique_bytes, ratio);
-			if (store)
-				zf_buf_addf(&b, "  stored     %" PRIu64 " bytes compressed\n"
-					    "  missing    %" PRIu64 " chunks\n",
-					    st.stored_bytes, st.missing);
-		}
+		if (json)
+			info_add_json(&j, argv[i], &st, ratio, store);
+		else
+			info_add_text(&b, argv[i], &st, ratio, store);
 	}
 	if (json)
 		zf_json_finish(&j);
