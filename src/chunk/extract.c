@@ -185,7 +185,7 @@ static int try_store(struct zf_store *s, struct zf_workq_job *j, struct zf_workq
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return zf_err_set(err, r, "%s", zf_err_msg(&e));
+		return zf_err_copy(err, r, &e);
 	/* usually: the data decoded into the job's buffer, with no copy, is right */
 	zf_workq_job_reserve(j, (size_t)j->size);
 	if (zf_cacnk_decode_into(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, j->data,
@@ -255,7 +255,7 @@ static void fetch(struct extract_state *x, struct zf_workq_job *j, struct zf_wor
 		}
 	}
 	if (first.code < 0)
-		j->r = zf_err_set(&j->err, first.code, "%s", first.msg);
+		j->r = zf_err_copy(&j->err, first.code, &first);
 	else
 		j->r = zf_err_set(&j->err, -ENOENT,
 				  "chunk %s at offset %" PRIu64 " is in no store",
@@ -652,7 +652,7 @@ static int write_done(struct extract_state *x, struct zf_workq *pool, int out_fd
 		return r;
 	}
 	if (d->r < 0) {
-		r = zf_err_set(err, d->r, "%s", zf_err_msg(&d->err));
+		r = zf_err_copy(err, d->r, &d->err);
 		zf_workq_release(pool);
 		return r;
 	}

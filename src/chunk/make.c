@@ -142,7 +142,7 @@ static int consume(struct zf_workq *pool, struct zf_index_writer *w, struct zf_m
 		return first;
 	}
 	if (j->r < 0) {
-		r = zf_err_set(err, j->r, "%s", zf_err_msg(&j->err));
+		r = zf_err_copy(err, j->r, &j->err);
 	} else {
 		if (w)
 			r = zf_index_writer_add(w, &j->id, j->n, err);

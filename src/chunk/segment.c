@@ -296,7 +296,7 @@ int zf_seg_chunker_next(struct zf_seg_chunker *c, const struct zf_seg_chunk **re
 			c->next_chunk = 0;
 		}
 		if (c->cur->r < 0)
-			return zf_err_set(err, c->cur->r, "%s", zf_err_msg(&c->cur->err));
+			return zf_err_copy(err, c->cur->r, &c->cur->err);
 		o = c->cur->user;
 		if (c->next_chunk < o->n) {
 			*ret = &o->chunks[c->next_chunk++];

@@ -14,6 +14,9 @@ enum {
 	ZF_EXIT_USAGE = 2,      /* bad command line or config */
 };
 
+/* A command phase's "carry on": never an exit status. */
+#define GO_ON (-1)
+
 enum {
 	CMD_HIDDEN = 1 << 0,    /* not listed by `zferry help` */
 };

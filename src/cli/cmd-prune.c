@@ -139,55 +139,64 @@ static void print_text(const struct zf_prune_report *rep, const struct zf_retent
 	}
 }
 
-int cmd_prune(int argc, char **argv)
+static const struct option opts[] = {
+	{ "recursive", no_argument, NULL, 'r' },
+	{ "keep", required_argument, NULL, 'k' },
+	{ "prefix", required_argument, NULL, 'p' },
+	{ "regex", required_argument, NULL, 'e' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "allow-empty", no_argument, NULL, 'E' },
+	{ "local-time", no_argument, NULL, 'l' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+/* What the command line asked for: parse_options() fills it, the later phases read it. */
+struct args {
+	struct zf_retention_policy *policy;
+	struct zf_prune_opts po;
+	const char *prefix, *regex;
+	bool json;
+};
+
+static void args_release(struct args *a)
 {
-	static const struct option opts[] = {
-		{ "recursive", no_argument, NULL, 'r' },
-		{ "keep", required_argument, NULL, 'k' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "regex", required_argument, NULL, 'e' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "allow-empty", no_argument, NULL, 'E' },
-		{ "local-time", no_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	_cleanup_(zf_retention_policy_freep) struct zf_retention_policy *policy =
-		zf_retention_policy_new();
-	struct zf_prune_report rep = { 0 };
-	struct zf_prune_opts po = { 0 };
+	zf_retention_policy_free(a->policy);
+}
+
+/* The options, one by one as getopt hands them over; GO_ON or the exit status. */
+static int parse_options(int argc, char **argv, struct args *a)
+{
 	struct zf_err err = ZF_ERR_INIT;
-	const char *prefix = NULL, *regex = NULL;
-	bool json = false;
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+:rnh", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'r':
-			po.recursive = true;
+			a->po.recursive = true;
 			break;
 		case 'k':
-			if (zf_retention_policy_parse(policy, optarg, &err) < 0)
+			if (zf_retention_policy_parse(a->policy, optarg, &err) < 0)
 				return zf_usage_error("prune", "--keep '%s': %s", optarg, err.msg);
 			break;
 		case 'p':
-			prefix = optarg;
+			a->prefix = optarg;
 			break;
 		case 'e':
-			regex = optarg;
+			a->regex = optarg;
 			break;
 		case 'n':
-			po.dry_run = true;
+			a->po.dry_run = true;
 			break;
 		case 'E':
-			po.ropts.allow_empty = true;
+			a->po.ropts.allow_empty = true;
 			break;
 		case 'l':
-			po.ropts.utc_offset = local_offset;
+			a->po.ropts.utc_offset = local_offset;
 			break;
 		case 'J':
-			json = true;
+			a->json = true;
 			break;
 		case 'h':
 			return zf_cmd_help("prune", stdout, ZF_EXIT_OK);
@@ -198,38 +207,66 @@ int cmd_prune(int argc, char **argv)
 			return zf_usage_error("prune", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (zf_retention_policy_nrules(policy) == 0)
+	return GO_ON;
+}
+
+/* The rules, the selection and the filesystems, checked before anything is listed. */
+static int check_options(int argc, char **argv, struct args *a)
+{
+	struct zf_err err = ZF_ERR_INIT;
+
+	if (zf_retention_policy_nrules(a->policy) == 0)
 		return zf_usage_error("prune", "no --keep rules given");
-	if (prefix && regex)
+	if (a->prefix && a->regex)
 		return zf_usage_error("prune", "--prefix and --regex exclude each other");
-	if (prefix && !*prefix)
+	if (a->prefix && !*a->prefix)
 		return zf_usage_error("prune", "empty --prefix would make every snapshot a "
 				      "candidate; use --regex '.*' to mean that");
-	if (zf_retention_policy_set_select(policy, prefix, regex, &err) < 0)
+	if (zf_retention_policy_set_select(a->policy, a->prefix, a->regex, &err) < 0)
 		return zf_usage_error("prune", "--regex: %s", err.msg);
 	if (optind >= argc)
 		return zf_usage_error("prune", "no filesystem given");
 	for (int i = optind; i < argc; i++)
 		if (zf_zfs_name_check(argv[i], ZF_ZFS_NAME_DATASET, &err) < 0)
 			return zf_usage_error("prune", "%s", err.msg);
+	return GO_ON;
+}
 
-	if (po.ropts.utc_offset)
+/* Prunes and reports, even what a failed run managed; the exit status. */
+static int run(int argc, char **argv, struct args *a)
+{
+	_cleanup_(zf_prune_report_release) struct zf_prune_report rep = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	int r;
+
+	if (a->po.ropts.utc_offset)
 		tzset();
-	po.filesystems = (const char *const *)argv + optind;
-	po.n = (size_t)(argc - optind);
-	po.policy = policy;
-	r = zf_prune_run(&po, &rep, &err);
-	if (json)
-		print_json(&rep, policy, po.dry_run);
+	a->po.filesystems = (const char *const *)argv + optind;
+	a->po.n = (size_t)(argc - optind);
+	a->po.policy = a->policy;
+	r = zf_prune_run(&a->po, &rep, &err);
+	if (a->json)
+		print_json(&rep, a->policy, a->po.dry_run);
 	else
-		print_text(&rep, policy, po.dry_run);
+		print_text(&rep, a->policy, a->po.dry_run);
 	if (rep.nheld)
 		fprintf(stderr, "zferry prune: %zu snapshot%s kept only because of holds\n",
 			rep.nheld, rep.nheld == 1 ? "" : "s");
-	zf_prune_report_release(&rep);
 	if (r < 0) {
 		fprintf(stderr, "zferry prune: %s\n", zf_err_msg(&err));
 		return ZF_EXIT_FAIL;
 	}
 	return ZF_EXIT_OK;
+}
+
+int cmd_prune(int argc, char **argv)
+{
+	_cleanup_(args_release) struct args a = { .policy = zf_retention_policy_new() };
+	int r;
+
+	if ((r = parse_options(argc, argv, &a)) != GO_ON)
+		return r;
+	if ((r = check_options(argc, argv, &a)) != GO_ON)
+		return r;
+	return run(argc, argv, &a);
 }

@@ -199,9 +199,6 @@ static void args_release(struct args *a)
 	free(a->data_addr);
 }
 
-/* A phase's "carry on": never an exit status. */
-#define GO_ON (-1)
-
 /* The options, one by one as getopt hands them over; GO_ON or the exit status. */
 static int parse_options(int argc, char **argv, struct args *a)
 {

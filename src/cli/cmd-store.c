@@ -217,7 +217,21 @@ static char *default_store(const char *index)
 	return zf_xasprintf("%.*s/default.castr", (int)(slash - index), index);
 }
 
-static int store_make(int argc, char **argv)
+/* What 'store make' was asked for: make_parse() fills it, make_run() reads it. */
+struct make_args {
+	struct zf_make_opts mo;
+	char *store_path;
+	const char *index, *file;
+	bool json;
+};
+
+static void make_args_release(struct make_args *a)
+{
+	free(a->store_path);
+}
+
+/* The options and the two arguments; GO_ON or the exit status. */
+static int make_parse(int argc, char **argv, struct make_args *a)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -227,34 +241,25 @@ static int store_make(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
-	_cleanup_free_ char *store_path = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	struct zf_make_opts mo = { .jobs = 0 };
-	struct zf_make_stats st;
 	struct zf_err err = ZF_ERR_INIT;
-	const char *index, *file;
-	bool json = false;
-	double t0 = zf_now_sec();
-	int c, r;
+	int c;
 
-	zf_chunk_params_default(&mo.params);
 	while ((c = getopt_long(argc, argv, "+s:m:j:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			free(store_path);
-			store_path = zf_xstrdup(optarg);
+			free(a->store_path);
+			a->store_path = zf_xstrdup(optarg);
 			break;
 		case 'm':
-			if (parse_sizes(optarg, &mo.params, &err) < 0)
+			if (parse_sizes(optarg, &a->mo.params, &err) < 0)
 				return sub_usage_error("make", "%s", zf_err_msg(&err));
 			break;
 		case 'j':
-			if (parse_jobs(optarg, &mo.jobs) < 0)
+			if (parse_jobs(optarg, &a->mo.jobs) < 0)
 				return sub_usage_error("make", "bad number of jobs '%s'", optarg);
 			break;
 		case 'J':
-			json = true;
+			a->json = true;
 			break;
 		case 'h':
 			fputs(usage_make, stdout);
@@ -265,51 +270,93 @@ static int store_make(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return sub_usage_error("make", "want INDEX and FILE (or '-')");
-	index = argv[optind];
-	file = argv[optind + 1];
-	if (streq(index, "-"))
+	a->index = argv[optind];
+	a->file = argv[optind + 1];
+	if (streq(a->index, "-"))
 		return sub_usage_error("make", "INDEX must be a file name");
-	if (!store_path)
-		store_path = default_store(index);
+	if (!a->store_path)
+		a->store_path = default_store(a->index);
+	return GO_ON;
+}
 
-	if (streq(file, "-")) {
+static void make_print_json(const struct make_args *a, const struct zf_make_stats *st,
+			    double seconds)
+{
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+	zf_json_object_begin(&j);
+	zf_json_key_str(&j, "index", a->index);
+	zf_json_key_str(&j, "store", a->store_path);
+	zf_json_key_u64(&j, "size", st->size);
+	zf_json_key_u64(&j, "chunks", st->chunks);
+	zf_json_key_u64(&j, "new_chunks", st->new_chunks);
+	zf_json_key_u64(&j, "new_bytes", st->new_bytes);
+	zf_json_key_array_begin(&j, "chunk_size");
+	zf_json_u64(&j, a->mo.params.min);
+	zf_json_u64(&j, a->mo.params.avg);
+	zf_json_u64(&j, a->mo.params.max);
+	zf_json_array_end(&j);
+	zf_json_key_fixed(&j, "seconds", seconds, 3);
+	zf_json_finish(&j);
+}
+
+/* Opens FILE and the store, chunks and reports; the exit status. */
+static int make_run(const struct make_args *a)
+{
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct zf_make_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	double t0;
+
+	if (streq(a->file, "-"))
 		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-	} else {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-	}
+	else
+		fd = open(a->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		zf_err_set(&err, -errno, "cannot open '%s': %m", file);
+		zf_err_set(&err, -errno, "cannot open '%s': %m", a->file);
 		return fail("make", &err);
 	}
-	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
-	if (r < 0)
+	if (zf_store_open(a->store_path, ZF_STORE_CREATE, &store, &err) < 0)
 		return fail("make", &err);
 	t0 = zf_now_sec();
-	r = zf_chunk_make(fd, index, store, &mo, &st, &err);
-	if (r < 0)
+	if (zf_chunk_make(fd, a->index, store, &a->mo, &st, &err) < 0)
 		return fail("make", &err);
-	if (json) {
-		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
-
-		zf_json_object_begin(&j);
-		zf_json_key_str(&j, "index", index);
-		zf_json_key_str(&j, "store", store_path);
-		zf_json_key_u64(&j, "size", st.size);
-		zf_json_key_u64(&j, "chunks", st.chunks);
-		zf_json_key_u64(&j, "new_chunks", st.new_chunks);
-		zf_json_key_u64(&j, "new_bytes", st.new_bytes);
-		zf_json_key_array_begin(&j, "chunk_size");
-		zf_json_u64(&j, mo.params.min);
-		zf_json_u64(&j, mo.params.avg);
-		zf_json_u64(&j, mo.params.max);
-		zf_json_array_end(&j);
-		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
-		zf_json_finish(&j);
-	}
+	if (a->json)
+		make_print_json(a, &st, zf_now_sec() - t0);
 	return ZF_EXIT_OK;
 }
 
-static int store_extract(int argc, char **argv)
+static int store_make(int argc, char **argv)
+{
+	_cleanup_(make_args_release) struct make_args a = { .mo = { .jobs = 0 } };
+	int r;
+
+	zf_chunk_params_default(&a.mo.params);
+	if ((r = make_parse(argc, argv, &a)) != GO_ON)
+		return r;
+	return make_run(&a);
+}
+
+/* What 'store extract' was asked for: extract_parse() fills it, extract_run() reads it. */
+struct extract_args {
+	struct zf_extract_opts xo;
+	const char **store_paths, **seeds;
+	size_t nstores, nseeds;
+	const char *cache_path, *index, *out;
+	struct zf_store *cache;         /* opened by extract_open_and_run(), kept to the end */
+	bool json;
+};
+
+static void extract_args_release(struct extract_args *a)
+{
+	free(a->store_paths);
+	free(a->seeds);
+	zf_store_free(a->cache);
+}
+
+/* The options and the two arguments; GO_ON or the exit status. */
+static int extract_parse(int argc, char **argv, struct extract_args *a)
 {
 	enum { OPT_SEED = 1000, OPT_NO_SEED_OUTPUT, OPT_JSON, OPT_FSYNC, OPT_DIRECT };
 	static const struct option opts[] = {
@@ -324,46 +371,35 @@ static int store_extract(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_free_ const char **store_paths = zf_xcalloc((size_t)argc + 1, sizeof(char *));
-	_cleanup_free_ const char **seeds = zf_xcalloc((size_t)argc + 1, sizeof(char *));
-	_cleanup_free_ struct zf_store **stores = NULL;
-	_cleanup_(zf_store_freep) struct zf_store *cache = NULL;
-	struct zf_extract_opts xo = { .seed_output = true };
-	struct zf_extract_stats st;
-	struct zf_err err = ZF_ERR_INIT;
-	const char *cache_path = NULL, *index, *out;
-	size_t nstores = 0, nseeds = 0;
-	bool json = false;
-	double t0 = zf_now_sec();
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+s:c:j:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			store_paths[nstores++] = optarg;
+			a->store_paths[a->nstores++] = optarg;
 			break;
 		case 'c':
-			cache_path = optarg;
+			a->cache_path = optarg;
 			break;
 		case OPT_SEED:
-			seeds[nseeds++] = optarg;
+			a->seeds[a->nseeds++] = optarg;
 			break;
 		case OPT_NO_SEED_OUTPUT:
-			xo.seed_output = false;
+			a->xo.seed_output = false;
 			break;
 		case OPT_FSYNC:
-			xo.fsync = true;
+			a->xo.fsync = true;
 			break;
 		case OPT_DIRECT:
-			xo.direct = true;
+			a->xo.direct = true;
 			break;
 		case 'j':
-			if (parse_jobs(optarg, &xo.jobs) < 0)
+			if (parse_jobs(optarg, &a->xo.jobs) < 0)
 				return sub_usage_error("extract", "bad number of jobs '%s'",
 						       optarg);
 			break;
 		case OPT_JSON:
-			json = true;
+			a->json = true;
 			break;
 		case 'h':
 			fputs(usage_extract, stdout);
@@ -374,56 +410,103 @@ static int store_extract(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return sub_usage_error("extract", "want INDEX and OUT (or '-')");
-	if (nstores == 0)
+	if (a->nstores == 0)
 		return sub_usage_error("extract", "no store given (-s STORE)");
-	index = argv[optind];
-	out = argv[optind + 1];
-	if (json && streq(out, "-"))
+	a->index = argv[optind];
+	a->out = argv[optind + 1];
+	if (a->json && streq(a->out, "-"))
 		return sub_usage_error("extract", "--json needs OUT to be a file");
-	if (xo.direct && streq(out, "-"))
+	if (a->xo.direct && streq(a->out, "-"))
 		return sub_usage_error("extract", "--direct needs OUT to be a file");
+	return GO_ON;
+}
 
-	stores = zf_xcalloc(nstores, sizeof(*stores));
-	for (size_t i = 0; i < nstores; i++) {
-		r = zf_store_open(store_paths[i], 0, &stores[i], &err);
+/* The stores an extraction reads, closed together. */
+struct store_list {
+	struct zf_store **v;
+	size_t n;
+};
+
+static void store_list_release(struct store_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		zf_store_free(l->v[i]);
+	free(l->v);
+}
+
+/*
+ * Opens the stores, in order, then the cache, and extracts; the stores are closed
+ * again before the caller reports, the cache stays with a. *ret_t0 is when the
+ * extraction itself began.
+ */
+static int extract_open_and_run(struct extract_args *a, struct zf_extract_stats *ret_st,
+				double *ret_t0, struct zf_err *err)
+{
+	_cleanup_(store_list_release) struct store_list stores = {
+		.v = zf_xcalloc(a->nstores, sizeof(struct zf_store *)),
+		.n = a->nstores,
+	};
+	int r;
+
+	for (size_t i = 0; i < stores.n; i++) {
+		r = zf_store_open(a->store_paths[i], 0, &stores.v[i], err);
 		if (r < 0)
-			break;
+			return r;
 	}
-	if (r >= 0 && cache_path)
-		r = zf_store_open(cache_path, ZF_STORE_CREATE, &cache, &err);
-	if (r >= 0) {
-		xo.stores = stores;
-		xo.nstores = nstores;
-		xo.cache = cache;
-		xo.seeds = seeds;
-		xo.nseeds = nseeds;
-		t0 = zf_now_sec();
-		if (streq(out, "-"))
-			r = zf_chunk_extract(index, NULL, STDOUT_FILENO, &xo, &st, &err);
-		else
-			r = zf_chunk_extract(index, out, -EBADF, &xo, &st, &err);
+	if (a->cache_path) {
+		r = zf_store_open(a->cache_path, ZF_STORE_CREATE, &a->cache, err);
+		if (r < 0)
+			return r;
 	}
-	for (size_t i = 0; i < nstores; i++)
-		zf_store_free(stores[i]);
-	if (r < 0)
-		return fail("extract", &err);
-	if (json) {
-		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+	a->xo.stores = stores.v;
+	a->xo.nstores = stores.n;
+	a->xo.cache = a->cache;
+	a->xo.seeds = a->seeds;
+	a->xo.nseeds = a->nseeds;
+	*ret_t0 = zf_now_sec();
+	if (streq(a->out, "-"))
+		return zf_chunk_extract(a->index, NULL, STDOUT_FILENO, &a->xo, ret_st, err);
+	return zf_chunk_extract(a->index, a->out, -EBADF, &a->xo, ret_st, err);
+}
 
-		zf_json_object_begin(&j);
-		zf_json_key_str(&j, "index", index);
-		zf_json_key_str(&j, "output", out);
-		zf_json_key_u64(&j, "size", st.size);
-		zf_json_key_u64(&j, "chunks", st.chunks);
-		zf_json_key_u64(&j, "from_seed", st.from_seed);
-		zf_json_key_u64(&j, "from_cache", st.from_cache);
-		zf_json_key_u64(&j, "from_store", st.from_store);
-		/* only asked for: whether O_DIRECT was used or refused */
-		if (xo.direct)
-			zf_json_key_bool(&j, "direct", st.direct);
-		zf_json_key_fixed(&j, "seconds", zf_now_sec() - t0, 3);
-		zf_json_finish(&j);
-	}
+static void extract_print_json(const struct extract_args *a, const struct zf_extract_stats *st,
+			       double seconds)
+{
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+	zf_json_object_begin(&j);
+	zf_json_key_str(&j, "index", a->index);
+	zf_json_key_str(&j, "output", a->out);
+	zf_json_key_u64(&j, "size", st->size);
+	zf_json_key_u64(&j, "chunks", st->chunks);
+	zf_json_key_u64(&j, "from_seed", st->from_seed);
+	zf_json_key_u64(&j, "from_cache", st->from_cache);
+	zf_json_key_u64(&j, "from_store", st->from_store);
+	/* only asked for: whether O_DIRECT was used or refused */
+	if (a->xo.direct)
+		zf_json_key_bool(&j, "direct", st->direct);
+	zf_json_key_fixed(&j, "seconds", seconds, 3);
+	zf_json_finish(&j);
+}
+
+static int store_extract(int argc, char **argv)
+{
+	_cleanup_(extract_args_release) struct extract_args a = {
+		.xo = { .seed_output = true },
+		.store_paths = zf_xcalloc((size_t)argc + 1, sizeof(char *)),
+		.seeds = zf_xcalloc((size_t)argc + 1, sizeof(char *)),
+	};
+	struct zf_extract_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	double t0;
+	int r;
+
+	if ((r = extract_parse(argc, argv, &a)) != GO_ON)
+		return r;
+	if (extract_open_and_run(&a, &st, &t0, &err) < 0)
+		return fail("extract", &err);
+	if (a.json)
+		extract_print_json(&a, &st, zf_now_sec() - t0);
 	return ZF_EXIT_OK;
 }
 
@@ -722,6 +805,44 @@ static int store_chop(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
+/* One index's object in "indexes"; the store's figures only with a store. */
+static void info_add_json(struct zf_json *j, const char *index, const struct zf_index_stats *st,
+			  double ratio, bool with_store)
+{
+	zf_json_object_begin(j);
+	zf_json_key_str(j, "index", index);
+	zf_json_key_array_begin(j, "chunk_size");
+	zf_json_u64(j, st->min);
+	zf_json_u64(j, st->avg);
+	zf_json_u64(j, st->max);
+	zf_json_array_end(j);
+	zf_json_key_u64(j, "size", st->size);
+	zf_json_key_u64(j, "chunks", st->chunks);
+	zf_json_key_u64(j, "unique", st->unique);
+	zf_json_key_u64(j, "unique_bytes", st->unique_bytes);
+	zf_json_key_fixed(j, "dedup_ratio", ratio, 3);
+	if (with_store) {
+		zf_json_key_u64(j, "stored_bytes", st->stored_bytes);
+		zf_json_key_u64(j, "missing", st->missing);
+	}
+	zf_json_object_end(j);
+}
+
+static void info_add_text(struct zf_buf *b, const char *index, const struct zf_index_stats *st,
+			  double ratio, bool with_store)
+{
+	zf_buf_addf(b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
+		    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
+		    "\n  unique     %" PRIu64 " (%" PRIu64 " bytes)"
+		    "\n  dedup      %.2fx\n",
+		    index, st->min, st->avg, st->max, st->size, st->chunks, st->unique,
+		    st->unique_bytes, ratio);
+	if (with_store)
+		zf_buf_addf(b, "  stored     %" PRIu64 " bytes compressed\n"
+			    "  missing    %" PRIu64 " chunks\n",
+			    st->stored_bytes, st->missing);
+}
+
 static int store_info(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
@@ -773,36 +894,10 @@ static int store_info(int argc, char **argv)
 		if (r < 0)
 			return fail("info", &err);
 		ratio = st.unique_bytes ? (double)st.size / (double)st.unique_bytes : 1.0;
-		if (json) {
-			zf_json_object_begin(&j);
-			zf_json_key_str(&j, "index", argv[i]);
-			zf_json_key_array_begin(&j, "chunk_size");
-			zf_json_u64(&j, st.min);
-			zf_json_u64(&j, st.avg);
-			zf_json_u64(&j, st.max);
-			zf_json_array_end(&j);
-			zf_json_key_u64(&j, "size", st.size);
-			zf_json_key_u64(&j, "chunks", st.chunks);
-			zf_json_key_u64(&j, "unique", st.unique);
-			zf_json_key_u64(&j, "unique_bytes", st.unique_bytes);
-			zf_json_key_fixed(&j, "dedup_ratio", ratio, 3);
-			if (store) {
-				zf_json_key_u64(&j, "stored_bytes", st.stored_bytes);
-				zf_json_key_u64(&j, "missing", st.missing);
-			}
-			zf_json_object_end(&j);
-		} else {
-			zf_buf_addf(&b, "%s\n  chunk size %" PRIu64 ":%" PRIu64 ":%" PRIu64
-				    "\n  size       %" PRIu64 "\n  chunks     %" PRIu64
-				    "\n  unique     %" PRIu64 " (%" PRIu64 " bytes)"
-				    "\n  dedup      %.2fx\n",
-				    argv[i], st.min, st.avg, st.max, st.size, st.chunks, st.unique,
-				    st.unique_bytes, ratio);
-			if (store)
-				zf_buf_addf(&b, "  stored     %" PRIu64 " bytes compressed\n"
-					    "  missing    %" PRIu64 " chunks\n",
-					    st.stored_bytes, st.missing);
-		}
+		if (json)
+			info_add_json(&j, argv[i], &st, ratio, store);
+		else
+			info_add_text(&b, argv[i], &st, ratio, store);
 	}
 	if (json)
 		zf_json_finish(&j);

@@ -884,7 +884,7 @@ static int stream_end(struct rstream *st, struct zf_err *err)
 	st->rc = NULL;
 	if (r < 0) {
 		remote_err(st->rm, st->peer, r, &st->err);
-		return zf_err_set(err, r, "%s", st->err.msg);
+		return zf_err_copy(err, r, &st->err);
 	}
 	return 0;
 }

@@ -34,7 +34,7 @@ struct slot {
 	char target[512];
 	uint64_t bytes;                 /* updated by zf_copy_stream() atomically */
 	uint64_t estimate;
-	struct timespec start;
+	double start;                   /* zf_now_sec() when the transfer began */
 };
 
 struct ctx {
@@ -81,13 +81,6 @@ struct ctx {
 	bool stop_progress;
 	struct slot slots[JOBS_MAX];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* root + "/" + rel, or root for "". */
 static char *join(const char *root, const char *rel)
@@ -379,7 +372,7 @@ static struct slot *slot_get(struct ctx *c, const char *target, uint64_t estimat
 			snprintf(s->target, sizeof(s->target), "%s", target);
 			__atomic_store_n(&s->bytes, 0, __ATOMIC_RELAXED);
 			s->estimate = estimate;
-			clock_gettime(CLOCK_MONOTONIC, &s->start);
+			s->start = zf_now_sec();
 			s->active = true;
 			pthread_mutex_unlock(&c->lock);
 			return s;
@@ -412,9 +405,9 @@ static int abort_send(struct ctx *c, struct zf_ep_stream *s, const struct zf_err
 	c->src->ops->stream_kill(c->src, s);
 	rs = c->src->ops->stream_finish(c->src, s, "zfs send", &se);
 	if (he->code && rs < 0)
-		return zf_err_set(err, rs, "%s", zf_err_msg(&se));
+		return zf_err_copy(err, rs, &se);
 	if (he->code)
-		return zf_err_set(err, r, "%s", zf_err_msg(he));
+		return zf_err_copy(err, r, he);
 	return r;
 }
 
@@ -457,7 +450,7 @@ static int transfer_result(int r, int rs, const struct zf_err *se, int rr,
 		return zf_err_set(err, rs, "%s; the receiver: %s", zf_err_msg(se),
 				  zf_err_msg(re));
 	if (rr < 0)
-		return zf_err_set(err, rr, "%s", zf_err_msg(re));
+		return zf_err_copy(err, rr, re);
 	if (rs < 0)
 		return zf_err_set(err, rs, "%s (stream broke after %" PRIu64 " bytes)",
 				  zf_err_msg(se), bytes);
@@ -818,7 +811,7 @@ static void *worker(void *arg)
 		const struct zf_replan_item *it = &c->plan->items[i];
 		struct zf_replicate_fs_result *fr = &c->res->v[i];
 		struct zf_err err = ZF_ERR_INIT;
-		double t0 = now_s();
+		double t0 = zf_now_sec();
 		_cleanup_free_ char *src_fs = join(c->src_root, it->fs);
 
 		r = run_item(c, it, src_fs, fr->target, fr, &err);
@@ -828,7 +821,7 @@ static void *worker(void *arg)
 			zf_err_clear(&err);
 			r = replan_one(c, src_fs, fr->target, true, fr, &err);
 		}
-		fr->seconds = now_s() - t0;
+		fr->seconds = zf_now_sec() - t0;
 		if (r < 0) {
 			fr->status = ZF_REPLICATE_FAILED;
 			fr->error = zf_xstrdup(zf_err_msg(&err));
@@ -858,7 +851,7 @@ static void *progress_thread(void *arg)
 		pthread_cond_timedwait(&c->cond, &c->lock, &until);
 		if (c->stop_progress)
 			break;
-		double t = now_s();
+		double t = zf_now_sec();
 		for (size_t i = 0; i < JOBS_MAX; i++) {
 			struct slot *s = &c->slots[i];
 			if (!s->active)
@@ -867,7 +860,7 @@ static void *progress_thread(void *arg)
 				.target = s->target,
 				.bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED),
 				.estimate = s->estimate,
-				.seconds = t - ((double)s->start.tv_sec + (double)s->start.tv_nsec / 1e9),
+				.seconds = t - s->start,
 			};
 		}
 		c->o->progress(p, n, c->o->userdata);  /* under the lock: targets stay valid */

@@ -520,7 +520,7 @@ int zf_rpc_stream_recv(struct zf_rpc_conn *c, uint32_t id, zf_rpc_sink_fn sink, 
 			if (r < 0)
 				return zf_err_prefix(err, "stream from '%s'", zf_rpc_conn_peer(c));
 			if (sink_r < 0)
-				return zf_err_set(err, sink_r, "%s", zf_err_msg(&sink_err));
+				return zf_err_copy(err, sink_r, &sink_err);
 			if (ret_bytes)
 				*ret_bytes = zf_stream_sum_bytes(sum);
 			return 0;
@@ -697,7 +697,7 @@ static int dispatch(struct zf_rpc_conn *c, const struct zf_rpc_server *s, const 
 		int q = zf_rpc_stream_recv(c, f->id, NULL, NULL, NULL, &derr);
 		if (q == -EPIPE || q == -ETIMEDOUT || q == -EBADMSG || q == -ZF_E_PROTO) {
 			zf_buf_release(&req.resp);
-			return zf_err_set(err, q, "%s", derr.msg);
+			return zf_err_copy(err, q, &derr);
 		}
 	}
 	if (r < 0) {

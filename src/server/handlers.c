@@ -742,7 +742,7 @@ static int dc_send_source(void *userdata, void *buf, size_t size, size_t *ret_n,
 	if (r >= 0)
 		r = zf_rpc_conn_close(dc, &serr);
 	if (r < 0)
-		return d->source_failed ? zf_err_set(err, r, "%s", zf_err_msg(&serr))
+		return d->source_failed ? zf_err_copy(err, r, &serr)
 					: dc_fail(err, r, &serr);
 	*ret_n = 0;
 	return 0;
@@ -868,7 +868,7 @@ static int recv_on_channel(struct zf_rpc_request *req, struct zf_datachan_listen
 		if (r < 0 && !g->failed)
 			r = dc_fail(serr, r, &derr);
 		else if (r < 0)
-			r = zf_err_set(serr, r, "%s", zf_err_msg(&derr));
+			r = zf_err_copy(serr, r, &derr);
 	}
 	if (r >= 0 || g->failed) {
 		zf_err_clear(&derr);
@@ -920,7 +920,7 @@ static int recv_take_stream(struct zf_rpc_request *req, struct zf_datachan_liste
 static int recv_refused(const char *what, int r, const struct zf_err *serr, struct zf_err *err)
 {
 	if (r < 0)
-		return zf_err_set(err, r, "%s", zf_err_msg(serr));
+		return zf_err_copy(err, r, serr);
 	return zf_err_set(err, -EINVAL, "%s: the stream ended before its first record was "
 			  "complete", what);
 }
@@ -956,7 +956,7 @@ static int recv_verdict(struct zf_rpc_request *req, struct recv_gate *g, const c
 	k = g->ep->ops->stream_finish(g->ep, &g->st, what, &ferr);
 	zf_rpc_keepalive_stop(ka);
 	if (k < 0)
-		return zf_err_set(err, k, "%s", zf_err_msg(&ferr));
+		return zf_err_copy(err, k, &ferr);
 	if (r < 0)
 		return zf_err_set(err, r, "%s: %s", what, zf_err_msg(serr));
 	return 0;

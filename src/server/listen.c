@@ -41,6 +41,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/io.h"
+#include "util/num.h"
 #include "util/proc.h"
 #include "util/banned.h"
 
@@ -175,6 +176,7 @@ int zf_server_stdio(const struct zf_server_opts *o, const char *identity)
 int zf_server_parse_listen(const char *s, struct zf_listen_addr *l, struct zf_err *err)
 {
 	const char *rest, *colon, *hend;
+	uint16_t port;
 
 	if ((rest = startswith(s, "tls://")))
 		l->tls = true;
@@ -198,8 +200,7 @@ int zf_server_parse_listen(const char *s, struct zf_listen_addr *l, struct zf_er
 			return zf_err_set(err, -EINVAL,
 					  "IPv6 address in --listen '%s' needs brackets", s);
 	}
-	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    strlen(colon + 1) > 5 || strtoul(colon + 1, NULL, 10) > 65535)
+	if (zf_parse_port(colon + 1, strlen(colon + 1), &port) < 0)
 		return zf_err_set(err, -EINVAL, "bad port in --listen '%s'", s);
 	if (l->host && (!*l->host || l->host[0] == '-'))
 		return zf_err_set(err, -EINVAL, "bad address in --listen '%s'", s);
