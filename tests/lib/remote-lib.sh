@@ -84,6 +84,19 @@ serve_start()	# CFG URL...
 	log_fail "zferry serve did not say where it listens"
 }
 
+# proxy_start: a socat proxy on loopback in front of the server, so a test
+# can cut the link (pkill -9 -P $PROXY_PID socat) and the next connection
+# still goes through.  Sets PROXY_PORT and PROXY_PID.
+proxy_start()
+{
+	command -v socat >/dev/null || log_unsupported "no socat"
+	PROXY_PORT=$((20000 + RANDOM % 20000))
+	socat TCP-LISTEN:$PROXY_PORT,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$SERVE_PORT &
+	PROXY_PID=$!
+	log_onexit "kill $PROXY_PID"
+	sleep 0.5
+}
+
 serve_stop()
 {
 	kill "$SERVE_PID" 2>/dev/null

@@ -186,6 +186,31 @@ assert_has_snaps()
 	[ -z "$missing" ] || log_fail "${3:-snapshots}: $1 lacks $(echo $missing) of $2"
 }
 
+# kill9_during_recv PID TARGET: kill -9 the replicate PID once the zfs recv
+# into TARGET has read 8 MiB of its stream (the test fails if PID ends first),
+# then wait until no zfs send or recv runs, so that the target's partial state
+# (its resume token) is what remains.
+kill9_during_recv()
+{
+	local pid=$1 target=$2 i rpid read=0
+	for i in $(seq 1 3000); do
+		rpid=$(pgrep -f "^zfs recv .*$target\$" | head -n1)
+		if [ -n "$rpid" ]; then
+			read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
+			[ "${read:-0}" -gt $((8 << 20)) ] && break
+		fi
+		kill -0 "$pid" 2>/dev/null || log_fail "zferry finished before it could be killed"
+		sleep 0.1
+	done
+	log_note "killing zferry after its zfs recv read ${read:-0} bytes"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	for i in $(seq 1 600); do
+		pgrep -f "^zfs (send|recv)" >/dev/null || break
+		sleep 0.1
+	done
+}
+
 command -v zfs >/dev/null && [ -e /dev/zfs ] ||
 	log_unsupported "no OpenZFS here (run through tests/platform/run)"
 [ -x "$ZFERRY" ] || log_fail "zferry binary not found at $ZFERRY"

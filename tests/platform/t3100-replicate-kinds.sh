@@ -163,20 +163,7 @@ check_tree zs2/m
 # ---- 3. killed with kill -9 during an incremental, resumed ------------------------
 log_must dd if=/dev/urandom of=/mnt/zs1/m/fs/huge bs=1M count=192 status=none
 "$ZFERRY" replicate -r --no-progress zs1/m zs2/m >/dev/null 2>&1 &
-pid=$!
-for i in $(seq 1 3000); do
-	rpid=$(pgrep -f '^zfs recv .*zs2/m/fs$' | head -n1)
-	if [ -n "$rpid" ]; then
-		read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-		[ "${read:-0}" -gt $((8 << 20)) ] && break
-	fi
-	kill -0 $pid 2>/dev/null || log_fail "zferry finished before it could be killed"
-	sleep 0.1
-done
-log_note "killing zferry after its zfs recv read ${read:-0} bytes"
-kill -9 $pid
-wait $pid 2>/dev/null
-for i in $(seq 1 600); do pgrep -f '^zfs (send|recv)' >/dev/null || break; sleep 0.1; done
+kill9_during_recv $! zs2/m/fs
 [ "$(zfs get -H -o value receive_resume_token zs2/m/fs)" != - ] || log_fail "no resume token after kill -9"
 capture_out "$ZFERRY" replicate -r --json --no-progress zs1/m zs2/m
 assert_eq "$RC" 0 "run after kill -9"

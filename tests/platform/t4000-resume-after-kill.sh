@@ -20,25 +20,7 @@ full=$(zfs send zs1/a@s1 | wc -c)
 cut_transfer()	# TARGET
 {
 	"$ZFERRY" replicate --no-sync-snap --no-progress zs1/a "$1" >/dev/null 2>&1 &
-	local pid=$! i rpid read=0
-	# kill -9 zferry once its zfs recv has read 8 MiB of the stream
-	for i in $(seq 1 1500); do
-		rpid=$(pgrep -f "^zfs recv .*$1\$" | head -n1)
-		if [ -n "$rpid" ]; then
-			read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-			[ "${read:-0}" -gt $((8 * 1024 * 1024)) ] && break
-		fi
-		kill -0 $pid 2>/dev/null || log_fail "zferry finished before it could be killed"
-		sleep 0.1
-	done
-	log_note "killing zferry after its zfs recv read $read bytes"
-	kill -9 $pid
-	wait $pid 2>/dev/null
-	# zfs recv notices the closed pipe and keeps its partial state
-	for i in $(seq 1 300); do
-		pgrep -f "^zfs (send|recv)" >/dev/null || break
-		sleep 0.1
-	done
+	kill9_during_recv $! "$1"
 }
 cut_transfer zs2/a
 token=$(zfs get -H -o value receive_resume_token zs2/a 2>/dev/null || echo -)

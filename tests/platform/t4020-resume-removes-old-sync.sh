@@ -21,24 +21,7 @@ assert_eq "$(syncs | wc -l)" 1 "sync snapshots after the first run"
 
 log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=64 status=none
 "$ZFERRY" replicate --no-progress --target-id t1 zs1/a zs2/a >/dev/null 2>&1 &
-pid=$!
-read=0
-for i in $(seq 1 3000); do
-	rpid=$(pgrep -f "^zfs recv .*zs2/a\$" | head -n1)
-	if [ -n "$rpid" ]; then
-		read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-		[ "${read:-0}" -gt $((8 * 1024 * 1024)) ] && break
-	fi
-	kill -0 $pid 2>/dev/null || log_fail "zferry finished before it could be killed"
-	sleep 0.1
-done
-log_note "killing zferry after its zfs recv read $read bytes"
-kill -9 $pid
-wait $pid 2>/dev/null
-for i in $(seq 1 300); do
-	pgrep -f "^zfs (send|recv)" >/dev/null || break
-	sleep 0.1
-done
+kill9_during_recv $! zs2/a
 [ "$(zfs get -H -o value receive_resume_token zs2/a)" != - ] || log_fail "no resume token after kill -9"
 assert_eq "$(syncs | wc -l)" 2 "sync snapshots after the killed run"
 newest=$(syncs | tail -n1)

@@ -32,12 +32,8 @@ serve:
       write: [zs2/in]
 CFG
 serve_start "$TEST_TMP/zferry.yml" tcp://127.0.0.1:0
-pport=$((20000 + RANDOM % 20000))
-socat TCP-LISTEN:$pport,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$SERVE_PORT &
-proxy=$!
-log_onexit "kill $proxy"
-sleep 0.5
-url=tcp://127.0.0.1:$pport
+proxy_start
+url=tcp://127.0.0.1:$PROXY_PORT
 
 # wait_recv TARGET BYTES: until the zfs recv into TARGET has read BYTES
 wait_recv()
@@ -59,7 +55,7 @@ sent_bytes() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["files
 "$ZFERRY" replicate --no-sync-snap --no-progress --retries 0 zs1/a "$url/zs2/in/a" >"$TEST_TMP/run1" 2>&1 &
 run=$!
 wait_recv zs2/in/a $((8 << 20))
-pkill -9 -P $proxy socat
+pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?
 cat "$TEST_TMP/run1"
@@ -79,7 +75,7 @@ assert_eq "$(guid zs2/in/a@s1)" "$(guid zs1/a@s1)" "guid after resume"
 "$ZFERRY" replicate --no-sync-snap --no-progress --retries 3 zs1/a "$url/zs2/in/b" >"$TEST_TMP/run2" 2>&1 &
 run=$!
 wait_recv zs2/in/b $((8 << 20))
-pkill -9 -P $proxy socat
+pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?
 cat "$TEST_TMP/run2"

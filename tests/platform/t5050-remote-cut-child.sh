@@ -30,14 +30,10 @@ serve:
       write: [zs2/in]
 CFG
 serve_start "$TEST_TMP/zferry.yml" tcp://127.0.0.1:0
-pport=$((20000 + RANDOM % 20000))
-socat TCP-LISTEN:$pport,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$SERVE_PORT &
-proxy=$!
-log_onexit "kill $proxy"
-sleep 0.5
+proxy_start
 
 "$ZFERRY" replicate -r -j 1 --no-sync-snap --no-progress --retries 3 zs1/p \
-	"tcp://127.0.0.1:$pport/zs2/in/p" >"$TEST_TMP/run" 2>&1 &
+	"tcp://127.0.0.1:$PROXY_PORT/zs2/in/p" >"$TEST_TMP/run" 2>&1 &
 run=$!
 read=0
 for i in $(seq 1 3000); do
@@ -50,7 +46,7 @@ for i in $(seq 1 3000); do
 	sleep 0.1
 done
 [ "${read:-0}" -gt $((8 << 20)) ] || log_fail "zfs recv into zs2/in/p/c never read 8 MiB"
-pkill -9 -P $proxy socat
+pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?
 cat "$TEST_TMP/run"
