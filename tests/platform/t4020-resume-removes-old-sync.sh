@@ -4,22 +4,23 @@
 #   fault campaign found the older one left behind until the run after)
 # STRATEGY:
 #  1. Replicate with a sync snapshot: one sync snapshot on the sender.
-#  2. Write 64 MiB, replicate again and kill -9 zferry once its zfs recv has
+#  2. Write 192 MiB (64 MiB went through before a quiet VM's poll saw it),
+#     replicate again and kill -9 zferry once its zfs recv has
 #     read 8 MiB: the target holds a resume token for the new sync snapshot,
 #     the sender has two.
 #  3. The next plain run resumes and succeeds: the target has the newest sync
 #     snapshot, the sender keeps only that one, no token, no hold.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-pool_create zs1 384M
-pool_create zs2 384M
+pool_create zs1 768M
+pool_create zs2 768M
 log_must zfs create -o compression=off zs1/a
 log_must dd if=/dev/urandom of=/mnt/zs1/a/f bs=1M count=1 status=none
 log_must "$ZFERRY" replicate --no-progress --target-id t1 zs1/a zs2/a
 syncs() { zfs list -H -t snapshot -o name -s createtxg -d 1 zs1/a | sed -n 's/.*@\(zferry_t1_.*\)/\1/p'; }
 assert_eq "$(syncs | wc -l)" 1 "sync snapshots after the first run"
 
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=64 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=192 status=none
 "$ZFERRY" replicate --no-progress --target-id t1 zs1/a zs2/a >/dev/null 2>&1 &
 kill9_during_recv $! zs2/a
 [ "$(zfs get -H -o value receive_resume_token zs2/a)" != - ] || log_fail "no resume token after kill -9"
