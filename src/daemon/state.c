@@ -58,17 +58,21 @@ static void fs_release(struct zf_dstate_fs *f)
 	free(f->last_error);
 }
 
+void zf_dstate_job_release(struct zf_dstate_job *j)
+{
+	for (size_t k = 0; k < j->nfs; k++)
+		fs_release(&j->fs[k]);
+	free(j->fs);
+	free(j->name);
+	free(j->schedule);
+	free(j->last_error);
+	*j = (struct zf_dstate_job){ 0 };
+}
+
 void zf_dstate_release(struct zf_dstate *s)
 {
-	for (size_t i = 0; i < s->njobs; i++) {
-		struct zf_dstate_job *j = &s->jobs[i];
-		for (size_t k = 0; k < j->nfs; k++)
-			fs_release(&j->fs[k]);
-		free(j->fs);
-		free(j->name);
-		free(j->schedule);
-		free(j->last_error);
-	}
+	for (size_t i = 0; i < s->njobs; i++)
+		zf_dstate_job_release(&s->jobs[i]);
 	free(s->jobs);
 	*s = (struct zf_dstate){ 0 };
 }

@@ -70,6 +70,8 @@ struct zf_dstate_job {
 	enum zf_dstate_job_state state;
 	int64_t next_run;               /* 0: none scheduled */
 	struct zf_dstate_run current;   /* valid while RUNNING/STOPPING: start */
+	char step[32];                  /* while running: "snapshotting", "replicating", "pruning" */
+	int pid;                        /* while running: the run's process */
 	struct zf_dstate_run last;      /* the last finished run (result NONE: none) */
 	struct zf_dstate_run history[ZF_DSTATE_HISTORY];        /* ring, oldest first from hist_first */
 	size_t hist_first, hist_n;
@@ -97,4 +99,28 @@ const char *zf_dstate_job_state_str(enum zf_dstate_job_state s);
 struct zf_dstate_fs *zf_dstate_fs_get(struct zf_dstate_job *j, const char *name);
 /* Appends a finished run to the job's history ring and counts it. */
 void zf_dstate_job_add_run(struct zf_dstate_job *j, const struct zf_dstate_run *run);
+void zf_dstate_job_release(struct zf_dstate_job *j);
 void zf_dstate_release(struct zf_dstate *s);
+
+struct zf_buf;
+struct zf_err;
+
+/*
+ * The state as `zferry status --json` and /status.json give it: one JSON
+ * object (docs/daemon.md "status JSON"); now for "eta" and ages.
+ */
+void zf_dstate_json(const struct zf_dstate *s, int64_t now, struct zf_buf *out);
+
+/*
+ * What survives a restart, in DIR/state.json (written atomically, 0600):
+ * per job the start of its last run and its last success, per dataset its
+ * last success.  Load fills the jobs of s by name (jobs the file does not
+ * know keep their zeros; entries for unknown jobs are dropped); a missing
+ * file is no error, a damaged one is (-EBADMSG) and leaves s as it was.
+ * last_run gets each job's last run start (ZF_SCHEDULE_NEVER if none); its
+ * order is s->jobs'.
+ */
+_must_check_ int zf_dstate_load(struct zf_dstate *s, const char *dir, int64_t *last_run,
+				struct zf_err *err);
+_must_check_ int zf_dstate_save(const struct zf_dstate *s, const char *dir,
+				const int64_t *last_run, struct zf_err *err);

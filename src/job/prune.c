@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "endpoint/endpoint.h"
 #include "job/prune.h"
 #include "log/log.h"
 #include "util/alloc.h"
@@ -65,7 +66,8 @@ static int destroy_fs(const struct zf_prune_opts *o, const char *fs, struct zf_p
 		if (nb == 0)
 			break;
 		log_debug("destroying %zu snapshots of '%s'", nb, fs);
-		r = zf_zfs_destroy_snapshots(fs, names, nb, &e);
+		r = o->ep ? o->ep->ops->destroy_snapshots(o->ep, fs, names, nb, &e)
+			  : zf_zfs_destroy_snapshots(fs, names, nb, &e);
 		for (size_t k = 0; k < nb; k++) {
 			items[which[k]].destroyed = r >= 0;
 			items[which[k]].failed = r < 0;
@@ -167,6 +169,43 @@ static void report_items(struct zf_prune_report *rep, const char *name,
 	}
 }
 
+static void ep_list_releasep(struct zf_ep_fs_list *l)
+{
+	zf_ep_fs_list_release(l);
+}
+
+/*
+ * Through an endpoint: one list per root (filesystems with their versions);
+ * the versions move into *vers, the names into rep->fs.
+ */
+static int list_endpoint(const struct zf_prune_opts *o, struct zf_prune_report *rep,
+			 struct zf_zfs_version_list *vers, struct zf_err *err)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		_cleanup_(ep_list_releasep) struct zf_ep_fs_list l = { 0 };
+		int r = o->ep->ops->list(o->ep, o->filesystems[i], o->recursive, NULL, NULL, &l,
+					 err);
+		if (r < 0)
+			return r;
+		for (size_t k = 0; k < l.n; k++) {
+			bool dup = false;
+			for (size_t j = 0; j < rep->nfs && !dup; j++)
+				dup = streq(rep->fs[j], l.v[k].name);
+			if (dup)
+				continue;
+			ZF_ALLOC_GROW(rep->fs, rep->nfs + 1, rep->afs);
+			rep->fs[rep->nfs++] = zf_xstrdup(l.v[k].name);
+			for (size_t v = 0; v < l.v[k].n_versions; v++) {
+				struct zf_zfs_version *src = &l.v[k].versions[v];
+				ZF_ALLOC_GROW(vers->v, vers->n + 1, vers->alloc);
+				vers->v[vers->n++] = *src;
+				*src = (struct zf_zfs_version){ 0 };
+			}
+		}
+	}
+	return 0;
+}
+
 int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, struct zf_err *err)
 {
 	_cleanup_(version_list_releasep) struct zf_zfs_version_list vers = { 0 };
@@ -175,10 +214,14 @@ int zf_prune_run(const struct zf_prune_opts *o, struct zf_prune_report *rep, str
 	_cleanup_free_ struct zf_retention_verdict *out = NULL;
 	int r, first = 0;
 
-	r = list_filesystems(o, rep, err);
-	if (r < 0)
-		return r;
-	r = zf_zfs_list_versions((const char *const *)rep->fs, rep->nfs, &vers, err);
+	if (o->ep) {
+		r = list_endpoint(o, rep, &vers, err);
+	} else {
+		r = list_filesystems(o, rep, err);
+		if (r >= 0)
+			r = zf_zfs_list_versions((const char *const *)rep->fs, rep->nfs, &vers,
+						 err);
+	}
 	if (r < 0)
 		return r;
 

@@ -6,6 +6,7 @@
 #include "plan/retention.h"
 #include "util/macro.h"
 
+struct zf_endpoint;
 struct zf_err;
 
 struct zf_prune_opts {
@@ -17,6 +18,11 @@ struct zf_prune_opts {
 	struct zf_retention_opts ropts;         /* allow_empty, calendar time zone */
 	/* most names per `zfs destroy fs@a,b,...` (0: by argument length only) */
 	size_t batch_max;
+	/*
+	 * NULL: this host's zfs.  Set: list and destroy through this endpoint
+	 * (a remote zferry, whose server decides what we may destroy).
+	 */
+	struct zf_endpoint *ep;
 };
 
 /* One snapshot and what became of it. */
