@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -112,13 +113,31 @@ static void save_state(struct daemon *d)
 
 /* ---- runs -------------------------------------------------------------- */
 
-/* The child: its own process group, default signals, only the report pipe open. */
-_noreturn_ static void run_child(const struct zf_config_job *job, int wfd)
+/*
+ * SIGTERM to a run (from the daemon's reset or stop, or because the daemon
+ * died) ends its whole process group, the zfs processes with it: zfs recv -s
+ * keeps what it received for the next run to resume.
+ */
+static void run_on_term(int sig)
+{
+	signal(sig, SIG_DFL);
+	kill(0, sig);
+}
+
+/*
+ * The child: its own process group, default signals, only the report pipe
+ * open; SIGTERM when the daemon dies, so that no orphan run goes on beside
+ * the runs of a restarted daemon.
+ */
+_noreturn_ static void run_child(const struct zf_config_job *job, int wfd, pid_t daemon)
 {
 	sigset_t none;
 
 	setpgid(0, 0);
-	signal(SIGTERM, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGTERM, run_on_term);
+	if (getppid() != daemon)
+		_exit(ZF_RUN_FAILED);   /* it died before prctl() */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
@@ -137,8 +156,8 @@ static void start_run(struct daemon *d, size_t i, int64_t now)
 {
 	struct slot *s = &d->slots[i];
 	struct zf_dstate_job *j = &d->st.jobs[i];
+	pid_t pid, self = getpid();
 	int p[2];
-	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_error_errno(-errno, "job %s: cannot start a run: pipe", j->name);
@@ -154,7 +173,7 @@ static void start_run(struct daemon *d, size_t i, int64_t now)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		run_child(s->job, p[1]);
+		run_child(s->job, p[1], self);
 	}
 	setpgid(pid, pid);      /* as the child does: no race with a quick reset */
 	close(p[1]);
@@ -397,6 +416,8 @@ static int start_listener(struct daemon *d)
 		struct zf_server_opts so = { .cfg = d->cfg, .endpoint_new = local_endpoint };
 		sigset_t none;
 		setpgid(0, 0);
+		/* a restarted daemon must find the port free */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
@@ -707,7 +728,8 @@ static int setup_logging(const struct zf_config_daemon *c)
 	if (zf_log_parse_format(c->log_format, &fmt) < 0 ||
 	    zf_log_parse_level(c->log_level, &level) < 0)
 		return -EINVAL;        /* the config parser checked both */
-	zf_log_set_format(fmt);
+	/* started by systemd with stderr on the journal: its native fields */
+	zf_log_set_format(zf_log_stderr_is_journal() ? ZF_LOG_FORMAT_JOURNAL : fmt);
 	zf_log_set_level(level);
 	return 0;
 }

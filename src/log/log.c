@@ -2,7 +2,11 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include "log/log.h"
 #include "util/buf.h"
@@ -121,6 +125,52 @@ static void add_field(struct zf_buf *b, enum zf_log_format fmt, const char *key,
 	}
 }
 
+bool zf_log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* One entry in journald's native protocol; fields as zf_log_set_format() says. */
+static void journal_send(enum zf_log_level level, int errnum, const char *msg, unsigned nfields)
+{
+	static const int prio[] = { [ZF_LOG_ERROR] = 3, [ZF_LOG_WARNING] = 4,
+				    [ZF_LOG_NOTICE] = 5, [ZF_LOG_INFO] = 6, [ZF_LOG_DEBUG] = 7 };
+	struct zf_buf f[SCOPE_FIELDS_MAX + 4];
+	struct iovec iov[SCOPE_FIELDS_MAX + 4];
+	int n = 0;
+
+	zf_buf_init(&f[n]);
+	zf_buf_addf(&f[n++], "MESSAGE=%s", msg);
+	zf_buf_init(&f[n]);
+	zf_buf_addf(&f[n++], "PRIORITY=%d", prio[level]);
+	zf_buf_init(&f[n]);
+	zf_buf_adds(&f[n++], "SYSLOG_IDENTIFIER=zferry");
+	if (errnum < 0) {
+		zf_buf_init(&f[n]);
+		zf_buf_addf(&f[n++], "ERRNO=%d", -errnum);
+	}
+	for (unsigned i = 0; i < nfields; i++) {
+		zf_buf_init(&f[n]);
+		zf_buf_adds(&f[n], "ZFERRY_");
+		for (const char *k = scope_fields[i].key; *k; k++)
+			zf_buf_addc(&f[n], (*k >= 'a' && *k <= 'z') ? (char)(*k - 32)
+					   : ((*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9'))
+					   ? *k : '_');
+		zf_buf_addf(&f[n++], "=%s", scope_fields[i].value);
+	}
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct iovec){ .iov_base = f[i].data, .iov_len = f[i].len };
+	(void)sd_journal_sendv(iov, n);
+	for (int i = 0; i < n; i++)
+		zf_buf_release(&f[i]);
+}
+
 int zf_log(enum zf_log_level level, int errnum, const char *fmt, ...)
 {
 	enum zf_log_format format = (enum zf_log_format)log_format;
@@ -139,6 +189,11 @@ int zf_log(enum zf_log_level level, int errnum, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 
+	if (format == ZF_LOG_FORMAT_JOURNAL) {
+		journal_send(level, errnum, zf_buf_str(&msg), nfields);
+		errno = saved;
+		return errnum;
+	}
 	if (format == ZF_LOG_FORMAT_TEXT) {
 		zf_buf_addf(&line, "zferry: %s%s%s", level == ZF_LOG_NOTICE ||
 			    level == ZF_LOG_INFO ? "" : level_names[level],

@@ -1,5 +1,6 @@
 /* src/log/log.h — leveled, structured logging to stderr: logfmt or JSON lines */
 #pragma once
+#include <stdbool.h>
 #include "util/macro.h"
 
 enum zf_log_level {
@@ -14,6 +15,12 @@ enum zf_log_format {
 	ZF_LOG_FORMAT_TEXT,     /* "zferry: error: msg" for people at a terminal */
 	ZF_LOG_FORMAT_LOGFMT,   /* time=... level=error job=x msg="..." */
 	ZF_LOG_FORMAT_JSON,     /* {"time":"...","level":"error",...} one per line */
+	/*
+	 * journald's native protocol: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=zferry,
+	 * ERRNO, and each scoped field as ZFERRY_KEY (upper case), so
+	 * `journalctl ZFERRY_JOB=home` finds one job's lines.
+	 */
+	ZF_LOG_FORMAT_JOURNAL,
 };
 
 void zf_log_set_level(enum zf_log_level level);
@@ -22,6 +29,11 @@ void zf_log_set_format(enum zf_log_format fmt);
 /* Parses "text", "logfmt", "json" / "error".."debug"; 0 or -EINVAL. */
 int zf_log_parse_format(const char *s, enum zf_log_format *ret);
 int zf_log_parse_level(const char *s, enum zf_log_level *ret);
+/*
+ * Whether stderr is connected to the journal (systemd's JOURNAL_STREAM
+ * names its device and inode): then ZF_LOG_FORMAT_JOURNAL is the right one.
+ */
+bool zf_log_stderr_is_journal(void);
 /* Where lines go (default 2, stderr); for tests. */
 void zf_log_set_fd(int fd);
 
