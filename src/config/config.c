@@ -42,6 +42,8 @@ struct parser {
 	/* each job's mapping, for the messages of the checks made after the walk */
 	const yaml_node_t **job_nodes;
 	size_t job_nodes_alloc;
+	/* identities in all jobs' clients: bounds the merge into serve.clients */
+	size_t n_job_clients;
 };
 
 /* A loaded document; loaded says whether yaml_document_delete() is due. */
@@ -1066,6 +1068,9 @@ static int jk_clients(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 		struct zf_config_client cl = {};
 		struct client_ctx cc = { .cl = &cl };
 
+		if (++p->n_job_clients > ZF_CONFIG_MAX_CLIENTS)
+			return fail(p, yaml_document_get_node(p->doc, *i),
+				    "more than %d clients in all jobs", ZF_CONFIG_MAX_CLIENTS);
 		/* client_key() on its identity key: one check for both places */
 		r = client_key(p, "identity", NULL, yaml_document_get_node(p->doc, *i), &cc);
 		if (r < 0)
@@ -1629,6 +1634,11 @@ const struct zf_config_job *zf_config_find_job(const struct zf_config *c, const 
 
 /* ---- sink and source jobs become serve clients ---------------------------- */
 
+/*
+ * A sink's grant once per client, however many times a job names it.  A
+ * source's filesystems are added as they are: a quadratic search over
+ * thousands of them would cost more than a grant listed twice.
+ */
 static void add_grant(struct zf_strv *s, const char *fs)
 {
 	if (!zf_strv_contains(s, fs))
@@ -1666,6 +1676,9 @@ static int grant_client(struct parser *p, const yaml_node_t *n, struct zf_config
 	return 0;
 }
 
+/* Grants made for jobs' clients (clients x filesystems): bounds the work and the memory. */
+#define MAX_JOB_GRANTS (64 * ZF_CONFIG_MAX_CLIENTS)
+
 /*
  * Sink clients get root_fs/NAME to write (and, append_only, only to
  * append); source clients read its filesystems.  After the whole file,
@@ -1673,7 +1686,8 @@ static int grant_client(struct parser *p, const yaml_node_t *n, struct zf_config
  */
 static int synthesise_clients(struct parser *p, struct zf_config *c)
 {
-	size_t alloc = c->serve.n_clients;
+	_cleanup_free_ bool *touched = zf_xcalloc(ZF_CONFIG_MAX_CLIENTS, sizeof(bool));
+	size_t alloc = c->serve.n_clients, n_grants = 0;
 	int r;
 
 	for (size_t i = 0; i < c->n_jobs; i++) {
@@ -1691,9 +1705,13 @@ static int synthesise_clients(struct parser *p, struct zf_config *c)
 
 			if ((r = grant_client(p, n, c, j->clients.v[k], j->line, &alloc, &cl)) < 0)
 				return r;
+			n_grants += j->type == ZF_JOB_SOURCE ? j->filesystems.n : 1;
+			if (n_grants > MAX_JOB_GRANTS)
+				return fail(p, n, "jobs grant more than %d filesystems to clients in all",
+					    MAX_JOB_GRANTS);
 			if (j->type == ZF_JOB_SOURCE) {
-				for (size_t f = 0; f < j->filesystems.n; f++)
-					add_grant(&cl->read, j->filesystems.v[f]);
+				zf_strv_addn(&cl->read, (const char *const *)j->filesystems.v,
+					     j->filesystems.n);
 			} else {
 				_cleanup_free_ char *fs = NULL;
 				(void)id_split(j->clients.v[k], &name);
@@ -1702,11 +1720,18 @@ static int synthesise_clients(struct parser *p, struct zf_config *c)
 				if (j->append_only)
 					add_grant(&cl->append, fs);
 			}
-			/* write then read, as clients() makes them */
-			zf_strv_release(&cl->origins);
-			zf_strv_addn(&cl->origins, (const char *const *)cl->write.v, cl->write.n);
-			zf_strv_addn(&cl->origins, (const char *const *)cl->read.v, cl->read.n);
+			touched[cl - c->serve.clients] = true;
 		}
+	}
+	/* write then read, as clients() makes them; once, not per job */
+	for (size_t i = 0; i < c->serve.n_clients; i++) {
+		struct zf_config_client *cl = &c->serve.clients[i];
+
+		if (!touched[i])
+			continue;
+		zf_strv_release(&cl->origins);
+		zf_strv_addn(&cl->origins, (const char *const *)cl->write.v, cl->write.n);
+		zf_strv_addn(&cl->origins, (const char *const *)cl->read.v, cl->read.n);
 	}
 	return 0;
 }

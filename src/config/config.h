@@ -1,4 +1,4 @@
-/* src/config/config.h — the zferry YAML config: the `serve:` section (grants, listeners) */
+/* src/config/config.h — the zferry YAML config: `serve:` (grants, listeners), `daemon:`, `jobs:` */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@ struct zf_err;
  * `jobs`.  Any other key is an error, so a typo never silently turns a
  * setting off.  Sink and source jobs add their clients' grants to
  * serve.clients (merged with a client the serve section names).  Every error is one line,
- * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md is the reference.
+ * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md and docs/daemon.md are the reference.
  *
  *   serve:
  *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key,
