@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "cli/cli.h"
 #include "config/config.h"
 #include "util/err.h"
@@ -39,12 +40,61 @@ static void print_receive(const char *what, const struct zf_config *c,
 	printf("; %s\n", p.mount ? "mount" : "no mount");
 }
 
-static void summary(const struct zf_config *c)
+static void format_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "%lld", (long long)t);
+}
+
+/*
+ * The daemon: section (when given, or when there are jobs to run) and
+ * one line per job: its type, its schedule as parsed and the next run
+ * after now, in UTC.  docs/daemon.md shows this output.
+ */
+static void summary_daemon(const struct zf_config *c)
+{
+	const struct zf_config_daemon *d = &c->daemon;
+	int64_t now = (int64_t)time(NULL);
+
+	if (c->daemon_present || c->n_jobs) {
+		printf("daemon: control %s, state dir %s, log %s %s, stop timeout %d s\n",
+		       d->control, d->state_dir, d->log_format, d->log_level, d->stop_timeout_s);
+		printf("  http: %s\n", d->http_listen ? d->http_listen : "off");
+		print_list("  ", "listen:", &d->listen);
+		if (d->listen.n)
+			putchar('\n');
+	}
+	printf("jobs: %zu\n", c->n_jobs);
+	for (size_t i = 0; i < c->n_jobs; i++) {
+		const struct zf_config_job *j = &c->jobs[i];
+		struct zf_err err = ZF_ERR_INIT;
+		char when[64];
+		int64_t next;
+
+		printf("  job '%s': %s", j->name, zf_job_type_str(j->type));
+		if (!j->has_schedule) {
+			printf(", no schedule\n");
+			continue;
+		}
+		printf(", schedule '%s'", zf_schedule_text(&j->schedule));
+		if (zf_schedule_next(&j->schedule, now, &next, &err) < 0) {
+			printf(", next: none (%s)\n", err.msg);
+			continue;
+		}
+		format_time(next, when, sizeof(when));
+		printf(", next %s\n", when);
+	}
+}
+
+static void summary_serve(const struct zf_config *c)
 {
 	const struct zf_config_serve *s = &c->serve;
 
-	printf("config '%s' is valid\n", c->path);
-	if (!s->present) {
+	/* clients that jobs add need a serve section to be served from */
+	if (!s->present && !s->n_clients) {
 		printf("serve: not configured\n");
 		return;
 	}
@@ -73,7 +123,17 @@ static void summary(const struct zf_config *c)
 		putchar('\n');
 		if (rc->has_allow || rc->has_deny || rc->has_force || rc->has_mount)
 			print_receive("    receive", c, &s->clients[i]);
+		print_list("    ", "append only:", &s->clients[i].append);
+		if (s->clients[i].append.n)
+			putchar('\n');
 	}
+}
+
+static void summary(const struct zf_config *c)
+{
+	printf("config '%s' is valid\n", c->path);
+	summary_serve(c);
+	summary_daemon(c);
 }
 
 static int config_check(int argc, char **argv)

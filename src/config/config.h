@@ -1,4 +1,4 @@
-/* src/config/config.h — the zferry YAML config: the `serve:` section (grants, listeners) */
+/* src/config/config.h — the zferry YAML config: `serve:` (grants, listeners), `daemon:`, `jobs:` */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@ struct zf_err;
  * `jobs`.  Any other key is an error, so a typo never silently turns a
  * setting off.  Sink and source jobs add their clients' grants to
  * serve.clients (merged with a client the serve section names).  Every error is one line,
- * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md is the reference.
+ * "FILE:LINE:COLUMN: what is wrong".  docs/serve.md and docs/daemon.md are the reference.
  *
  *   serve:
  *     tls: { ca: /abs/ca.pem, cert: /abs/server.pem, key: /abs/server.key,
@@ -37,6 +37,7 @@ struct zf_err;
 #define ZF_CONFIG_DEFAULT_UNAUTH_PER_ADDRESS 4
 #define ZF_CONFIG_MAX_CONNECTIONS 1024   /* a process each */
 #define ZF_CONFIG_MAX_CLIENTS 4096      /* bounds the duplicate-identity check */
+#define ZF_CONFIG_MAX_JOBS 1024         /* bounds the duplicate-name check */
 
 /*
  * A receive policy as the config writes it (src/zfs/recv-policy.h): at
@@ -131,7 +132,8 @@ struct zf_config_daemon {
 	 */
 	struct zf_strv listen;
 	char *log_format;               /* "text" (default), "logfmt" or "json" */
-	char *log_level;                /* "info" (default), "debug", "warn", "error" */
+	/* "info" (default): zf_log_parse_level()'s names; "warn" is stored as "warning" */
+	char *log_level;
 	int stop_timeout_s;             /* SIGTERM: how long runs get to stop */
 	unsigned line;
 };

@@ -49,6 +49,24 @@ expect 2 "cannot open config" -- "$Z" config check -c "$T/missing.yml"
 expect 2 "unknown subcommand 'chek'" -- "$Z" config chek
 expect 0 "" -- "$Z" config check -q -c "$T/good.yml"
 [ -s "$T/out" ] && fail "config check -q printed something"
+# config check: the daemon and its jobs, with the next run of each
+cat >"$T/jobs.yml" <<'YML'
+daemon:
+  http_listen: ":9811"
+jobs:
+  - {name: nightly, type: snap, filesystems: [tank], schedule: "TZ=UTC 0 3 * * *"}
+  - {name: backups, type: sink, root_fs: backup, clients: ["tls:laptop"]}
+YML
+expect 0 "" -- "$Z" config check -c "$T/jobs.yml"
+grep -q "^  job 'nightly': snap, schedule 'TZ=UTC 0 3 \* \* \*', next [0-9-]*T03:00:00Z$" "$T/out" ||
+	fail "config check jobs: $(cat "$T/out")"
+grep -q "^  job 'backups': sink, no schedule$" "$T/out" || fail "config check sink: $(cat "$T/out")"
+grep -q "^  client 'tls:laptop': write backup/laptop$" "$T/out" ||
+	fail "config check sink grant: $(cat "$T/out")"
+grep -q "^  http: :9811$" "$T/out" || fail "config check daemon: $(cat "$T/out")"
+printf 'jobs:\n- {name: a, type: snap, filesystems: [t], target: x}\n' >"$T/badjob.yml"
+expect 2 "badjob.yml:2:43: key 'target' does not apply to a snap job" -- \
+	"$Z" config check -c "$T/badjob.yml"
 
 # serve: usage and config errors
 expect 2 "either --stdio or --listen" -- "$Z" serve
