@@ -50,7 +50,7 @@ int cmd_signal(int argc, char **argv)
 	struct json_object *o, *v;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'C': control = optarg; break;

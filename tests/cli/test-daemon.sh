@@ -75,11 +75,15 @@ write_cfg ""
 "$Z" config check -q -c "$T/zferry.yml" || fail "config check refuses the test config"
 
 start_daemon() {
-	NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=2000000 WATCHDOG_PID= \
+	local ready
+	ready=$(grep -c READY=1 "$T/notified")
+	NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=2000000 \
 		"$Z" daemon -c "$T/zferry.yml" 2>>"$T/daemon.log" &
 	DPID=$!
 	pids+=($DPID)
-	wait_for 10 grep -q READY=1 "$T/notified" || fail "no READY=1 ($(cat "$T/daemon.log"))"
+	more_ready() { [ "$(grep -c READY=1 "$T/notified")" -gt "$ready" ]; }
+	wait_for 10 more_ready ||
+		fail "no READY=1 ($(cat "$T/daemon.log"))"
 }
 start_daemon
 S="$Z status --control $T/run/control"
@@ -89,7 +93,7 @@ S="$Z status --control $T/run/control"
 [ "$(stat -c %a "$T/run")" = 700 ] || fail "control directory mode $(stat -c %a "$T/run")"
 expect 1 "already answers" -- "$Z" daemon -c "$T/zferry.yml"
 $S --json >"$T/st.json" || fail "status --json"
-[ "$(jq_py 'j["jobs"][0]["name"], j["jobs"][0]["state"], j["jobs"][0]["schedule"]' <"$T/st.json")" = "('snaps', 'idle', '1h')" ] ||
+[ "$(jq_py 'j["jobs"][0]["name"], j["jobs"][0]["state"], j["jobs"][0]["schedule"]' <"$T/st.json")" = "snaps idle 1h" ] ||
 	fail "status: $(cat "$T/st.json")"
 next=$(jq_py 'j["jobs"][0]["next_run"] - j["now"]' <"$T/st.json")
 [ "$next" -gt 0 ] && [ "$next" -le 3600 ] || fail "next run in $next s"
@@ -102,7 +106,7 @@ expect 1 "cannot reach the daemon" -- "$Z" signal wakeup snaps --control "$T/not
 expect 0 "" -- "$Z" signal wakeup snaps --control "$T/run/control"
 # the run fails (no zfs here), and status says so with zfs's reason
 done_run() { [ "$($S --json | jq_py 'j["jobs"][0]["last_run"]["result"]')" != none ]; }
-wait_for 30 done_run || fail "the woken run did not end"
+wait_for 60 done_run || fail "the woken run did not end"
 $S --json >"$T/st.json"
 [ "$(jq_py 'j["jobs"][0]["last_run"]["result"]' <"$T/st.json")" = failed ] ||
 	fail "a run without zfs: $(cat "$T/st.json")"
