@@ -15,7 +15,7 @@ struct zf_buf;
 
 /* A Prometheus label value, without its quotes: \ " and newline as \\ \" \n. */
 void zf_esc_prom_label(struct zf_buf *b, const char *s);
-/* HTML text or a quoted attribute value: & < > " ' as entities, controls but tab and newline as \xNN. */
+/* HTML text or a quoted attribute value: & < > " ' as entities, controls but tab and LF as \xNN. */
 void zf_esc_html(struct zf_buf *b, const char *s);
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when s[0] does not start one. */
 size_t zf_utf8_seq_len(const unsigned char *s);

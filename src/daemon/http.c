@@ -281,7 +281,8 @@ size_t zf_http_pollfds(const struct zf_http_server *srv, struct pollfd *v, size_
 		v[n++] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
 	for (size_t i = 0; i < srv->nconns && n < max; i++) {
 		const struct conn *c = srv->conns[i];
-		v[n++] = (struct pollfd){ .fd = c->fd, .events = c->st == C_WRITE ? POLLOUT : POLLIN };
+		short ev = c->st == C_WRITE ? POLLOUT : POLLIN;
+		v[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 	}
 	return n;
 }
@@ -308,7 +309,7 @@ static void build_response(struct conn *c, const struct zf_http_response *r, boo
 
 	zf_buf_addf(&c->out, "HTTP/1.1 %d %s\r\n", r->status, zf_http_status_text(r->status));
 	zf_buf_addf(&c->out, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, r->body.len);
-	/* what we serve never runs scripts or loads anything: say so, in case an escape was missed */
+	/* what we serve runs no script and loads nothing: say so, in case an escape was missed */
 	zf_buf_adds(&c->out, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 		    "Content-Security-Policy: " CSP "\r\n");
 	if (r->status == 405)
@@ -318,7 +319,7 @@ static void build_response(struct conn *c, const struct zf_http_response *r, boo
 		zf_buf_add(&c->out, r->body.data, r->body.len);
 }
 
-/* The head is whole (or too big, status 431): answer it; the handler runs only for a good request. */
+/* The head is whole (or too big: status 431): answer; the handler sees good requests only. */
 static void answer(struct zf_http_server *srv, struct conn *c, int status, int64_t now_ms)
 {
 	struct zf_http_request req = { .now_ms = now_ms };
@@ -368,7 +369,7 @@ static int step_read(struct zf_http_server *srv, struct conn *c, int64_t now_ms)
 	c->nhead += (size_t)k;
 	end = head_end(c, before ? before - 1 : 0);
 	if (end) {
-		c->nhead = end;  /* pipelined bytes after it are ignored: one request per connection */
+		c->nhead = end; /* pipelined bytes after it are ignored: one request a connection */
 		answer(srv, c, 0, now_ms);
 	} else if (c->nhead == ZF_HTTP_MAX_HEAD) {
 		answer(srv, c, 431, now_ms);
@@ -443,7 +444,7 @@ static void accept_some(struct zf_http_server *srv, int64_t now_ms)
 	for (int i = 0; i < ACCEPT_PER_EVENT; i++) {
 		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
-			return;         /* EAGAIN, or a connection reset before we took it: next time */
+			return; /* EAGAIN, or a connection reset before we took it: next time */
 		if (zf_http_add_conn(srv, fd, now_ms) < 0)
 			return;
 	}
@@ -490,13 +491,15 @@ static int split_addr(const char *addr, char **ret_host, uint16_t *ret_port, str
 	if (addr[0] == '[') {
 		he = strchr(addr, ']');
 		if (!he || he[1] != ':')
-			return zf_err_set(err, -EINVAL, "listen address '%s': expected [V6ADDR]:PORT", addr);
+			return zf_err_set(err, -EINVAL,
+					  "listen address '%s': expected [V6ADDR]:PORT", addr);
 		hs = addr + 1;
 		colon = he + 1;
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
-			return zf_err_set(err, -EINVAL, "listen address '%s': expected ADDR:PORT, [V6ADDR]:PORT or :PORT", addr);
+			return zf_err_set(err, -EINVAL, "listen address '%s': expected ADDR:PORT, "
+					  "[V6ADDR]:PORT or :PORT", addr);
 		he = colon;
 	}
 	if (zf_parse_port(colon + 1, strlen(colon + 1), &port) < 0)
@@ -509,9 +512,10 @@ static int split_addr(const char *addr, char **ret_host, uint16_t *ret_port, str
 /* A bound, listening, non-blocking socket for family at sa; -errno. */
 static int listen_on(const struct sockaddr *sa, socklen_t len, bool dual_stack)
 {
-	_cleanup_close_ int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = -EBADF;
 	int on = 1, off = 0;
 
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -542,7 +546,8 @@ int zf_http_listen(const char *addr, struct zf_err *err)
 	else if (host && inet_pton(AF_INET6, host, &a6.sin6_addr) == 1)
 		r = listen_on((struct sockaddr *)&a6, sizeof(a6), false);
 	else if (host)
-		return zf_err_set(err, -EINVAL, "listen address '%s': '%s' is not a numeric address", addr, host);
+		return zf_err_set(err, -EINVAL,
+				  "listen address '%s': '%s' is not a numeric address", addr, host);
 	else {
 		a6.sin6_addr = in6addr_any;
 		r = listen_on((struct sockaddr *)&a6, sizeof(a6), true);

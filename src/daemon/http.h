@@ -29,14 +29,14 @@ struct zf_err;
 
 struct zf_http_request {
 	const char *method;             /* "GET" or "HEAD" */
-	const char *path;               /* as sent, not percent-decoded, before any '?'; starts with '/' */
+	const char *path;               /* up to any '?', not %-decoded; starts with '/' */
 	const char *query;              /* after the '?', "" when none */
 	int64_t now_ms;                 /* the now_ms given to zf_http_handle() */
 };
 
 struct zf_http_response {
 	int status;                     /* 200 when the handler is called */
-	const char *content_type;       /* a static string; plain UTF-8 text unless the handler sets it */
+	const char *content_type;       /* a static string; NULL: plain UTF-8 text */
 	struct zf_buf body;             /* for HEAD only its length is sent */
 };
 
@@ -73,7 +73,7 @@ DEFINE_CLEANUP_FUNC(struct zf_http_server *, zf_http_free);
  * other listeners may call it too.
  */
 int zf_http_add_conn(struct zf_http_server *srv, int fd, int64_t now_ms);
-/* Fills v (room for max, ZF_HTTP_MAX_POLLFDS is always enough) with what to poll; returns the count. */
+/* Fills v (room for max; ZF_HTTP_MAX_POLLFDS is always enough): what to poll; the count. */
 size_t zf_http_pollfds(const struct zf_http_server *srv, struct pollfd *v, size_t max);
 /*
  * Acts on the revents of the n entries zf_http_pollfds() filled (others'

@@ -57,7 +57,8 @@ static bool fmt_seconds(char *v, size_t n, double x)
 	return true;
 }
 
-/* name{k="v",...} value: labels a NULL-terminated list of key, value pairs. */
+/* name{k="v",...} value: labels a NULL-terminated list of key, value pairs (LABELS()). */
+#define LABELS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 static void sample(struct zf_buf *b, const char *name, const char *const *labels, const char *v)
 {
 	zf_buf_adds(b, name);
@@ -80,21 +81,21 @@ static void emit_values(const struct ctx *c0, const struct family *fam)
 
 	if (fam->scope == GLOBAL) {
 		if (fam->value(&c, v, sizeof(v)))
-			sample(c.out, fam->name, (const char *const[]){ NULL }, v);
+			sample(c.out, fam->name, LABELS(NULL), v);
 		return;
 	}
 	for (size_t i = 0; i < c.s->njobs; i++) {
 		c.j = &c.s->jobs[i];
 		if (fam->scope == JOB) {
 			if (fam->value(&c, v, sizeof(v)))
-				sample(c.out, fam->name, (const char *const[]){ "job", c.j->name, NULL }, v);
+				sample(c.out, fam->name, LABELS("job", c.j->name), v);
 			continue;
 		}
 		for (size_t k = 0; k < c.j->nfs; k++) {
 			c.f = &c.j->fs[k];
 			if (fam->value(&c, v, sizeof(v)))
 				sample(c.out, fam->name,
-				       (const char *const[]){ "job", c.j->name, "dataset", c.f->name, NULL }, v);
+				       LABELS("job", c.j->name, "dataset", c.f->name), v);
 		}
 	}
 }
@@ -169,15 +170,15 @@ static bool v_fs_errors(const struct ctx *c, char *v, size_t n)
 
 static void emit_build_info(const struct ctx *c, const struct family *fam)
 {
-	sample(c->out, fam->name, (const char *const[]){ "version", c->s->version, NULL }, "1");
+	sample(c->out, fam->name, LABELS("version", c->s->version), "1");
 }
 
 static void emit_job_info(const struct ctx *c, const struct family *fam)
 {
 	for (size_t i = 0; i < c->s->njobs; i++) {
 		const struct zf_dstate_job *j = &c->s->jobs[i];
-		sample(c->out, fam->name,
-		       (const char *const[]){ "job", j->name, "type", zf_esc_job_type(j->type), NULL }, "1");
+		const char *type = zf_esc_job_type(j->type);
+		sample(c->out, fam->name, LABELS("job", j->name, "type", type), "1");
 	}
 }
 
@@ -189,8 +190,8 @@ static void emit_runs(const struct ctx *c, const struct family *fam)
 		for (int r = ZF_DSTATE_NONE + 1; r < ZF_DSTATE_NRESULTS; r++) {
 			char v[32];
 			fmt_u64(v, sizeof(v), j->runs[r]);
-			sample(c->out, fam->name, (const char *const[]){ "job", j->name,
-			       "result", zf_dstate_result_str(r), NULL }, v);
+			sample(c->out, fam->name,
+			       LABELS("job", j->name, "result", zf_dstate_result_str(r)), v);
 		}
 	}
 }
@@ -206,8 +207,8 @@ static void emit_lag(const struct ctx *c, const struct family *fam)
 			if (f->lag < 0)
 				continue;
 			fmt_i64(v, sizeof(v), f->lag);
-			sample(c->out, fam->name, (const char *const[]){ "job", j->name, "dataset", f->name,
-			       "target", f->target ? f->target : "", NULL }, v);
+			sample(c->out, fam->name, LABELS("job", j->name, "dataset", f->name,
+			       "target", f->target ? f->target : ""), v);
 		}
 	}
 }
@@ -215,15 +216,20 @@ static void emit_lag(const struct ctx *c, const struct family *fam)
 #define G "gauge"
 #define C "counter"
 static const struct family families[] = {
-	{ "zferry_build_info", G, "Always 1; the version label says which zferry runs.",
+	{ "zferry_build_info", G,
+	  "Always 1; the version label says which zferry runs.",
 	  GLOBAL, NULL, emit_build_info },
-	{ "zferry_daemon_start_time_seconds", G, "When the daemon started, seconds since the epoch.",
+	{ "zferry_daemon_start_time_seconds", G,
+	  "When the daemon started, seconds since the epoch.",
 	  GLOBAL, v_start, NULL },
 	{ "zferry_config_last_reload_timestamp_seconds", G,
-	  "When the running configuration was read, seconds since the epoch.", GLOBAL, v_config, NULL },
-	{ "zferry_job_info", G, "Always 1, one per configured job; the type label says what it does.",
+	  "When the running configuration was read, seconds since the epoch.",
+	  GLOBAL, v_config, NULL },
+	{ "zferry_job_info", G,
+	  "Always 1, one per configured job; the type label says what it does.",
 	  JOB, NULL, emit_job_info },
-	{ "zferry_job_running", G, "1 while a run of the job is in progress (or stopping), else 0.",
+	{ "zferry_job_running", G,
+	  "1 while a run of the job is in progress (or stopping), else 0.",
 	  JOB, v_job_running, NULL },
 	{ "zferry_job_next_run_timestamp_seconds", G,
 	  "When the job runs next, seconds since the epoch; 0 when nothing is scheduled.",
@@ -234,8 +240,11 @@ static const struct family families[] = {
 	{ "zferry_job_last_run_duration_seconds", G,
 	  "How long the job's last finished run took; absent before the first run ends.",
 	  JOB, v_job_duration, NULL },
-	{ "zferry_job_runs_total", C, "Finished runs of the job, by result.", JOB, NULL, emit_runs },
-	{ "zferry_job_errors_total", C, "Failed runs and failed datasets of the job, counted.",
+	{ "zferry_job_runs_total", C,
+	  "Finished runs of the job, by result.",
+	  JOB, NULL, emit_runs },
+	{ "zferry_job_errors_total", C,
+	  "Failed runs and failed datasets of the job, counted.",
 	  JOB, v_job_errors, NULL },
 	{ "zferry_dataset_last_snapshot_timestamp_seconds", G,
 	  "Creation time of the dataset's newest snapshot on the source; 0 if none is known.",
@@ -243,15 +252,20 @@ static const struct family families[] = {
 	{ "zferry_replication_lag_seconds", G,
 	  "Newest source snapshot's creation minus the target's newest; absent while unknown.",
 	  DATASET, NULL, emit_lag },
-	{ "zferry_bytes_transferred_total", C, "Bytes sent for the dataset since the daemon started.",
+	{ "zferry_bytes_transferred_total", C,
+	  "Bytes sent for the dataset since the daemon started.",
 	  DATASET, v_fs_bytes, NULL },
-	{ "zferry_bytes_remaining", G, "Estimated bytes left in the dataset's transfer in progress.",
+	{ "zferry_bytes_remaining", G,
+	  "Estimated bytes left in the dataset's transfer in progress.",
 	  DATASET, v_fs_remaining, NULL },
-	{ "zferry_snapshots", G, "Snapshots of the dataset on the source.", DATASET, v_fs_snapshots, NULL },
+	{ "zferry_snapshots", G,
+	  "Snapshots of the dataset on the source.",
+	  DATASET, v_fs_snapshots, NULL },
 	{ "zferry_dataset_last_success_timestamp_seconds", G,
 	  "When the dataset was last brought up to date, seconds since the epoch; 0 if never.",
 	  DATASET, v_fs_success, NULL },
-	{ "zferry_dataset_errors", G, "1 when the dataset's last attempt failed, else 0.",
+	{ "zferry_dataset_errors", G,
+	  "1 when the dataset's last attempt failed, else 0.",
 	  DATASET, v_fs_errors, NULL },
 };
 #undef G
@@ -273,7 +287,8 @@ void zf_metrics_render(const struct zf_dstate *s, _unused_ int64_t now, struct z
 
 	for (size_t i = 0; i < ELEMENTSOF(families); i++) {
 		const struct family *fam = &families[i];
-		zf_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
+		zf_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name,
+			    fam->type);
 		if (fam->emit)
 			fam->emit(&c, fam);
 		else

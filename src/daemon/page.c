@@ -17,14 +17,16 @@ static const char style[] =
 	"header h1{margin:0;font-size:20px}header p{margin:4px 0 0;opacity:.85}\n"
 	"main{padding:8px 24px 32px}h2{font-size:16px;margin:24px 0 8px}\n"
 	"table{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px #0002;width:100%}\n"
-	"th,td{padding:6px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}\n"
+	"th,td{padding:6px 10px;border-bottom:1px solid #e3e6ea;text-align:left;"
+	"vertical-align:top}\n"
 	"th{background:#eef1f5;font-weight:600;white-space:nowrap}\n"
 	"td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
 	".name{font-family:ui-monospace,monospace;overflow-wrap:anywhere}\n"
 	".ago{color:#667085;font-size:12px;display:block}.none{color:#98a2b3}\n"
 	".err{color:#b42318}tr.failing td{background:#fff5f4}\n"
 	".badge{display:inline-block;padding:1px 8px;border-radius:9px;font-size:12px;color:#fff}\n"
-	"span.r-ok{background:#2e9e44}span.r-partial{background:#c77c02}span.r-failed{background:#d92d20}\n"
+	"span.r-ok{background:#2e9e44}span.r-partial{background:#c77c02}\n"
+	"span.r-failed{background:#d92d20}\n"
 	"span.r-cancelled,span.r-none{background:#8a94a6}span.s-running{background:#1570ef}\n"
 	"span.s-stopping{background:#c77c02}span.s-idle,span.s-passive{background:#8a94a6}\n"
 	"rect.r-ok{fill:#2e9e44}rect.r-partial{fill:#e49b0f}rect.r-failed{fill:#d92d20}\n"
@@ -41,7 +43,8 @@ static void add_time(struct zf_buf *b, int64_t t)
 	time_t tt = (time_t)t;
 	char s[64];
 
-	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S UTC", &tm)) {
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    !strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S UTC", &tm)) {
 		zf_buf_adds(b, "<span class=none>&mdash;</span>");
 		return;
 	}
@@ -120,7 +123,8 @@ static void page_head(struct zf_buf *b, const struct zf_dstate *s, int64_t now)
 {
 	zf_buf_adds(b, "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
 		    "<meta name=viewport content=\"width=device-width, initial-scale=1\">\n"
-		    "<meta http-equiv=refresh content=10>\n<title>zferry status</title>\n<style>\n");
+		    "<meta http-equiv=refresh content=10>\n<title>zferry status</title>\n"
+		    "<style>\n");
 	zf_buf_adds(b, style);
 	zf_buf_adds(b, "</style>\n</head>\n<body>\n<header>\n<h1>zferry ");
 	zf_esc_html(b, s->version);
@@ -192,7 +196,8 @@ static void page_jobs(struct zf_buf *b, const struct zf_dstate *s, int64_t now)
 	}
 	zf_buf_adds(b, "<table id=jobs>\n<thead><tr><th>Job</th><th>Type</th><th>State</th>"
 		    "<th>Schedule</th><th>Last run</th><th>Duration</th><th>Result</th>"
-		    "<th>Next run</th><th>Last success</th><th>Last error</th></tr></thead>\n<tbody>\n");
+		    "<th>Next run</th><th>Last success</th><th>Last error</th></tr></thead>\n"
+		    "<tbody>\n");
 	for (size_t i = 0; i < s->njobs; i++)
 		job_row(b, &s->jobs[i], now);
 	zf_buf_adds(b, "</tbody>\n</table>\n");
@@ -226,7 +231,8 @@ static void fs_progress(struct zf_buf *b, const struct zf_dstate_fs *f)
 	zf_buf_adds(b, "</span>");
 }
 
-static void fs_row(struct zf_buf *b, const struct zf_dstate_job *j, const struct zf_dstate_fs *f, int64_t now)
+static void fs_row(struct zf_buf *b, const struct zf_dstate_job *j, const struct zf_dstate_fs *f,
+		   int64_t now)
 {
 	zf_buf_addf(b, "<tr%s><td class=name>", f->last_error ? " class=failing" : "");
 	zf_esc_html(b, j->name);
@@ -270,7 +276,8 @@ static void page_datasets(struct zf_buf *b, const struct zf_dstate *s, int64_t n
 	}
 	zf_buf_adds(b, "<table id=datasets>\n<thead><tr><th>Job</th><th>Dataset</th><th>Target</th>"
 		    "<th>Lag</th><th>Last snapshot</th><th>Snapshots</th><th>Sent</th>"
-		    "<th>Last success</th><th>Last error</th><th>Progress</th></tr></thead>\n<tbody>\n");
+		    "<th>Last success</th><th>Last error</th><th>Progress</th></tr></thead>\n"
+		    "<tbody>\n");
 	for (size_t i = 0; i < s->njobs; i++)
 		for (size_t k = 0; k < s->jobs[i].nfs; k++)
 			fs_row(b, &s->jobs[i], &s->jobs[i].fs[k], now);
@@ -330,19 +337,23 @@ static void add_short_time(struct zf_buf *b, int64_t t)
 		zf_buf_adds(b, s);
 }
 
-static void chart_axes(struct zf_buf *b, const struct zf_dstate_job *j, enum chart_kind k, double max)
+static void chart_axes(struct zf_buf *b, const struct zf_dstate_job *j, enum chart_kind k,
+		       double max)
 {
 	zf_buf_addf(b, "<line x1=%d y1=%d x2=%d y2=%d />", PLOT_X, PLOT_Y, PLOT_X, PLOT_Y + PLOT_H);
 	zf_buf_addf(b, "<line x1=%d y1=%d x2=%d y2=%d />", PLOT_X, PLOT_Y + PLOT_H, PLOT_X + PLOT_W,
 		    PLOT_Y + PLOT_H);
 	zf_buf_addf(b, "<text x=%d y=%d text-anchor=end>", PLOT_X - 4, PLOT_Y + 8);
 	add_value(b, max, k);
-	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=end>0</text>", PLOT_X - 4, PLOT_Y + PLOT_H);
+	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=end>0</text>", PLOT_X - 4,
+		    PLOT_Y + PLOT_H);
 	zf_buf_addf(b, "<text x=%d y=%d>", PLOT_X, PLOT_Y + PLOT_H + 14);
 	add_short_time(b, hist_at(j, 0)->start);
-	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=end>", PLOT_X + PLOT_W, PLOT_Y + PLOT_H + 14);
+	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=end>", PLOT_X + PLOT_W,
+		    PLOT_Y + PLOT_H + 14);
 	add_short_time(b, hist_at(j, j->hist_n - 1)->start);
-	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=middle>%s per run, oldest to newest</text>",
+	zf_buf_addf(b, "</text><text x=%d y=%d text-anchor=middle>%s per run, oldest to newest"
+		    "</text>",
 		    PLOT_X + PLOT_W / 2, CH_H - 2, k == CHART_BYTES ? "bytes sent" : "duration");
 }
 
@@ -355,14 +366,16 @@ static void chart(struct zf_buf *b, const struct zf_dstate_job *j, enum chart_ki
 		max = MAX(max, run_value(hist_at(j, i), k));
 	slot = MIN((double)PLOT_W / (double)j->hist_n, 24.0);
 	zf_buf_addf(b, "<svg class=runs data-kind=%s width=%d height=%d viewBox=\"0 0 %d %d\" "
-		    "role=img aria-label=\"%s of the last %zu runs\">", kind, CH_W, CH_H, CH_W, CH_H,
+		    "role=img aria-label=\"%s of the last %zu runs\">", kind, CH_W, CH_H, CH_W,
+		    CH_H,
 		    k == CHART_BYTES ? "bytes sent" : "duration", j->hist_n);
 	chart_axes(b, j, k, max);
 	for (size_t i = 0; i < j->hist_n; i++) {
 		const struct zf_dstate_run *r = hist_at(j, i);
 		double h = max > 0 ? run_value(r, k) / max * PLOT_H : 0;
 		h = MAX(h, 1.0);        /* a run that sent nothing still gets a bar to point at */
-		zf_buf_addf(b, "<rect class=\"bar r-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">",
+		zf_buf_addf(b, "<rect class=\"bar r-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+			    "height=\"%.1f\">",
 			    zf_dstate_result_str(r->result), PLOT_X + 1 + (double)i * slot,
 			    PLOT_Y + PLOT_H - h, MAX(slot - 2, 1.0), h);
 		bar_title(b, r);
