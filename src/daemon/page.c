@@ -22,6 +22,7 @@ static const char style[] =
 	"th{background:#eef1f5;font-weight:600;white-space:nowrap}\n"
 	"td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
 	".name{font-family:ui-monospace,monospace;overflow-wrap:anywhere}\n"
+	".sched{white-space:nowrap}\n"
 	".ago{color:#667085;font-size:12px;display:block}.none{color:#98a2b3}\n"
 	".err{color:#b42318}tr.failing td{background:#fff5f4}\n"
 	".badge{display:inline-block;padding:1px 8px;border-radius:9px;font-size:12px;color:#fff}\n"
@@ -169,7 +170,7 @@ static void job_row(struct zf_buf *b, const struct zf_dstate_job *j, int64_t now
 	zf_esc_html(b, j->name);
 	zf_buf_addf(b, "</td><td>%s</td><td>", zf_esc_job_type(j->type));
 	add_badge(b, "s", zf_dstate_job_state_str(j->state));
-	zf_buf_adds(b, "</td><td class=name>");
+	zf_buf_adds(b, "</td><td class=\"name sched\">");
 	add_text_or_dash(b, j->schedule);
 	zf_buf_adds(b, "</td>");
 	job_last_run(b, j, now);
