@@ -13,6 +13,7 @@
 /* One job with one dataset, named by the input (split at the first NUL). */
 static void state_named(struct zf_dstate *s, const char *job, const char *fs)
 {
+	struct zf_dstate_run run = { 1, 1.0, ZF_DSTATE_OK, 1, 1, 0 };
 	struct zf_dstate_fs *f;
 
 	*s = (struct zf_dstate){ .version = "0.1.0", .start_time = 1 };
@@ -20,7 +21,7 @@ static void state_named(struct zf_dstate *s, const char *job, const char *fs)
 	s->jobs = zf_xcalloc(1, sizeof(*s->jobs));
 	s->jobs[0].name = zf_xstrdup(job);
 	s->jobs[0].last_error = zf_xstrdup(fs);
-	zf_dstate_job_add_run(&s->jobs[0], &(struct zf_dstate_run){ 1, 1.0, ZF_DSTATE_OK, 1, 1, 0 });
+	zf_dstate_job_add_run(&s->jobs[0], &run);
 	f = zf_dstate_fs_get(&s->jobs[0], fs);
 	f->target = zf_xstrdup(job);
 	f->lag = 1;
@@ -77,7 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	jfree = zf_xstrndup((const char *)data, size);  /* stops at the first NUL */
 	jn = strlen(jfree);
-	ffree = zf_xstrndup(jn < size ? (const char *)data + jn + 1 : "", jn < size ? size - jn - 1 : 0);
+	if (jn < size)
+		ffree = zf_xstrndup((const char *)data + jn + 1, size - jn - 1);
+	else
+		ffree = zf_xstrdup("");
 	/* never empty: an empty name is shown as a dash, which is markup of its own */
 	job = zf_xasprintf("j%s", jfree);
 	fs = zf_xasprintf("f%s", ffree);
