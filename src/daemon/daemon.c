@@ -23,6 +23,9 @@
 #include "config/config.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "daemon/metrics.h"
+#include "daemon/page.h"
 #include "daemon/report.h"
 #include "daemon/run.h"
 #include "daemon/state.h"
@@ -50,6 +53,7 @@ struct slot {
 	bool scheduled;                         /* has a schedule to run on */
 	struct zf_schedule schedule;
 	int64_t last_run;                       /* start of the last run, or NEVER */
+	int64_t start_ms;                       /* of the run going on, for its duration */
 	int64_t kill_at_ms;                     /* SIGKILL if still running then (0: not yet) */
 };
 
@@ -62,6 +66,8 @@ struct daemon {
 	struct slot *slots;
 	int64_t *last_run;                      /* scratch for the state file, njobs long */
 	struct zf_control *control;
+	struct zf_http_server *http;            /* NULL: no daemon.http_listen */
+	char *http_addr;                        /* what it listens on */
 	int sigfd;
 	pid_t listener;                         /* the serve child, 0 when none */
 	bool stopping;
@@ -183,6 +189,7 @@ static void start_run(struct daemon *d, size_t i, int64_t now)
 	s->cancelled = false;
 	s->wakeup = false;
 	s->last_run = now;
+	s->start_ms = zf_now_ms();
 	s->kill_at_ms = 0;
 	s->rd = (struct zf_report_reader){ .buf = ZF_BUF_INIT };
 	j->state = ZF_DSTATE_RUNNING;
@@ -240,7 +247,7 @@ static void end_run(struct daemon *d, size_t i, int status)
 		s->fd = -1;
 	}
 	run = j->current;
-	run.seconds = (double)(now - run.start);
+	run.seconds = (double)(zf_now_ms() - s->start_ms) / 1000;
 	run.result = result_of(s, status);
 	if (!s->rd.done && !s->cancelled) {
 		char how[64];
@@ -385,6 +392,56 @@ static void on_control(void *userdata, const char *line, struct zf_buf *out)
 	answer(out, NULL);
 }
 
+/* ---- /metrics, /status.json and the status page --------------------------- */
+
+static void on_http(void *userdata, const struct zf_http_request *req,
+		    struct zf_http_response *resp)
+{
+	struct daemon *d = userdata;
+	int64_t now = now_s();
+
+	if (streq(req->path, "/metrics")) {
+		resp->content_type = ZF_METRICS_CONTENT_TYPE;
+		zf_metrics_render(&d->st, now, &resp->body);
+	} else if (streq(req->path, "/")) {
+		resp->content_type = ZF_STATUS_PAGE_CONTENT_TYPE;
+		zf_status_page_render(&d->st, now, &resp->body);
+	} else if (streq(req->path, "/status.json")) {
+		resp->content_type = "application/json";
+		zf_dstate_json(&d->st, now, &resp->body);
+	} else {
+		resp->status = 404;
+	}
+}
+
+/* Listens on daemon.http_listen when it changed; the old listener stays if the new one fails. */
+static int open_http(struct daemon *d)
+{
+	const char *addr = d->cfg->daemon.http_listen;
+	struct zf_err e = ZF_ERR_INIT;
+	int fd;
+
+	if (d->o->no_listeners || (addr && d->http_addr && streq(addr, d->http_addr)))
+		return 0;
+	if (!addr) {
+		d->http = zf_http_free(d->http);
+		free(d->http_addr);
+		d->http_addr = NULL;
+		return 0;
+	}
+	fd = zf_http_listen(addr, &e);
+	if (fd < 0) {
+		log_error("daemon.http_listen: %s", zf_err_msg(&e));
+		return fd;
+	}
+	zf_http_free(d->http);
+	d->http = zf_http_new(fd, on_http, d);
+	free(d->http_addr);
+	d->http_addr = zf_xstrdup(addr);
+	log_notice("http: /metrics and the status page on port %d", zf_http_local_port(fd));
+	return 0;
+}
+
 /* ---- the serve listener ------------------------------------------------- */
 
 static struct zf_endpoint *local_endpoint(void)
@@ -512,6 +569,7 @@ static void apply_config(struct daemon *d, struct zf_config *cfg)
 				d->slots[k].rd = keep.rd;
 				d->slots[k].cancelled = keep.cancelled;
 				d->slots[k].last_run = keep.last_run;
+				d->slots[k].start_ms = keep.start_ms;
 				d->slots[k].kill_at_ms = keep.kill_at_ms;
 			}
 		}
@@ -568,6 +626,7 @@ static void reload(struct daemon *d)
 	apply_config(d, cfg);
 	for (size_t i = 0; i < d->st.njobs; i++)
 		plan_next(d, i, now);
+	(void)open_http(d);
 	/* grants may have changed with it: the listener always restarts */
 	stop_listener(d);
 	(void)start_listener(d);
@@ -672,7 +731,10 @@ static void loop(struct daemon *d)
 	size_t apfd = 0;
 
 	while (!d->stopping || any_running(d)) {
-		size_t n = 0, nctl, want = 1 + 1 + ZF_CONTROL_MAX_CONNS + d->st.njobs;
+		size_t n = 0, nctl, nhttp = 0, want = 1 + 1 + ZF_CONTROL_MAX_CONNS + d->st.njobs +
+						      ZF_HTTP_MAX_POLLFDS;
+		struct zf_http_server *polled = d->http;   /* a reload may replace it */
+		int timeout;
 		int64_t now_ms;
 
 		if (d->stopping && zf_now_ms() >= d->stop_deadline_ms + 5000)
@@ -686,8 +748,16 @@ static void loop(struct daemon *d)
 		n += nctl;
 		for (size_t i = 0; i < d->st.njobs; i++)
 			pfd[n++] = (struct pollfd){ .fd = d->slots[i].fd, .events = POLLIN };
-		if (poll(pfd, n, sleep_ms(d, zf_control_timeout_ms(d->control, zf_now_ms()))) < 0 &&
-		    errno != EINTR) {
+		now_ms = zf_now_ms();
+		timeout = zf_control_timeout_ms(d->control, now_ms);
+		if (d->http) {
+			int h = zf_http_timeout_ms(d->http, now_ms);
+			nhttp = zf_http_pollfds(d->http, pfd + n, ZF_HTTP_MAX_POLLFDS);
+			n += nhttp;
+			if (h >= 0 && (timeout < 0 || h < timeout))
+				timeout = h;
+		}
+		if (poll(pfd, n, sleep_ms(d, timeout)) < 0 && errno != EINTR) {
 			log_error_errno(-errno, "poll");
 			break;
 		}
@@ -699,6 +769,8 @@ static void loop(struct daemon *d)
 		if (pfd[0].revents & POLLIN)
 			on_signal(d);
 		zf_control_handle(d->control, pfd + 1, nctl, now_ms);
+		if (d->http && d->http == polled && nhttp)
+			zf_http_handle(d->http, pfd + n - nhttp, nhttp, now_ms);
 		tick(d);
 	}
 	free(pfd);
@@ -759,6 +831,9 @@ static int start(struct daemon *d)
 		log_error("%s", zf_err_msg(&e));
 		return r;
 	}
+	r = open_http(d);
+	if (r < 0)
+		return r;
 	r = start_listener(d);
 	if (r < 0)
 		return r;
@@ -786,6 +861,8 @@ static void finish(struct daemon *d)
 		waitpid(d->listener, NULL, 0);
 	}
 	d->control = zf_control_free(d->control);
+	d->http = zf_http_free(d->http);
+	free(d->http_addr);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	for (size_t i = 0; i < d->st.njobs; i++) {

@@ -105,15 +105,3 @@ void zf_esc_html(struct zf_buf *b, const char *s)
 {
 	add_utf8(b, s, html_char);
 }
-
-const char *zf_esc_job_type(enum zf_job_type t)
-{
-	switch (t) {
-	case ZF_JOB_SNAP: return "snap";
-	case ZF_JOB_PUSH: return "push";
-	case ZF_JOB_PULL: return "pull";
-	case ZF_JOB_SINK: return "sink";
-	case ZF_JOB_SOURCE: return "source";
-	}
-	return "unknown";
-}

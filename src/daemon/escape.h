@@ -20,10 +20,4 @@ void zf_esc_html(struct zf_buf *b, const char *s);
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when s[0] does not start one. */
 size_t zf_utf8_seq_len(const unsigned char *s);
 
-#include "config/config.h"
-/*
- * The config's word for a job type ("snap", "push"...).  config.h declares
- * zf_job_type_str() but nothing defines it yet; once config.c does, callers
- * switch to it and this goes.
- */
-const char *zf_esc_job_type(enum zf_job_type t);
+

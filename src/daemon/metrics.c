@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "config/config.h"
 #include "daemon/escape.h"
 #include "daemon/metrics.h"
 #include "daemon/state.h"
@@ -177,7 +178,7 @@ static void emit_job_info(const struct ctx *c, const struct family *fam)
 {
 	for (size_t i = 0; i < c->s->njobs; i++) {
 		const struct zf_dstate_job *j = &c->s->jobs[i];
-		const char *type = zf_esc_job_type(j->type);
+		const char *type = zf_job_type_str(j->type);
 		sample(c->out, fam->name, LABELS("job", j->name, "type", type), "1");
 	}
 }

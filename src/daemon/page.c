@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <time.h>
+#include "config/config.h"
 #include "daemon/escape.h"
 #include "daemon/page.h"
 #include "daemon/state.h"
@@ -168,7 +169,7 @@ static void job_row(struct zf_buf *b, const struct zf_dstate_job *j, int64_t now
 {
 	zf_buf_addf(b, "<tr%s><td class=name>", j->last_error ? " class=failing" : "");
 	zf_esc_html(b, j->name);
-	zf_buf_addf(b, "</td><td>%s</td><td>", zf_esc_job_type(j->type));
+	zf_buf_addf(b, "</td><td>%s</td><td>", zf_job_type_str(j->type));
 	add_badge(b, "s", zf_dstate_job_state_str(j->state));
 	zf_buf_adds(b, "</td><td class=\"name sched\">");
 	add_text_or_dash(b, j->schedule);
