@@ -761,8 +761,9 @@ static int daemon_listen(struct parser *p, const yaml_node_t *v, struct zf_confi
 				    "not '%s'", s);
 		if ((why = host_port(rest, &port)))
 			return fail(p, n, "daemon.listen '%s': %s", s, why);
-		if (!port_ok(port))
-			return fail(p, n, "daemon.listen '%s': bad port (1 to 65535)", s);
+		/* 0: any free port, as serve --listen takes it (the log says which) */
+		if (!streq(port, "0") && !port_ok(port))
+			return fail(p, n, "daemon.listen '%s': bad port (0 to 65535)", s);
 		/* checked against serve.tls / serve.tcp when the whole file is read */
 		if (tls && !p->listen_tls)
 			p->listen_tls = n;
@@ -794,8 +795,8 @@ static int daemon_key(struct parser *p, const char *key, const yaml_node_t *k,
 	if (streq(key, "http_listen")) {
 		if ((why = host_port(s, &port)))
 			return fail(p, v, "daemon.http_listen '%s': %s", s, why);
-		if (!port_ok(port))
-			return fail(p, v, "daemon.http_listen '%s': bad port (1 to 65535)", s);
+		if (!streq(port, "0") && !port_ok(port))
+			return fail(p, v, "daemon.http_listen '%s': bad port (0 to 65535)", s);
 		free(d->http_listen);
 		d->http_listen = zf_xstrdup(s);
 		return 0;

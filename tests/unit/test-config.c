@@ -556,8 +556,8 @@ static const struct {
 	  "j.yml:1:19: daemon.control 'run/x' must be an absolute path" },
 	{ "daemon: {http_listen: \"::1:80\"}\n",
 	  "j.yml:1:23: daemon.http_listen '::1:80': an IPv6 address needs brackets" },
-	{ "daemon: {http_listen: \":0\"}\n",
-	  "j.yml:1:23: daemon.http_listen ':0': bad port (1 to 65535)" },
+	{ "daemon: {http_listen: \":65536\"}\n",
+	  "j.yml:1:23: daemon.http_listen ':65536': bad port (0 to 65535)" },
 	{ "daemon: {listen: [\"http://:80\"]}\n",
 	  "j.yml:1:19: daemon.listen takes tls://[ADDR]:PORT or tcp://[ADDR]:PORT, not "
 	  "'http://:80'" },
