@@ -123,9 +123,9 @@ static int check_owned(const struct zf_config_client *cl, const char *identity,
 
 /*
  * A request on a name an append-only grant protects: the rows flagged
- * ZF_RPC_APPEND_REFUSED never, a RECV not with FORCE (zfs recv -F rolls
- * back, destroys newer snapshots and overwrites a filesystem with a full
- * stream; without it zfs refuses all three), and what a source does to
+ * ZF_RPC_APPEND_REFUSED never; RECV only without FORCE (zfs recv -F rolls
+ * back, destroying newer snapshots, and overwrites a filesystem with a
+ * full stream; without it zfs refuses both); what a source does to
  * itself only in its own namespace, as under a read grant.  A partial
  * receive may be aborted: zfs recv -A destroys only state that no
  * snapshot was ever committed from.
