@@ -70,15 +70,14 @@ static int check_name(const struct zf_config_client *cl, const char *identity, b
  */
 static const char *append_grant(const struct zf_config_client *cl, const char *name)
 {
-	size_t flen = strcspn(name, "@#");
+	char fs[ZF_MSG_MAX_STR + 1];
+	size_t flen = MIN(strcspn(name, "@#"), sizeof(fs) - 1);
 
-	for (size_t i = 0; i < cl->append.n; i++) {
-		const char *g = cl->append.v[i];
-
-		if (inside(g, name) ||
-		    (strlen(g) > flen && strncmp(g, name, flen) == 0 && g[flen] == '/'))
-			return g;
-	}
+	memcpy(fs, name, flen);
+	fs[flen] = '\0';
+	for (size_t i = 0; i < cl->append.n; i++)
+		if (inside(cl->append.v[i], name) || inside(fs, cl->append.v[i]))
+			return cl->append.v[i];
 	return NULL;
 }
 
