@@ -21,6 +21,9 @@
 #     decides with "may only append to 'zs2/backup/laptop'".
 #  3. `zfs list -t all -o name,guid` of zs2 and the holds are what they
 #     were before the attack.
+#  4. Reading back works: a pull with --no-sync-snap restores the backups;
+#     pulls with sync snapshots succeed too, leaving their older sync
+#     snapshot there (the server refuses to destroy it).
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/remote-lib.sh"
 
@@ -83,8 +86,9 @@ arrived "resumed incremental"
 # ---- 2. the attacker -----------------------------------------------------------------
 # creating a filesystem adds: allowed (one without snapshots, for the overwrite below)
 log_must raw CREATE FS=zs2/backup/laptop/empty
-echo precious >/mnt/zs2/backup/laptop/empty/f 2>/dev/null ||
-	{ log_must zfs mount zs2/backup/laptop/empty; echo precious >/mnt/zs2/backup/laptop/empty/f; }
+# the receive policy created it canmount=noauto: the admin mounts it and puts data there
+log_must zfs mount zs2/backup/laptop/empty
+echo precious >/mnt/zs2/backup/laptop/empty/f || log_fail "cannot write into the new filesystem"
 log_must zfs hold keep "$first"
 log_must zfs bookmark "$first" "$dst#adminmark"
 before=$(zfs list -H -t all -o name,guid -r zs2)
@@ -149,4 +153,24 @@ assert_eq "$(cat /mnt/zs2/backup/laptop/empty/f)" precious "the data of the file
 # adding stays possible: a new filesystem next to it
 log_must "$ZFERRY" replicate --no-progress zs1/other "$url/zs2/backup/laptop/other"
 assert_eq "$(guid zs2/backup/laptop/other@x)" "$(guid zs1/other@x)" "a new filesystem"
+
+# ---- 4. reading back (a restore) ---------------------------------------------------------
+# --no-sync-snap adds nothing to the backups but the client's cursor bookmark
+log_must "$ZFERRY" replicate --no-progress --no-sync-snap "$url/$dst" zs1/restore
+assert_eq "$(guid zs1/restore@manual)" "$(guid $dst@manual)" "restored @manual"
+assert_eq "$(guid "zs1/restore@${first#*@}")" "$(guid "$first")" "restored the first backup"
+# with sync snapshots, the run cannot remove its older one there: a note, not a failure
+log_must "$ZFERRY" replicate --no-progress "$url/$dst" zs1/restore2
+old=$(zfs list -H -t snapshot -o name -d 1 $dst | grep "@zferry_tcp:" | tr '\n' ' ')
+[ -n "$old" ] || log_fail "no sync snapshot of the client's on the target"
+log_must zfs snapshot $dst@admin2     # something new there, so the next pull sends
+capture "$ZFERRY" -v replicate --no-progress "$url/$dst" zs1/restore2
+assert_eq "$RC" 0 "the second pull"
+assert_eq "$(guid zs1/restore2@admin2)" "$(guid $dst@admin2)" "the second pull"
+assert_contains "$OUT" "obsolete sync snapshots stay" "the second pull: a note"
+assert_contains "$OUT" "may only append to 'zs2/backup/laptop': DESTROY_VERSIONS refused" \
+	"the second pull: why"
+for s in $old; do
+	log_must zfs list -H -o name "$s"
+done
 log_pass
