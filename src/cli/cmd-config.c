@@ -120,6 +120,8 @@ static void summary_serve(const struct zf_config *c)
 		printf("  client '%s':", s->clients[i].identity);
 		print_list(" ", "read", &s->clients[i].read);
 		print_list(s->clients[i].read.n ? "; " : " ", "write", &s->clients[i].write);
+		/* each is in write too: this says which of those only take additions */
+		print_list("; ", "of those append-only", &s->clients[i].append);
 		putchar('\n');
 		if (rc->has_allow || rc->has_deny || rc->has_force || rc->has_mount)
 			print_receive("    receive", c, &s->clients[i]);

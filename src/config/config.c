@@ -461,6 +461,15 @@ static int client_key(struct parser *p, const char *key, const yaml_node_t *k,
 		c->has_write = true;
 		return grants(p, v, "write", &c->cl->write);
 	}
+	if (streq(key, "append")) {
+		/* a write grant too, so every write check sees it; grants.c narrows it */
+		c->has_write = true;
+		r = grants(p, v, "append", &c->cl->append);
+		if (r >= 0)
+			zf_strv_addn(&c->cl->write, (const char *const *)c->cl->append.v,
+				     c->cl->append.n);
+		return r;
+	}
 	if (streq(key, "receive"))
 		return receive(p, v, &c->cl->receive);
 	r = scalar(p, v, "identity", &id);
@@ -515,7 +524,8 @@ static bool ids_overlap(const char *a, const char *b)
 
 static int clients(struct parser *p, const yaml_node_t *v, struct zf_config_serve *s)
 {
-	static const char *const known[] = { "identity", "read", "write", "receive", NULL };
+	static const char *const known[] = { "identity", "read", "write", "append", "receive",
+					     NULL };
 	size_t alloc = 0;
 	int r = expect(p, v, YAML_SEQUENCE_NODE, "serve.clients");
 

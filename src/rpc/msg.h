@@ -137,6 +137,12 @@ enum {
 	 * holds, cursor bookmarks).  Everything else needs a write grant.
 	 */
 	ZF_RPC_SOURCE_OK = 1 << 3,
+	/*
+	 * Removes, renames or changes what exists, whatever its fields say:
+	 * refused under an append-only grant (server/grants.c; RECV is
+	 * refused there only when it asks for -F).
+	 */
+	ZF_RPC_APPEND_REFUSED = 1 << 4,
 };
 
 /* One row per request (STYLE.md §7); what an access check needs is here, in one place. */

@@ -6,6 +6,12 @@
  * same DENIED either way, so a client cannot probe the server's pools.
  * Names are checked against OpenZFS's rules first, so "tank/home/../x"
  * or "-R" never pass as lying "below" a grant.
+ *
+ * An append-only grant (config `append:`) is a write grant narrowed to
+ * adding: receive new snapshots and filesystems and resume them, never
+ * destroy, roll back, rename, overwrite or change what exists there
+ * (docs/serve.md, "Append-only grants").  It is decided here from the
+ * request alone, like everything else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,13 +64,32 @@ static int check_name(const struct zf_config_client *cl, const char *identity, b
 }
 
 /*
- * Under a read grant a client creates and removes only what is its own:
- * each value of the row's owned_tag (short name after '@' or '#', or the
- * hold tag) is PREFIX + namespace, or starts with PREFIX + namespace + '_'.
+ * The append-only grant that protects name, or NULL: one it lies inside,
+ * or one below it, since renaming or overwriting a parent would move or
+ * replace what is below (on '/' boundaries, as inside()).
+ */
+static const char *append_grant(const struct zf_config_client *cl, const char *name)
+{
+	char fs[ZF_MSG_MAX_STR + 1];
+	size_t flen = MIN(strcspn(name, "@#"), sizeof(fs) - 1);
+
+	memcpy(fs, name, flen);
+	fs[flen] = '\0';
+	for (size_t i = 0; i < cl->append.n; i++)
+		if (inside(cl->append.v[i], name) || inside(fs, cl->append.v[i]))
+			return cl->append.v[i];
+	return NULL;
+}
+
+/*
+ * Under a read grant, and under an append-only one (append names it), a
+ * client creates and removes only what is its own: each value of the
+ * row's owned_tag (short name after '@' or '#', or the hold tag) is
+ * PREFIX + namespace, or starts with PREFIX + namespace + '_'.
  */
 static int check_owned(const struct zf_config_client *cl, const char *identity,
 		       const struct zf_rpc_req_info *info, const struct zf_msg *msg,
-		       struct zf_err *err)
+		       const char *append, struct zf_err *err)
 {
 	char ns[ZF_ZFS_NAMESPACE_MAX], own[ZF_ZFS_NAMESPACE_MAX + 32];
 	size_t n;
@@ -84,10 +109,44 @@ static int check_owned(const struct zf_config_client *cl, const char *identity,
 		v = cut ? cut + 1 : value;
 		if (strncmp(v, own, n) == 0 && (v[n] == '\0' || v[n] == '_'))
 			continue;
+		if (append)
+			return zf_err_set(err, -EACCES, "identity '%s' may only append to '%s': %s "
+					  "of '%s' refused (only names of its own, '%s_...')",
+					  identity, append, info->name, v, own);
 		return zf_err_set(err, -EACCES, "identity '%s' may %s under its read grant only "
 				  "names of its own ('%s_...'), not '%s'", identity, info->name, own,
 				  v);
 	}
+	return 0;
+}
+
+/*
+ * A request on a name an append-only grant protects: the rows flagged
+ * ZF_RPC_APPEND_REFUSED never; RECV only without FORCE (zfs recv -F rolls
+ * back, destroying newer snapshots, and overwrites a filesystem with a
+ * full stream; without it zfs refuses both); what a source does to
+ * itself only in its own namespace, as under a read grant.  A partial
+ * receive may be aborted: zfs recv -A destroys only state that no
+ * snapshot was ever committed from.
+ */
+static int check_append(const struct zf_config_client *cl, const char *identity,
+			const struct zf_rpc_req_info *info, const struct zf_msg *msg,
+			const char *append, struct zf_err *err)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	bool force = false;
+
+	if (info->flags & ZF_RPC_APPEND_REFUSED)
+		return zf_err_set(err, -EACCES, "identity '%s' may only append to '%s': %s "
+				  "refused", identity, append, info->name);
+	/* a malformed FORCE is refused here too, not left to the decoder */
+	if (info->kind == ZF_RPC_RECV &&
+	    (zf_msg_get_flag(msg, ZF_TAG_FORCE, &force, &e2) < 0 || force))
+		return zf_err_set(err, -EACCES, "identity '%s' may only append to '%s': %s "
+				  "with FORCE (a rollback or overwrite) refused", identity, append,
+				  info->name);
+	if (info->owned_tag)
+		return check_owned(cl, identity, info, msg, append, err);
 	return 0;
 }
 
@@ -99,6 +158,7 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 	const struct zf_config *cfg = userdata;
 	const struct zf_config_client *cl;
 	struct zf_err e2 = ZF_ERR_INIT;
+	const char *append = NULL;
 	char *token = NULL;
 	bool source_ok, read_only = false;
 	size_t subjects = 0;
@@ -129,6 +189,8 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 		r = check_name(cl, identity, source_ok, name, &read_only, err);
 		if (r < 0)
 			return r;
+		if (!append)
+			append = append_grant(cl, name);
 		if (f->tag == info->fs_tag)
 			subjects++;
 	}
@@ -147,8 +209,11 @@ int zf_serve_allow(void *userdata, const char *identity, const struct zf_rpc_req
 		return zf_err_set(err, -EACCES, "identity '%s': %s names no %s to check grants on",
 				  identity, info->name,
 				  info->fs_tag == ZF_TAG_SNAPSHOT ? "snapshot" : "dataset");
+	/* one name under an append-only grant narrows the whole request */
+	if (append)
+		return check_append(cl, identity, info, msg, append, err);
 	if (read_only && info->owned_tag)
-		return check_owned(cl, identity, info, msg, err);
+		return check_owned(cl, identity, info, msg, NULL, err);
 	return 0;
 }
 

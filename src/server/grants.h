@@ -32,7 +32,12 @@ _must_check_ int zf_serve_greet(struct zf_rpc_conn *c, const struct zf_config *c
  * A name is inside a grant when its filesystem part (before '@' or '#')
  * equals the granted path or lies below it on a '/' boundary.  A write
  * grant allows every request; a read grant the rows flagged
- * ZF_RPC_SOURCE_OK (what a replication source runs on itself).  Refusals
+ * ZF_RPC_SOURCE_OK (what a replication source runs on itself).  When a
+ * name lies inside or above an append-only grant P, the request is
+ * narrowed to adding: rows flagged ZF_RPC_APPEND_REFUSED and a RECV with
+ * FORCE are refused, and owned_tag values must be the client's own as
+ * under a read grant; that refusal is -EACCES "identity 'X' may only
+ * append to 'P': ... refused".  Other refusals
  * are -EACCES "identity 'X' has no read|write grant for 'NAME'", the same
  * whether or not NAME exists; a name zfs would reject is -ZF_E_BADNAME; an
  * identity the config does not list is refused everything.

@@ -11,7 +11,10 @@
 #   RESPONSE            the request succeeded (a stream's bytes are counted)
 #   ERROR CODE MESSAGE  the server refused it
 # then ends the connection cleanly.  Exit status 0 for RESPONSE, 1 for
-# ERROR, 2 for anything else.
+# ERROR, 2 for anything else.  A RECV's stream is empty, or the bytes of
+# the file $ZF_RAW_STREAM (a zfs send stream, say).
+import hashlib
+import os
 import socket
 import struct
 import sys
@@ -86,8 +89,13 @@ def main():
         return 2
     s.sendall(frame(REQUEST, 1, body))
     if kind in STREAM_IN:
-        s.sendall(frame(END, 1, struct.pack(">Q", 0) + bytes.fromhex(
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")))
+        data = b""
+        if os.environ.get("ZF_RAW_STREAM"):
+            with open(os.environ["ZF_RAW_STREAM"], "rb") as f:
+                data = f.read()
+        for i in range(0, len(data), 1 << 16):
+            s.sendall(frame(DATA, 1, data[i:i + (1 << 16)]))
+        s.sendall(frame(END, 1, struct.pack(">Q", len(data)) + hashlib.sha256(data).digest()))
     ftype, rid, payload = read_frame(s)
     rc = 2
     if ftype == RESPONSE:

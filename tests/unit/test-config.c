@@ -46,7 +46,10 @@ static const char good[] =
 	"    - identity: \"tls:desk\"\n"
 	"      read: [tank/desk]\n"
 	"    - identity: \"ssh:desk\"\n"
-	"      read: [tank/desk-ssh]\n";
+	"      read: [tank/desk-ssh]\n"
+	"    - identity: sinky\n"
+	"      write: [backup/sink]\n"
+	"      append: [backup/sink/laptop, backup/sink/nas]\n";
 
 static void test_good(void **state)
 {
@@ -68,7 +71,7 @@ static void test_good(void **state)
 	assert_int_equal(c->serve.limits.connections, 32);
 	assert_int_equal(c->serve.limits.unauthenticated, 8);
 	assert_int_equal(c->serve.limits.unauth_per_address, 2);
-	assert_int_equal(c->serve.n_clients, 7);
+	assert_int_equal(c->serve.n_clients, 8);
 	cl = zf_config_find_client(c, "laptop");
 	assert_non_null(cl);
 	/* a plain name is a tls CN or an ssh --identity; prefixed ones are one of them */
@@ -91,6 +94,43 @@ static void test_good(void **state)
 	assert_null(zf_config_find_client(c, "tcp:10.0.0.7"));
 	assert_null(zf_config_find_client(c, "Laptop"));
 	assert_null(zf_config_find_client(c, "laptop "));
+	/* append grants are write grants too, listed in both */
+	cl = zf_config_find_client(c, "sinky");
+	assert_non_null(cl);
+	assert_int_equal(cl->append.n, 2);
+	assert_string_equal(cl->append.v[1], "backup/sink/nas");
+	assert_int_equal(cl->write.n, 3);
+	assert_string_equal(cl->write.v[0], "backup/sink");
+	assert_string_equal(cl->write.v[1], "backup/sink/laptop");
+	assert_int_equal(c->serve.clients[0].append.n, 0);
+}
+
+/* append: takes what write takes, the same way: overlaps and repeats are no error. */
+static void test_append(void **state)
+{
+	static const char yml[] =
+		"serve:\n"
+		"  clients:\n"
+		"    - identity: only\n"
+		"      append: [b/x, b/x, b/x/y]\n"
+		"    - identity: both\n"
+		"      append: [b/z]\n"
+		"      write: [b/z, b]\n";
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	const struct zf_config_client *cl;
+	(void)state;
+
+	if (zf_config_parse("a.yml", yml, strlen(yml), &c, &err) != 0)
+		fail_msg("%s", err.msg);
+	cl = zf_config_find_client(c, "only");
+	assert_int_equal(cl->append.n, 3);
+	assert_int_equal(cl->write.n, 3);
+	assert_int_equal(cl->read.n, 0);
+	assert_int_equal(cl->origins.n, 3);     /* clones may come from there, as from write */
+	cl = zf_config_find_client(c, "both");
+	assert_int_equal(cl->append.n, 1);
+	assert_int_equal(cl->write.n, 3);
 }
 
 static void test_empty_and_defaults(void **state)
@@ -172,7 +212,21 @@ static const struct bad bads[] = {
 	{ "serve:\n  clients:\n  - identity: a\n", "b.yml:3:5:",
 	  "client 'a' has neither read nor write grants" },
 	{ "serve:\n  clients:\n  - identity: a\n    reed: [tank]\n", "b.yml:4:5:",
-	  "unknown key 'reed' in a client (known: identity, read, write, receive)" },
+	  "unknown key 'reed' in a client (known: identity, read, write, append, receive)" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: tank\n", "b.yml:4:13:",
+	  "append must be a list" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: [-R]\n", "b.yml:4:14:",
+	  "must not start with '-'" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: [/tank/b]\n", "b.yml:4:14:",
+	  "drop the leading '/'" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: [\"tank@s\"]\n", "b.yml:4:14:",
+	  "names a snapshot or bookmark" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: [tank/../b]\n", "b.yml:4:14:",
+	  "'..' not allowed" },
+	{ "serve:\n  clients:\n  - identity: a\n    append: [\"\"]\n", "b.yml:4:14:",
+	  "empty grant path" },
+	{ "serve:\n  clients:\n  - identity: a\n    read: [t]\n    append: [b]\n"
+	  "    append: [c]\n", "b.yml:6:5:", "duplicate key 'append'" },
 	{ "serve:\n  clients:\n  - identity: a\n    read: [tank]\n  - identity: a\n"
 	  "    write: [x]\n", "b.yml:5:5:", "duplicate identity 'a' (first on line 3)" },
 	{ "serve:\n  clients:\n  - identity: \"tcp:10.0.0.1\"\n    read: [t]\n"
@@ -797,6 +851,77 @@ static const struct req reqs[] = {
 	{ "tcp:[::1]:1234", ZF_RPC_RECV, { F(FS) }, { "tank/v6" }, -EACCES, "no write grant" },
 	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a b/c" }, 0, NULL },
 	{ "with space", ZF_RPC_LIST_FS, { F(FS) }, { "tank/a bc" }, -EACCES, "no read or write grant" },
+	/* append-only grants: adding and reading back */
+	{ "sinky", ZF_RPC_RECV, { F(FS) }, { "backup/sink/laptop/home" }, 0, NULL },
+	{ "sinky", ZF_RPC_RECV, { F(FS) }, { "backup/sink/laptop" }, 0, NULL },
+	{ "sinky", ZF_RPC_CREATE, { F(FS) }, { "backup/sink/laptop/new" }, 0, NULL },
+	{ "sinky", ZF_RPC_RECV_ABORT, { F(FS) }, { "backup/sink/laptop/home" }, 0, NULL },
+	{ "sinky", ZF_RPC_GET_RESUME_TOKEN, { F(FS) }, { "backup/sink/laptop/home" }, 0, NULL },
+	{ "sinky", ZF_RPC_LIST_FS, { F(FS) }, { "backup/sink" }, 0, NULL },
+	{ "sinky", ZF_RPC_LIST_VERSIONS, { F(FS) }, { "backup/sink/laptop" }, 0, NULL },
+	{ "sinky", ZF_RPC_HOLDS, { F(SNAPSHOT) }, { "backup/sink/laptop@a" }, 0, NULL },
+	{ "sinky", ZF_RPC_SEND, { F(SNAPSHOT), F(FROM) },
+	  { "backup/sink/laptop@b", "backup/sink/laptop#a" }, 0, NULL },
+	{ "sinky", ZF_RPC_SEND_ESTIMATE, { F(SNAPSHOT) }, { "backup/sink/nas/x@s" }, 0, NULL },
+	/* ... what a source does to itself, in its own namespace only */
+	{ "sinky", ZF_RPC_SNAPSHOT, { F(FS), F(NAME) }, { "backup/sink/laptop", "zferry_sinky_1" },
+	  0, NULL },
+	{ "sinky", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT) },
+	  { "zferry_replicate_sinky", "backup/sink/laptop@a" }, 0, NULL },
+	{ "sinky", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) },
+	  { "zferry_replicate_sinky_t", "backup/sink/laptop@a" }, 0, NULL },
+	{ "sinky", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) },
+	  { "backup/sink/laptop@a", "backup/sink/laptop#zferry_cursor_sinky_g1" }, 0, NULL },
+	{ "sinky", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) },
+	  { "backup/sink/laptop#zferry_cursor_sinky_g1" }, 0, NULL },
+	{ "sinky", ZF_RPC_SNAPSHOT, { F(FS), F(NAME) }, { "backup/sink/laptop", "daily" }, -EACCES,
+	  "identity 'sinky' may only append to 'backup/sink/laptop': SNAPSHOT of 'daily' "
+	  "refused (only names of its own, 'zferry_sinky_...')" },
+	{ "sinky", ZF_RPC_SNAPSHOT, { F(FS), F(FS), F(NAME) },
+	  { "backup/sink/other", "backup/sink/nas", "any" }, -EACCES,
+	  "may only append to 'backup/sink/nas'" },
+	{ "sinky", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "keep", "backup/sink/laptop@a" },
+	  -EACCES, "may only append to 'backup/sink/laptop': RELEASE of 'keep' refused" },
+	{ "sinky", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT), F(SNAPSHOT) },
+	  { "zferry_replicate_desk", "backup/sink/other@a", "backup/sink/laptop@a" }, -EACCES,
+	  "RELEASE of 'zferry_replicate_desk' refused" },
+	{ "sinky", ZF_RPC_HOLD, { F(HOLD_TAG), F(SNAPSHOT) }, { "x", "backup/sink/laptop@a" },
+	  -EACCES, "HOLD of 'x' refused" },
+	{ "sinky", ZF_RPC_BOOKMARK, { F(SNAPSHOT), F(BOOKMARK) },
+	  { "backup/sink/laptop@a", "backup/sink/laptop#m" }, -EACCES, "BOOKMARK of 'm' refused" },
+	{ "sinky", ZF_RPC_DESTROY_BOOKMARK, { F(BOOKMARK) }, { "backup/sink/laptop#m" }, -EACCES,
+	  "DESTROY_BOOKMARK of 'm' refused" },
+	/* ... never what removes, renames or changes, not even its own sync snapshots */
+	{ "sinky", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) }, { "backup/sink/laptop", "a" },
+	  -EACCES, "identity 'sinky' may only append to 'backup/sink/laptop': DESTROY_VERSIONS "
+	  "refused" },
+	{ "sinky", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) },
+	  { "backup/sink/laptop/home", "zferry_sinky_1" }, -EACCES, "DESTROY_VERSIONS refused" },
+	{ "sinky", ZF_RPC_RENAME, { F(FROM), F(TO) },
+	  { "backup/sink/laptop/a", "backup/sink/laptop/b" }, -EACCES, "RENAME refused" },
+	{ "sinky", ZF_RPC_RENAME, { F(FROM), F(TO) },
+	  { "backup/sink/laptop/a@s", "backup/sink/laptop/a@t" }, -EACCES, "RENAME refused" },
+	{ "sinky", ZF_RPC_RENAME, { F(FROM), F(TO) }, { "backup/sink/other", "backup/sink/nas/x" },
+	  -EACCES, "may only append to 'backup/sink/nas': RENAME refused" },
+	{ "sinky", ZF_RPC_INHERIT, { F(FS), F(PROP) }, { "backup/sink/laptop", "compression" },
+	  -EACCES, "may only append to 'backup/sink/laptop': INHERIT refused" },
+	/* a parent of an append-only grant: renaming it would move the backups */
+	{ "sinky", ZF_RPC_RENAME, { F(FROM), F(TO) }, { "backup/sink", "backup/sink/old" },
+	  -EACCES, "may only append to 'backup/sink/laptop': RENAME refused" },
+	{ "sinky", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) }, { "backup/sink", "a" }, -EACCES,
+	  "DESTROY_VERSIONS refused" },
+	/* beside it, the plain write grant is unchanged */
+	{ "sinky", ZF_RPC_RENAME, { F(FROM), F(TO) }, { "backup/sink/other", "backup/sink/o2" }, 0,
+	  NULL },
+	{ "sinky", ZF_RPC_DESTROY_VERSIONS, { F(FS), F(NAME) }, { "backup/sink/other", "a" }, 0,
+	  NULL },
+	{ "sinky", ZF_RPC_INHERIT, { F(FS), F(PROP) }, { "backup/sink/lap", "compression" }, 0,
+	  NULL },
+	{ "sinky", ZF_RPC_RELEASE, { F(HOLD_TAG), F(SNAPSHOT) }, { "keep", "backup/sink/nasx@a" },
+	  0, NULL },
+	/* and outside every grant it is the usual refusal */
+	{ "sinky", ZF_RPC_RECV, { F(FS) }, { "backup/sinkx" }, -EACCES,
+	  "no write grant for 'backup/sinkx'" },
 };
 #undef F
 
@@ -949,6 +1074,66 @@ static void test_source_ok_rows(void **state)
 	}
 }
 
+/* RECV under an append-only grant: -F (rollback, overwrite) is refused, and only that. */
+static void test_append_recv_force(void **state)
+{
+	static const struct {
+		const char *fs;
+		bool force, malformed;
+		int want;
+	} cases[] = {
+		{ "backup/sink/laptop/home", false, false, 0 },
+		{ "backup/sink/laptop/home", true, false, -EACCES },
+		{ "backup/sink/laptop/home", false, true, -EACCES },
+		{ "backup/sink", true, false, -EACCES },        /* above it: -F could replace it */
+		{ "backup/sink/other", true, false, 0 },        /* a plain write grant */
+	};
+	_cleanup_(zf_config_freep) struct zf_config *c = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_config_parse("t.yml", good, strlen(good), &c, &err), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+		_cleanup_(zf_msg_releasep) struct zf_msg m = ZF_MSG_INIT;
+		int r;
+
+		zf_msg_start(&b, ZF_RPC_RECV);
+		assert_int_equal(zf_msg_add_str(&b, ZF_TAG_FS, cases[i].fs), 0);
+		zf_msg_add_bool(&b, ZF_TAG_RESUMABLE, true);
+		if (cases[i].force)
+			zf_msg_add_bool(&b, ZF_TAG_FORCE, true);
+		if (cases[i].malformed)         /* FORCE as a string: not a way around it */
+			assert_int_equal(zf_msg_add_str(&b, ZF_TAG_FORCE, "yes"), 0);
+		assert_int_equal(zf_msg_parse((const uint8_t *)b.data, b.len, &m, &err), 0);
+		zf_err_clear(&err);
+		r = zf_serve_allow(c, "sinky", zf_rpc_req_lookup(ZF_RPC_RECV), &m, &err);
+		if (r != cases[i].want)
+			fail_msg("case %zu: got %d '%s'", i, r, err.msg);
+		if (r < 0 && !strstr(err.msg, "may only append to 'backup/sink/laptop': RECV with "
+				     "FORCE (a rollback or overwrite) refused"))
+			fail_msg("case %zu: '%s'", i, err.msg);
+	}
+}
+
+/* The rows an append-only grant refuses outright: exactly those that remove or change. */
+static void test_append_rows(void **state)
+{
+	(void)state;
+
+	for (uint16_t k = 1; k < _ZF_RPC_KIND_MAX; k++) {
+		const struct zf_rpc_req_info *i = zf_rpc_req_lookup(k);
+		bool refused = k == ZF_RPC_DESTROY_VERSIONS || k == ZF_RPC_RENAME ||
+			       k == ZF_RPC_INHERIT;
+
+		if (!!(i->flags & ZF_RPC_APPEND_REFUSED) != refused)
+			fail_msg("%s: APPEND_REFUSED flag is wrong", i->name);
+		/* whatever it refuses changes state; what it lets through is namespaced or adds */
+		if (refused && !(i->flags & ZF_RPC_CHANGES_STATE))
+			fail_msg("%s: refused but changes nothing", i->name);
+	}
+}
+
 /* The server end of a greeting, in a thread: zf_serve_greet() over a socketpair. */
 struct greeter {
 	struct zf_rpc_conn *c;
@@ -1044,6 +1229,9 @@ int main(void)
 		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_grants_edges),
 		cmocka_unit_test(test_source_ok_rows),
+		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_append_recv_force),
+		cmocka_unit_test(test_append_rows),
 		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
