@@ -1,5 +1,6 @@
 /* src/daemon/daemon.h — zferry daemon: jobs on schedules, a control socket, metrics, a listener */
 #pragma once
+#include <stdbool.h>
 #include "util/macro.h"
 
 struct zf_config;

@@ -61,7 +61,7 @@ expect 0 "" -- "$Z" config check -c "$T/jobs.yml"
 grep -q "^  job 'nightly': snap, schedule 'TZ=UTC 0 3 \* \* \*', next [0-9-]*T03:00:00Z$" "$T/out" ||
 	fail "config check jobs: $(cat "$T/out")"
 grep -q "^  job 'backups': sink, no schedule$" "$T/out" || fail "config check sink: $(cat "$T/out")"
-grep -q "^  client 'tls:laptop': write backup/laptop$" "$T/out" ||
+grep -q "^  client 'tls:laptop': write backup/laptop; of those append-only backup/laptop$" "$T/out" ||
 	fail "config check sink grant: $(cat "$T/out")"
 grep -q "^  http: :9811$" "$T/out" || fail "config check daemon: $(cat "$T/out")"
 printf 'jobs:\n- {name: a, type: snap, filesystems: [t], target: x}\n' >"$T/badjob.yml"

@@ -75,7 +75,7 @@ jobs:
     tls: { ca: $CERTS/ca.pem, cert: $CERTS/laptop.pem, key: $CERTS/laptop.key }
     schedule: $1
     keep_sender: "last_n:3"
-$2
+
 CFG
 }
 source_cfg 1h
