@@ -171,6 +171,11 @@ static void job_row(struct zf_buf *b, const struct zf_dstate_job *j, int64_t now
 	zf_esc_html(b, j->name);
 	zf_buf_addf(b, "</td><td>%s</td><td>", zf_job_type_str(j->type));
 	add_badge(b, "s", zf_dstate_job_state_str(j->state));
+	if ((j->state == ZF_DSTATE_RUNNING || j->state == ZF_DSTATE_STOPPING) && j->step[0]) {
+		zf_buf_adds(b, " <span class=ago>");
+		zf_esc_html(b, j->step);
+		zf_buf_adds(b, "</span>");
+	}
 	zf_buf_adds(b, "</td><td class=\"name sched\">");
 	add_text_or_dash(b, j->schedule);
 	zf_buf_adds(b, "</td>");
