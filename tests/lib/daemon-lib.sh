@@ -75,4 +75,8 @@ drun()	# NAME JOB [SECONDS]
 	log_must dsignal "$name" wakeup "$job"
 	dwait "$t" "$name" "sum(job('$job')['runs'].values()) > $runs"
 	DRESULT=$(djson "$name" "job('$job')['last_run']['result']")
+	if [ "$DRESULT" != ok ]; then
+		echo "daemon $name, job $job: $DRESULT: $(djson "$name" "job('$job')['last_error']")" >&2
+		tail -n 15 "$TEST_TMP/$name.log" >&2
+	fi
 }

@@ -25,6 +25,7 @@ pool_create zs1 512M
 pool_create zs2 512M
 log_must zfs create -o compression=off zs1/data
 log_must zfs create zs2/backup
+log_must zfs create zs2/backup/laptop      # the admin makes each client's root
 log_must dd if=/dev/urandom of=/mnt/zs1/data/f0 bs=1M count=2 status=none
 HTTP_B=$((20000 + RANDOM % 10000))
 HTTP_S=$((HTTP_B + 1))
