@@ -397,7 +397,7 @@ static void run_sink(struct run *r)
 int zf_job_run(const struct zf_config_job *job, int report_fd)
 {
 	struct run r = { .job = job, .rep = { .fd = report_fd } };
-	_cleanup_(zf_log_scope_end) struct zf_log_scope s = zf_log_scope("job", job->name);
+	_cleanup_(zf_log_scope_end) _unused_ struct zf_log_scope s = zf_log_scope("job", job->name);
 
 	switch (job->type) {
 	case ZF_JOB_SNAP: run_snap(&r); break;

@@ -11,6 +11,8 @@
 #     and lag equal what zfs list -p says; /metrics says the same.
 #  3. Five runs: the sender keeps 3 zferry snapshots; the sink's own keep run
 #     leaves 4 on the target, the newest common one among them.
+#  3b. A pull job on the source host takes the backup back from a source job
+#     of the backup host: same snapshots and content.
 #  4. The sink's client, acting as an attacker with --force-rollback of an
 #     unrelated source onto its backups, is refused; nothing on zs2 changes.
 #  5. On 2-second schedules both run by themselves; SIGHUP with a broken
@@ -47,6 +49,10 @@ jobs:
     clients: [ "tls:laptop" ]
     keep: "last_n:4"
     schedule: 1h
+  - name: give-back
+    type: source
+    filesystems: [ zs2/backup/laptop ]
+    clients: [ "tls:laptop" ]
 CFG
 log_must "$ZFERRY" config check -q -c "$TEST_TMP/backup.yml"
 daemon_start backup "$TEST_TMP/backup.yml"
@@ -55,9 +61,9 @@ TARGET=zs2/backup/laptop/data
 
 target_checksum()	# the target's content, mounted for the moment
 {
-	log_must zfs mount $TARGET
+	log_must zfs mount $TARGET >&2
 	fs_checksum $TARGET
-	log_must zfs unmount $TARGET
+	log_must zfs unmount $TARGET >&2
 }
 
 source_cfg()	# SCHEDULE
@@ -76,7 +82,12 @@ jobs:
     tls: { ca: $CERTS/ca.pem, cert: $CERTS/laptop.pem, key: $CERTS/laptop.key }
     schedule: $1
     keep_sender: "last_n:3"
-
+  - name: restore
+    type: pull
+    source: tls://127.0.0.1:$PORT/$TARGET
+    target: zs1/restore
+    tls: { ca: $CERTS/ca.pem, cert: $CERTS/laptop.pem, key: $CERTS/laptop.key }
+    schedule: 1h
 CFG
 }
 source_cfg 1h
@@ -124,6 +135,15 @@ assert_eq "$(zfs list -H -t snapshot -o name -d 1 $TARGET | wc -l)" 4 "sink afte
 assert_has_snaps $TARGET zs1/data "after the sink's keep run"
 assert_eq "$(target_checksum)" "$(fs_checksum zs1/data)" "content"
 assert_eq "$(djson backup "fs('laptops','$TARGET')['snapshots']")" 4 "sink status count"
+
+# ---- 3b. a pull job takes it back from the backup host's source job ----------------
+drun source restore
+assert_eq "$DRESULT" ok "pull run"
+assert_has_snaps zs1/restore $TARGET "pulled back"
+log_must zfs mount zs1/restore
+assert_eq "$(fs_checksum zs1/restore)" "$(fs_checksum zs1/data)" "pulled content"
+log_must zfs unmount zs1/restore
+assert_eq "$(djson source "fs('restore','$TARGET')['target']")" zs1/restore "pull status target"
 
 # ---- 4. the sink's client as an attacker ------------------------------------------
 before=$(zfs list -Hp -t all -o name,guid -r zs2 | sort)
