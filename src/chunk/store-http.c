@@ -105,6 +105,14 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Bodies of PUT answers and of errors: not wanted (libcurl would print them). */
+static size_t on_discard(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	(void)p;
+	(void)userdata;
+	return size * nmemb;
+}
+
 enum req { REQ_HEAD, REQ_GET, REQ_PUT };
 
 static const char *const req_names[] = { "HEAD", "GET", "PUT" };
@@ -169,6 +177,7 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_STALL_SECS);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
 		if (what == REQ_HEAD) {
 			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 		} else if (what == REQ_GET) {
