@@ -26,6 +26,13 @@ struct store_cmd {
 	const char *usage;
 };
 
+#define REMOTE_STORE_HELP \
+	"      --store-auth-file FILE\n" \
+	"                           for http[s]:// stores: send FILE's one line as the\n" \
+	"                           Authorization header (e.g. 'Bearer TOKEN')\n" \
+	"      --store-parallel N   for http[s]:// stores: requests in flight at most\n" \
+	"                           (default 16; each worker thread sends one at a time)\n"
+
 static const char usage_make[] =
 	"usage: zferry store make [-s STORE] [-m MIN:AVG:MAX] [-j N] [--json] INDEX FILE|-\n"
 	"\n"
@@ -34,7 +41,9 @@ static const char usage_make[] =
 	"the .caibx INDEX, byte-identical to casync's for the same input and sizes.\n"
 	"Reads pipes with bounded memory.\n"
 	"\n"
-	"  -s, --store STORE        chunk store directory, created if missing\n"
+	"  -s, --store STORE        chunk store directory, created if missing, or\n"
+	"                           http[s]://HOST[:PORT]/PREFIX/ ('zferry store serve\n"
+	"                           --writable', desync chunk-server -w)\n"
 	"                           (default: default.castr next to INDEX, as casync)\n"
 	"  -m, --chunk-size MIN:AVG:MAX\n"
 	"                           chunk sizes in KiB (default 16:64:256), or in\n"
@@ -42,6 +51,7 @@ static const char usage_make[] =
 	"                           AVG/4:AVG:AVG*4\n"
 	"  -j, --jobs N             hashing/compression threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_extract[] =
@@ -56,7 +66,8 @@ static const char usage_extract[] =
 	"the stores.  Every chunk is verified against its id; a damaged or missing one\n"
 	"stops the extraction with an error naming it and its offset.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to read (repeatable; tried in order)\n"
+	"  -s, --store STORE        chunk store to read, a directory or http[s]:// URL\n"
+	"                           (repeatable; tried in order)\n"
 	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
 	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
 	"      --no-seed-output     do not reuse chunks of an existing OUT\n"
@@ -69,6 +80,7 @@ static const char usage_extract[] =
 	"                           system refuses it (not with OUT '-')\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object (not with OUT '-')\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_verify[] =
@@ -77,11 +89,13 @@ static const char usage_verify[] =
 	"Decompresses every chunk in STORE and checks it against its id; lists every\n"
 	"damaged chunk, one per line.  Exits 1 while damaged chunks remain.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to check\n"
+	"  -s, --store STORE        chunk store to check (a directory: over HTTP, run\n"
+	"                           verify on the server)\n"
 	"      --repair             remove damaged chunks (a later make or chop puts\n"
 	"                           good copies back)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print the result as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_prune[] =
@@ -92,9 +106,11 @@ static const char usage_prune[] =
 	"a make into the same store is in progress: that make's new chunks are in no\n"
 	"index yet.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to prune\n"
+	"  -s, --store STORE        chunk store to prune (a directory: HTTP stores are\n"
+	"                           append-only)\n"
 	"  -n, --dry-run            only list what would be removed\n"
 	"      --json               print the result as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_list_chunks[] =
@@ -111,8 +127,9 @@ static const char usage_chop[] =
 	"Stores the chunks of FILE into STORE, cut where INDEX says; each must match\n"
 	"the id INDEX names.  Repopulates a store from a file an index was made of.\n"
 	"\n"
-	"  -s, --store STORE        chunk store, created if missing\n"
+	"  -s, --store STORE        chunk store (directory created if missing, or URL)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_info[] =
@@ -122,8 +139,9 @@ static const char usage_info[] =
 	"and the deduplication ratio (size / bytes in distinct chunks); with STORE\n"
 	"also the compressed bytes stored and the chunks missing from it.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to look the chunks up in\n"
+	"  -s, --store STORE        chunk store to look the chunks up in (or URL)\n"
 	"      --json               one JSON object instead\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static int fail(const char *sub, const struct zf_err *err)
@@ -153,12 +171,6 @@ enum { OPT_STORE_AUTH_FILE = 2000, OPT_STORE_PARALLEL };
 #define REMOTE_STORE_OPTIONS \
 	{ "store-auth-file", required_argument, NULL, OPT_STORE_AUTH_FILE }, \
 	{ "store-parallel", required_argument, NULL, OPT_STORE_PARALLEL }
-#define REMOTE_STORE_HELP \
-	"      --store-auth-file FILE\n" \
-	"                           for http[s]:// stores: send FILE's one line as the\n" \
-	"                           Authorization header (e.g. 'Bearer TOKEN')\n" \
-	"      --store-parallel N   for http[s]:// stores: requests in flight at most\n" \
-	"                           (default 16; each worker thread sends one at a time)\n"
 
 static struct zf_store_remote_opts remote;
 
