@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,10 +30,17 @@ struct http_store {
 	char *base;             /* the URL as given, ending in '/', credentials and all */
 	char *display;          /* without credentials: for messages */
 	struct curl_slist *headers;
+	char *ca_file, *cert_file, *key_file;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	CURL **idle;
 	size_t nidle, nall, max;
+	/*
+	 * Set while requests fail through all their tries (cleared by the
+	 * next one that gets an answer): meanwhile each is sent once, so a
+	 * server that is down costs one back-off, not one per chunk.
+	 */
+	atomic_bool failing;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -135,6 +143,37 @@ static bool retryable(CURLcode rc, long status)
 	}
 }
 
+/*
+ * What to add to curl's own words when a TLS failure has a usual cause.
+ * With TLS 1.3 a server checks our certificate after the handshake, so
+ * its refusal reaches curl as a reset or an alert, not as a TLS error.
+ */
+static const char *tls_hint(const struct http_store *h, CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return h->ca_file ? "server certificate refused: " :
+				    "server certificate refused (checked by the system's CAs; see "
+				    "--store-tls-ca): ";
+	case CURLE_SSL_CACERT_BADFILE:
+		return "cannot use the CA file: ";
+	case CURLE_SSL_CERTPROBLEM:
+		return "cannot use the client certificate: ";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		if (strncmp(h->base, "https:", 6) != 0)
+			return "";
+		return h->cert_file ? "TLS connection refused (is our certificate signed by "
+				      "the server's CA?): " :
+				      "TLS connection refused (does the server want a client "
+				      "certificate? see --store-tls-cert): ";
+	default:
+		return "";
+	}
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -157,13 +196,16 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 	struct body b = { out, max, false };
 	CURLcode rc = CURLE_OK;
 	long status = 0;
+	int tries, attempt;
 	CURL *c;
 
 	zf_chunk_http_rel(id, rel);
 	zf_chunk_id_hex(id, hex);
 	url = zf_xasprintf("%s%s", h->base, rel);
+	tries = atomic_load(&h->failing) ? 1 : HTTP_TRIES;
+
 	c = handle_take(h);
-	for (int attempt = 1; attempt <= HTTP_TRIES; attempt++) {
+	for (attempt = 1; attempt <= tries; attempt++) {
 		if (attempt > 1)
 			sleep_ms(HTTP_BACKOFF_MS * (attempt - 1));
 		curl_easy_reset(c);     /* keeps the connection and the caches */
@@ -178,6 +220,12 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_STALL_SECS);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
+		if (h->ca_file)
+			curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+		if (h->cert_file)
+			curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
+		if (h->key_file)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
 		if (what == REQ_HEAD) {
 			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 		} else if (what == REQ_GET) {
@@ -197,6 +245,8 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 		if (!retryable(rc, status))
 			break;
 	}
+	if (attempt > tries)
+		attempt = tries;
 	if (rc == CURLE_OK && ret_len) {
 		curl_off_t len = -1;
 
@@ -204,17 +254,19 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 		*ret_len = len > 0 ? (uint64_t)len : 0;
 	}
 	handle_give(h, c);
+	atomic_store(&h->failing, retryable(rc, status));
 	if (b.too_big)
 		return zf_err_set(err, -EBADMSG, "chunk %s at %s%s is larger than %zu bytes", hex,
 				  h->display, rel, max);
 	if (rc != CURLE_OK)
-		return zf_err_set(err, -EIO, "%s of chunk %s at %s%s failed after %d tries: %s",
-				  req_names[what], hex, h->display, rel, HTTP_TRIES,
+		return zf_err_set(err, -EIO, "%s of chunk %s at %s%s failed after %d %s: %s%s",
+				  req_names[what], hex, h->display, rel, attempt,
+				  attempt == 1 ? "try" : "tries", tls_hint(h, rc),
 				  errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	if (status >= 500)
-		return zf_err_set(err, -EIO, "%s of chunk %s at %s%s failed after %d tries: "
-				  "HTTP %ld", req_names[what], hex, h->display, rel, HTTP_TRIES,
-				  status);
+		return zf_err_set(err, -EIO, "%s of chunk %s at %s%s failed after %d %s: "
+				  "HTTP %ld", req_names[what], hex, h->display, rel, attempt,
+				  attempt == 1 ? "try" : "tries", status);
 	return (int)status;
 }
 
@@ -294,6 +346,9 @@ static void http_free(void *impl)
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h->idle);
+	free(h->ca_file);
+	free(h->cert_file);
+	free(h->key_file);
 	free(h->base);
 	free(h->display);
 	free(h);
@@ -335,10 +390,22 @@ int zf_http_store_open(const char *url, const struct zf_store_remote_opts *o,
 	if (strpbrk(url, "?# \t\r\n"))
 		return zf_err_set(err, -EINVAL, "store URL may not hold a query, a fragment or "
 				  "white space");
+	if ((o->ca_file || o->cert_file || o->key_file) && strncmp(url, "https://", 8) != 0) {
+		_cleanup_free_ char *shown = url_display(url);
+
+		return zf_err_set(err, -EINVAL, "store '%s': TLS options need an https:// URL",
+				  shown);
+	}
+	if (!o->cert_file != !o->key_file)
+		return zf_err_set(err, -EINVAL, "a client certificate needs its key and a key "
+				  "its certificate");
 	h = zf_xcalloc(1, sizeof(*h));
 	h->base = n > 0 && url[n - 1] == '/' ? zf_xstrdup(url) : zf_xasprintf("%s/", url);
 	h->display = url_display(h->base);
 	h->max = o->parallel ? o->parallel : 16;
+	h->ca_file = o->ca_file ? zf_xstrdup(o->ca_file) : NULL;
+	h->cert_file = o->cert_file ? zf_xstrdup(o->cert_file) : NULL;
+	h->key_file = o->key_file ? zf_xstrdup(o->key_file) : NULL;
 	h->idle = zf_xcalloc(h->max, sizeof(*h->idle));
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);

@@ -29,6 +29,8 @@ enum {
 struct zf_store_remote_opts {
 	const char *auth_file;          /* holds the Authorization header's value; NULL: none */
 	unsigned parallel;              /* connections kept open at most; 0 = 16 */
+	const char *ca_file;            /* https: PEM CA to check the server by; NULL: system's */
+	const char *cert_file, *key_file;       /* https: our client certificate; NULL: none */
 };
 
 /*

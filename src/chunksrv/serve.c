@@ -24,6 +24,7 @@
 #include "chunksrv/serve.h"
 #include "chunk/store.h"
 #include "log/log.h"
+#include "transport/transport.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -35,7 +36,7 @@
 
 struct conn {
 	const struct zf_chunksrv_opts *o;
-	int fd;
+	struct zf_transport *t;         /* tcp, or tls over it */
 	struct zf_chunk_ctx *ctx;
 	char head[ZF_CHUNK_HTTP_MAX_HEAD];
 	size_t have;                    /* bytes in head[] */
@@ -48,11 +49,32 @@ struct conn {
 
 static atomic_uint active;
 
+/* The request's time left, set as the transport's timeout; at least 1 ms. */
 static int remaining_ms(const struct conn *c)
 {
 	int64_t left = c->deadline - zf_now_ms();
+	int ms = left > 1 ? (int)left : 1;
 
-	return left > 0 ? (int)left : 0;
+	zf_transport_set_timeout(c->t, ms);
+	return ms;
+}
+
+static int conn_write(struct conn *c, const void *p, size_t n)
+{
+	struct zf_err e = ZF_ERR_INIT;
+
+	remaining_ms(c);
+	return zf_transport_write(c->t, p, n, &e);
+}
+
+static ssize_t conn_read(struct conn *c, void *p, size_t n)
+{
+	struct zf_err e = ZF_ERR_INIT;
+
+	if (c->deadline <= zf_now_ms())
+		return -ETIMEDOUT;
+	remaining_ms(c);
+	return zf_transport_read(c->t, p, n, &e);
 }
 
 static const char *reason(int status)
@@ -88,7 +110,7 @@ static int answer(struct conn *c, int status, const char *type, const void *body
 	zf_buf_adds(&b, c->close ? "Connection: close\r\n\r\n" : "\r\n");
 	if (body)
 		zf_buf_add(&b, body, len);
-	r = zf_write_timeout(c->fd, b.data, b.len, remaining_ms(c) + 1);
+	r = conn_write(c, b.data, b.len);
 	if (r < 0)
 		c->close = true;
 	return r;
@@ -115,8 +137,7 @@ static int read_head(struct conn *c)
 		}
 		if (c->have == sizeof(c->head))
 			return -E2BIG;
-		k = zf_read_timeout(c->fd, c->head + c->have, sizeof(c->head) - c->have,
-				    remaining_ms(c));
+		k = conn_read(c, c->head + c->have, sizeof(c->head) - c->have);
 		if (k == 0)
 			return c->have == 0 ? 0 : -EPIPE;
 		if (k < 0)
@@ -228,7 +249,7 @@ static int read_body(struct conn *c, size_t n, struct zf_buf *b)
 	zf_buf_add(b, c->head + c->head_len, take);
 	c->head_len += take;
 	while (b->len < n) {
-		ssize_t k = zf_read_timeout(c->fd, b->data + b->len, n - b->len, remaining_ms(c));
+		ssize_t k = conn_read(c, b->data + b->len, n - b->len);
 
 		if (k == 0)
 			return -EPIPE;
@@ -277,8 +298,7 @@ static int do_put(struct conn *c, const struct zf_chunk_http_decision *d, uint64
 	int r;
 
 	if (c->expect_continue && !c->http10) {
-		r = zf_write_timeout(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25,
-				     remaining_ms(c) + 1);
+		r = conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		if (r < 0)
 			return r;
 	}
@@ -393,15 +413,33 @@ static int serve_one(struct conn *c)
 	return 0;
 }
 
+/* With TLS, the handshake, within one request's deadline; 0 or <0 (logged at debug). */
+static int conn_start_tls(struct conn *c)
+{
+	struct zf_tls_opts tls = c->o->tls;
+	struct zf_err e = ZF_ERR_INIT;
+	struct zf_transport *tt;
+	int r;
+
+	tls.timeout_ms = (int)c->o->timeout_ms;
+	r = zf_tls_server(c->t, &tls, &tt, &e);
+	c->t = NULL;            /* passed on, also on failure */
+	if (r < 0)
+		return log_debug_errno(r, "store serve: %s", zf_err_msg(&e));
+	c->t = tt;
+	return 0;
+}
+
 static void *conn_main(void *userdata)
 {
 	struct conn *c = userdata;
 
 	c->ctx = zf_chunk_ctx_new();
-	while (serve_one(c) >= 0)
-		;
+	if (!c->o->tls.cert_file || conn_start_tls(c) >= 0)
+		while (serve_one(c) >= 0)
+			;
 	zf_chunk_ctx_free(c->ctx);
-	safe_close(c->fd);
+	zf_transport_free(c->t);
 	free(c);
 	atomic_fetch_sub(&active, 1);
 	return NULL;
@@ -425,20 +463,23 @@ static void start_conn(const struct zf_chunksrv_opts *o, int fd)
 
 	if (atomic_fetch_add(&active, 1) >= o->max_conns) {
 		atomic_fetch_sub(&active, 1);
-		refuse_busy(fd);
+		if (o->tls.cert_file)
+			safe_close(fd);         /* a plain-text 503 would mean nothing */
+		else
+			refuse_busy(fd);
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = zf_xcalloc(1, sizeof(*c));
 	c->o = o;
-	c->fd = fd;
+	c->t = zf_transport_local_new(fd, fd, "tcp");
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	if (pthread_create(&t, &attr, conn_main, c) != 0) {
+		zf_transport_free(c->t);
 		free(c);
 		atomic_fetch_sub(&active, 1);
-		refuse_busy(fd);
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -490,6 +531,12 @@ int zf_chunksrv_run(const struct zf_chunksrv_opts *o, struct zf_err *err)
 {
 	_cleanup_close_ int lfd = -EBADF;
 
+	if (o->tls.cert_file) {
+		int r = zf_tls_check(&o->tls, true, err);
+
+		if (r < 0)
+			return r;
+	}
 	lfd = listen_on(o, err);
 	if (lfd < 0)
 		return lfd;

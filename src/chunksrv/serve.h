@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "chunk/chunk-http.h"
+#include "transport/transport.h"
 
 struct zf_err;
 struct zf_store;
@@ -16,6 +17,8 @@ struct zf_chunksrv_opts {
 	int index_dirfd;                /* --index-dir, or -1 */
 	unsigned max_conns;             /* connections served at once; more get 503 */
 	unsigned timeout_ms;            /* per request, head and body; idle keep-alive too */
+	/* cert_file set: HTTPS, TLS 1.3, clients must show a certificate ca_file signed */
+	struct zf_tls_opts tls;
 };
 
 /*

@@ -18,6 +18,7 @@ const char zf_usage_store_serve[] =
 	"usage: zferry store serve -s STORE --listen [ADDR]:PORT [--writable] [--prefix /PATH/]\n"
 	"                          [--auth-file FILE] [--index-dir DIR] [--no-verify]\n"
 	"                          [--max-connections N] [--timeout SECS]\n"
+	"                          [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
 	"\n"
 	"Serves the chunk store directory STORE over HTTP as desync's chunk-server\n"
 	"does: GET and HEAD of PREFIX<4hex>/<id>.cacnk, PUT only with --writable.\n"
@@ -40,6 +41,10 @@ const char zf_usage_store_serve[] =
 	"      --max-connections N  served at once (default 64); more get 503\n"
 	"      --timeout SECS       per request, head and body, and idle keep-alive\n"
 	"                           (default 30): slower clients are dropped\n"
+	"      --tls-cert FILE      serve HTTPS (TLS 1.3) with this PEM certificate,\n"
+	"      --tls-key FILE       its key, and\n"
+	"      --tls-ca FILE        the CA every client's certificate must be signed by\n"
+	"                           (required: clients are authenticated by certificate)\n"
 	"  -h, --help               this text\n";
 
 struct serve_args {
@@ -94,7 +99,7 @@ static int parse_listen(struct serve_args *a)
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
 	enum { OPT_PREFIX = 1000, OPT_AUTH, OPT_INDEX_DIR, OPT_NO_VERIFY, OPT_MAX_CONN,
-	       OPT_TIMEOUT };
+	       OPT_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA };
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -105,6 +110,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -145,6 +153,15 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 				return usage_error("bad timeout '%s' (seconds, 1 to 86400)", optarg);
 			a->so.timeout_ms = (unsigned)v * 1000;
 			break;
+		case OPT_TLS_CERT:
+			a->so.tls.cert_file = optarg;
+			break;
+		case OPT_TLS_KEY:
+			a->so.tls.key_file = optarg;
+			break;
+		case OPT_TLS_CA:
+			a->so.tls.ca_file = optarg;
+			break;
 		case 'h':
 			fputs(zf_usage_store_serve, stdout);
 			return ZF_EXIT_OK;
@@ -158,6 +175,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		return usage_error("no store given (-s STORE)");
 	if (!a->listen)
 		return usage_error("no address given (--listen [ADDR]:PORT)");
+	if ((a->so.tls.cert_file || a->so.tls.key_file || a->so.tls.ca_file) &&
+	    !(a->so.tls.cert_file && a->so.tls.key_file && a->so.tls.ca_file))
+		return usage_error("--tls-cert, --tls-key and --tls-ca go together");
 	if (parse_listen(a) < 0)
 		return usage_error("bad address '%s': want [ADDR]:PORT", a->listen);
 	if (zf_chunk_http_prefix_check(a->so.policy.prefix, &err) < 0)

@@ -31,7 +31,11 @@ struct store_cmd {
 	"                           for http[s]:// stores: send FILE's one line as the\n" \
 	"                           Authorization header (e.g. 'Bearer TOKEN')\n" \
 	"      --store-parallel N   for http[s]:// stores: requests in flight at most\n" \
-	"                           (default 16; each worker thread sends one at a time)\n"
+	"                           (default 16; each worker thread sends one at a time)\n" \
+	"      --store-tls-ca FILE  for https:// stores: the PEM CA to check the server by\n" \
+	"                           (default: the system's)\n" \
+	"      --store-tls-cert FILE, --store-tls-key FILE\n" \
+	"                           for https:// stores: our client certificate and key\n"
 
 static const char usage_make[] =
 	"usage: zferry store make [-s STORE] [-m MIN:AVG:MAX] [-j N] [--json] INDEX FILE|-\n"
@@ -167,10 +171,14 @@ static int bad_option(const char *sub, int argc, char **argv)
 }
 
 /* Options of every subcommand that opens a store: how a remote one is reached. */
-enum { OPT_STORE_AUTH_FILE = 2000, OPT_STORE_PARALLEL };
+enum { OPT_STORE_AUTH_FILE = 2000, OPT_STORE_PARALLEL, OPT_STORE_CA, OPT_STORE_CERT,
+       OPT_STORE_KEY };
 #define REMOTE_STORE_OPTIONS \
 	{ "store-auth-file", required_argument, NULL, OPT_STORE_AUTH_FILE }, \
-	{ "store-parallel", required_argument, NULL, OPT_STORE_PARALLEL }
+	{ "store-parallel", required_argument, NULL, OPT_STORE_PARALLEL }, \
+	{ "store-tls-ca", required_argument, NULL, OPT_STORE_CA }, \
+	{ "store-tls-cert", required_argument, NULL, OPT_STORE_CERT }, \
+	{ "store-tls-key", required_argument, NULL, OPT_STORE_KEY }
 
 static struct zf_store_remote_opts remote;
 
@@ -185,6 +193,15 @@ static int remote_option(int c, const char *arg)
 		return 0;
 	case OPT_STORE_PARALLEL:
 		return parse_jobs(arg, &remote.parallel);
+	case OPT_STORE_CA:
+		remote.ca_file = arg;
+		return 0;
+	case OPT_STORE_CERT:
+		remote.cert_file = arg;
+		return 0;
+	case OPT_STORE_KEY:
+		remote.key_file = arg;
+		return 0;
 	default:
 		return -ENOENT;
 	}
