@@ -8,6 +8,8 @@
 #include <zstd.h>
 #include "util/atomic-file.h"
 #include "chunk/store.h"
+#include "chunk/store-backend.h"
+#include "chunk/store-http.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -15,7 +17,9 @@
 #include "util/banned.h"
 
 struct zf_store {
-	char *path;
+	const struct zf_store_ops *ops;
+	void *impl;                     /* the backend's own state (NULL for a directory) */
+	char *path;                     /* a directory, or a URL without credentials */
 	int dirfd;
 	/*
 	 * The <first 4 hex digits> directories known to exist: read once at
@@ -78,7 +82,9 @@ static void scan_dirs(struct zf_store *s)
 	closedir(d);
 }
 
-int zf_store_open(const char *path, unsigned flags, struct zf_store **ret, struct zf_err *err)
+static const struct zf_store_ops dir_ops;
+
+static int dir_open(const char *path, unsigned flags, struct zf_store **ret, struct zf_err *err)
 {
 	struct zf_store *s;
 	int fd;
@@ -89,6 +95,7 @@ int zf_store_open(const char *path, unsigned flags, struct zf_store **ret, struc
 	if (fd < 0)
 		return zf_err_set(err, -errno, "cannot open store '%s': %m", path);
 	s = zf_xcalloc(1, sizeof(*s));
+	s->ops = &dir_ops;
 	s->path = zf_xstrdup(path);
 	s->dirfd = fd;
 	scan_dirs(s);
@@ -104,6 +111,8 @@ const char *zf_store_path(const struct zf_store *s)
 struct zf_store *zf_store_free(struct zf_store *s)
 {
 	if (s) {
+		if (s->ops->free)
+			s->ops->free(s->impl);
 		safe_close(s->dirfd);
 		free(s->path);
 		free(s);
@@ -111,7 +120,7 @@ struct zf_store *zf_store_free(struct zf_store *s)
 	return NULL;
 }
 
-int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
+static int dir_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
 		 struct zf_err *err)
 {
 	char rel[REL_MAX];
@@ -179,12 +188,12 @@ static int put_tmpfile(struct zf_store *s, unsigned prefix, const char *rel, con
 
 int zf_store_has_quick(struct zf_store *s, const struct zf_chunk_id *id, struct zf_err *err)
 {
-	if (!dir_known(s, prefix_of(id)))
+	if (s->ops == &dir_ops && !dir_known(s, prefix_of(id)))
 		return 0;
 	return zf_store_has(s, id, NULL, err);
 }
 
-int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const void *p, size_t n,
+static int dir_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const void *p, size_t n,
 		     struct zf_err *err)
 {
 	char rel[REL_MAX];
@@ -222,7 +231,7 @@ int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const voi
 	return r;
 }
 
-int zf_store_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t max_raw,
+static int dir_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t max_raw,
 		     struct zf_buf *out, struct zf_err *err)
 {
 	char rel[REL_MAX];
@@ -281,7 +290,7 @@ int zf_store_get(struct zf_store *s, struct zf_chunk_ctx *ctx, const struct zf_c
 	return 0;
 }
 
-int zf_store_remove(struct zf_store *s, const struct zf_chunk_id *id, struct zf_err *err)
+static int dir_remove(struct zf_store *s, const struct zf_chunk_id *id, struct zf_err *err)
 {
 	char rel[REL_MAX];
 
@@ -291,7 +300,7 @@ int zf_store_remove(struct zf_store *s, const struct zf_chunk_id *id, struct zf_
 	return 0;
 }
 
-int zf_store_sync(struct zf_store *s, struct zf_err *err)
+static int dir_sync(struct zf_store *s, struct zf_err *err)
 {
 	if (syncfs(s->dirfd) < 0)
 		return zf_err_set(err, -errno, "cannot sync store '%s': %m", s->path);
@@ -350,7 +359,7 @@ static int walk_dir(struct zf_store *s, const char *sub, zf_store_walk_fn cb, vo
 	return r;
 }
 
-int zf_store_walk(struct zf_store *s, zf_store_walk_fn cb, void *userdata, struct zf_err *err)
+static int dir_walk(struct zf_store *s, zf_store_walk_fn cb, void *userdata, struct zf_err *err)
 {
 	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -374,4 +383,95 @@ int zf_store_walk(struct zf_store *s, zf_store_walk_fn cb, void *userdata, struc
 		r = zf_err_set(err, -errno, "cannot read store '%s': %m", s->path);
 	closedir(d);
 	return r;
+}
+
+static const struct zf_store_ops dir_ops = {
+	.has = dir_has,
+	.put_raw = dir_put_raw,
+	.get_raw = dir_get_raw,
+	.remove = dir_remove,
+	.sync = dir_sync,
+	.walk = dir_walk,
+};
+
+static bool is_url(const char *path)
+{
+	return strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
+}
+
+int zf_store_open(const char *path, unsigned flags, struct zf_store **ret, struct zf_err *err)
+{
+	return zf_store_open_opts(path, flags, NULL, ret, err);
+}
+
+int zf_store_open_opts(const char *path, unsigned flags, const struct zf_store_remote_opts *ro,
+		       struct zf_store **ret, struct zf_err *err)
+{
+	static const struct zf_store_remote_opts none = { 0 };
+
+	if (is_url(path))
+		return zf_http_store_open(path, ro ? ro : &none, ret, err);
+	return dir_open(path, flags, ret, err);
+}
+
+struct zf_store *zf_store_new(const struct zf_store_ops *ops, void *impl, const char *display)
+{
+	struct zf_store *s = zf_xcalloc(1, sizeof(*s));
+
+	s->ops = ops;
+	s->impl = impl;
+	s->path = zf_xstrdup(display);
+	s->dirfd = -EBADF;
+	return s;
+}
+
+void *zf_store_impl(const struct zf_store *s)
+{
+	return s->impl;
+}
+
+bool zf_store_is_local(const struct zf_store *s)
+{
+	return s->ops == &dir_ops;
+}
+
+int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
+		 struct zf_err *err)
+{
+	return s->ops->has(s, id, ret_size, err);
+}
+
+int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const void *p, size_t n,
+		     struct zf_err *err)
+{
+	return s->ops->put_raw(s, id, p, n, err);
+}
+
+int zf_store_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t max_raw,
+		     struct zf_buf *out, struct zf_err *err)
+{
+	return s->ops->get_raw(s, id, max_raw, out, err);
+}
+
+int zf_store_remove(struct zf_store *s, const struct zf_chunk_id *id, struct zf_err *err)
+{
+	if (!s->ops->remove)
+		return zf_err_set(err, -EOPNOTSUPP,
+				  "store '%s' cannot remove chunks (append-only; run it on the server)",
+				  s->path);
+	return s->ops->remove(s, id, err);
+}
+
+int zf_store_sync(struct zf_store *s, struct zf_err *err)
+{
+	return s->ops->sync ? s->ops->sync(s, err) : 0;
+}
+
+int zf_store_walk(struct zf_store *s, zf_store_walk_fn cb, void *userdata, struct zf_err *err)
+{
+	if (!s->ops->walk)
+		return zf_err_set(err, -EOPNOTSUPP,
+				  "store '%s' cannot list its chunks (run verify or prune on the server)",
+				  s->path);
+	return s->ops->walk(s, cb, userdata, err);
 }

@@ -25,8 +25,27 @@ enum {
 	ZF_STORE_CREATE = 1 << 0,       /* mkdir the store if missing */
 };
 
+/* What a remote store (http://, https://) is opened with; ignored for a directory. */
+struct zf_store_remote_opts {
+	const char *auth_file;          /* holds the Authorization header's value; NULL: none */
+	unsigned parallel;              /* connections kept open at most; 0 = 16 */
+	const char *ca_file;            /* https: PEM CA to check the server by; NULL: system's */
+	const char *cert_file, *key_file;       /* https: our client certificate; NULL: none */
+};
+
+/*
+ * path is a directory, or http[s]://HOST[:PORT]/PREFIX/ (a desync/casync
+ * chunk server; its chunks at PREFIX/<4hex>/<id>.cacnk).  A remote store
+ * is append-only: remove and walk answer -EOPNOTSUPP.
+ */
 _must_check_ int zf_store_open(const char *path, unsigned flags, struct zf_store **ret,
 			       struct zf_err *err);
+_must_check_ int zf_store_open_opts(const char *path, unsigned flags,
+				    const struct zf_store_remote_opts *ro, struct zf_store **ret,
+				    struct zf_err *err);
+/* A directory store (not a URL). */
+bool zf_store_is_local(const struct zf_store *s);
+/* The directory, or the URL without credentials: for messages. */
 const char *zf_store_path(const struct zf_store *s);
 struct zf_store *zf_store_free(struct zf_store *s);
 DEFINE_CLEANUP_FUNC(struct zf_store *, zf_store_free);

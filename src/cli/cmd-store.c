@@ -10,6 +10,7 @@
 #include "chunk/store-ops.h"
 #include "chunk/store.h"
 #include "cli/cli.h"
+#include "cli/cmd-store-serve.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -25,6 +26,17 @@ struct store_cmd {
 	const char *usage;
 };
 
+#define REMOTE_STORE_HELP \
+	"      --store-auth-file FILE\n" \
+	"                           for http[s]:// stores: send FILE's one line as the\n" \
+	"                           Authorization header (e.g. 'Bearer TOKEN')\n" \
+	"      --store-parallel N   for http[s]:// stores: requests in flight at most\n" \
+	"                           (default 16; each worker thread sends one at a time)\n" \
+	"      --store-tls-ca FILE  for https:// stores: the PEM CA to check the server by\n" \
+	"                           (default: the system's)\n" \
+	"      --store-tls-cert FILE, --store-tls-key FILE\n" \
+	"                           for https:// stores: our client certificate and key\n"
+
 static const char usage_make[] =
 	"usage: zferry store make [-s STORE] [-m MIN:AVG:MAX] [-j N] [--json] INDEX FILE|-\n"
 	"\n"
@@ -33,7 +45,9 @@ static const char usage_make[] =
 	"the .caibx INDEX, byte-identical to casync's for the same input and sizes.\n"
 	"Reads pipes with bounded memory.\n"
 	"\n"
-	"  -s, --store STORE        chunk store directory, created if missing\n"
+	"  -s, --store STORE        chunk store directory, created if missing, or\n"
+	"                           http[s]://HOST[:PORT]/PREFIX/ ('zferry store serve\n"
+	"                           --writable', desync chunk-server -w)\n"
 	"                           (default: default.castr next to INDEX, as casync)\n"
 	"  -m, --chunk-size MIN:AVG:MAX\n"
 	"                           chunk sizes in KiB (default 16:64:256), or in\n"
@@ -41,6 +55,7 @@ static const char usage_make[] =
 	"                           AVG/4:AVG:AVG*4\n"
 	"  -j, --jobs N             hashing/compression threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_extract[] =
@@ -55,7 +70,8 @@ static const char usage_extract[] =
 	"the stores.  Every chunk is verified against its id; a damaged or missing one\n"
 	"stops the extraction with an error naming it and its offset.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to read (repeatable; tried in order)\n"
+	"  -s, --store STORE        chunk store to read, a directory or http[s]:// URL\n"
+	"                           (repeatable; tried in order)\n"
 	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
 	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
 	"      --no-seed-output     do not reuse chunks of an existing OUT\n"
@@ -68,6 +84,7 @@ static const char usage_extract[] =
 	"                           system refuses it (not with OUT '-')\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print statistics as one JSON object (not with OUT '-')\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_verify[] =
@@ -76,11 +93,13 @@ static const char usage_verify[] =
 	"Decompresses every chunk in STORE and checks it against its id; lists every\n"
 	"damaged chunk, one per line.  Exits 1 while damaged chunks remain.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to check\n"
+	"  -s, --store STORE        chunk store to check (a directory: over HTTP, run\n"
+	"                           verify on the server)\n"
 	"      --repair             remove damaged chunks (a later make or chop puts\n"
 	"                           good copies back)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
 	"      --json               print the result as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_prune[] =
@@ -91,9 +110,11 @@ static const char usage_prune[] =
 	"a make into the same store is in progress: that make's new chunks are in no\n"
 	"index yet.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to prune\n"
+	"  -s, --store STORE        chunk store to prune (a directory: HTTP stores are\n"
+	"                           append-only)\n"
 	"  -n, --dry-run            only list what would be removed\n"
 	"      --json               print the result as one JSON object\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_list_chunks[] =
@@ -110,8 +131,9 @@ static const char usage_chop[] =
 	"Stores the chunks of FILE into STORE, cut where INDEX says; each must match\n"
 	"the id INDEX names.  Repopulates a store from a file an index was made of.\n"
 	"\n"
-	"  -s, --store STORE        chunk store, created if missing\n"
+	"  -s, --store STORE        chunk store (directory created if missing, or URL)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static const char usage_info[] =
@@ -121,8 +143,9 @@ static const char usage_info[] =
 	"and the deduplication ratio (size / bytes in distinct chunks); with STORE\n"
 	"also the compressed bytes stored and the chunks missing from it.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to look the chunks up in\n"
+	"  -s, --store STORE        chunk store to look the chunks up in (or URL)\n"
 	"      --json               one JSON object instead\n"
+	REMOTE_STORE_HELP
 	"  -h, --help               this text\n";
 
 static int fail(const char *sub, const struct zf_err *err)
@@ -145,6 +168,48 @@ static int sub_usage_error(const char *sub, const char *fmt, ...)
 static int bad_option(const char *sub, int argc, char **argv)
 {
 	return zf_sub_bad_option("store", sub, argc, argv);
+}
+
+/* Options of every subcommand that opens a store: how a remote one is reached. */
+enum { OPT_STORE_AUTH_FILE = 2000, OPT_STORE_PARALLEL, OPT_STORE_CA, OPT_STORE_CERT,
+       OPT_STORE_KEY };
+#define REMOTE_STORE_OPTIONS \
+	{ "store-auth-file", required_argument, NULL, OPT_STORE_AUTH_FILE }, \
+	{ "store-parallel", required_argument, NULL, OPT_STORE_PARALLEL }, \
+	{ "store-tls-ca", required_argument, NULL, OPT_STORE_CA }, \
+	{ "store-tls-cert", required_argument, NULL, OPT_STORE_CERT }, \
+	{ "store-tls-key", required_argument, NULL, OPT_STORE_KEY }
+
+static struct zf_store_remote_opts remote;
+
+static int parse_jobs(const char *s, unsigned *ret);
+
+/* 0 when c was a remote store option (taken), -EINVAL for a bad value, -ENOENT if not one. */
+static int remote_option(int c, const char *arg)
+{
+	switch (c) {
+	case OPT_STORE_AUTH_FILE:
+		remote.auth_file = arg;
+		return 0;
+	case OPT_STORE_PARALLEL:
+		return parse_jobs(arg, &remote.parallel);
+	case OPT_STORE_CA:
+		remote.ca_file = arg;
+		return 0;
+	case OPT_STORE_CERT:
+		remote.cert_file = arg;
+		return 0;
+	case OPT_STORE_KEY:
+		remote.key_file = arg;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int store_open(const char *path, unsigned flags, struct zf_store **ret, struct zf_err *err)
+{
+	return zf_store_open_opts(path, flags, &remote, ret, err);
 }
 
 static int parse_u64(const char *s, uint64_t *ret)
@@ -238,6 +303,7 @@ static int make_parse(int argc, char **argv, struct make_args *a)
 		{ "chunk-size", required_argument, NULL, 'm' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, 'J' },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -265,7 +331,11 @@ static int make_parse(int argc, char **argv, struct make_args *a)
 			fputs(usage_make, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("make", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("make", "bad number '%s'", optarg) :
+				bad_option("make", argc, argv);
 		}
 	}
 	if (argc - optind != 2)
@@ -317,7 +387,7 @@ static int make_run(const struct make_args *a)
 		zf_err_set(&err, -errno, "cannot open '%s': %m", a->file);
 		return fail("make", &err);
 	}
-	if (zf_store_open(a->store_path, ZF_STORE_CREATE, &store, &err) < 0)
+	if (store_open(a->store_path, ZF_STORE_CREATE, &store, &err) < 0)
 		return fail("make", &err);
 	t0 = zf_now_sec();
 	if (zf_chunk_make(fd, a->index, store, &a->mo, &st, &err) < 0)
@@ -368,6 +438,7 @@ static int extract_parse(int argc, char **argv, struct extract_args *a)
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -405,7 +476,11 @@ static int extract_parse(int argc, char **argv, struct extract_args *a)
 			fputs(usage_extract, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("extract", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("extract", "bad number '%s'", optarg) :
+				bad_option("extract", argc, argv);
 		}
 	}
 	if (argc - optind != 2)
@@ -449,12 +524,12 @@ static int extract_open_and_run(struct extract_args *a, struct zf_extract_stats 
 	int r;
 
 	for (size_t i = 0; i < stores.n; i++) {
-		r = zf_store_open(a->store_paths[i], 0, &stores.v[i], err);
+		r = store_open(a->store_paths[i], 0, &stores.v[i], err);
 		if (r < 0)
 			return r;
 	}
 	if (a->cache_path) {
-		r = zf_store_open(a->cache_path, ZF_STORE_CREATE, &a->cache, err);
+		r = store_open(a->cache_path, ZF_STORE_CREATE, &a->cache, err);
 		if (r < 0)
 			return r;
 	}
@@ -541,6 +616,7 @@ static int store_verify(int argc, char **argv)
 		{ "repair", no_argument, NULL, OPT_REPAIR },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -574,14 +650,18 @@ static int store_verify(int argc, char **argv)
 			fputs(usage_verify, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("verify", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("verify", "bad number '%s'", optarg) :
+				bad_option("verify", argc, argv);
 		}
 	}
 	if (optind != argc)
 		return sub_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 	if (!store_path)
 		return sub_usage_error("verify", "no store given (-s STORE)");
-	r = zf_store_open(store_path, 0, &store, &err);
+	r = store_open(store_path, 0, &store, &err);
 	if (r < 0)
 		return fail("verify", &err);
 	if (vo.json)
@@ -633,6 +713,7 @@ static int store_prune(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -660,14 +741,18 @@ static int store_prune(int argc, char **argv)
 			fputs(usage_prune, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("prune", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("prune", "bad number '%s'", optarg) :
+				bad_option("prune", argc, argv);
 		}
 	}
 	if (!store_path)
 		return sub_usage_error("prune", "no store given (-s STORE)");
 	if (optind >= argc)
 		return sub_usage_error("prune", "no INDEX given (pruning to nothing is refused)");
-	r = zf_store_open(store_path, 0, &store, &err);
+	r = store_open(store_path, 0, &store, &err);
 	if (r < 0)
 		return fail("prune", &err);
 	if (po.json)
@@ -766,6 +851,7 @@ static int store_chop(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -789,14 +875,18 @@ static int store_chop(int argc, char **argv)
 			fputs(usage_chop, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("chop", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("chop", "bad number '%s'", optarg) :
+				bad_option("chop", argc, argv);
 		}
 	}
 	if (!store_path)
 		return sub_usage_error("chop", "no store given (-s STORE)");
 	if (argc - optind != 2)
 		return sub_usage_error("chop", "want INDEX and FILE");
-	r = zf_store_open(store_path, ZF_STORE_CREATE, &store, &err);
+	r = store_open(store_path, ZF_STORE_CREATE, &store, &err);
 	if (r < 0)
 		return fail("chop", &err);
 	r = zf_chunk_chop(argv[optind], argv[optind + 1], store, jobs, &st, &err);
@@ -849,6 +939,7 @@ static int store_info(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		REMOTE_STORE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -872,13 +963,17 @@ static int store_info(int argc, char **argv)
 			fputs(usage_info, stdout);
 			return ZF_EXIT_OK;
 		default:
-			return bad_option("info", argc, argv);
+			if (remote_option(c, optarg) == 0)
+				break;
+			return remote_option(c, optarg) == -EINVAL ?
+				sub_usage_error("info", "bad number '%s'", optarg) :
+				bad_option("info", argc, argv);
 		}
 	}
 	if (optind >= argc)
 		return sub_usage_error("info", "no INDEX given");
 	if (store_path) {
-		r = zf_store_open(store_path, 0, &store, &err);
+		r = store_open(store_path, 0, &store, &err);
 		if (r < 0)
 			return fail("info", &err);
 	}
@@ -913,6 +1008,8 @@ static const struct store_cmd store_cmds[] = {
 	{ "list-chunks", store_list_chunks, "print the chunks of an index", usage_list_chunks },
 	{ "chop", store_chop, "store a file's chunks as an index cuts them", usage_chop },
 	{ "info", store_info, "size, chunks, unique chunks and dedup ratio", usage_info },
+	{ "serve", zf_store_serve, "serve a store over HTTP (desync's chunk-server protocol)",
+	  zf_usage_store_serve },
 };
 
 static const struct store_cmd *find_sub(const char *name)
