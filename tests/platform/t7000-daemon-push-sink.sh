@@ -171,8 +171,8 @@ for i in $(seq 1 50); do grep -q "reload refused" "$TEST_TMP/source.log" && brea
 assert_contains "$(cat "$TEST_TMP/source.log")" "reload refused" "bad config on SIGHUP"
 ok_runs=$(djson source "job('push')['runs']['ok']")
 dwait 60 source "job('push')['runs']['ok'] >= $ok_runs + 2"
-# a run longer than the 2 s interval: 64 MiB to send
-log_must dd if=/dev/urandom of=/mnt/zs1/data/big bs=1M count=64 status=none
+# a run longer than the 2 s interval: 32 MiB to send
+log_must dd if=/dev/urandom of=/mnt/zs1/data/big bs=1M count=32 status=none
 ok_runs=$(djson source "job('push')['runs']['ok']")
 dwait 180 source "job('push')['runs']['ok'] >= $ok_runs + 3"
 awk '/job push: run (started|ended)/ { s = ($0 ~ /started/) ? "started" : "ended";

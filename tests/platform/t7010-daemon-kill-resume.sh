@@ -18,7 +18,7 @@
 pool_create zs1 1G
 pool_create zs2 1G
 log_must zfs create -o compression=off zs1/a
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=128 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=64 status=none
 mkdir -p "$TEST_TMP/d"
 cat >"$TEST_TMP/d.yml" <<CFG
 daemon:
@@ -54,7 +54,7 @@ assert_eq "$(fs_checksum zs2/copy)" "$(fs_checksum zs1/a)" "content after resume
 log_must zfs unmount zs2/copy
 
 # ---- 3. reset mid-transfer ------------------------------------------------------------
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big2 bs=1M count=128 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big2 bs=1M count=64 status=none
 log_must dsignal d wakeup push
 for i in $(seq 1 3000); do
 	rpid=$(pgrep -f "^zfs recv .*zs2/copy\$" | head -n1)
