@@ -724,6 +724,25 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
+static bool form_char(char form, char c)
+{
+	bool digit = c >= '0' && c <= '9';
+
+	return form == 'd' ? digit : form == 'x' ? digit || (c >= 'a' && c <= 'f') : c == form;
+}
+
+/* "<20 digits>-<16 hex>-<16 hex>.json": checked before the name is read or shown. */
+static bool valid_file_name(const char *s)
+{
+	static const char form[] = "dddddddddddddddddddd-xxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxx.json";
+	size_t i;
+
+	for (i = 0; form[i] && s[i]; i++)
+		if (!form_char(form[i], s[i]))
+			return false;
+	return !form[i] && !s[i];
+}
+
 /* The entries of one dataset's directory, added to l. */
 static int list_dir(const char *top, const char *dname, struct zf_catalogue_list *l,
 		    struct zf_err *err)
@@ -749,7 +768,7 @@ static int list_dir(const char *top, const char *dname, struct zf_catalogue_list
 
 		if (de->d_name[0] == '.')
 			continue;       /* ., .. and temporary files */
-		if (strlen(de->d_name) != FILE_NAME_LEN || !strstr(de->d_name, ".json"))
+		if (!valid_file_name(de->d_name))
 			return zf_err_set(err, -EBADMSG,
 					  "catalogue '%s': '%s' is not an entry's name", path,
 					  printable(de->d_name, shown, sizeof(shown)));

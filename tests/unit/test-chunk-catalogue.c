@@ -488,6 +488,15 @@ static void test_list(void **state)
 	assert_non_null(strstr(err.msg, "'evil?[31m' is not an entry's name"));
 	assert_int_equal(unlink(stray), 0);
 	free(stray);
+	/* of the right length, but not the form: not read, not shown raw */
+	stray = zf_xasprintf("%s/catalogue/tank%%2Fb/00000000000000000090-000000000000009\x1b-"
+			     "0000000000000000.json", f->dir);
+	put_file(stray, "{}");
+	zf_err_clear(&err);
+	assert_int_equal(zf_catalogue_list(f->dir, NULL, &l, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "-000000000000009?-0000000000000000.json' is not an"));
+	assert_int_equal(unlink(stray), 0);
+	free(stray);
 	stray = zf_xasprintf("%s/catalogue/evil%%2", f->dir);
 	assert_int_equal(mkdir(stray, 0755), 0);
 	zf_err_clear(&err);
