@@ -443,6 +443,40 @@ static void test_commit(void **state)
 	assert_int_equal(count_files(dir, false), 1);
 }
 
+/* A name whose escape is too long lives under its hash, and lists and resolves alike. */
+static void test_commit_long_name(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(zf_catalogue_entry_releasep) struct zf_catalogue_entry e = { 0 };
+	_cleanup_(zf_catalogue_entry_releasep) struct zf_catalogue_entry again = { 0 };
+	_cleanup_(zf_catalogue_list_releasep) struct zf_catalogue_list l = { 0 };
+	_cleanup_free_ char *rel = NULL;
+	_cleanup_free_ size_t *chain = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	char name[200];
+	size_t n = 0;
+
+	for (size_t i = 0; i < 90; i++)
+		memcpy(name + 2 * i, i ? "/a" : "ta", 2);
+	name[180] = '\0';
+	make_entry(&e, name, "s1", 9, 10, 0, NULL);
+	put_indexes(f, &e);
+	assert_int_equal(zf_catalogue_commit(f->dir, &e, &err), 0);
+	rel = zf_catalogue_entry_relpath(&e);
+	assert_true(rel[strlen("catalogue/")] == '=');
+	/* a second backup, its chain from the first */
+	make_entry(&again, name, "s2", 10, 20, 9, "s1");
+	assert_int_equal(zf_catalogue_commit(f->dir, &again, &err), 0);
+	assert_int_equal(zf_catalogue_list(f->dir, name, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	zf_catalogue_list_release(&l);
+	assert_int_equal(zf_catalogue_list(f->dir, NULL, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(zf_catalogue_resolve(&l, name, &chain, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(l.v[chain[1]].snapshot, "s2");
+}
+
 static void test_list(void **state)
 {
 	struct fixture *f = *state;
@@ -657,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_dataset_dir),
 		cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_long_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_shortest),
