@@ -15,12 +15,11 @@
 #include "util/io.h"
 #include "util/json.h"
 #include "util/num.h"
+#include "util/zfs-name.h"
 #include "util/banned.h"
 
 bool zf_catalogue_test_fail_before_rename;
 
-/* ZFS_MAX_DATASET_NAME_LEN: a full snapshot name is shorter than this */
-#define NAME_MAX_LEN 256
 /* Unix seconds up to the end of year 9999: more is damage, not a date */
 #define TIME_MAX INT64_C(253402300799)
 #define VERSION_MAX 64
@@ -44,13 +43,7 @@ void zf_catalogue_entry_release(struct zf_catalogue_entry *e)
 
 /* ---- names ---------------------------------------------------------------- */
 
-static bool zfs_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '.' || c == ':' || c == ' ';
-}
-
-/* A byte for a message: never raw, since names come from a store anyone may have written. */
+/* A byte for a message: never raw, since entries come from a store anyone may have written. */
 static const char *byte_desc(unsigned char c, char buf[8])
 {
 	if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\')
@@ -60,58 +53,21 @@ static const char *byte_desc(unsigned char c, char buf[8])
 	return buf;
 }
 
-/*
- * OpenZFS's rules (zfs_namecheck.c), as src/zfs/name.c checks them; chunk/
- * cannot call zfs/, and a store's names must be checked where they are read.
- */
-static int check_component(const char *key, const char *p, size_t n, size_t at,
-			   struct zf_err *err)
-{
-	char b[8];
-
-	if (n == 0)
-		return zf_err_set(err, -ZF_E_BADNAME, "key '%s': empty name component", key);
-	if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-		return zf_err_set(err, -ZF_E_BADNAME, "key '%s': name component '%.*s'", key,
-				  (int)n, p);
-	for (size_t i = 0; i < n; i++)
-		if (!zfs_char((unsigned char)p[i]))
-			return zf_err_set(err, -ZF_E_BADNAME,
-					  "key '%s': byte %s at %zu is not allowed in a zfs name",
-					  key, byte_desc((unsigned char)p[i], b), at + i);
-	return 0;
-}
-
 static int check_dataset(const char *key, const char *s, struct zf_err *err)
 {
-	size_t n = strlen(s), start = 0;
-	int r;
+	int r = zf_zfs_name_check(s, ZF_ZFS_NAME_DATASET, err);
 
-	if (n == 0 || n >= NAME_MAX_LEN)
-		return zf_err_set(err, -ZF_E_BADNAME, "key '%s': name of %zu bytes", key, n);
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return zf_err_set(err, -ZF_E_BADNAME,
-				  "key '%s': pool name must begin with a letter", key);
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '/')
-			continue;
-		r = check_component(key, s + start, i - start, start, err);
-		if (r < 0)
-			return r;
-		start = i + 1;
-	}
-	return 0;
+	return r < 0 ? zf_err_prefix(err, "key '%s'", key) : 0;
 }
 
+/* As the full name: its length counts against zfs's limit. */
 static int check_snapshot(const char *key, const char *dataset, const char *s,
 			  struct zf_err *err)
 {
-	size_t n = strlen(s);
+	_cleanup_free_ char *full = zf_xasprintf("%s@%s", dataset, s);
+	int r = zf_zfs_name_check(full, ZF_ZFS_NAME_SNAPSHOT, err);
 
-	if (strlen(dataset) + 1 + n >= NAME_MAX_LEN)
-		return zf_err_set(err, -ZF_E_BADNAME, "key '%s': snapshot name of %zu bytes is "
-				  "too long for its dataset", key, n);
-	return check_component(key, s, n, 0, err);
+	return r < 0 ? zf_err_prefix(err, "key '%s'", key) : 0;
 }
 
 static int check_version(const char *s, struct zf_err *err)
@@ -836,7 +792,7 @@ int zf_catalogue_list(const char *store, const char *dataset, struct zf_catalogu
 	int r;
 
 	if (dataset) {
-		r = check_dataset("dataset", dataset, err);
+		r = zf_zfs_name_check(dataset, ZF_ZFS_NAME_DATASET, err);
 		if (r < 0)
 			return zf_err_prefix(err, "cannot list backups");
 		zf_catalogue_dataset_dir(dataset, dname);
@@ -1010,10 +966,10 @@ int zf_catalogue_resolve(const struct zf_catalogue_list *l, const char *spec,
 	size_t nstart = 0;
 	int r;
 
-	dataset = at ? zf_xstrndup(spec, (size_t)(at - spec)) : zf_xstrdup(spec);
-	if ((r = check_dataset("dataset", dataset, err)) < 0 ||
-	    (snap && (r = check_snapshot("snapshot", dataset, snap, err)) < 0))
+	r = zf_zfs_name_check(spec, ZF_ZFS_NAME_DATASET | ZF_ZFS_NAME_SNAPSHOT, err);
+	if (r < 0)
 		return zf_err_prefix(err, "cannot resolve a backup");
+	dataset = at ? zf_xstrndup(spec, (size_t)(at - spec)) : zf_xstrdup(spec);
 	/* the newest backup of that name: a name can be reused for a new snapshot */
 	for (size_t i = 0; i < l->n; i++) {
 		const struct zf_catalogue_entry *e = &l->v[i];
