@@ -84,6 +84,9 @@ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, s
 				int existed = r < 0;
 				(void)unlink(f->tmp);
 				f->tmp = (free(f->tmp), NULL);
+				/* a new link, like a rename, lasts only once its directory is synced */
+				if (!existed && sync)
+					return sync_dir(f->path, err);
 				return existed;
 			}
 		}

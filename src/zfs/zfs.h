@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "util/macro.h"
+#include "util/zfs-name.h"
 
 struct zf_err;
 struct zf_proc;
@@ -33,22 +34,6 @@ struct zf_proc;
 
 /* The zfs program to run (default "zfs" in PATH). Not thread-safe; set at start-up. */
 void zf_zfs_set_program(const char *path);
-
-enum zf_zfs_name_type {
-	ZF_ZFS_NAME_DATASET = 1 << 0,   /* pool/fs */
-	ZF_ZFS_NAME_SNAPSHOT = 1 << 1,  /* pool/fs@snap */
-	ZF_ZFS_NAME_BOOKMARK = 1 << 2,  /* pool/fs#mark */
-	ZF_ZFS_NAME_ANY = 7,
-};
-/*
- * Checks name against OpenZFS's rules (zfs_namecheck.c: components of
- * [A-Za-z0-9_.:- ], no empty component, "." or "..", pool name starting with
- * a letter, shorter than 256 bytes) and against the types allowed.  Returns 0
- * or -ZF_E_BADNAME with a message naming the first offending character.
- */
-_must_check_ int zf_zfs_name_check(const char *name, unsigned allowed, struct zf_err *err);
-/* Checks a short snapshot/bookmark name (the part after '@' or '#'). */
-_must_check_ int zf_zfs_shortname_check(const char *name, struct zf_err *err);
 
 /*
  * An identity as a piece of a snapshot, bookmark or hold-tag name: the

@@ -654,7 +654,20 @@ static void test_name_check_bad(void **state)
 		if (!strstr(err.msg, bad[i].why))
 			fail_msg("name '%s': message '%s' lacks '%s'", bad[i].name, err.msg,
 				 bad[i].why);
+		/* names come from streams and stores: never a raw control byte */
+		for (const char *c = err.msg; *c; c++)
+			assert_true(*c >= 0x20 && *c < 0x7f);
 	}
+}
+
+static void test_name_check_shows_names_safely(void **state)
+{
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_zfs_name_check("p1/a\x1b[2Jb", ZF_ZFS_NAME_ANY, &err), -ZF_E_BADNAME);
+	assert_string_equal(err.msg, "invalid name 'p1/a?[2Jb': character '\\x1b' at position 5 "
+				     "is not allowed in a zfs name");
 }
 
 static void test_name_check_types_and_length(void **state)
@@ -836,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_name_check_good),
 		cmocka_unit_test(test_name_check_bad),
 		cmocka_unit_test(test_name_check_types_and_length),
+		cmocka_unit_test(test_name_check_shows_names_safely),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_zfs_locale),
 		cmocka_unit_test(test_zfs_get),
