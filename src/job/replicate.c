@@ -1111,11 +1111,100 @@ static void obsolete_syncs(struct ctx *c, const struct side *s, size_t i, const 
 }
 
 static void report_removed(struct zf_replicate_fs_result *fr, const char *fs,
-			   struct zf_strv *old)
+			   struct zf_strv *gone)
 {
-	log_info("'%s': removed %zu obsolete sync snapshot%s", fs, old->n, old->n == 1 ? "" : "s");
-	fr->removed = TAKE_PTR(old->v);
-	old->n = old->alloc = 0;
+	log_info("'%s': removed %zu obsolete sync snapshot%s", fs, gone->n,
+		 gone->n == 1 ? "" : "s");
+	fr->removed = TAKE_PTR(gone->v);
+	gone->n = gone->alloc = 0;
+}
+
+/*
+ * All of them in one batch on the sender, a group per filesystem: 0 when
+ * every one is gone, > 0 when some stay, < 0 when the batch did not run.
+ */
+static int remove_syncs_batch(struct ctx *c, struct zf_strv *old)
+{
+	_cleanup_free_ struct zf_zfs_batch_op *ops = NULL;
+	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
+	struct zf_err e2 = ZF_ERR_INIT;
+	size_t n = 0, k = 0;
+	int r;
+
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
+		for (size_t j = 0; j < old[i].n; j++)
+			zf_strv_addf(&names, "%s@%s", fs, old[i].v[j]);
+		n += old[i].n ? old[i].n + 1 : 0;
+	}
+	ops = zf_xcalloc(n ? n : 1, sizeof(*ops));
+	for (size_t i = 0, j = 0; i < c->plan->n_items; i++) {
+		if (old[i].n)   /* a group each: a large batch splits between them */
+			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_GROUP, NULL, NULL };
+		for (size_t m = 0; m < old[i].n; m++)
+			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_DESTROY, NULL,
+							     names.v[j++] };
+	}
+	r = c->src->ops->batch(c->src, ops, k, &e2);
+	if (r > 0)
+		log_info("obsolete sync snapshots: %d stay after the batch: %s", r,
+			 zf_err_msg(&e2));
+	else if (r < 0)
+		log_info("removing obsolete sync snapshots one filesystem at a time: %s",
+			 zf_err_msg(&e2));
+	return r;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * After a batch that left some: moves the ones that are gone from old[i]
+ * to gone[i], by one listing of those filesystems.  < 0 if that listing
+ * failed (then nothing moved).
+ */
+static int sort_out_gone(struct ctx *c, struct zf_strv *old, struct zf_strv *gone)
+{
+	_cleanup_strv_ struct zf_strv fs = ZF_STRV_INIT, snaps = ZF_STRV_INIT;
+	struct zf_zfs_version_list vl = { 0 };
+	struct zf_err e2 = ZF_ERR_INIT;
+	int r;
+
+	if (!c->src->ops->list_versions)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_free_ char *name = join(c->src_root, c->plan->items[i].fs);
+		if (old[i].n)
+			zf_strv_add(&fs, name);
+	}
+	r = c->src->ops->list_versions(c->src, zf_strv_argv(&fs), fs.n, &vl, &e2);
+	if (r < 0) {
+		log_info("cannot list what the batch left: %s", zf_err_msg(&e2));
+		zf_zfs_version_list_release(&vl);
+		return r;
+	}
+	for (size_t k = 0; k < vl.n; k++)
+		if (!vl.v[k].bookmark)
+			zf_strv_addf(&snaps, "%s@%s", vl.v[k].fs, vl.v[k].name);
+	zf_zfs_version_list_release(&vl);
+	zf_strv_sort(&snaps);
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_strv_ struct zf_strv stay = ZF_STRV_INIT;
+		_cleanup_free_ char *name = join(c->src_root, c->plan->items[i].fs);
+
+		for (size_t j = 0; j < old[i].n; j++) {
+			_cleanup_free_ char *full = zf_xasprintf("%s@%s", name, old[i].v[j]);
+			bool there = snaps.n && bsearch(&full, snaps.v, snaps.n, sizeof(char *),
+							cmp_strp);
+			zf_strv_add(there ? &stay : &gone[i], old[i].v[j]);
+		}
+		zf_strv_release(&old[i]);
+		old[i] = stay;
+		stay = (struct zf_strv)ZF_STRV_INIT;
+	}
+	return 0;
 }
 
 /*
@@ -1125,58 +1214,55 @@ static void report_removed(struct zf_replicate_fs_result *fr, const char *fs,
  * target, and held while it runs: zfs refuses to destroy them then).
  * Called after our holds are released.  All of them go in one batch where
  * the sender takes one (a crash keeps all or none; each is destroyed or
- * not, and none is anyone's base), else one `zfs destroy` per filesystem.
+ * not, and none is anyone's base).  What a batch leaves (a hold, or a
+ * snapshot busy for the channel program, such as one mounted under .zfs,
+ * which `zfs destroy` unmounts first), and all of them where there is no
+ * batch, go one `zfs destroy` per filesystem, as before batches; the
+ * result names only the ones that went.
  */
 static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 {
-	_cleanup_free_ struct zf_strv *old = NULL;
-	_cleanup_free_ struct zf_zfs_batch_op *ops = NULL;
-	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
-	struct zf_err e2 = ZF_ERR_INIT;
-	size_t n = 0, k = 0;
+	_cleanup_free_ struct zf_strv *old = NULL, *gone = NULL;
+	size_t n = 0;
 	int r = -EOPNOTSUPP;
 
 	if (c->read_only || !c->o->sync_snap)
 		return;
 	old = zf_xcalloc(c->plan->n_items ? c->plan->n_items : 1, sizeof(*old));
+	gone = zf_xcalloc(c->plan->n_items ? c->plan->n_items : 1, sizeof(*gone));
 	for (size_t i = 0; i < c->plan->n_items; i++) {
 		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
 		obsolete_syncs(c, s, i, fs, &old[i]);
-		for (size_t j = 0; j < old[i].n; j++)
-			zf_strv_addf(&names, "%s@%s", fs, old[i].v[j]);
 		n += old[i].n;
 	}
 	if (n == 0)
 		return;
-	if (c->src->ops->batch) {
-		ops = zf_xcalloc(n + 1, sizeof(*ops));
-		ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_GROUP, NULL, NULL };
-		for (size_t j = 0; j < names.n; j++)
-			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_DESTROY, NULL, names.v[j] };
-		r = c->src->ops->batch(c->src, ops, k, &e2);
-		if (r > 0)
-			log_info("obsolete sync snapshots: %d stay: %s", r, zf_err_msg(&e2));
-		else if (r < 0)
-			log_info("removing obsolete sync snapshots one filesystem at a time: %s",
-				 zf_err_msg(&e2));
+	if (c->src->ops->batch)
+		r = remove_syncs_batch(c, old);
+	if (r == 0) {
+		for (size_t i = 0; i < c->plan->n_items; i++) {
+			gone[i] = old[i];
+			old[i] = (struct zf_strv)ZF_STRV_INIT;
+		}
+	} else if (r > 0) {
+		(void)sort_out_gone(c, old, gone);
 	}
 	for (size_t i = 0; i < c->plan->n_items; i++) {
 		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
+		struct zf_err e2 = ZF_ERR_INIT;
 
-		if (!old[i].n)
-			continue;
-		if (r == 0) {
-			report_removed(&c->res->v[i], fs, &old[i]);
-		} else if (r < 0) {
-			zf_err_clear(&e2);
+		if (old[i].n) {
 			if (c->src->ops->destroy_snapshots(c->src, fs, zf_strv_argv(&old[i]),
 							   old[i].n, &e2) < 0)
 				log_info("'%s': obsolete sync snapshots stay: %s", fs,
 					 zf_err_msg(&e2));
 			else
-				report_removed(&c->res->v[i], fs, &old[i]);
+				zf_strv_addn(&gone[i], zf_strv_argv(&old[i]), old[i].n);
 		}
+		if (gone[i].n)
+			report_removed(&c->res->v[i], fs, &gone[i]);
 		zf_strv_release(&old[i]);
+		zf_strv_release(&gone[i]);
 	}
 }
 
