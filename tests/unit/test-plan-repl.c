@@ -1379,7 +1379,6 @@ static void test_bad_input(void **state)
 	assert_non_null(strstr(err.msg, "cursor id"));
 }
 
-/* Cursors with a target id; someone else's cursors and look-alikes are left alone. */
 /*
  * The run's cursor moves in one batch: per item that succeeded, the new
  * cursor first and then the old ones; a failed item moves nothing, an item
@@ -1432,6 +1431,7 @@ static void test_cursor_ops(void **state)
 	assert_null(ops);
 }
 
+/* Cursors with a target id; someone else's cursors and look-alikes are left alone. */
 static void test_cursor_id(void **state)
 {
 	(void)state;
