@@ -39,6 +39,12 @@ struct zf_ep_fs_list {
 void zf_ep_fs_list_release(struct zf_ep_fs_list *l);
 /* Sorts l->versions by (dataset, createtxg) and points each v[i] at its run. */
 void zf_ep_fs_list_link(struct zf_ep_fs_list *l);
+/*
+ * Takes vl (emptied) as the versions of datasets[0..n), which l lists,
+ * in place of what l had for them; other datasets keep theirs.
+ */
+void zf_ep_fs_list_update(struct zf_ep_fs_list *l, const char *const *datasets, size_t n,
+			  struct zf_zfs_version_list *vl);
 
 /* A running send or receive: fd is the stream (read a send's, write a receive's). */
 struct zf_ep_stream {
@@ -84,6 +90,12 @@ struct zf_endpoint_ops {
 	int (*list)(struct zf_endpoint *ep, const char *root, bool recursive,
 		    zf_zfs_filter_fn filter, void *userdata, struct zf_ep_fs_list *ret,
 		    struct zf_err *err);
+	/*
+	 * Snapshots and bookmarks of these datasets only, as list() has them
+	 * (one `zfs list` for all).  May be NULL: the caller lists again.
+	 */
+	int (*list_versions)(struct zf_endpoint *ep, const char *const *datasets, size_t n,
+			     struct zf_zfs_version_list *ret, struct zf_err *err);
 	int (*snapshot)(struct zf_endpoint *ep, const char *const *fs, size_t n, const char *name,
 			struct zf_err *err);
 	int (*hold)(struct zf_endpoint *ep, const char *tag, const char *const *snaps, size_t n,
@@ -98,6 +110,16 @@ struct zf_endpoint_ops {
 	/* Snapshots names (short) of fs, in one zfs destroy. */
 	int (*destroy_snapshots)(struct zf_endpoint *ep, const char *fs, const char *const *names,
 				 size_t n, struct zf_err *err);
+	/*
+	 * Bookmarks and destroys in one step (zf_zfs_batch(): its groups, its
+	 * results).  May be NULL (a remote end): the caller runs the ops one
+	 * command each, as it does when this returns < 0.
+	 */
+	int (*batch)(struct zf_endpoint *ep, const struct zf_zfs_batch_op *ops, size_t n,
+		     struct zf_err *err);
+	/* Bookmarks destroyed together (zf_zfs_destroy_bookmarks()); NULL where batch is. */
+	int (*destroy_bookmarks)(struct zf_endpoint *ep, const char *const *names, size_t n,
+				 struct zf_err *err);
 	int (*create)(struct zf_endpoint *ep, const char *fs, const char *const *props,
 		      struct zf_err *err);
 	int (*rename)(struct zf_endpoint *ep, const char *from, const char *to, struct zf_err *err);

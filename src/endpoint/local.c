@@ -79,6 +79,34 @@ void zf_ep_fs_list_link(struct zf_ep_fs_list *l)
 	}
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void zf_ep_fs_list_update(struct zf_ep_fs_list *l, const char *const *datasets, size_t n,
+			  struct zf_zfs_version_list *vl)
+{
+	_cleanup_free_ const char **sorted = zf_xcalloc(n ? n : 1, sizeof(char *));
+	struct zf_zfs_version_list *old = &l->versions;
+
+	memcpy(sorted, datasets, n * sizeof(char *));
+	qsort(sorted, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < old->n; i++) {
+		struct zf_zfs_version *v = &old->v[i];
+
+		if (bsearch(&v->fs, sorted, n, sizeof(char *), cmp_str))
+			continue;       /* replaced: released with the old list below */
+		ZF_ALLOC_GROW(vl->v, vl->n + 1, vl->alloc);
+		vl->v[vl->n++] = *v;
+		*v = (struct zf_zfs_version){ 0 };
+	}
+	zf_zfs_version_list_release(old);
+	*old = *vl;
+	*vl = (struct zf_zfs_version_list){ 0 };
+	zf_ep_fs_list_link(l);
+}
+
 static const char *const list_props[] = {
 	"encryption", "receive_resume_token", "written", "zferry:placeholder", "zferry:sendflags",
 	"origin",
@@ -153,6 +181,13 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 	return 0;
 }
 
+static int local_list_versions(struct zf_endpoint *ep, const char *const *datasets, size_t n,
+			       struct zf_zfs_version_list *ret, struct zf_err *err)
+{
+	(void)ep;
+	return zf_zfs_list_versions(datasets, n, ret, err);
+}
+
 static int local_snapshot(struct zf_endpoint *ep, const char *const *fs, size_t n,
 			  const char *name, struct zf_err *err)
 {
@@ -200,6 +235,20 @@ static int local_destroy_snapshots(struct zf_endpoint *ep, const char *fs,
 {
 	(void)ep;
 	return zf_zfs_destroy_snapshots(fs, names, n, err);
+}
+
+static int local_batch(struct zf_endpoint *ep, const struct zf_zfs_batch_op *ops, size_t n,
+		       struct zf_err *err)
+{
+	(void)ep;
+	return zf_zfs_batch(ops, n, err);
+}
+
+static int local_destroy_bookmarks(struct zf_endpoint *ep, const char *const *names, size_t n,
+				   struct zf_err *err)
+{
+	(void)ep;
+	return zf_zfs_destroy_bookmarks(names, n, err);
 }
 
 static int local_create(struct zf_endpoint *ep, const char *fs, const char *const *props,
@@ -545,6 +594,7 @@ static void local_free(struct zf_endpoint *ep)
 
 static const struct zf_endpoint_ops local_ops = {
 	.list = local_list,
+	.list_versions = local_list_versions,
 	.snapshot = local_snapshot,
 	.hold = local_hold,
 	.release = local_release,
@@ -552,6 +602,8 @@ static const struct zf_endpoint_ops local_ops = {
 	.bookmark = local_bookmark,
 	.destroy_bookmark = local_destroy_bookmark,
 	.destroy_snapshots = local_destroy_snapshots,
+	.batch = local_batch,
+	.destroy_bookmarks = local_destroy_bookmarks,
 	.create = local_create,
 	.rename = local_rename,
 	.inherit = local_inherit,

@@ -66,6 +66,15 @@ struct ctx {
 	 */
 	struct zf_strv batch_holds;
 	bool batch_held;
+	/*
+	 * With every item held by the batch hold (or none needing a hold) and
+	 * a sender that takes batches (a local one: zfs channel programs),
+	 * items leave their cursor moves to one batch after the workers
+	 * (move_cursors()); deferred[i] says item i succeeded and left its
+	 * moves there.
+	 */
+	bool defer_cursors;
+	bool *deferred;
 	bool read_only;                 /* the source cannot be written: no holds, cursor, cleanup */
 	/*
 	 * Per item, the createtxg of the newest snapshot the target has once
@@ -716,14 +725,20 @@ static int run_step(struct ctx *c, const struct zf_replan_item *it,
 static void settle_item(struct ctx *c, const struct zf_replan_item *it, const char *src_fs,
 			const char *dst_fs, struct zf_replicate_fs_result *fr)
 {
-	c->settled_txg[fr - c->res->v] = it->settled ? it->settled_txg : 0;
+	size_t i = (size_t)(fr - c->res->v);
+
+	c->settled_txg[i] = it->settled ? it->settled_txg : 0;
 	if (it->clear_placeholder) {
 		struct zf_err e2 = ZF_ERR_INIT;
 		if (c->dst->ops->inherit(c->dst, dst_fs, "zferry:placeholder", &e2) < 0)
 			log_warning("cannot clear zferry:placeholder on '%s': %s", dst_fs,
 				    zf_err_msg(&e2));
 	}
-	set_cursor(c, it, src_fs);
+	/* an item planned again after a resume moves its cursor itself: its plan is its own */
+	if (c->defer_cursors && it == &c->plan->items[i])
+		c->deferred[i] = true;
+	else
+		set_cursor(c, it, src_fs);
 }
 
 /*
@@ -1003,6 +1018,7 @@ static void result_init(struct ctx *c)
 	res->n = c->plan->n_items;
 	res->v = zf_xcalloc(res->n ? res->n : 1, sizeof(*res->v));
 	c->settled_txg = zf_xcalloc(res->n ? res->n : 1, sizeof(*c->settled_txg));
+	c->deferred = zf_xcalloc(res->n ? res->n : 1, sizeof(*c->deferred));
 	for (size_t i = 0; i < res->n; i++) {
 		const struct zf_replan_item *it = &c->plan->items[i];
 		struct zf_replicate_fs_result *fr = &res->v[i];
@@ -1075,46 +1091,178 @@ static int check_target(struct ctx *c, const struct side *d, struct zf_err *err)
 	return 0;       /* listed, or not ours to list (a grant below it): the receive will tell */
 }
 
+/* This target's sync snapshots of item i's filesystem FS older than what it settled on. */
+static void obsolete_syncs(struct ctx *c, const struct side *s, size_t i, const char *fs,
+			   struct zf_strv *ret)
+{
+	const struct zf_ep_fs *e = NULL;
+
+	if (c->res->v[i].status != ZF_REPLICATE_OK || !c->settled_txg[i])
+		return;
+	for (size_t k = 0; k < s->list.n && !e; k++)
+		if (streq(s->list.v[k].name, fs))
+			e = &s->list.v[k];
+	for (size_t k = 0; e && k < e->n_versions; k++) {
+		const struct zf_zfs_version *v = &e->versions[k];
+		if (!v->bookmark && startswith(v->name, c->sync_prefix) &&
+		    v->createtxg < c->settled_txg[i])
+			zf_strv_add(ret, v->name);
+	}
+}
+
+static void report_removed(struct zf_replicate_fs_result *fr, const char *fs,
+			   struct zf_strv *gone)
+{
+	log_info("'%s': removed %zu obsolete sync snapshot%s", fs, gone->n,
+		 gone->n == 1 ? "" : "s");
+	fr->removed = TAKE_PTR(gone->v);
+	gone->n = gone->alloc = 0;
+}
+
+/*
+ * All of them in one batch on the sender, a group per filesystem: 0 when
+ * every one is gone, > 0 when some stay, < 0 when the batch did not run.
+ */
+static int remove_syncs_batch(struct ctx *c, struct zf_strv *old)
+{
+	_cleanup_free_ struct zf_zfs_batch_op *ops = NULL;
+	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT;
+	struct zf_err e2 = ZF_ERR_INIT;
+	size_t n = 0, k = 0;
+	int r;
+
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
+		for (size_t j = 0; j < old[i].n; j++)
+			zf_strv_addf(&names, "%s@%s", fs, old[i].v[j]);
+		n += old[i].n ? old[i].n + 1 : 0;
+	}
+	ops = zf_xcalloc(n ? n : 1, sizeof(*ops));
+	for (size_t i = 0, j = 0; i < c->plan->n_items; i++) {
+		if (old[i].n)   /* a group each: a large batch splits between them */
+			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_GROUP, NULL, NULL };
+		for (size_t m = 0; m < old[i].n; m++)
+			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_DESTROY, NULL,
+							     names.v[j++] };
+	}
+	r = c->src->ops->batch(c->src, ops, k, &e2);
+	if (r > 0)
+		log_info("obsolete sync snapshots: %d stay after the batch: %s", r,
+			 zf_err_msg(&e2));
+	else if (r < 0)
+		log_info("removing obsolete sync snapshots one filesystem at a time: %s",
+			 zf_err_msg(&e2));
+	return r;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * After a batch that left some: moves the ones that are gone from old[i]
+ * to gone[i], by one listing of those filesystems.  < 0 if that listing
+ * failed (then nothing moved).
+ */
+static int sort_out_gone(struct ctx *c, struct zf_strv *old, struct zf_strv *gone)
+{
+	_cleanup_strv_ struct zf_strv fs = ZF_STRV_INIT, snaps = ZF_STRV_INIT;
+	struct zf_zfs_version_list vl = { 0 };
+	struct zf_err e2 = ZF_ERR_INIT;
+	int r;
+
+	if (!c->src->ops->list_versions)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_free_ char *name = join(c->src_root, c->plan->items[i].fs);
+		if (old[i].n)
+			zf_strv_add(&fs, name);
+	}
+	r = c->src->ops->list_versions(c->src, zf_strv_argv(&fs), fs.n, &vl, &e2);
+	if (r < 0) {
+		log_info("cannot list what the batch left: %s", zf_err_msg(&e2));
+		zf_zfs_version_list_release(&vl);
+		return r;
+	}
+	for (size_t k = 0; k < vl.n; k++)
+		if (!vl.v[k].bookmark)
+			zf_strv_addf(&snaps, "%s@%s", vl.v[k].fs, vl.v[k].name);
+	zf_zfs_version_list_release(&vl);
+	zf_strv_sort(&snaps);
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_strv_ struct zf_strv stay = ZF_STRV_INIT;
+		_cleanup_free_ char *name = join(c->src_root, c->plan->items[i].fs);
+
+		for (size_t j = 0; j < old[i].n; j++) {
+			_cleanup_free_ char *full = zf_xasprintf("%s@%s", name, old[i].v[j]);
+			bool there = snaps.n && bsearch(&full, snaps.v, snaps.n, sizeof(char *),
+							cmp_strp);
+			zf_strv_add(there ? &stay : &gone[i], old[i].v[j]);
+		}
+		zf_strv_release(&old[i]);
+		old[i] = stay;
+		stay = (struct zf_strv)ZF_STRV_INIT;
+	}
+	return 0;
+}
+
 /*
  * Sync snapshots this target no longer needs: once an item succeeded, its
  * target has `settled` and the cursor marks it, so this target's older
  * sync snapshots are no one's base (another target's are named after that
  * target, and held while it runs: zfs refuses to destroy them then).
- * Called after our holds are released.
+ * Called after our holds are released.  All of them go in one batch where
+ * the sender takes one (a crash keeps all or none; each is destroyed or
+ * not, and none is anyone's base).  What a batch leaves (a hold, or a
+ * snapshot busy for the channel program, such as one mounted under .zfs,
+ * which `zfs destroy` unmounts first), and all of them where there is no
+ * batch, go one `zfs destroy` per filesystem, as before batches; the
+ * result names only the ones that went.
  */
 static void remove_obsolete_syncs(struct ctx *c, const struct side *s)
 {
+	_cleanup_free_ struct zf_strv *old = NULL, *gone = NULL;
+	size_t n = 0;
+	int r = -EOPNOTSUPP;
+
 	if (c->read_only || !c->o->sync_snap)
 		return;
+	old = zf_xcalloc(c->plan->n_items ? c->plan->n_items : 1, sizeof(*old));
+	gone = zf_xcalloc(c->plan->n_items ? c->plan->n_items : 1, sizeof(*gone));
 	for (size_t i = 0; i < c->plan->n_items; i++) {
-		const struct zf_replan_item *it = &c->plan->items[i];
-		struct zf_replicate_fs_result *fr = &c->res->v[i];
-		_cleanup_strv_ struct zf_strv old = ZF_STRV_INIT;
-		_cleanup_free_ char *fs = join(c->src_root, it->fs);
-		const struct zf_ep_fs *e = NULL;
+		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
+		obsolete_syncs(c, s, i, fs, &old[i]);
+		n += old[i].n;
+	}
+	if (n == 0)
+		return;
+	if (c->src->ops->batch)
+		r = remove_syncs_batch(c, old);
+	if (r == 0) {
+		for (size_t i = 0; i < c->plan->n_items; i++) {
+			gone[i] = old[i];
+			old[i] = (struct zf_strv)ZF_STRV_INIT;
+		}
+	} else if (r > 0) {
+		(void)sort_out_gone(c, old, gone);
+	}
+	for (size_t i = 0; i < c->plan->n_items; i++) {
+		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
 		struct zf_err e2 = ZF_ERR_INIT;
 
-		if (fr->status != ZF_REPLICATE_OK || !c->settled_txg[i])
-			continue;
-		for (size_t k = 0; k < s->list.n && !e; k++)
-			if (streq(s->list.v[k].name, fs))
-				e = &s->list.v[k];
-		for (size_t k = 0; e && k < e->n_versions; k++) {
-			const struct zf_zfs_version *v = &e->versions[k];
-			if (!v->bookmark && startswith(v->name, c->sync_prefix) &&
-			    v->createtxg < c->settled_txg[i])
-				zf_strv_add(&old, v->name);
+		if (old[i].n) {
+			if (c->src->ops->destroy_snapshots(c->src, fs, zf_strv_argv(&old[i]),
+							   old[i].n, &e2) < 0)
+				log_info("'%s': obsolete sync snapshots stay: %s", fs,
+					 zf_err_msg(&e2));
+			else
+				zf_strv_addn(&gone[i], zf_strv_argv(&old[i]), old[i].n);
 		}
-		if (!old.n)
-			continue;
-		if (c->src->ops->destroy_snapshots(c->src, fs, zf_strv_argv(&old), old.n, &e2) < 0) {
-			log_info("'%s': obsolete sync snapshots stay: %s", fs, zf_err_msg(&e2));
-			continue;
-		}
-		log_info("'%s': removed %zu obsolete sync snapshot%s", fs, old.n,
-			 old.n == 1 ? "" : "s");
-		fr->removed = TAKE_PTR(old.v);
-		old.n = old.alloc = 0;
+		if (gone[i].n)
+			report_removed(&c->res->v[i], fs, &gone[i]);
+		zf_strv_release(&old[i]);
+		zf_strv_release(&gone[i]);
 	}
 }
 
@@ -1255,6 +1403,23 @@ static int take_sync_snapshot(struct ctx *c, struct excludes *x, const struct zf
 	if (r < 0)
 		return zf_err_set(err, r, "cannot take the sync snapshot: %s", zf_err_msg(&e2));
 	c->res->sync_snap = zf_xstrdup(name);
+	if (c->src->ops->list_versions) {
+		/* only the snapshotted filesystems changed: one zfs list instead of four runs */
+		struct zf_zfs_version_list vl = { 0 };
+
+		r = c->src->ops->list_versions(c->src, (const char *const *)fs->v, fs->n, &vl, &e2);
+		if (r >= 0) {
+			zf_ep_fs_list_update(&s->list, (const char *const *)fs->v, fs->n, &vl);
+			free(s->fs);
+			free(s->versions);
+			s->fs = NULL;
+			s->versions = NULL;
+			s->n = 0;
+			side_fill(s, c->src_root);
+			return 0;
+		}
+		zf_zfs_version_list_release(&vl);
+	}
 	side_release(s);
 	*s = (struct side){ 0 };
 	return list_side(c->o, c->src, c->src_root, c->o->recursive, x, false, s, err);
@@ -1285,6 +1450,78 @@ static void hold_all(struct ctx *c)
 	else if (r < 0)
 		log_info("holding all at once failed, holding per filesystem: %s",
 			 zf_err_msg(&e2));
+}
+
+/*
+ * Every deferred cursor move of the run, batched on the sender: the new
+ * cursors in one zfs channel program, then the old ones in one
+ * lzc_destroy_bookmarks() (channel programs cannot destroy bookmarks), so
+ * one zfs process and two txg waits stand for two zfs commands per
+ * filesystem.  Why each instant is safe (guarantee 3):
+ *  - until then, the items' snapshots are still held by the run's batch
+ *    hold, and every old cursor is still there; killed here, the next run
+ *    releases the stale holds and, finding the target up to date, sets
+ *    the cursor then (its plan says so);
+ *  - the new cursors come in one sync task: a crash keeps all or none;
+ *  - old cursors go only once every new one exists (the batch reported no
+ *    failure); otherwise they all stay, and the next run, which lists
+ *    them again, removes them.  Their destruction is one sync task too;
+ *  - the holds are released only after all this (release_all()).
+ * When the sender cannot run the channel program, each item moves its
+ * cursor as it would have after its last step (set_cursor()).
+ */
+static void move_cursors(struct ctx *c)
+{
+	_cleanup_free_ struct zf_replan_cursor_op *cops = NULL;
+	_cleanup_free_ struct zf_zfs_batch_op *ops = NULL;
+	_cleanup_strv_ struct zf_strv names = ZF_STRV_INIT, old = ZF_STRV_INIT;
+	struct zf_err err = ZF_ERR_INIT;
+	size_t n, k = 0;
+	int r = 0;
+
+	if (!c->defer_cursors)
+		return;
+	n = zf_replan_cursor_ops(c->plan, c->deferred, &cops);
+	if (n == 0)
+		return;
+	ops = zf_xcalloc(n, sizeof(*ops));
+	for (size_t i = 0; i < n; i++) {
+		const struct zf_replan_cursor_op *o = &cops[i];
+		_cleanup_free_ char *fs = join(c->src_root, c->plan->items[o->item].fs);
+
+		if (!o->snapshot) {
+			zf_strv_addf(&old, "%s#%s", fs, o->mark);
+			continue;
+		}
+		/* the strings stay where they are when names.v grows */
+		zf_strv_addf(&names, "%s#%s", fs, o->mark);
+		zf_strv_addf(&names, "%s@%s", fs, o->snapshot);
+		ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_BOOKMARK, names.v[names.n - 1],
+						     names.v[names.n - 2] };
+	}
+	if (k)
+		r = c->src->ops->batch(c->src, ops, k, &err);
+	if (r < 0) {
+		log_info("moving cursors one command each: %s", zf_err_msg(&err));
+		for (size_t i = 0; i < c->plan->n_items; i++)
+			if (c->deferred[i]) {
+				_cleanup_free_ char *fs = join(c->src_root, c->plan->items[i].fs);
+				set_cursor(c, &c->plan->items[i], fs);
+			}
+		return;
+	}
+	if (r > 0) {
+		log_warning("cannot set %d replication cursor(s), old ones stay: %s", r,
+			    zf_err_msg(&err));
+		return;
+	}
+	if (!old.n)
+		return;
+	zf_err_clear(&err);
+	r = c->src->ops->destroy_bookmarks(c->src, zf_strv_argv(&old), old.n, &err);
+	if (r != 0)
+		log_warning("cannot remove %d old cursor(s) (the next run tries again): %s",
+			    r > 0 ? r : (int)old.n, zf_err_msg(&err));
 }
 
 static void release_all(struct ctx *c)
@@ -1512,7 +1749,11 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	release_stale_holds(c, &s);
 	result_init(c);
 	hold_all(c);
+	/* items that hold their own snapshots release them before a batch would run */
+	c->defer_cursors = (c->batch_held || !c->batch_holds.n) && c->src->ops->batch &&
+			   c->src->ops->destroy_bookmarks && !c->read_only;
 	run_workers(c, jobs);
+	move_cursors(c);
 	release_all(c);
 	remove_obsolete_syncs(c, &s);
 	tally(c);
@@ -1566,6 +1807,7 @@ static void ctx_release(struct ctx *c)
 	free(c->cursor_id);
 	free(c->sync_prefix);
 	free(c->settled_txg);
+	free(c->deferred);
 }
 
 int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoint *dst,

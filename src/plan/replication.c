@@ -1318,6 +1318,30 @@ struct zf_replan *zf_replan_free(struct zf_replan *p)
 	return NULL;
 }
 
+size_t zf_replan_cursor_ops(const struct zf_replan *p, const bool *ok,
+			    struct zf_replan_cursor_op **ret)
+{
+	struct zf_replan_cursor_op *v = NULL;
+	size_t n = 0, alloc = 0;
+
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct zf_replan_item *it = &p->items[i];
+
+		if (!ok[i])
+			continue;
+		if (it->cursor) {
+			ZF_ALLOC_GROW(v, n + 1, alloc);
+			v[n++] = (struct zf_replan_cursor_op){ i, it->cursor_snapshot, it->cursor };
+		}
+		for (size_t k = 0; k < it->cursor_remove.n; k++) {
+			ZF_ALLOC_GROW(v, n + 1, alloc);
+			v[n++] = (struct zf_replan_cursor_op){ i, NULL, it->cursor_remove.v[k] };
+		}
+	}
+	*ret = v;
+	return n;
+}
+
 const char *zf_replan_action_str(enum zf_replan_action a)
 {
 	switch (a) {

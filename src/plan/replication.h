@@ -314,6 +314,29 @@ unsigned zf_replan_flags_parse(const char *s);
 /* 1 if bookmark name is a cursor of cursor_id (NULL: no id), else 0. */
 int zf_replan_is_cursor(const char *name, const char *cursor_id);
 
+/* ---- cursor moves, batched ---------------------------------------------- */
+
+/*
+ * The cursor moves of a run's items, for an engine that carries them out
+ * together once every item is done (one zfs channel program for the
+ * whole run instead of two zfs commands per filesystem).  ok[i] says
+ * whether item i succeeded; only those move.  Per item, in order: the
+ * new cursor (snapshot set) when the item sets one, then its old cursors
+ * (snapshot NULL).  An old cursor may go only once the new one exists:
+ * the executor skips an item's removals when its new cursor could not be
+ * made, so at no instant is an item left without a cursor (guarantee 3).
+ * An item whose cursor existed already only removes old ones.
+ */
+struct zf_replan_cursor_op {
+	size_t item;            /* index in p->items */
+	const char *snapshot;   /* short name of the snapshot to bookmark; NULL: remove mark */
+	const char *mark;       /* the cursor bookmark's short name */
+};
+
+/* Fills *ret (malloc'd, free() it; NULL when none) and returns how many ops. */
+size_t zf_replan_cursor_ops(const struct zf_replan *p, const bool *ok,
+			    struct zf_replan_cursor_op **ret);
+
 /* ---- order -------------------------------------------------------------- */
 
 /*

@@ -1,7 +1,14 @@
 /* src/zfs/zfs.c — running zfs by argv and classifying its failures */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "log/log.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -465,6 +472,246 @@ int zf_zfs_destroy_bookmark(const char *bookmark, struct zf_err *err)
 	args_init(&args, "destroy");
 	zf_strv_add(&args, bookmark);
 	return zfs_run(&args, NULL, err);
+}
+
+/*
+ * The channel program behind zf_zfs_batch().  Its ops come as arguments,
+ * never as code: "g" | "b" SNAPSHOT BOOKMARK | "d" NAME.  zfs.sync calls
+ * return an errno and go on; 17 is EEXIST and 2 ENOENT on Linux and
+ * FreeBSD alike.  A bookmark that zfs does not find counts as a failure:
+ * the caller names only bookmarks it listed, and ENOENT for one would
+ * also be how a zfs that cannot destroy bookmarks here answers.  Failures end the program with an error that starts with
+ * MARK and their count, so a caller tells "ran, some failed" from "did not
+ * run" by the message.
+ */
+#define BATCH_MARK "zferry-batch: "
+static const char batch_lua[] =
+	"local argv = (...)[\"argv\"]\n"
+	"local ok, failed, i = true, {}, 1\n"
+	"while i <= #argv do\n"
+	"	local op = argv[i]\n"
+	"	if op == \"g\" then\n"
+	"		ok = true\n"
+	"		i = i + 1\n"
+	"	elseif op == \"b\" then\n"
+	"		local e = zfs.sync.bookmark(argv[i + 1], argv[i + 2])\n"
+	"		ok = e == 0 or e == 17\n"
+	"		if not ok then failed[#failed + 1] = argv[i + 2] .. \" (errno \" .. e .. \")\" end\n"
+	"		i = i + 3\n"
+	"	elseif op == \"d\" then\n"
+	"		if ok then\n"
+	"			local e = zfs.sync.destroy(argv[i + 1])\n"
+	"			local mark = string.find(argv[i + 1], \"#\", 1, true)\n"
+	"			if e ~= 0 and (e ~= 2 or mark) then\n"
+	"				failed[#failed + 1] = argv[i + 1] .. \" (errno \" .. e .. \")\"\n"
+	"			end\n"
+	"		end\n"
+	"		i = i + 2\n"
+	"	else\n"
+	"		error(\"" BATCH_MARK "bad op \" .. op)\n"
+	"	end\n"
+	"end\n"
+	"if #failed > 0 then\n"
+	"	error(\"" BATCH_MARK "\" .. #failed .. \" failed: \" .. table.concat(failed, \", \"))\n"
+	"end\n"
+	"return 0\n";
+
+/*
+ * The script goes to zfs as a file: a memfd of ours, which the child opens
+ * by /proc/OURPID/fd/N (close-on-exec, so no other child inherits it).
+ */
+static int batch_script(int *ret_fd, char *path, size_t n, struct zf_err *err)
+{
+	_cleanup_close_ int fd = memfd_create("zferry-batch", MFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return zf_err_set(err, -errno, "cannot make the channel program: %m");
+	r = zf_write_full(fd, batch_lua, sizeof(batch_lua) - 1);
+	if (r < 0)
+		return zf_err_set(err, r, "cannot write the channel program: %s", strerror(-r));
+	snprintf(path, n, "/proc/%d/fd/%d", (int)getpid(), fd);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* One `zfs program` of ops[0..n) on pool. */
+static int batch_run(const char *pool, const char *script, const struct zf_zfs_batch_op *ops,
+		     size_t n, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	struct zf_err e2 = ZF_ERR_INIT;
+	const char *mark;
+	int r;
+
+	args_init(&args, "program");
+	zf_strv_add(&args, pool);
+	zf_strv_add(&args, script);
+	for (size_t i = 0; i < n; i++) {
+		switch (ops[i].kind) {
+		case ZF_ZFS_BATCH_GROUP:
+			zf_strv_add(&args, "g");
+			break;
+		case ZF_ZFS_BATCH_BOOKMARK:
+			zf_strv_addv(&args, (const char *const[]){ "b", ops[i].source, ops[i].name,
+								   NULL });
+			break;
+		case ZF_ZFS_BATCH_DESTROY:
+			zf_strv_addv(&args, (const char *const[]){ "d", ops[i].name, NULL });
+			break;
+		}
+	}
+	r = zfs_run(&args, NULL, &e2);
+	if (r >= 0)
+		return 0;
+	mark = strstr(e2.msg, BATCH_MARK);
+	if (!mark || !isdigit((unsigned char)mark[strlen(BATCH_MARK)]))
+		return zf_err_copy(err, r, &e2);
+	zf_err_set(err, -ZF_E_ZFS, "%s", mark + strlen(BATCH_MARK));
+	r = (int)strtol(mark + strlen(BATCH_MARK), NULL, 10);
+	return r > 0 ? r : 1;
+}
+
+/* Arguments per `zfs program`, well below ARG_MAX; a group is never split. */
+#define BATCH_ARG_BYTES (256 * 1024)
+
+int zf_zfs_batch(const struct zf_zfs_batch_op *ops, size_t n, struct zf_err *err)
+{
+	_cleanup_free_ char *pool = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char script[64];
+	size_t start = 0, bytes = 0;
+	int failed = 0, r;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct zf_zfs_batch_op *o = &ops[i];
+		const char *p;
+
+		if (o->kind == ZF_ZFS_BATCH_GROUP)
+			continue;
+		if ((r = zf_zfs_name_check(o->name, o->kind == ZF_ZFS_BATCH_BOOKMARK
+							     ? ZF_ZFS_NAME_BOOKMARK
+							     : ZF_ZFS_NAME_SNAPSHOT |
+								       ZF_ZFS_NAME_BOOKMARK,
+					   err)) < 0)
+			return r;
+		if (o->kind == ZF_ZFS_BATCH_BOOKMARK &&
+		    (r = zf_zfs_name_check(o->source, ZF_ZFS_NAME_SNAPSHOT, err)) < 0)
+			return r;
+		p = o->name;
+		if (!pool)
+			pool = zf_xstrndup(p, strcspn(p, "/@#"));
+		else if (strncmp(p, pool, strlen(pool)) != 0 || !strchr("/@#", p[strlen(pool)]))
+			return zf_err_set(err, -EINVAL, "batch: '%s' is not in pool '%s'", p, pool);
+	}
+	if (!pool)
+		return 0;
+	if ((r = batch_script(&fd, script, sizeof(script), err)) < 0)
+		return r;
+	for (size_t i = 0; i <= n; i++) {
+		bool opens = i == n || ops[i].kind != ZF_ZFS_BATCH_DESTROY;
+
+		if (i > start && opens && (i == n || bytes >= BATCH_ARG_BYTES)) {
+			struct zf_err e2 = ZF_ERR_INIT;
+			r = batch_run(pool, script, ops + start, i - start, &e2);
+			if (r < 0)
+				return zf_err_copy(err, r, &e2);
+			if (r > 0 && !failed)
+				zf_err_copy(err, -ZF_E_ZFS, &e2);
+			failed += r;
+			start = i;
+			bytes = 0;
+		}
+		if (i < n)
+			bytes += 4 + (ops[i].source ? strlen(ops[i].source) : 0) +
+				 (ops[i].name ? strlen(ops[i].name) : 0);
+	}
+	return failed;
+}
+
+/*
+ * libzfs_core and libnvpair, loaded on first use: their sonames are stable
+ * (Debian's libzfs_core3, libnvpair3) but they ship no headers, so the few
+ * prototypes are spelled here.  nvlist_t is opaque to us.
+ */
+static struct {
+	bool ok;
+	int (*destroy_bookmarks)(void *bmarks, void **errlist);
+	int (*nvlist_alloc)(void **nvl, unsigned flag, int kmflag);
+	int (*nvlist_add_boolean)(void *nvl, const char *name);
+	void (*nvlist_free)(void *nvl);
+} lzc;
+static pthread_once_t lzc_once = PTHREAD_ONCE_INIT;
+
+static void lzc_load(void)
+{
+	void *core = dlopen("libzfs_core.so.3", RTLD_NOW | RTLD_LOCAL);
+	void *nv = dlopen("libnvpair.so.3", RTLD_NOW | RTLD_LOCAL);
+	int (*init)(void);
+
+	if (!core || !nv) {
+		log_debug("libzfs_core not loaded: %s", dlerror());
+		return;
+	}
+	init = (int (*)(void))dlsym(core, "libzfs_core_init");
+	lzc.destroy_bookmarks = (int (*)(void *, void **))dlsym(core, "lzc_destroy_bookmarks");
+	lzc.nvlist_alloc = (int (*)(void **, unsigned, int))dlsym(nv, "nvlist_alloc");
+	lzc.nvlist_add_boolean = (int (*)(void *, const char *))dlsym(nv, "nvlist_add_boolean");
+	lzc.nvlist_free = (void (*)(void *))dlsym(nv, "nvlist_free");
+	lzc.ok = init && lzc.destroy_bookmarks && lzc.nvlist_alloc && lzc.nvlist_add_boolean &&
+		 lzc.nvlist_free && init() == 0;
+}
+
+/* One lzc_destroy_bookmarks(): 0, or a positive errno, or -ENOSYS without libzfs_core. */
+static int lzc_destroy_bookmarks(const char *const *names, size_t n)
+{
+	void *nvl = NULL, *errs = NULL;
+	int r;
+
+	if (!streq(zfs_program, "zfs"))
+		return -ENOSYS;
+	pthread_once(&lzc_once, lzc_load);
+	if (!lzc.ok || lzc.nvlist_alloc(&nvl, 1 /* NV_UNIQUE_NAME */, 0) != 0)
+		return -ENOSYS;
+	for (size_t i = 0; i < n; i++)
+		if (lzc.nvlist_add_boolean(nvl, names[i]) != 0) {
+			lzc.nvlist_free(nvl);
+			return -ENOMEM;
+		}
+	log_debug("running libzfs_core destroy_bookmarks (%zu bookmarks, %s ...)", n, names[0]);
+	r = lzc.destroy_bookmarks(nvl, &errs);
+	lzc.nvlist_free(nvl);
+	if (errs)
+		lzc.nvlist_free(errs);
+	return r;
+}
+
+int zf_zfs_destroy_bookmarks(const char *const *names, size_t n, struct zf_err *err)
+{
+	int r, failed = 0;
+
+	if (n == 0)
+		return 0;
+	if ((r = check_names(names, n, ZF_ZFS_NAME_BOOKMARK, err)) < 0)
+		return r;
+	r = lzc_destroy_bookmarks(names, n);
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		log_debug("lzc_destroy_bookmarks: %s; one zfs destroy each", strerror(r));
+	for (size_t i = 0; i < n; i++) {
+		struct zf_err e2 = ZF_ERR_INIT;
+
+		r = zf_zfs_destroy_bookmark(names[i], &e2);
+		if (r < 0 && r != -ENOENT) {
+			if (!failed)
+				zf_err_copy(err, r, &e2);
+			failed++;
+		}
+	}
+	return failed;
 }
 
 int zf_zfs_create(const char *dataset, const struct zf_zfs_create_opts *opts, struct zf_err *err)

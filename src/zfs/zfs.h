@@ -221,6 +221,54 @@ _must_check_ int zf_zfs_destroy_snapshots(const char *dataset, const char *const
 					  struct zf_err *err);
 _must_check_ int zf_zfs_destroy_bookmark(const char *bookmark, struct zf_err *err);
 
+/*
+ * Several changes in one `zfs program` (a channel program, run as root):
+ * zfs carries out all of them in one sync task, so they reach disk in the
+ * same transaction group, and a crash keeps all or none of them.  The run
+ * costs one zfs process and one txg wait for any number of changes, where
+ * one command each costs a process and a txg wait per change.  Ops run in
+ * order; they form groups, each opened by a GROUP or a BOOKMARK:
+ *
+ *   BOOKMARK  source (snapshot) -> name (bookmark).  The DESTROYs of its
+ *             group run only if it was made now or existed already.
+ *   GROUP     opens a group whose DESTROYs always run.
+ *   DESTROY   name: a snapshot (never one with holds or clones; zfs then
+ *             keeps it and says why).  Not a bookmark: OpenZFS 2.3's
+ *             channel programs cannot destroy one (zfs.sync.destroy
+ *             answers ENOENT, counted as a failure here); see
+ *             zf_zfs_destroy_bookmarks().
+ *
+ * All names must lie in one pool.  0 when every op succeeded; > 0, the
+ * number that failed, with err naming them (the rest are done; an op that
+ * found its work done, a bookmark there or a name gone, counts as done);
+ * < 0 when zfs could not run the program (not root, no channel programs, an
+ * old pool): nothing or only part of it may have been done, and the caller
+ * does the same ops one command each (each is safe to repeat).
+ */
+enum zf_zfs_batch_kind {
+	ZF_ZFS_BATCH_GROUP = 1,
+	ZF_ZFS_BATCH_BOOKMARK,
+	ZF_ZFS_BATCH_DESTROY,
+};
+struct zf_zfs_batch_op {
+	enum zf_zfs_batch_kind kind;
+	const char *source;             /* BOOKMARK: the snapshot's full name */
+	const char *name;               /* BOOKMARK, DESTROY: full name */
+};
+_must_check_ int zf_zfs_batch(const struct zf_zfs_batch_op *ops, size_t n, struct zf_err *err);
+
+/*
+ * Destroys bookmarks (full names, in one pool) together.  zfs has no
+ * command for it (`zfs destroy` takes one bookmark, channel programs none),
+ * so this is the one place that calls libzfs_core instead of running zfs:
+ * one lzc_destroy_bookmarks(), one sync task, so all or none reach disk,
+ * and a bookmark already gone counts as destroyed.  Where libzfs_core
+ * cannot be loaded, or zf_zfs_set_program() named another zfs, or that
+ * call fails, one `zfs destroy` each.  0, or the number that stayed (> 0,
+ * err says why for the first).
+ */
+_must_check_ int zf_zfs_destroy_bookmarks(const char *const *names, size_t n, struct zf_err *err);
+
 struct zf_zfs_create_opts {
 	bool parents;                   /* -p */
 	const char *const *props;       /* "name=value" each, NULL-terminated or NULL */

@@ -1379,6 +1379,58 @@ static void test_bad_input(void **state)
 	assert_non_null(strstr(err.msg, "cursor id"));
 }
 
+/*
+ * The run's cursor moves in one batch: per item that succeeded, the new
+ * cursor first and then the old ones; a failed item moves nothing, an item
+ * whose cursor exists only removes, an item with nothing to move is absent.
+ */
+static void test_cursor_ops(void **state)
+{
+	(void)state;
+	const struct fsdef src[] = {
+		ROOT("@a=1 ; #zferry_cursor_g0000000000000001=1 ; @b=2"),
+		{ .name = "f", .versions = "@c=3 ; #zferry_cursor_g0000000000000003=3 ; @d=4" },
+		{ .name = "g", .versions = "@e=5 ; #zferry_cursor_g0000000000000005=5 ; "
+					   "#zferry_cursor_g0000000000000006=6 ; @f=6" },
+		{ .name = "h", .versions = "@h=7 ; #zferry_cursor_g0000000000000007=7" },
+		END,
+	};
+	const struct fsdef dst[] = {
+		ROOT("@a=1"), { .name = "f", .versions = "@c=3" },
+		{ .name = "g", .versions = "@e=5 ; @f=6" }, { .name = "h", .versions = "@h=7" }, END,
+	};
+	_cleanup_(zf_replan_freep) struct zf_replan *p = plan(src, dst, &opts_r);
+	_cleanup_free_ struct zf_replan_cursor_op *ops = NULL;
+	bool ok[4];
+	size_t n, root = 0, g = 0;
+
+	assert_int_equal(p->n_items, 4);
+	for (size_t i = 0; i < p->n_items; i++) {
+		ok[i] = strcmp(p->items[i].fs, "f") != 0;       /* f failed */
+		if (!strcmp(p->items[i].fs, ""))
+			root = i;
+		if (!strcmp(p->items[i].fs, "g"))
+			g = i;
+	}
+	n = zf_replan_cursor_ops(p, ok, &ops);
+	assert_int_equal(n, 3);
+	assert_int_equal(ops[0].item, root);
+	assert_string_equal(ops[0].snapshot, "b");
+	assert_string_equal(ops[0].mark, "zferry_cursor_g0000000000000002");
+	assert_int_equal(ops[1].item, root);
+	assert_null(ops[1].snapshot);
+	assert_string_equal(ops[1].mark, "zferry_cursor_g0000000000000001");
+	assert_int_equal(ops[2].item, g);
+	assert_null(ops[2].snapshot);
+	assert_string_equal(ops[2].mark, "zferry_cursor_g0000000000000005");
+
+	memset(ok, 0, sizeof(ok));
+	free(ops);
+	ops = NULL;
+	assert_int_equal(zf_replan_cursor_ops(p, ok, &ops), 0);
+	assert_null(ops);
+}
+
 /* Cursors with a target id; someone else's cursors and look-alikes are left alone. */
 static void test_cursor_id(void **state)
 {
@@ -1469,6 +1521,7 @@ int main(void)
 		cmocka_unit_test(test_10000_versions),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_cursor_id),
+		cmocka_unit_test(test_cursor_ops),
 		cmocka_unit_test(test_flags_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1780,10 +1780,55 @@ static void test_data_channel_cut(void **state)
 	raw_free(w);
 }
 
+static void push_version(struct zf_zfs_version_list *l, const char *fs, const char *name,
+			uint64_t txg)
+{
+	ZF_ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n++] = (struct zf_zfs_version){ .fs = zf_xstrdup(fs), .name = zf_xstrdup(name),
+						 .guid = txg, .createtxg = txg };
+}
+
+/*
+ * After a sync snapshot the engine lists only the snapshotted filesystems
+ * again: their versions are replaced, the others' kept, each run relinked.
+ */
+static void test_fs_list_update(void **state)
+{
+	struct zf_ep_fs_list l = { 0 };
+	struct zf_zfs_version_list vl = { 0 };
+	const char *const changed[] = { "p/b" };
+	(void)state;
+
+	l.v = zf_xcalloc(3, sizeof(*l.v));
+	l.n = l.alloc = 3;
+	l.v[0].name = zf_xstrdup("p/a");
+	l.v[1].name = zf_xstrdup("p/b");
+	l.v[2].name = zf_xstrdup("p/c");
+	push_version(&l.versions, "p/b", "old", 1);
+	push_version(&l.versions, "p/a", "a1", 2);
+	push_version(&l.versions, "p/c", "c1", 3);
+	zf_ep_fs_list_link(&l);
+	push_version(&vl, "p/b", "old", 1);
+	push_version(&vl, "p/b", "sync", 9);
+	zf_ep_fs_list_update(&l, changed, 1, &vl);
+
+	assert_int_equal(vl.n, 0);
+	assert_int_equal(l.versions.n, 4);
+	assert_int_equal(l.v[0].n_versions, 1);
+	assert_string_equal(l.v[0].versions[0].name, "a1");
+	assert_int_equal(l.v[1].n_versions, 2);
+	assert_string_equal(l.v[1].versions[0].name, "old");
+	assert_string_equal(l.v[1].versions[1].name, "sync");
+	assert_int_equal(l.v[2].n_versions, 1);
+	assert_string_equal(l.v[2].versions[0].name, "c1");
+	zf_ep_fs_list_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_fs_list_update),
 		cmocka_unit_test(test_ops),
 		cmocka_unit_test(test_send_stream),
 		cmocka_unit_test(test_recv_stream),

@@ -795,6 +795,155 @@ static void test_zfs_get(void **state)
 	fake_zfs_remove(&f);
 }
 
+/*
+ * zf_zfs_batch(): names travel as arguments after the script, one word
+ * each, never inside the Lua; a program that ran and reported failures
+ * gives their count, one that did not run a negative errno.
+ */
+static void test_zfs_batch(void **state)
+{
+	static const struct zf_zfs_batch_op ops[] = {
+		{ ZF_ZFS_BATCH_BOOKMARK, "p/we ird.x:y@s 1", "p/we ird.x:y#zferry_cursor_g01" },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/we ird.x:y@old snap" },
+		{ ZF_ZFS_BATCH_GROUP, NULL, NULL },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p@end" },
+	};
+	struct zf_zfs_batch_op bad[] = {
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/a" },          /* a filesystem: never */
+	};
+	struct zf_err err = ZF_ERR_INIT;
+	struct fake f;
+	char body[2048], args[4096], path[128], script[8192];
+	size_t n;
+	FILE *fp;
+	(void)state;
+
+	snprintf(body, sizeof(body),
+		 "d=$(dirname \"$0\")\n"
+		 "printf '[%%s]' \"$@\" >\"$d/args\"\n"
+		 "cat \"$3\" >\"$d/script\"\n"
+		 "case \"$*\" in\n"
+		 "*FAILS*) printf 'Channel program execution failed:\\n[string \"channel "
+		 "program\"]:40: zferry-batch: 2 failed: p/a@FAILS (errno 16), p/b@x (errno 16)\\n'"
+		 " >&2; exit 1 ;;\n"
+		 "*NORUN*) printf 'Channel program execution failed:\\n[string \"channel "
+		 "program\"]:9: attempt to call a nil value (field '\"'\"'bookmark'\"'\"')\\n'"
+		 " >&2; exit 1 ;;\n"
+		 "esac\n");
+	fake_zfs(&f, body);
+	assert_int_equal(zf_zfs_batch(ops, ELEMENTSOF(ops), &err), 0);
+	fake_args(&f, args, sizeof(args));
+	assert_true(startswith(args, "[program][p][/proc/"));
+	assert_non_null(strstr(args, "][b][p/we ird.x:y@s 1][p/we ird.x:y#zferry_cursor_g01]"
+				     "[d][p/we ird.x:y@old snap][g][d][p@end]"));
+	snprintf(path, sizeof(path), "%s/script", f.dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(script, 1, sizeof(script) - 1, fp);
+	script[n] = '\0';
+	fclose(fp);
+	assert_int_equal(unlink(path), 0);
+	assert_non_null(strstr(script, "argv"));
+	assert_null(strstr(script, "we ird"));
+	assert_null(strstr(script, "p@end"));
+
+	/* ran, two failed: their count, and the names in the message */
+	const struct zf_zfs_batch_op fails[] = {
+		{ ZF_ZFS_BATCH_GROUP, NULL, NULL },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/a@FAILS" },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/b@x" },
+	};
+	assert_int_equal(zf_zfs_batch(fails, ELEMENTSOF(fails), &err), 2);
+	assert_non_null(strstr(err.msg, "p/a@FAILS (errno 16)"));
+	fake_args(&f, args, sizeof(args));
+	unlink(path);
+
+	/* did not run (a zfs without zfs.sync.bookmark): < 0, the caller falls back */
+	const struct zf_zfs_batch_op norun[] = {
+		{ ZF_ZFS_BATCH_BOOKMARK, "p/a@NORUN", "p/a#c" },
+	};
+	zf_err_clear(&err);
+	assert_true(zf_zfs_batch(norun, ELEMENTSOF(norun), &err) < 0);
+	assert_non_null(strstr(err.msg, "nil value"));
+	fake_args(&f, args, sizeof(args));
+	unlink(path);
+
+	/* refused before zfs runs: another pool, a filesystem, a bad character */
+	const struct zf_zfs_batch_op pools[] = {
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/a@x" },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "q/a@x" },
+	};
+	const struct zf_zfs_batch_op prefix[] = {
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/a@x" },
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "pp/a@x" },
+	};
+	const struct zf_zfs_batch_op quote[] = {
+		{ ZF_ZFS_BATCH_DESTROY, NULL, "p/a@x\") zfs.sync.destroy(\"p" },
+	};
+	zf_err_clear(&err);
+	assert_int_equal(zf_zfs_batch(pools, ELEMENTSOF(pools), &err), -EINVAL);
+	zf_err_clear(&err);
+	assert_int_equal(zf_zfs_batch(prefix, ELEMENTSOF(prefix), &err), -EINVAL);
+	zf_err_clear(&err);
+	assert_true(zf_zfs_batch(bad, ELEMENTSOF(bad), &err) < 0);
+	zf_err_clear(&err);
+	assert_true(zf_zfs_batch(quote, ELEMENTSOF(quote), &err) < 0);
+	snprintf(path, sizeof(path), "%s/args", f.dir);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(zf_zfs_batch(NULL, 0, &err), 0);
+	fake_zfs_remove(&f);
+}
+
+/* A large batch splits into several programs, between groups only. */
+static void test_zfs_batch_split(void **state)
+{
+	enum { GROUPS = 600, PER = 8 };
+	struct zf_zfs_batch_op *ops = calloc(GROUPS * (PER + 1), sizeof(*ops));
+	char **names = calloc(GROUPS * PER, sizeof(char *));
+	struct zf_err err = ZF_ERR_INIT;
+	struct fake f;
+	char path[128], line[256];
+	size_t k = 0, runs = 0, words = 0;
+	FILE *fp;
+	(void)state;
+
+	assert_non_null(ops);
+	assert_non_null(names);
+	for (size_t g = 0; g < GROUPS; g++) {
+		ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_GROUP, NULL, NULL };
+		for (size_t j = 0; j < PER; j++) {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "pool/some/long/filesystem name %04zu@zferry_t1_"
+				 "2026-12-07T12:00:%02zu", g, j);
+			names[g * PER + j] = strdup(buf);
+			ops[k++] = (struct zf_zfs_batch_op){ ZF_ZFS_BATCH_DESTROY, NULL,
+							     names[g * PER + j] };
+		}
+	}
+	/* each run: one line of its op words after pool and script; a run must open with g */
+	fake_zfs(&f, "d=$(dirname \"$0\"); shift 3; echo \"$1 $#\" >>\"$d/runs\"");
+	assert_int_equal(zf_zfs_batch(ops, k, &err), 0);
+	snprintf(path, sizeof(path), "%s/runs", f.dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		size_t w = 0;
+		assert_true(startswith(line, "g "));
+		assert_int_equal(sscanf(line + 2, "%zu", &w), 1);
+		words += w;
+		runs++;
+	}
+	fclose(fp);
+	assert_int_equal(unlink(path), 0);
+	assert_true(runs > 1);
+	assert_int_equal(words, GROUPS * (1 + 2 * PER));
+	fake_zfs_remove(&f);
+	for (size_t i = 0; i < GROUPS * PER; i++)
+		free(names[i]);
+	free(names);
+	free(ops);
+}
+
 static void test_classify(void **state)
 {
 	static const struct { const char *text; int code; } cases[] = {
@@ -853,6 +1002,8 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_zfs_locale),
 		cmocka_unit_test(test_zfs_get),
+		cmocka_unit_test(test_zfs_batch),
+		cmocka_unit_test(test_zfs_batch_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
