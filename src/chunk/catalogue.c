@@ -508,16 +508,8 @@ static int mkdir_durable(const char *path, struct zf_err *err)
 {
 	struct stat st;
 
-	if (mkdir(path, 0755) == 0) {
-		const char *slash = strrchr(path, '/');
-		_cleanup_free_ char *parent = slash ? zf_xstrndup(path, (size_t)(slash - path) + 1)
-						    : zf_xstrdup(".");
-		_cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd < 0 || fsync(fd) < 0)
-			return zf_err_set(err, -errno, "cannot sync directory '%s': %m", parent);
-		return 0;
-	}
+	if (mkdir(path, 0755) == 0)
+		return zf_sync_parent_dir(path, err);
 	if (errno != EEXIST)
 		return zf_err_set(err, -errno, "cannot create directory '%s': %m", path);
 	if (lstat(path, &st) < 0)

@@ -48,8 +48,7 @@ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path, struct zf_er
 	}
 }
 
-/* The rename itself is durable only once the directory is synced. */
-static int sync_dir(const char *path, struct zf_err *err)
+int zf_sync_parent_dir(const char *path, struct zf_err *err)
 {
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *dir = slash ? zf_xstrndup(path, (size_t)(slash - path) + 1)
@@ -86,7 +85,7 @@ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, s
 				f->tmp = (free(f->tmp), NULL);
 				/* a new link, like a rename, lasts only once its directory is synced */
 				if (!existed && sync)
-					return sync_dir(f->path, err);
+					return zf_sync_parent_dir(f->path, err);
 				return existed;
 			}
 		}
@@ -97,7 +96,7 @@ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, s
 		return zf_err_set(err, -errno, "cannot rename '%s' to '%s': %m", f->tmp, f->path);
 	f->tmp = (free(f->tmp), NULL);
 	if (sync)
-		return sync_dir(f->path, err);
+		return zf_sync_parent_dir(f->path, err);
 	return 0;
 }
 

@@ -31,6 +31,11 @@ _must_check_ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path,
 _must_check_ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace,
 				       struct zf_err *err);
 void zf_atomic_file_release(struct zf_atomic_file *f);
+/*
+ * Syncs the directory that holds path, which makes a rename, link or mkdir
+ * of path durable: its name lives there.
+ */
+_must_check_ int zf_sync_parent_dir(const char *path, struct zf_err *err);
 static inline void zf_atomic_file_releasep(struct zf_atomic_file *f)
 {
 	zf_atomic_file_release(f);
