@@ -576,7 +576,7 @@ static int rpc_send_stream(struct zf_endpoint *ep, const char *target, const str
 	t0 = zf_now_sec();
 	r = zf_write_full(st.fd, head->data, head->len);
 	if (r >= 0)
-		r = zf_copy_stream(STDIN_FILENO, st.fd, &total);
+		r = zf_copy_stream(STDIN_FILENO, st.fd, &total, NULL);
 	if (r < 0) {
 		zf_err_set(err, r, "cannot move stdin to the stream: %s", strerror(-r));
 		ep->ops->stream_kill(ep, &st);

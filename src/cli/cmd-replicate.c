@@ -135,7 +135,7 @@ enum {
 	OPT_DECRYPT, OPT_MOUNT, OPT_NO_RESUME, OPT_DRY_RUN, OPT_JSON, OPT_PROGRESS,
 	OPT_NO_PROGRESS, OPT_NO_INTERMEDIATES, OPT_TARGET_ID, OPT_TLS_CA, OPT_TLS_CERT,
 	OPT_TLS_KEY, OPT_TLS_SERVER_NAME, OPT_TLS_CRL, OPT_SSH_OPTION, OPT_REMOTE_ZFERRY, OPT_TIMEOUT,
-	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT, OPT_ACCEPT_PROP,
+	OPT_RETRIES, OPT_DATA_CHANNEL, OPT_DATA_CHANNEL_ENCRYPT, OPT_ACCEPT_PROP, OPT_BWLIMIT,
 };
 
 static const struct option opts[] = {
@@ -172,6 +172,7 @@ static const struct option opts[] = {
 	{ "remote-zferry", required_argument, NULL, OPT_REMOTE_ZFERRY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 	{ "data-channel", required_argument, NULL, OPT_DATA_CHANNEL },
 	{ "data-channel-encrypt", no_argument, NULL, OPT_DATA_CHANNEL_ENCRYPT },
 	{ "accept-prop", required_argument, NULL, OPT_ACCEPT_PROP },
@@ -280,6 +281,12 @@ static int parse_options(int argc, char **argv, struct args *a)
 			a->o.retries = (unsigned)v;
 			break;
 		}
+		case OPT_BWLIMIT:
+			if (zf_parse_bwlimit(optarg, &a->o.bwlimit) < 0)
+				return zf_usage_error("replicate", "--bwlimit takes bytes per second "
+						      "with K, M, G or T (1024s), at least 64K, "
+						      "or 0 for none, not '%s'", optarg);
+			break;
 		case OPT_DATA_CHANNEL:
 			free(a->data_addr);
 			a->data_addr = NULL;

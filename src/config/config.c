@@ -1234,6 +1234,19 @@ static int jk_retries(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 	return r;
 }
 
+static int jk_bwlimit(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
+{
+	const char *s;
+	int r = scalar(p, v, "bwlimit", &s);
+
+	if (r < 0)
+		return r;
+	if (zf_parse_bwlimit(s, &c->j->bwlimit) < 0)
+		return fail(p, v, "bwlimit takes bytes per second with K, M, G or T (1024s), "
+			    "at least 64K, or 0 for none, not '%s'", s);
+	return 0;
+}
+
 static int jk_timeout(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 {
 	return integer(p, v, "timeout", "seconds", 1, 86400, &c->j->timeout_s);
@@ -1389,6 +1402,7 @@ static const struct job_key job_keys[] = {
 	{ "exclude", T_SNAP | T_REPL, jk_exclude, NO_BOOL },
 	{ "concurrency", T_REPL, jk_concurrency, NO_BOOL },
 	{ "retries", T_REPL, jk_retries, NO_BOOL },
+	{ "bwlimit", T_REPL, jk_bwlimit, NO_BOOL },
 	{ "intermediates", T_REPL, NULL, JOB_BOOL(intermediates) },
 	{ "raw", T_REPL, jk_raw, NO_BOOL },
 	{ "compressed", T_REPL, NULL, JOB_BOOL(compressed) },

@@ -162,8 +162,8 @@ enum zf_config_raw { ZF_CONFIG_RAW_AUTO = 0, ZF_CONFIG_RAW_ALWAYS, ZF_CONFIG_RAW
  *   source   filesystems, clients
  *
  * Replication keys (those of `zferry replicate`): recursive, exclude,
- * concurrency, retries, intermediates, raw, compressed, large_block, embed,
- * props, set_props, exclude_props, accept_props, force_rollback,
+ * concurrency, retries, bwlimit, intermediates, raw, compressed, large_block,
+ * embed, props, set_props, exclude_props, accept_props, force_rollback,
  * rename_diverged, readonly, mount, resume, target_id, tls{ca,cert,key,
  * server_name,crl}, ssh_options, remote_zferry, timeout, data_channel,
  * data_channel_encrypt.
@@ -198,6 +198,7 @@ struct zf_config_job {
 	/* replication (push, pull) */
 	unsigned concurrency;           /* 0: replicate's default */
 	unsigned retries;               /* default 3 */
+	uint64_t bwlimit;               /* bytes per second; 0: none */
 	bool intermediates;             /* default true */
 	enum zf_config_raw raw;
 	bool compressed, large_block, embed, props;     /* default true, true, true, false */

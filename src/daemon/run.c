@@ -279,6 +279,7 @@ static void replicate_opts(struct run *r, struct zf_replicate_opts *o)
 		.no_resume = !job->resume,
 		.cursor_id = job->target_id,
 		.retries = job->retries,
+		.bwlimit = job->bwlimit,
 		.src_name = job->source, .dst_name = job->target,
 		.progress = progress, .userdata = r,
 	};

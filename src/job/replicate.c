@@ -89,6 +89,7 @@ struct ctx {
 	pthread_cond_t cond;
 	bool stop_progress;
 	struct slot slots[JOBS_MAX];
+	struct zf_rate rate;            /* opts' bwlimit, shared by all transfers */
 };
 
 /* root + "/" + rel, or root for "". */
@@ -437,7 +438,7 @@ static int copy_to_recv(struct ctx *c, const char *target, uint64_t estimate, in
 	if (sl)
 		__atomic_store_n(&sl->bytes, head->len, __ATOMIC_RELAXED);
 	if (r >= 0)
-		r = zf_copy_stream(in, out, sl ? &sl->bytes : &counter);
+		r = zf_copy_stream(in, out, sl ? &sl->bytes : &counter, &c->rate);
 	*bytes = sl ? __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) : counter;
 	slot_put(c, sl);
 	return r;
@@ -1822,6 +1823,7 @@ int zf_replicate(struct zf_endpoint *src, const char *src_root, struct zf_endpoi
 		.res = ret,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
+		.rate = ZF_RATE_INIT(o->bwlimit),
 	};
 	int r;
 

@@ -63,6 +63,12 @@ struct zf_replicate_opts {
 	unsigned retries;
 	unsigned retry_delay_ms;
 	/*
+	 * Bytes per second all of the run's transfers share, counted as the
+	 * stream passes through this process (0: no limit).  Only the stream
+	 * is limited, not listing, holds or bookmarks.
+	 */
+	uint64_t bwlimit;
+	/*
 	 * The ends as the user named them ("host:pool/fs"), for the lock that
 	 * keeps two runs of one replication apart; NULL: the roots.
 	 */

@@ -153,15 +153,49 @@ int zf_read_all(int fd, struct zf_buf *b, size_t max)
 }
 
 #define COPY_CHUNK ((size_t)ZF_STREAM_PIPE_SIZE)
+/* what a limited copy moves at once: about an eighth of a second's worth */
+#define RATE_CHUNK_MIN ((size_t)64 << 10)
 
-static int copy_rw(int in, int out, uint64_t *counter)
+void zf_rate_take(struct zf_rate *r, size_t n)
 {
-	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
+	double now, start;
+
+	if (!r || !r->bps)
+		return;
+	now = zf_now_sec();
+	pthread_mutex_lock(&r->lock);
+	/* a quarter of a second of credit at most, so a pause does not turn into a burst */
+	if (r->next < now - 0.25)
+		r->next = now - 0.25;
+	start = r->next;
+	r->next += (double)n / (double)r->bps;
+	pthread_mutex_unlock(&r->lock);
+	/* these n bytes went early: wait until the time they are due */
+	double wait = start + (double)n / (double)r->bps - now;
+	if (wait > 0) {
+		struct timespec ts = { .tv_sec = (time_t)wait,
+				       .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static size_t copy_chunk(const struct zf_rate *rate)
+{
+	if (!rate || !rate->bps || rate->bps / 8 >= COPY_CHUNK)
+		return COPY_CHUNK;
+	return rate->bps / 8 > RATE_CHUNK_MIN ? (size_t)(rate->bps / 8) : RATE_CHUNK_MIN;
+}
+
+static int copy_rw(int in, int out, uint64_t *counter, struct zf_rate *rate)
+{
+	size_t chunk = copy_chunk(rate);
+	_cleanup_free_ char *buf = malloc(chunk);
 
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t n = read_once(in, buf, COPY_CHUNK);
+		ssize_t n = read_once(in, buf, chunk);
 		if (n <= 0)
 			return (int)n;
 		int r = zf_write_full(out, buf, (size_t)n);
@@ -169,6 +203,7 @@ static int copy_rw(int in, int out, uint64_t *counter)
 			return r;
 		if (counter)
 			__atomic_add_fetch(counter, (uint64_t)n, __ATOMIC_RELAXED);
+		zf_rate_take(rate, (size_t)n);
 	}
 }
 
@@ -180,14 +215,16 @@ int zf_stream_pipe(int p[2])
 	return 0;
 }
 
-int zf_copy_stream(int in, int out, uint64_t *counter)
+int zf_copy_stream(int in, int out, uint64_t *counter, struct zf_rate *rate)
 {
+	size_t chunk = copy_chunk(rate);
+
 	/* bigger pipes mean fewer wake-ups; a failure here only costs speed */
 	(void)fcntl(in, F_SETPIPE_SZ, (int)COPY_CHUNK);
 	(void)fcntl(out, F_SETPIPE_SZ, (int)COPY_CHUNK);
 
 	for (;;) {
-		ssize_t n = splice(in, NULL, out, NULL, COPY_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+		ssize_t n = splice(in, NULL, out, NULL, chunk, SPLICE_F_MOVE | SPLICE_F_MORE);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -201,13 +238,14 @@ int zf_copy_stream(int in, int out, uint64_t *counter)
 				continue;
 			}
 			if (errno == EINVAL || errno == ENOSYS)
-				return copy_rw(in, out, counter);       /* not two pipes */
+				return copy_rw(in, out, counter, rate); /* not two pipes */
 			return -errno;
 		}
 		if (n == 0)
 			return 0;
 		if (counter)
 			__atomic_add_fetch(counter, (uint64_t)n, __ATOMIC_RELAXED);
+		zf_rate_take(rate, (size_t)n);
 	}
 }
 

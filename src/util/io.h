@@ -1,11 +1,13 @@
 /* src/util/io.h — the only place that calls read(2)/write(2) directly */
 #pragma once
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "util/macro.h"
 
 struct zf_buf;
+struct zf_rate;
 struct iovec;
 
 /*
@@ -46,10 +48,26 @@ _must_check_ int zf_stream_pipe(int p[2]);
  * Moves everything from in to out until EOF on in: splice(2) when both are
  * pipes (no copy through user space), read/write otherwise.  *counter (may
  * be NULL) grows as bytes go through, atomically, so another thread can
- * show progress.  Returns 0 at EOF, or -errno: -EPIPE when out's reader went
- * away.  Either way *counter says how far it got.
+ * show progress; rate (may be NULL) limits how fast.  Returns 0 at EOF,
+ * or -errno: -EPIPE when out's reader went away.  Either way *counter says
+ * how far it got.
  */
-_must_check_ int zf_copy_stream(int in, int out, uint64_t *counter);
+_must_check_ int zf_copy_stream(int in, int out, uint64_t *counter, struct zf_rate *rate);
+
+/*
+ * A limit on bytes per second that the copies of one run share: each copy
+ * takes its bytes from it after moving them, and waits as long as they
+ * would have taken at the rate.  Unused time is not saved up beyond a
+ * moment, so a transfer that starts after a pause does not burst.
+ */
+struct zf_rate {
+	pthread_mutex_t lock;
+	uint64_t bps;                   /* 0: no limit */
+	double next;                    /* zf_now_sec() when the next byte may go */
+};
+#define ZF_RATE_INIT(b) { .lock = PTHREAD_MUTEX_INITIALIZER, .bps = (b) }
+/* Waits until n more bytes are within r's rate; nothing when r is NULL or unlimited. */
+void zf_rate_take(struct zf_rate *r, size_t n);
 /* Sets or clears O_NONBLOCK / FD_CLOEXEC. */
 int zf_fd_nonblock(int fd, int on);
 int zf_fd_cloexec(int fd, int on);

@@ -85,3 +85,16 @@ int zf_parse_size(const char *s, uint64_t *ret)
 	*ret = v << shift;
 	return 0;
 }
+
+int zf_parse_bwlimit(const char *s, uint64_t *ret)
+{
+	uint64_t v;
+	int r = zf_parse_size(s, &v);
+
+	if (r < 0)
+		return r;
+	if (v && v < ZF_BWLIMIT_MIN)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}

@@ -24,3 +24,10 @@ _must_check_ int zf_parse_u64_lenient(const char *s, uint64_t max, uint64_t *ret
 _must_check_ int zf_parse_port(const char *s, size_t n, uint16_t *ret);
 /* A byte count: digits, then at most one of K M G T (either case), powers of 1024. */
 _must_check_ int zf_parse_size(const char *s, uint64_t *ret);
+/*
+ * A bandwidth limit in bytes per second, as zf_parse_size() reads it: 0
+ * (none) or from ZF_BWLIMIT_MIN, below which the limit's sleeps would
+ * be all a transfer does; -ERANGE outside.
+ */
+#define ZF_BWLIMIT_MIN ((uint64_t)64 << 10)
+_must_check_ int zf_parse_bwlimit(const char *s, uint64_t *ret);

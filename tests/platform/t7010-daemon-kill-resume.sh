@@ -3,13 +3,14 @@
 #   cancelled with `zferry signal reset`, leave the transfer resumable; the
 #   next run resumes it and the target ends equal to the source
 # STRATEGY:
-#  1. A push job (local target zs2/copy, schedule 1h) woken up to send
-#     192 MiB; once zfs recv has read 8 MiB the daemon is killed with -9.  Its
-#     run and the zfs processes end with it (no orphan goes on); the target
-#     holds a resume token.
+#  1. A push job (local target zs2/copy, schedule 1h, bwlimit 8M, so that
+#     the transfer lasts seconds on any machine) woken up to send 64 MiB; once
+#     zfs recv has read 8 MiB the daemon is killed with -9.  Its run and the
+#     zfs processes end with it (no orphan goes on); the target holds a
+#     resume token.
 #  2. A new daemon: the run resumes, the target matches the source (content,
 #     guid), no token left, status says ok.
-#  3. Another 128 MiB; `zferry signal reset push` mid-transfer: the run ends
+#  3. Another 64 MiB; `zferry signal reset push` mid-transfer: the run ends
 #     "cancelled", a token is left, the next run resumes it.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/remote-lib.sh"
@@ -31,6 +32,7 @@ jobs:
     source: zs1/a
     target: zs2/copy
     schedule: 1h
+    bwlimit: 8M
 CFG
 log_must "$ZFERRY" config check -q -c "$TEST_TMP/d.yml"
 

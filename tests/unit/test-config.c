@@ -377,6 +377,7 @@ static const char jobs_good[] =
 	"    exclude: [\"^tank/home/scratch\"]\n"
 	"    concurrency: 4\n"
 	"    retries: 0\n"
+	"    bwlimit: 20M\n"
 	"    intermediates: false\n"
 	"    raw: always\n"
 	"    compressed: false\n"
@@ -474,6 +475,7 @@ static void test_jobs_good(void **state)
 	assert_string_equal(j->keep_receiver, "grid:24x1h | 30x1d");
 	assert_int_equal(j->concurrency, 4);
 	assert_int_equal(j->retries, 0);
+	assert_true(j->bwlimit == 20u << 20);
 	assert_false(j->intermediates);
 	assert_int_equal(j->raw, ZF_CONFIG_RAW_ALWAYS);
 	assert_false(j->compressed || j->large_block || j->embed);
@@ -522,14 +524,14 @@ static void test_jobs_good(void **state)
 	assert_int_equal(c->serve.n_clients, 3);
 	cl = zf_config_find_client(c, "tls:reader");
 	assert_ptr_equal(cl, &c->serve.clients[0]);
-	assert_int_equal(cl->line, 71);
+	assert_int_equal(cl->line, 72);
 	assert_int_equal(cl->read.n, 2);
 	assert_string_equal(cl->read.v[0], "tank/public");
 	assert_string_equal(cl->read.v[1], "tank/share");
 	assert_int_equal(cl->origins.n, 2);
 	cl = zf_config_find_client(c, "tls:laptop");
 	assert_ptr_equal(cl, &c->serve.clients[1]);
-	assert_int_equal(cl->line, 57);
+	assert_int_equal(cl->line, 58);
 	assert_int_equal(cl->write.n, 1);
 	assert_string_equal(cl->write.v[0], "backup/clients/laptop");
 	assert_int_equal(cl->append.n, 1);
@@ -572,6 +574,7 @@ static void test_jobs_defaults(void **state)
 		assert_false(j->props || j->mount || j->force_rollback || j->rename_diverged);
 		assert_true(j->readonly && j->resume);
 		assert_int_equal(j->retries, 3);
+		assert_true(j->bwlimit == 0);
 		assert_int_equal(j->concurrency, 0);
 		assert_int_equal(j->timeout_s, 0);
 		assert_int_equal(j->raw, ZF_CONFIG_RAW_AUTO);
@@ -676,6 +679,10 @@ static const struct {
 	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, "
 	  "concurrency: 65}\n",
 	  "j.yml:2:78: concurrency must be a number from 1 to 64, not '65'" },
+	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, "
+	  "bwlimit: 1K}\n",
+	  "j.yml:2:74: bwlimit takes bytes per second with K, M, G or T (1024s), at least 64K, "
+	  "or 0 for none, not '1K'" },
 	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, "
 	  "data_channel: \"tcp://h\"}\n",
 	  "j.yml:2:79: data_channel 'tcp://h': no :PORT" },

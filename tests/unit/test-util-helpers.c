@@ -224,6 +224,18 @@ static void test_num_size(void **state)
 			      "4Ki" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(zf_parse_size(bad[i], &v), -EINVAL);
+
+	/* a bandwidth limit: 0 or at least 64K */
+	assert_int_equal(zf_parse_bwlimit("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(zf_parse_bwlimit("64K", &v), 0);
+	assert_int_equal(v, 64 << 10);
+	assert_int_equal(zf_parse_bwlimit("20M", &v), 0);
+	assert_int_equal(v, 20 << 20);
+	assert_int_equal(zf_parse_bwlimit("65535", &v), -ERANGE);
+	assert_int_equal(zf_parse_bwlimit("1K", &v), -ERANGE);
+	assert_int_equal(zf_parse_bwlimit("-1", &v), -EINVAL);
+	assert_int_equal(zf_parse_bwlimit("1MB/s", &v), -EINVAL);
 }
 
 static void test_hex(void **state)

@@ -267,7 +267,7 @@ static void test_copy_stream(void **state)
 		_exit(n == (3 << 20) && memcmp(big, back, 3 << 20) == 0 ? 0 : 1);
 	}
 	close(b[0]);
-	assert_int_equal(zf_copy_stream(a[0], b[1], &counter), 0);
+	assert_int_equal(zf_copy_stream(a[0], b[1], &counter, NULL), 0);
 	close(a[0]);
 	close(b[1]);
 	assert_int_equal(counter, 3 << 20);
@@ -283,11 +283,58 @@ static void test_copy_stream(void **state)
 	close(b[0]);
 	signal(SIGPIPE, SIG_IGN);
 	counter = 0;
-	assert_int_equal(zf_copy_stream(fd, b[1], &counter), -EPIPE);
+	assert_int_equal(zf_copy_stream(fd, b[1], &counter, NULL), -EPIPE);
 	close(fd);
 	close(b[1]);
 	free(big);
 	free(back);
+}
+
+/* copies n bytes of a child's writing through rate; the seconds it took */
+static double copy_limited(size_t n, struct zf_rate *rate)
+{
+	int a[2], out, st;
+	uint64_t counter = 0;
+	double t0;
+
+	assert_int_equal(pipe(a), 0);
+	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(out >= 0);
+	pid_t writer = fork();
+	if (writer == 0) {
+		char *buf = calloc(1, n);
+		close(a[0]);
+		_exit(buf && zf_write_full(a[1], buf, n) == 0 ? 0 : 1);
+	}
+	close(a[1]);
+	t0 = zf_now_sec();
+	assert_int_equal(zf_copy_stream(a[0], out, &counter, rate), 0);
+	double took = zf_now_sec() - t0;
+	assert_int_equal(counter, n);
+	close(a[0]);
+	close(out);
+	waitpid(writer, &st, 0);
+	assert_int_equal(st, 0);
+	return took;
+}
+
+/*
+ * A limited copy moves no faster than its rate, less a quarter second of
+ * credit; two copies after each other share it, the second starting
+ * where the first left off.
+ */
+static void test_copy_stream_rate(void **state)
+{
+	struct zf_rate rate = ZF_RATE_INIT(1 << 20);
+	(void)state;
+
+	double one = copy_limited(1 << 20, &rate);
+	assert_true(one >= 0.7);
+	double two = copy_limited(512 << 10, &rate) + copy_limited(512 << 10, &rate);
+	assert_true(two >= 0.95);
+	/* no limit: the same bytes go at once */
+	struct zf_rate none = ZF_RATE_INIT(0);
+	assert_true(copy_limited(1 << 20, &none) < one);
 }
 
 static void test_alloc_grow(void **state)
@@ -324,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_proc_pipes),
 		cmocka_unit_test(test_proc_release_kills),
 		cmocka_unit_test(test_copy_stream),
+		cmocka_unit_test(test_copy_stream_rate),
 		cmocka_unit_test(test_alloc_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
