@@ -17,7 +17,10 @@
 
 #define SECRET "fuzz-secret-key-0123456789"
 
-/* set when the input itself holds the secret: then outputs may echo it */
+/*
+ * set when the input itself holds the secret in any case: then outputs may
+ * echo it (a header name that holds it comes back lower-cased)
+ */
 static bool secret_in_input;
 
 static bool leaks(const char *s)
@@ -53,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 4096)
 		return 0;
 	s = zf_xstrndup((const char *)data, size);
-	secret_in_input = strstr(s, SECRET) != NULL;
+	secret_in_input = strcasestr(s, SECRET) != NULL;
 	for (p = s; n < 7; n++) {
 		field[n] = p;
 		p = strchr(p, '\n');
