@@ -211,8 +211,9 @@ static int parse_options(int argc, char **argv, struct args *a)
 		case 'r': a->o.recursive = true; break;
 		case 'j': {
 			uint64_t v;
-			if (zf_parse_u64_lenient(optarg, 8, &v) < 0 || v < 1)
-				return zf_usage_error("replicate", "--jobs takes 1 to 8, not '%s'", optarg);
+			if (zf_parse_u64_lenient(optarg, ZF_REPLICATE_JOBS_MAX, &v) < 0 || v < 1)
+				return zf_usage_error("replicate", "--jobs takes 1 to %d, not '%s'",
+						      ZF_REPLICATE_JOBS_MAX, optarg);
 			a->o.jobs = (unsigned)v;
 			break;
 		}

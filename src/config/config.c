@@ -17,6 +17,7 @@
 #include <yaml.h>
 #include "config/config.h"
 #include "log/log.h"
+#include "plan/replication.h"
 #include "plan/retention.h"
 #include "plan/schedule.h"
 #include "transport/datachan.h"
@@ -1220,7 +1221,7 @@ static int jk_raw(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 
 static int jk_concurrency(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 {
-	int val, r = integer(p, v, "concurrency", "a number", 1, 64, &val);
+	int val, r = integer(p, v, "concurrency", "a number", 1, ZF_REPLICATE_JOBS_MAX, &val);
 
 	c->j->concurrency = r < 0 ? c->j->concurrency : (unsigned)val;
 	return r;

@@ -26,7 +26,7 @@
 #include "util/banned.h"
 
 #define HOLD_TAG "zferry_replicate"
-#define JOBS_MAX 8
+#define JOBS_MAX ZF_REPLICATE_JOBS_MAX
 
 /* One transfer in progress, for the progress reporter. */
 struct slot {

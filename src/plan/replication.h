@@ -7,6 +7,9 @@
 #include "util/macro.h"
 #include "util/strv.h"
 
+/* The most transfers one replication runs in parallel (--jobs, a job's concurrency). */
+#define ZF_REPLICATE_JOBS_MAX 8
+
 struct zf_err;
 
 /*

@@ -677,8 +677,8 @@ static const struct {
 	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, raw: maybe}\n",
 	  "j.yml:2:70: raw must be auto, always or never, not 'maybe'" },
 	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, "
-	  "concurrency: 65}\n",
-	  "j.yml:2:78: concurrency must be a number from 1 to 64, not '65'" },
+	  "concurrency: 9}\n",
+	  "j.yml:2:78: concurrency must be a number from 1 to 8, not '9'" },
 	{ "jobs:\n- {name: a, type: push, source: t, target: \"h:x\", interval: 1h, "
 	  "bwlimit: 1K}\n",
 	  "j.yml:2:74: bwlimit takes bytes per second with K, M, G or T (1024s), at least 64K, "
