@@ -34,6 +34,8 @@ _pools=()
 TEST_TMP=$(mktemp -d "/tmp/$TEST_NAME.XXXXXX")
 
 log_note() { printf '%s\n' "NOTE: $*"; }
+# log_time WHAT: a note with the seconds since the test began, to find slow steps
+log_time() { printf '%s\n' "NOTE: $* (at ${SECONDS}s)"; }
 
 log_fail()
 {
