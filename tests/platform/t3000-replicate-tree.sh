@@ -20,8 +20,13 @@ for top in "home" "data v1.0" "srv:web"; do
 	done
 	fss+=("$top/h i")
 done
-for fs in "${fss[@]}"; do
-	log_must zfs create -p "zs1/src/$fs"
+# level by level, each level's at once: their zfs creates share txgs
+log_must zfs create zs1/src
+for depth in 0 1 2; do
+	for fs in "${fss[@]}"; do
+		slashes=${fs//[^\/]/}
+		[ ${#slashes} != "$depth" ] || printf '%s\0' "zs1/src/$fs"
+	done | xargs -0 -r -P 8 -n 1 zfs create || log_fail "cannot create the filesystems of depth $depth"
 done
 n=$(zfs list -H -o name -r zs1/src | wc -l)
 [ "$n" -ge 20 ] || log_fail "only $n filesystems"
