@@ -4,7 +4,7 @@
 #   encrypted; strangers on its port are turned away
 # STRATEGY:
 #  1. Private sshd with a forced `zferry serve --stdio` command.
-#  2. Push and pull 32 MiB with --data-channel tcp://127.0.0.1:PORT, plain and
+#  2. Push and pull 8 MiB with --data-channel tcp://127.0.0.1:PORT, plain and
 #     with --data-channel-encrypt; compare guids and contents.
 #  3. While a transfer waits for its data connection, a stranger keeps
 #     connecting to the port and sending garbage: the transfer still succeeds,
@@ -20,7 +20,8 @@ pool_create zs2 512M
 sshd_start
 log_must zfs create -o compression=off -p zs1/src/data
 log_must zfs create -p zs2/in
-log_must dd if=/dev/urandom of=/mnt/zs1/src/data/f bs=1M count=32 status=none
+# 8 MiB: still at least 32 encrypted records (256 KiB at most) each way
+log_must dd if=/dev/urandom of=/mnt/zs1/src/data/f bs=1M count=8 status=none
 
 dport=$((20000 + RANDOM % 20000))
 write_cfg()	# FILE PORTS
