@@ -4,13 +4,13 @@
 #   next run resumes it and the target ends equal to the source
 # STRATEGY:
 #  1. A push job (local target zs2/copy, schedule 1h, bwlimit 8M, so that
-#     the transfer lasts seconds on any machine) woken up to send 64 MiB; once
+#     the transfer lasts seconds on any machine) woken up to send 32 MiB; once
 #     zfs recv has read 8 MiB the daemon is killed with -9.  Its run and the
 #     zfs processes end with it (no orphan goes on); the target holds a
 #     resume token.
 #  2. A new daemon: the run resumes, the target matches the source (content,
 #     guid), no token left, status says ok.
-#  3. Another 64 MiB; `zferry signal reset push` mid-transfer: the run ends
+#  3. Another 32 MiB; `zferry signal reset push` mid-transfer: the run ends
 #     "cancelled", a token is left, the next run resumes it.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/remote-lib.sh"
@@ -19,7 +19,7 @@
 pool_create zs1 1G
 pool_create zs2 1G
 log_must zfs create -o compression=off zs1/a
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=64 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big bs=1M count=32 status=none
 mkdir -p "$TEST_TMP/d"
 cat >"$TEST_TMP/d.yml" <<CFG
 daemon:
@@ -56,7 +56,7 @@ assert_eq "$(fs_checksum zs2/copy)" "$(fs_checksum zs1/a)" "content after resume
 log_must zfs unmount zs2/copy
 
 # ---- 3. reset mid-transfer ------------------------------------------------------------
-log_must dd if=/dev/urandom of=/mnt/zs1/a/big2 bs=1M count=64 status=none
+log_must dd if=/dev/urandom of=/mnt/zs1/a/big2 bs=1M count=32 status=none
 log_must dsignal d wakeup push
 for i in $(seq 1 3000); do
 	rpid=$(pgrep -f "^zfs recv .*zs2/copy\$" | head -n1)
