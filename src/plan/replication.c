@@ -42,7 +42,10 @@ static int cmp_txg(const void *a, const void *b)
 
 	if (x->createtxg != y->createtxg)
 		return x->createtxg < y->createtxg ? -1 : 1;
-	/* `zfs snapshot fs@a fs@b` takes both in one txg: any fixed order will do */
+	/*
+	 * a bookmark has its snapshot's createtxg (and zfs refuses two
+	 * snapshots of one filesystem in one call): any fixed order will do
+	 */
 	return strcmp(x->name, y->name);
 }
 
