@@ -225,6 +225,10 @@ expect 2 "put an IPv6 address in brackets" -- \
 expect 2 "bad DST: host in '-oProxyCommand=x:t' must not start with '-'" -- \
 	"$Z" replicate tank/x -oProxyCommand=x:t
 expect 2 "--timeout takes 1 to 86400" -- "$Z" replicate --timeout 0 tank/x tank/y
+expect 2 "--bwlimit takes bytes per second with K, M, G or T (1024s), at least 64K, or 0 for none, not '1K'" -- \
+	"$Z" replicate --bwlimit 1K tank/x tank/y
+expect 2 "--bwlimit takes bytes per second" -- "$Z" replicate --bwlimit 10MB/s tank/x tank/y
+expect 2 "--jobs takes 1 to 8, not '9'" -- "$Z" replicate --jobs 9 tank/x tank/y
 expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
 	"$Z" replicate --tls-server-name backup.example tank/x h:tank/y
 expect 2 "--tls-server-name and --tls-crl are for a tls:// SRC or DST" -- \
