@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/io.h"
 #include "util/banned.h"
 
 #define HTTP_TRIES 4            /* a request is sent at most this often */
@@ -174,14 +175,6 @@ static const char *tls_hint(const struct http_store *h, CURLcode rc)
 	}
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /*
  * One request with retries: the HTTP status, or <0 with a message naming
  * the chunk and the URL (never the credentials).  GET bodies land in out.
@@ -207,7 +200,7 @@ static int request(struct http_store *h, enum req what, const struct zf_chunk_id
 	c = handle_take(h);
 	for (attempt = 1; attempt <= tries; attempt++) {
 		if (attempt > 1)
-			sleep_ms(HTTP_BACKOFF_MS * (attempt - 1));
+			zf_sleep_ms((uint64_t)HTTP_BACKOFF_MS * (uint64_t)(attempt - 1));
 		curl_easy_reset(c);     /* keeps the connection and the caches */
 		errbuf[0] = '\0';
 		curl_easy_setopt(c, CURLOPT_URL, url);

@@ -247,9 +247,7 @@ static void retry_wait(const struct zf_replicate_opts *o, unsigned attempt, cons
 		ms = ZF_REPLICATE_RETRY_DELAY_MAX_MS;
 	log_warning("%s: %s; retrying in %.1f s (attempt %u of %u)", what, zf_err_msg(why),
 		    (double)ms / 1000, attempt, o->retries);
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	zf_sleep_ms(ms);
 }
 
 /* Lists one side; a DST root that does not exist yet is an empty side. */

@@ -153,12 +153,12 @@ int zf_read_all(int fd, struct zf_buf *b, size_t max)
 }
 
 #define COPY_CHUNK ((size_t)ZF_STREAM_PIPE_SIZE)
-/* what a limited copy moves at once: about an eighth of a second's worth */
+/* a limited copy moves an eighth of a second's worth at once, but not less than this */
 #define RATE_CHUNK_MIN ((size_t)64 << 10)
 
 void zf_rate_take(struct zf_rate *r, size_t n)
 {
-	double now, start;
+	double now, due;
 
 	if (!r || !r->bps)
 		return;
@@ -167,17 +167,12 @@ void zf_rate_take(struct zf_rate *r, size_t n)
 	/* a quarter of a second of credit at most, so a pause does not turn into a burst */
 	if (r->next < now - 0.25)
 		r->next = now - 0.25;
-	start = r->next;
 	r->next += (double)n / (double)r->bps;
+	due = r->next;
 	pthread_mutex_unlock(&r->lock);
-	/* these n bytes went early: wait until the time they are due */
-	double wait = start + (double)n / (double)r->bps - now;
-	if (wait > 0) {
-		struct timespec ts = { .tv_sec = (time_t)wait,
-				       .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-	}
+	/* these n bytes went early: wait until they are due, rounded up, never sooner */
+	if (due > now)
+		zf_sleep_ms((uint64_t)((due - now) * 1000) + 1);
 }
 
 static size_t copy_chunk(const struct zf_rate *rate)
@@ -281,6 +276,14 @@ double zf_now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void zf_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 int zf_fd_wait(int fd, short events, int timeout_ms)

@@ -76,6 +76,8 @@ int zf_fd_cloexec(int fd, int on);
 int64_t zf_now_ms(void);
 /* The same clock in seconds, for durations people read ("seconds":1.250). */
 double zf_now_sec(void);
+/* Sleeps ms milliseconds, the whole of them even when a signal interrupts. */
+void zf_sleep_ms(uint64_t ms);
 /*
  * Waits until fd is ready for events (POLLIN/POLLOUT) or timeout_ms passes
  * (-1: forever).  0 when ready (also on POLLHUP/POLLERR: the next read or
