@@ -26,7 +26,6 @@
 #include "util/banned.h"
 
 #define HOLD_TAG "zferry_replicate"
-#define JOBS_MAX ZF_REPLICATE_JOBS_MAX
 
 /* One transfer in progress, for the progress reporter. */
 struct slot {
@@ -88,7 +87,7 @@ struct ctx {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop_progress;
-	struct slot slots[JOBS_MAX];
+	struct slot slots[ZF_REPLICATE_JOBS_MAX];
 	struct zf_rate rate;            /* opts' bwlimit, shared by all transfers */
 };
 
@@ -374,7 +373,7 @@ static void release_stale_holds(struct ctx *c, const struct side *src)
 static struct slot *slot_get(struct ctx *c, const char *target, uint64_t estimate)
 {
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < JOBS_MAX; i++) {
+	for (size_t i = 0; i < ZF_REPLICATE_JOBS_MAX; i++) {
 		struct slot *s = &c->slots[i];
 		if (!s->active) {
 			snprintf(s->target, sizeof(s->target), "%s", target);
@@ -853,7 +852,7 @@ static void *worker(void *arg)
 static void *progress_thread(void *arg)
 {
 	struct ctx *c = arg;
-	struct zf_replicate_progress p[JOBS_MAX];
+	struct zf_replicate_progress p[ZF_REPLICATE_JOBS_MAX];
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop_progress) {
@@ -866,7 +865,7 @@ static void *progress_thread(void *arg)
 		if (c->stop_progress)
 			break;
 		double t = zf_now_sec();
-		for (size_t i = 0; i < JOBS_MAX; i++) {
+		for (size_t i = 0; i < ZF_REPLICATE_JOBS_MAX; i++) {
 			struct slot *s = &c->slots[i];
 			if (!s->active)
 				continue;
@@ -1536,7 +1535,7 @@ static void release_all(struct ctx *c)
 /* Workers (and the progress reporter) until every item is handed out and done. */
 static void run_workers(struct ctx *c, unsigned jobs)
 {
-	pthread_t threads[JOBS_MAX], prog;
+	pthread_t threads[ZF_REPLICATE_JOBS_MAX], prog;
 	bool have_prog = false;
 	unsigned started = 0;
 
@@ -1759,7 +1758,7 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	return 0;
 }
 
-/* Workers to start: the user's number, else one per processor; at most JOBS_MAX. */
+/* Workers to start: the user's number, else one per processor; at most ZF_REPLICATE_JOBS_MAX. */
 static unsigned jobs_count(const struct zf_replicate_opts *o)
 {
 	unsigned jobs = o->jobs;
@@ -1768,8 +1767,8 @@ static unsigned jobs_count(const struct zf_replicate_opts *o)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		jobs = n > 0 ? (unsigned)n : 1;
 	}
-	if (jobs > JOBS_MAX)
-		jobs = JOBS_MAX;
+	if (jobs > ZF_REPLICATE_JOBS_MAX)
+		jobs = ZF_REPLICATE_JOBS_MAX;
 	return jobs;
 }
 
