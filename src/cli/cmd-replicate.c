@@ -284,9 +284,8 @@ static int parse_options(int argc, char **argv, struct args *a)
 		}
 		case OPT_BWLIMIT:
 			if (zf_parse_bwlimit(optarg, &a->o.bwlimit) < 0)
-				return zf_usage_error("replicate", "--bwlimit takes bytes per second "
-						      "with K, M, G or T (1024s), at least 64K, "
-						      "or 0 for none, not '%s'", optarg);
+				return zf_usage_error("replicate", "--bwlimit takes "
+						      ZF_BWLIMIT_FORM ", not '%s'", optarg);
 			break;
 		case OPT_DATA_CHANNEL:
 			free(a->data_addr);

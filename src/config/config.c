@@ -1243,8 +1243,7 @@ static int jk_bwlimit(struct parser *p, struct job_ctx *c, const yaml_node_t *v)
 	if (r < 0)
 		return r;
 	if (zf_parse_bwlimit(s, &c->j->bwlimit) < 0)
-		return fail(p, v, "bwlimit takes bytes per second with K, M, G or T (1024s), "
-			    "at least 64K, or 0 for none, not '%s'", s);
+		return fail(p, v, "bwlimit takes " ZF_BWLIMIT_FORM ", not '%s'", s);
 	return 0;
 }
 

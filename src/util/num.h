@@ -30,4 +30,6 @@ _must_check_ int zf_parse_size(const char *s, uint64_t *ret);
  * be all a transfer does; -ERANGE outside.
  */
 #define ZF_BWLIMIT_MIN ((uint64_t)64 << 10)
+/* what an option or key that takes one says it wants */
+#define ZF_BWLIMIT_FORM "bytes per second with K, M, G or T (1024s), at least 64K, or 0 for none"
 _must_check_ int zf_parse_bwlimit(const char *s, uint64_t *ret);
