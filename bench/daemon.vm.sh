@@ -70,14 +70,15 @@ for i in 1 2 3 4 5 6 7 8; do head -c 160M /dev/urandom >"/mnt/p1/busy/fs$i/data"
 zferry signal wakeup busy --control "$T/control"
 until_true 120 "sum(1 for x in j['jobs'] if x['name'] == 'busy' for f in x['filesystems'] if f['running']) >= 8" ||
 	echo "(fewer than 8 transfers seen at once)"
-at_start=$(js "sum(1 for x in j['jobs'] for f in x['filesystems'] if f['running'])")
+transfers() { js "sum(1 for x in j['jobs'] for f in x['filesystems'] if f['running'])"; }
+at_start=$(transfers)
 lat=()
 for i in $(seq 1 30); do
 	a=$(now); status >/dev/null; b=$(now)
 	lat+=("$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.1f", (b - a) * 1000}')")
 	sleep 0.2
 done
-running=$(js "sum(1 for x in j['jobs'] for f in x['filesystems'] if f['running'])")
+running=$(transfers)
 printf '%s\n' "${lat[@]}" | sort -n | awk -v s="$at_start" -v r="$running" '{v[NR] = $1} END {
 	printf "status --json with %d transfers running at the first call, %d at the last: median %.1f ms, max %.1f ms over %d calls (target < 100 ms)\n", s, r, v[int((NR + 1) / 2)], v[NR], NR }'
 until_true 1800 "[x for x in j['jobs'] if x['name'] == 'busy'][0]['state'] == 'idle'"
