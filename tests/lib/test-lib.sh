@@ -188,23 +188,35 @@ assert_has_snaps()
 	[ -z "$missing" ] || log_fail "${3:-snapshots}: $1 lacks $(echo $missing) of $2"
 }
 
+# wait_recv_read TARGET BYTES [PID]: wait until the zfs recv into TARGET has
+# read more than BYTES of its stream (its count in RECV_READ); the test fails
+# if that takes 300 s, or if PID (when given) ends first.
+wait_recv_read()
+{
+	local target=$1 bytes=$2 pid=${3:-} i rpid
+	RECV_READ=0
+	for i in $(seq 1 3000); do
+		rpid=$(pgrep -f "^zfs recv .*$target\$" | head -n1)
+		if [ -n "$rpid" ]; then
+			RECV_READ=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
+			[ "${RECV_READ:-0}" -gt "$bytes" ] && return 0
+		fi
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null ||
+			log_fail "process $pid ended before zfs recv into $target read $bytes bytes"
+		sleep 0.1
+	done
+	log_fail "zfs recv into $target never read $bytes bytes"
+}
+
 # kill9_during_recv PID TARGET: kill -9 the replicate PID once the zfs recv
 # into TARGET has read 8 MiB of its stream (the test fails if PID ends first),
 # then wait until no zfs send or recv runs, so that the target's partial state
 # (its resume token) is what remains.
 kill9_during_recv()
 {
-	local pid=$1 target=$2 i rpid read=0
-	for i in $(seq 1 3000); do
-		rpid=$(pgrep -f "^zfs recv .*$target\$" | head -n1)
-		if [ -n "$rpid" ]; then
-			read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-			[ "${read:-0}" -gt $((8 << 20)) ] && break
-		fi
-		kill -0 "$pid" 2>/dev/null || log_fail "zferry finished before it could be killed"
-		sleep 0.1
-	done
-	log_note "killing zferry after its zfs recv read ${read:-0} bytes"
+	local pid=$1 target=$2 i
+	wait_recv_read "$target" $((8 << 20)) "$pid"
+	log_note "killing zferry after its zfs recv read $RECV_READ bytes"
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null
 	for i in $(seq 1 600); do

@@ -35,26 +35,12 @@ serve_start "$TEST_TMP/zferry.yml" tcp://127.0.0.1:0
 proxy_start
 url=tcp://127.0.0.1:$PROXY_PORT
 
-# wait_recv TARGET BYTES: until the zfs recv into TARGET has read BYTES
-wait_recv()
-{
-	local i rpid read=0
-	for i in $(seq 1 1500); do
-		rpid=$(pgrep -f "^zfs recv .*$1\$" | head -n1)
-		if [ -n "$rpid" ]; then
-			read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-			[ "${read:-0}" -gt "$2" ] && return 0
-		fi
-		sleep 0.1
-	done
-	log_fail "zfs recv into $1 never read $2 bytes"
-}
 sent_bytes() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["filesystems"][0]["bytes"])' "$1"; }
 
 # 1. no retries: the run fails, the next one resumes
 "$ZFERRY" replicate --no-sync-snap --no-progress --retries 0 zs1/a "$url/zs2/in/a" >"$TEST_TMP/run1" 2>&1 &
 run=$!
-wait_recv zs2/in/a $((8 << 20))
+wait_recv_read zs2/in/a $((8 << 20))
 pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?
@@ -74,7 +60,7 @@ assert_eq "$(guid zs2/in/a@s1)" "$(guid zs1/a@s1)" "guid after resume"
 # 2. retries within the run
 "$ZFERRY" replicate --no-sync-snap --no-progress --retries 3 zs1/a "$url/zs2/in/b" >"$TEST_TMP/run2" 2>&1 &
 run=$!
-wait_recv zs2/in/b $((8 << 20))
+wait_recv_read zs2/in/b $((8 << 20))
 pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?
@@ -88,7 +74,7 @@ assert_eq "$(fs_checksum zs2/in/b)" "$(fs_checksum zs1/a)" "content after the re
 # 3. the serving process dies mid-stream: an error, not a short success
 "$ZFERRY" replicate --no-sync-snap --no-progress --retries 0 zs1/a "tcp://127.0.0.1:$SERVE_PORT/zs2/in/c" >"$TEST_TMP/run3" 2>&1 &
 run=$!
-wait_recv zs2/in/c $((8 << 20))
+wait_recv_read zs2/in/c $((8 << 20))
 pkill -9 -P $SERVE_PID -f "zferry serve"
 wait $run
 rc=$?

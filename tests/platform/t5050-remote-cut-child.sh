@@ -35,17 +35,7 @@ proxy_start
 "$ZFERRY" replicate -r -j 1 --no-sync-snap --no-progress --retries 3 zs1/p \
 	"tcp://127.0.0.1:$PROXY_PORT/zs2/in/p" >"$TEST_TMP/run" 2>&1 &
 run=$!
-read=0
-for i in $(seq 1 3000); do
-	rpid=$(pgrep -f "^zfs recv .*zs2/in/p/c\$" | head -n1)
-	if [ -n "$rpid" ]; then
-		read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-		[ "${read:-0}" -gt $((8 << 20)) ] && break
-	fi
-	kill -0 $run 2>/dev/null || break
-	sleep 0.1
-done
-[ "${read:-0}" -gt $((8 << 20)) ] || log_fail "zfs recv into zs2/in/p/c never read 8 MiB"
+wait_recv_read zs2/in/p/c $((8 << 20)) $run
 pkill -9 -P $PROXY_PID socat
 wait $run
 rc=$?

@@ -58,14 +58,7 @@ log_must zfs unmount zs2/copy
 # ---- 3. reset mid-transfer ------------------------------------------------------------
 log_must dd if=/dev/urandom of=/mnt/zs1/a/big2 bs=1M count=32 status=none
 log_must dsignal d wakeup push
-for i in $(seq 1 3000); do
-	rpid=$(pgrep -f "^zfs recv .*zs2/copy\$" | head -n1)
-	if [ -n "$rpid" ]; then
-		read=$(awk '/^rchar:/ {print $2}' "/proc/$rpid/io" 2>/dev/null || echo 0)
-		[ "${read:-0}" -gt $((8 << 20)) ] && break
-	fi
-	sleep 0.1
-done
+wait_recv_read zs2/copy $((8 << 20))
 log_must dsignal d reset push
 dwait 60 d "job('push')['state'] == 'idle'"
 assert_eq "$(djson d "job('push')['last_run']['result']")" cancelled "result of a reset run"
