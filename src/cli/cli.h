@@ -72,6 +72,10 @@ int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_backup_prune(int argc, char **argv);      /* argv[0] is "prune" */
+int cmd_restore(int argc, char **argv);
+extern const char zf_usage_backup[], zf_usage_restore[];
 int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

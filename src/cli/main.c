@@ -142,6 +142,10 @@ const struct zf_cmd zf_commands[] = {
 	  "  -h, --help             this text\n"
 	  "\n"
 	  "Exit status: 0 all replicated, 1 some failed or conflict, 2 usage error.\n" },
+	{ "backup", cmd_backup, 0, "back up snapshots into a chunk store; list, prune",
+	  zf_usage_backup },
+	{ "restore", cmd_restore, 0, "restore a backup from a chunk store into zfs recv",
+	  zf_usage_restore },
 	{ "store", cmd_store, 0, "casync-compatible chunk stores and .caibx indexes",
 	  "usage: zferry store SUBCOMMAND [OPTIONS] [ARGS]\n"
 	  "\n"
@@ -345,9 +349,9 @@ int zf_usage_error(const char *cmd, const char *fmt, ...)
 
 int zf_sub_usage_verror(const char *cmd, const char *sub, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "zferry %s %s: ", cmd, sub);
+	fprintf(stderr, "zferry %s%s%s: ", cmd, sub ? " " : "", sub ? sub : "");
 	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, " (see 'zferry %s %s --help')\n", cmd, sub);
+	fprintf(stderr, " (see 'zferry %s%s%s --help')\n", cmd, sub ? " " : "", sub ? sub : "");
 	return ZF_EXIT_USAGE;
 }
 
@@ -373,7 +377,8 @@ int zf_sub_usage_error(const char *cmd, const char *sub, const char *fmt, ...)
 
 int zf_sub_fail(const char *cmd, const char *sub, const struct zf_err *err)
 {
-	fprintf(stderr, "zferry %s %s: %s\n", cmd, sub, zf_err_msg(err));
+	fprintf(stderr, "zferry %s%s%s: %s\n", cmd, sub ? " " : "", sub ? sub : "",
+		zf_err_msg(err));
 	return ZF_EXIT_FAIL;
 }
 

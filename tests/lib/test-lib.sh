@@ -188,6 +188,21 @@ assert_has_snaps()
 	[ -z "$missing" ] || log_fail "${3:-snapshots}: $1 lacks $(echo $missing) of $2"
 }
 
+# /dev/zdN of zvol NAME (no udev in the VM: ask zvol_id), waiting for zfs to make it
+zvol_dev()
+{
+	local i d
+	for i in $(seq 1 300); do
+		for d in /dev/zd*; do
+			case "$d" in *p[0-9]*) continue ;; esac
+			[ -b "$d" ] && [ "$(/usr/lib/udev/zvol_id "$d" 2>/dev/null)" = "$1" ] &&
+				{ echo "$d"; return 0; }
+		done
+		sleep 0.1
+	done
+	log_fail "no device for zvol $1"
+}
+
 # wait_recv_read TARGET BYTES [PID]: wait until the zfs recv into TARGET has
 # read more than BYTES of its stream (its count in RECV_READ); the test fails
 # if that takes 300 s, or if PID (when given) ends first.

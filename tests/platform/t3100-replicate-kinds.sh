@@ -64,20 +64,6 @@ for i in $(seq 1 "$many"); do
 done
 log_time "$many snapshots of zs1/m/many made"
 
-# /dev/zdN of zvol NAME (no udev in the VM: ask zvol_id), waiting for zfs to make it
-zvol_dev()
-{
-	local i d
-	for i in $(seq 1 300); do
-		for d in /dev/zd*; do
-			case "$d" in *p[0-9]*) continue ;; esac
-			[ -b "$d" ] && [ "$(/usr/lib/udev/zvol_id "$d" 2>/dev/null)" = "$1" ] &&
-				{ echo "$d"; return 0; }
-		done
-		sleep 0.1
-	done
-	log_fail "no device for zvol $1"
-}
 vol_write()	# SEEK_MIB COUNT_MIB
 {
 	log_must dd if=/dev/urandom of="$(zvol_dev zs1/m/vol)" bs=1M seek="$1" count="$2" \
