@@ -73,9 +73,14 @@ int cmd_list(int argc, char **argv);
 int cmd_replicate(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
-int cmd_backup_prune(int argc, char **argv);      /* argv[0] is "prune" */
 int cmd_restore(int argc, char **argv);
 extern const char zf_usage_backup[], zf_usage_restore[];
+/*
+ * `zferry backup prune` (argv[0] is "prune"): the `backup` command's
+ * dispatcher calls it and shows cmd_backup_prune_usage for its --help.
+ */
+int cmd_backup_prune(int argc, char **argv);
+extern const char cmd_backup_prune_usage[];
 int cmd_prune(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

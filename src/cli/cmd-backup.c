@@ -27,7 +27,7 @@ const char zf_usage_backup[] =
 	"                     [--incremental [--full-every N]] [-L] [-e] [-c] [-w] [-p]\n"
 	"                     [-j N] [--json] DATASET...\n"
 	"       zferry backup list -s STORE [--json] [DATASET]\n"
-	"       zferry backup prune -s STORE --keep RULES [--dataset DATASET] [--dry-run] [--json]\n"
+	"       zferry backup prune -s STORE -k RULES [-d DATASET] [--dry-run] [--json]\n"
 	"\n"
 	"Backs up snapshots of filesystems and volumes into a chunk store: each\n"
 	"'zfs send' stream is split into its block data and the rest, both cut into\n"

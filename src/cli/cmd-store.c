@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "chunk/catalogue-verify.h"
 #include "chunk/chunker.h"
+#include "chunk/idmap.h"
 #include "chunk/index.h"
 #include "chunk/store-ops.h"
 #include "chunk/store.h"
@@ -91,7 +93,11 @@ static const char usage_verify[] =
 	"usage: zferry store verify -s STORE [--repair] [-j N] [--json]\n"
 	"\n"
 	"Decompresses every chunk in STORE and checks it against its id; lists every\n"
-	"damaged chunk, one per line.  Exits 1 while damaged chunks remain.\n"
+	"damaged chunk, one per line.  Then checks every backup in the store's\n"
+	"catalogue: its two indexes (present, hashing to their names) and every chunk\n"
+	"they name (present, not damaged); lists each broken backup with the first\n"
+	"few chunks it lacks.  Exits 1 while damaged chunks remain or a backup is\n"
+	"broken.\n"
 	"\n"
 	"  -s, --store STORE        chunk store to check (a directory: over HTTP, run\n"
 	"                           verify on the server)\n"
@@ -588,7 +594,13 @@ static int store_extract(int argc, char **argv)
 struct verify_out {
 	bool json;
 	struct zf_json *j;      /* with json: the "damaged_chunks" array */
+	struct zf_idmap damaged;        /* what the chunk pass found, for the catalogue pass */
 };
+
+static void verify_out_release(struct verify_out *v)
+{
+	zf_idmap_release(&v->damaged);
+}
 
 static void verify_report(const struct zf_chunk_id *id, const char *why, bool removed,
 			  void *userdata)
@@ -596,6 +608,7 @@ static void verify_report(const struct zf_chunk_id *id, const char *why, bool re
 	struct verify_out *v = userdata;
 	char hex[ZF_CHUNK_ID_HEX];
 
+	zf_idmap_add(&v->damaged, id, &(struct zf_idmap_value){ 0 });
 	zf_chunk_id_hex(id, hex);
 	if (v->json) {
 		zf_json_object_begin(v->j);
@@ -608,7 +621,52 @@ static void verify_report(const struct zf_chunk_id *id, const char *why, bool re
 	}
 }
 
-static int store_verify(int argc, char **argv)
+/* The catalogue pass's findings: lines, or the "backups_broken" array. */
+struct broken_out {
+	bool json;
+	struct zf_json *j;
+};
+
+static void broken_report(const struct zf_catalogue_entry *e, const struct zf_catalogue_fault *f,
+			  size_t n, uint64_t more, void *userdata)
+{
+	struct broken_out *o = userdata;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
+
+	if (o->json) {
+		zf_json_object_begin(o->j);
+		zf_json_key_str(o->j, "dataset", e->dataset);
+		zf_json_key_str(o->j, "snapshot", e->snapshot);
+		zf_json_key_u64_str(o->j, "guid", e->guid);
+		zf_json_key_u64_str(o->j, "createtxg", e->createtxg);
+		zf_json_key_array_begin(o->j, "reasons");
+		for (size_t i = 0; i < n; i++) {
+			zf_buf_reset(&b);
+			zf_catalogue_fault_str(&f[i], &b);
+			zf_json_str(o->j, zf_buf_str(&b));
+		}
+		zf_json_array_end(o->j);
+		zf_json_key_u64(o->j, "more_reasons", more);
+		zf_json_object_end(o->j);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		zf_buf_adds(&b, i ? ", " : "");
+		zf_catalogue_fault_str(&f[i], &b);
+	}
+	if (more)
+		zf_buf_addf(&b, ", and %" PRIu64 " more", more);
+	printf("broken backup %s@%s (createtxg %" PRIu64 "): %s\n", e->dataset, e->snapshot,
+	       e->createtxg, zf_buf_str(&b));
+}
+
+struct verify_args {
+	const char *store;
+	unsigned jobs;
+	bool repair, json;
+};
+
+static int verify_parse(int argc, char **argv, struct verify_args *a)
 {
 	enum { OPT_REPAIR = 1000, OPT_JSON };
 	static const struct option opts[] = {
@@ -620,31 +678,22 @@ static int store_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
-	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	struct zf_json items = ZF_JSON_INIT(&b);
-	struct verify_out vo = { false, &items };
-	struct zf_verify_stats st;
-	struct zf_err err = ZF_ERR_INIT;
-	const char *store_path = NULL;
-	unsigned jobs = 0;
-	bool repair = false;
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			store_path = optarg;
+			a->store = optarg;
 			break;
 		case OPT_REPAIR:
-			repair = true;
+			a->repair = true;
 			break;
 		case 'j':
-			if (parse_jobs(optarg, &jobs) < 0)
+			if (parse_jobs(optarg, &a->jobs) < 0)
 				return sub_usage_error("verify", "bad number of jobs '%s'", optarg);
 			break;
 		case OPT_JSON:
-			vo.json = true;
+			a->json = true;
 			break;
 		case 'h':
 			fputs(usage_verify, stdout);
@@ -659,34 +708,76 @@ static int store_verify(int argc, char **argv)
 	}
 	if (optind != argc)
 		return sub_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-	if (!store_path)
+	if (!a->store)
 		return sub_usage_error("verify", "no store given (-s STORE)");
-	r = store_open(store_path, 0, &store, &err);
-	if (r < 0)
-		return fail("verify", &err);
-	if (vo.json)
-		zf_json_array_begin(&items);
-	r = zf_chunk_verify(store, jobs, repair, verify_report, &vo, &st, &err);
-	if (r < 0)
-		return fail("verify", &err);
-	if (vo.json) {
-		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+	return GO_ON;
+}
 
-		zf_json_array_end(&items);
-		zf_json_object_begin(&j);
-		zf_json_key_str(&j, "store", store_path);
-		zf_json_key_u64(&j, "chunks", st.chunks);
-		zf_json_key_u64(&j, "damaged", st.damaged);
-		zf_json_key_u64(&j, "removed", st.removed);
-		zf_json_key(&j, "damaged_chunks");
-		zf_json_raw(&j, zf_buf_str(&b));
-		zf_json_finish(&j);
-	} else
+static void verify_print_json(const struct verify_args *a, const struct zf_verify_stats *st,
+			      const char *damaged_json, const struct zf_catalogue_verify_stats *cst,
+			      const char *broken_json, const struct zf_err *cerr)
+{
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+	zf_json_object_begin(&j);
+	zf_json_key_str(&j, "store", a->store);
+	zf_json_key_u64(&j, "chunks", st->chunks);
+	zf_json_key_u64(&j, "damaged", st->damaged);
+	zf_json_key_u64(&j, "removed", st->removed);
+	zf_json_key(&j, "damaged_chunks");
+	zf_json_raw(&j, damaged_json);
+	zf_json_key_u64(&j, "backups_checked", cst->backups);
+	zf_json_key(&j, "backups_broken");
+	zf_json_raw(&j, broken_json);
+	if (cerr->code < 0)
+		zf_json_key_str(&j, "catalogue_error", zf_err_msg(cerr));
+	zf_json_finish(&j);
+}
+
+static int store_verify(int argc, char **argv)
+{
+	_cleanup_(zf_store_freep) struct zf_store *store = NULL;
+	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT, bb = ZF_BUF_INIT;
+	struct zf_json items = ZF_JSON_INIT(&b), broken = ZF_JSON_INIT(&bb);
+	struct verify_args a = { 0 };
+	_cleanup_(verify_out_release) struct verify_out vo = { false, &items, ZF_IDMAP_INIT };
+	struct broken_out bo = { false, &broken };
+	struct zf_verify_stats st;
+	struct zf_catalogue_verify_stats cst = { 0 };
+	struct zf_err err = ZF_ERR_INIT, cerr = ZF_ERR_INIT;
+	int r;
+
+	if ((r = verify_parse(argc, argv, &a)) != GO_ON)
+		return r;
+	vo.json = bo.json = a.json;
+	r = store_open(a.store, 0, &store, &err);
+	if (r < 0)
+		return fail("verify", &err);
+	zf_json_array_begin(&items);
+	r = zf_chunk_verify(store, a.jobs, a.repair, verify_report, &vo, &st, &err);
+	if (r < 0)
+		return fail("verify", &err);
+	/* then every backup: its indexes, and whether each chunk it needs survived the first pass */
+	zf_json_array_begin(&broken);
+	r = zf_store_is_local(store) ?
+		zf_catalogue_verify(store, &vo.damaged, broken_report, &bo, &cst, &cerr) : 0;
+	zf_json_array_end(&items);
+	zf_json_array_end(&broken);
+	if (a.json)
+		verify_print_json(&a, &st, zf_buf_str(&b), &cst, zf_buf_str(&bb), &cerr);
+	else if (cst.backups == 0)
 		fprintf(stderr,
 			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
 			" removed\n",
 			st.chunks, st.damaged, st.removed);
-	return st.damaged > st.removed ? ZF_EXIT_FAIL : ZF_EXIT_OK;
+	else
+		fprintf(stderr,
+			"zferry store verify: %" PRIu64 " chunks, %" PRIu64 " damaged, %" PRIu64
+			" removed; %" PRIu64 " backups, %" PRIu64 " broken\n",
+			st.chunks, st.damaged, st.removed, cst.backups, cst.broken);
+	if (r < 0)
+		return fail("verify", &cerr);
+	return st.damaged > st.removed || cst.broken ? ZF_EXIT_FAIL : ZF_EXIT_OK;
 }
 
 struct prune_out {
