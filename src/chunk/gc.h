@@ -23,8 +23,9 @@ struct zf_err;
  *   5. list the sessions, remove those seen with the same beat across grace,
  *      record "pass N finished" with the live ones and their beats.
  *
- * The needed set is held in memory (two hash sets of 32-byte ids: about
- * 50 bytes a chunk, 800 MiB for 16 M chunks, 1 TiB of 64 KiB chunks).
+ * The needed set is held in memory (zf_idmap: 49 bytes a slot, at most
+ * 3/4 full, so 65 to 130 bytes a needed chunk: 1 to 2 GiB for the 16 M
+ * chunks of 1 TiB cut at 64 KiB), not sorted on disk as the docs suggest.
  * Directory stores only: the collector renames and deletes files.
  */
 #define ZF_GC_MIN_AGE_DEFAULT (24 * 3600)       /* A */
