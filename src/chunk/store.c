@@ -30,8 +30,7 @@ struct zf_store {
 	_Atomic uint64_t dirs[65536 / 64];
 };
 
-/* "abcd/<id>.cacnk", relative to the store */
-#define REL_MAX (5 + 64 + 6 + 1)
+#define REL_MAX ZF_STORE_REL_MAX
 
 static unsigned prefix_of(const struct zf_chunk_id *id)
 {
@@ -50,12 +49,18 @@ static void dir_set(struct zf_store *s, unsigned prefix)
 				 memory_order_relaxed);
 }
 
-static void rel_path(const struct zf_chunk_id *id, char ret[REL_MAX])
+void zf_store_chunk_relpath(const struct zf_chunk_id *id, bool fossil, char ret[ZF_STORE_REL_MAX])
 {
 	char hex[ZF_CHUNK_ID_HEX];
 
 	zf_chunk_id_hex(id, hex);
-	snprintf(ret, REL_MAX, "%.4s/%s.cacnk", hex, hex);
+	snprintf(ret, ZF_STORE_REL_MAX, "%.4s/%s.cacnk%s", hex, hex,
+		 fossil ? ZF_STORE_FOSSIL_SUFFIX : "");
+}
+
+static void rel_path(const struct zf_chunk_id *id, char ret[REL_MAX])
+{
+	zf_store_chunk_relpath(id, false, ret);
 }
 
 size_t zf_cacnk_max_raw(size_t max)
@@ -120,13 +125,13 @@ struct zf_store *zf_store_free(struct zf_store *s)
 	return NULL;
 }
 
-static int dir_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
-		 struct zf_err *err)
+static int dir_has_file(struct zf_store *s, const struct zf_chunk_id *id, bool fossil,
+			uint64_t *ret_size, struct zf_err *err)
 {
 	char rel[REL_MAX];
 	struct stat st;
 
-	rel_path(id, rel);
+	zf_store_chunk_relpath(id, fossil, rel);
 	if (fstatat(s->dirfd, rel, &st, 0) == 0) {
 		if (ret_size)
 			*ret_size = (uint64_t)st.st_size;
@@ -135,6 +140,12 @@ static int dir_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *r
 	if (errno == ENOENT)
 		return 0;
 	return zf_err_set(err, -errno, "cannot access chunk '%s/%s': %m", s->path, rel);
+}
+
+static int dir_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
+		 struct zf_err *err)
+{
+	return dir_has_file(s, id, false, ret_size, err);
 }
 
 /*
@@ -231,6 +242,24 @@ static int dir_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const v
 	return r;
 }
 
+/* The chunk file, else its fossil (gc renames it back or deletes it only a pass later). */
+static int open_chunk(struct zf_store *s, const struct zf_chunk_id *id, char rel[REL_MAX],
+		      struct zf_err *err)
+{
+	int fd;
+
+	for (int fossil = 0; fossil < 2; fossil++) {
+		zf_store_chunk_relpath(id, fossil, rel);
+		fd = openat(s->dirfd, rel, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT)
+			return zf_err_set(err, -errno, "cannot open chunk '%s/%s': %m", s->path,
+					  rel);
+	}
+	return -ENOENT;
+}
+
 static int dir_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t max_raw,
 		     struct zf_buf *out, struct zf_err *err)
 {
@@ -239,13 +268,9 @@ static int dir_get_raw(struct zf_store *s, const struct zf_chunk_id *id, size_t 
 	struct stat st;
 	ssize_t k;
 
-	rel_path(id, rel);
-	fd = openat(s->dirfd, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return zf_err_set(err, -errno, "cannot open chunk '%s/%s': %m", s->path, rel);
-	}
+	fd = open_chunk(s, id, rel, err);
+	if (fd < 0)
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return zf_err_set(err, -errno, "cannot stat chunk '%s/%s': %m", s->path, rel);
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max_raw)
@@ -439,6 +464,16 @@ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret
 		 struct zf_err *err)
 {
 	return s->ops->has(s, id, ret_size, err);
+}
+
+int zf_store_has_readable(struct zf_store *s, const struct zf_chunk_id *id, uint64_t *ret_size,
+			  struct zf_err *err)
+{
+	int r = zf_store_has(s, id, ret_size, err);
+
+	if (r != 0 || s->ops != &dir_ops)
+		return r;
+	return dir_has_file(s, id, true, ret_size, err);
 }
 
 int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id, const void *p, size_t n,

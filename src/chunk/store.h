@@ -50,7 +50,24 @@ const char *zf_store_path(const struct zf_store *s);
 struct zf_store *zf_store_free(struct zf_store *s);
 DEFINE_CLEANUP_FUNC(struct zf_store *, zf_store_free);
 
-/* 1 if a chunk file exists under id (its size in *ret_size, may be NULL), 0 if not, <0. */
+/*
+ * Fossils (docs/backup-format.md, "Garbage collection"): gc soft-deletes a
+ * chunk of a directory store by renaming <id>.cacnk to <id>.cacnk.fossil and
+ * removes the fossil a pass later.  Readers fall back to the fossil:
+ * zf_store_get(), zf_store_get_raw() and zf_store_has_readable().  Writers do
+ * not: zf_store_has() and zf_store_has_quick() answer 0 for a chunk that is
+ * only a fossil, so a writer uploads it anew rather than reuse what the next
+ * pass may delete.  zf_store_walk() lists chunks, never fossils.
+ */
+#define ZF_STORE_FOSSIL_SUFFIX ".fossil"
+/* "abcd/<64 hex>.cacnk" or, with fossil, "abcd/<64 hex>.cacnk.fossil", relative to the store */
+#define ZF_STORE_REL_MAX (5 + 64 + 6 + 7 + 1)
+void zf_store_chunk_relpath(const struct zf_chunk_id *id, bool fossil, char ret[ZF_STORE_REL_MAX]);
+
+/*
+ * For writers: 1 if a chunk file exists under id (its size in *ret_size, may
+ * be NULL), 0 if not (a fossil alone is not), <0.
+ */
 _must_check_ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id,
 			      uint64_t *ret_size, struct zf_err *err);
 /*
@@ -61,10 +78,19 @@ _must_check_ int zf_store_has(struct zf_store *s, const struct zf_chunk_id *id,
  */
 _must_check_ int zf_store_has_quick(struct zf_store *s, const struct zf_chunk_id *id,
 				    struct zf_err *err);
+/*
+ * For readers: as zf_store_has(), but a directory store's fossil counts as
+ * present (its size in *ret_size).  Other kinds answer as zf_store_has().
+ */
+_must_check_ int zf_store_has_readable(struct zf_store *s, const struct zf_chunk_id *id,
+				       uint64_t *ret_size, struct zf_err *err);
 /* Stores compressed bytes under id: 0 written, 1 already there, <0 error. */
 _must_check_ int zf_store_put_raw(struct zf_store *s, const struct zf_chunk_id *id,
 				  const void *p, size_t n, struct zf_err *err);
-/* Reads the compressed bytes (at most max_raw): 0, -ENOENT when missing, <0. */
+/*
+ * Reads the compressed bytes (at most max_raw): 0, -ENOENT when missing, <0.
+ * A directory store reads the chunk's fossil when the chunk file is missing.
+ */
 _must_check_ int zf_store_get_raw(struct zf_store *s, const struct zf_chunk_id *id,
 				  size_t max_raw, struct zf_buf *out, struct zf_err *err);
 /*
@@ -83,7 +109,7 @@ _must_check_ int zf_store_sync(struct zf_store *s, struct zf_err *err);
 
 /*
  * Calls cb for every chunk file (name = valid id + ".cacnk" in the right
- * directory); other files are skipped.  A negative return from cb stops
+ * directory); other files, fossils among them, are skipped.  A negative return from cb stops
  * the walk and is returned.  size is the compressed size.
  */
 typedef int (*zf_store_walk_fn)(const struct zf_chunk_id *id, uint64_t size, void *userdata);

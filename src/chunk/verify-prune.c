@@ -194,7 +194,7 @@ int zf_chunk_index_stats(const char *index_path, struct zf_store *store,
 
 		if (!ids.used[i])
 			continue;
-		r = zf_store_has(store, &ids.keys[i], &size, err);
+		r = zf_store_has_readable(store, &ids.keys[i], &size, err);
 		if (r < 0)
 			return r;
 		if (r == 0)

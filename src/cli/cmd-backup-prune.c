@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "chunk/session.h"
 #include "cli/cli.h"
 #include "job/backup-prune.h"
 #include "plan/retention.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -227,16 +229,40 @@ static int check_options(int argc, char **argv, struct args *a)
 	return GO_ON;
 }
 
+/*
+ * The bases of the backups running now, from their sessions: prune keeps
+ * those entries, or the running backups could not commit (docs/backup-format.md).
+ */
+static int session_bases(const char *store, uint64_t **ret, size_t *ret_n, struct zf_err *err)
+{
+	struct zf_store_session_info *v = NULL;
+	size_t n = 0;
+	int r = zf_store_session_list(store, &v, &n, err);
+
+	if (r < 0)
+		return r;
+	*ret = zf_xcalloc(n ? n : 1, sizeof(**ret));
+	*ret_n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].base_guid)
+			(*ret)[(*ret_n)++] = v[i].base_guid;
+	zf_store_session_info_free(v, n);
+	return 0;
+}
+
 static int run(struct args *a)
 {
 	_cleanup_(zf_backup_prune_result_release) struct zf_backup_prune_result res = { 0 };
+	_cleanup_free_ uint64_t *bases = NULL;
 	struct zf_err err = ZF_ERR_INIT;
+	size_t nbases = 0;
 	int r;
 
 	a->o.policy = a->policy;
-	/* sessions: wired by the gc work */
-	a->o.protect_guids = NULL;
-	a->o.n_protect = 0;
+	if (session_bases(a->store, &bases, &nbases, &err) < 0)
+		return zf_sub_fail("backup", "prune", &err);
+	a->o.protect_guids = bases;
+	a->o.n_protect = nbases;
 	r = zf_backup_prune(a->store, &a->o, &res, &err);
 	/* what was decided and done is shown even when an unlink failed */
 	if (res.v) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "chunk/catalogue-verify.h"
 #include "chunk/chunker.h"
+#include "chunk/gc.h"
 #include "chunk/idmap.h"
 #include "chunk/index.h"
 #include "chunk/store-ops.h"
@@ -121,6 +122,27 @@ static const char usage_prune[] =
 	"  -n, --dry-run            only list what would be removed\n"
 	"      --json               print the result as one JSON object\n"
 	REMOTE_STORE_HELP
+	"  -h, --help               this text\n";
+
+static const char usage_gc[] =
+	"usage: zferry store gc -s STORE [--dry-run] [--min-age D] [--grace D] [--json]\n"
+	"\n"
+	"Runs one garbage collection pass on a backup store: chunks and indexes that no\n"
+	"catalogue entry needs and that are older than the minimum age become fossils\n"
+	"(renamed, still readable); the fossils of the previous pass are deleted once\n"
+	"the grace time has passed and every backup that pass saw at work has ended or\n"
+	"stopped.  Backups may keep writing meanwhile.  Run it every few hours: a chunk\n"
+	"is freed by the second pass that finds it unneeded.\n"
+	"\n"
+	"  -s, --store STORE        the store, a directory (gc runs where the store is)\n"
+	"  -n, --dry-run            count what a pass would do; change nothing\n"
+	"      --min-age D          keep unneeded chunks younger than D (default 1d)\n"
+	"      --grace D            wait D between fossilising and deleting (default 4h)\n"
+	"                           D is N followed by s, m, h or d (0s, 10m, 4h, 1d).\n"
+	"                           Both for tests and emergencies: shorter than the\n"
+	"                           defaults breaks the safety argument unless no backup\n"
+	"                           runs\n"
+	"      --json               print the result as one JSON object\n"
 	"  -h, --help               this text\n";
 
 static const char usage_list_chunks[] =
@@ -868,6 +890,139 @@ static int store_prune(int argc, char **argv)
 	return ZF_EXIT_OK;
 }
 
+/* "N" and one of s m h d: seconds, at most ten years. */
+static int parse_duration(const char *s, int64_t *ret)
+{
+	static const struct { char unit; int64_t sec; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	size_t n = strlen(s);
+	uint64_t v;
+
+	if (n < 2 || zf_parse_u64n(s, n - 1, UINT64_C(3650) * 86400, &v) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < ELEMENTSOF(units); i++)
+		if (s[n - 1] == units[i].unit && v <= UINT64_C(3650) * 86400 / (uint64_t)units[i].sec) {
+			*ret = (int64_t)v * units[i].sec;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static void gc_print_json(const char *store_path, const struct zf_gc_opts *o,
+			  const struct zf_gc_stats *st)
+{
+	_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(stdout);
+
+	zf_json_object_begin(&j);
+	zf_json_key_str(&j, "store", store_path);
+	zf_json_key_bool(&j, "dry_run", o->dry_run);
+	zf_json_key_u64(&j, "pass", st->pass);
+	zf_json_key_u64(&j, "entries", st->entries);
+	zf_json_key_u64(&j, "chunks_marked", st->chunks_marked);
+	zf_json_key_u64(&j, "indexes_marked", st->indexes_marked);
+	zf_json_key_u64(&j, "chunks_fossilised", st->chunks_fossilised);
+	zf_json_key_u64(&j, "indexes_fossilised", st->indexes_fossilised);
+	zf_json_key_u64(&j, "bytes_fossilised", st->bytes_fossilised);
+	zf_json_key_u64(&j, "chunks_deleted", st->chunks_deleted);
+	zf_json_key_u64(&j, "indexes_deleted", st->indexes_deleted);
+	zf_json_key_u64(&j, "bytes_freed", st->bytes_freed);
+	zf_json_key_u64(&j, "chunks_revived", st->chunks_revived);
+	zf_json_key_u64(&j, "indexes_revived", st->indexes_revived);
+	zf_json_key_u64(&j, "sessions_live", st->sessions_live);
+	zf_json_key_u64(&j, "sessions_removed", st->sessions_removed);
+	zf_json_key_bool(&j, "deletion_skipped", st->deletion_skipped);
+	zf_json_key_str(&j, "skip_reason", st->deletion_skipped ? st->skip_reason : NULL);
+	zf_json_finish(&j);
+}
+
+static void gc_print_text(const struct zf_gc_opts *o, const struct zf_gc_stats *st)
+{
+	printf("pass %" PRIu64 "%s: %" PRIu64 " entries need %" PRIu64 " chunks and %" PRIu64
+	       " indexes\n", st->pass, o->dry_run ? " (dry run)" : "", st->entries,
+	       st->chunks_marked, st->indexes_marked);
+	printf("%s %" PRIu64 " chunks and %" PRIu64 " indexes (%" PRIu64 " bytes)\n",
+	       o->dry_run ? "would fossilise" : "fossilised", st->chunks_fossilised,
+	       st->indexes_fossilised, st->bytes_fossilised);
+	if (st->deletion_skipped)
+		printf("deleted nothing: %s\n", st->skip_reason);
+	else
+		printf("%s %" PRIu64 " chunks and %" PRIu64 " indexes (%" PRIu64 " bytes freed), "
+		       "revived %" PRIu64 " chunks and %" PRIu64 " indexes\n",
+		       o->dry_run ? "would delete" : "deleted", st->chunks_deleted,
+		       st->indexes_deleted, st->bytes_freed, st->chunks_revived,
+		       st->indexes_revived);
+	printf("sessions: %" PRIu64 " live, %" PRIu64 " stale removed\n", st->sessions_live,
+	       st->sessions_removed);
+}
+
+static bool is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static int store_gc(int argc, char **argv)
+{
+	enum { OPT_JSON = 1000, OPT_MIN_AGE, OPT_GRACE };
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct zf_gc_opts o = ZF_GC_OPTS_INIT;
+	struct zf_gc_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	const char *store_path = NULL;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:nh", opts, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			store_path = optarg;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case OPT_MIN_AGE:
+		case OPT_GRACE:
+			if (parse_duration(optarg, c == OPT_GRACE ? &o.grace : &o.min_age) < 0)
+				return sub_usage_error("gc", "bad duration '%s' (N and s, m, h or d)",
+						       optarg);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_gc, stdout);
+			return ZF_EXIT_OK;
+		default:
+			return bad_option("gc", argc, argv);
+		}
+	}
+	if (optind < argc)
+		return sub_usage_error("gc", "unexpected argument '%s'", argv[optind]);
+	if (!store_path)
+		return sub_usage_error("gc", "no store given (-s STORE)");
+	if (is_url(store_path)) {
+		zf_err_set(&err, -EOPNOTSUPP, "store '%s': gc runs on the server's side: run it "
+			   "where the store is a directory", store_path);
+		return fail("gc", &err);
+	}
+	r = zf_store_gc(store_path, &o, &st, &err);
+	if (r < 0)
+		return fail("gc", &err);
+	if (json)
+		gc_print_json(store_path, &o, &st);
+	else
+		gc_print_text(&o, &st);
+	return ZF_EXIT_OK;
+}
+
 static int store_list_chunks(int argc, char **argv)
 {
 	enum { OPT_JSON = 1000 };
@@ -1096,6 +1251,7 @@ static const struct store_cmd store_cmds[] = {
 	{ "extract", store_extract, "restore a file from an index", usage_extract },
 	{ "verify", store_verify, "check every chunk in a store", usage_verify },
 	{ "prune", store_prune, "remove chunks no index needs", usage_prune },
+	{ "gc", store_gc, "collect a backup store's garbage while backups run", usage_gc },
 	{ "list-chunks", store_list_chunks, "print the chunks of an index", usage_list_chunks },
 	{ "chop", store_chop, "store a file's chunks as an index cuts them", usage_chop },
 	{ "info", store_info, "size, chunks, unique chunks and dedup ratio", usage_info },

@@ -153,6 +153,7 @@ const struct zf_cmd zf_commands[] = {
 	  "  extract -s STORE [-s STORE]... [-c CACHE] [--seed FILE]... INDEX OUT|-\n"
 	  "  verify -s STORE [--repair]\n"
 	  "  prune -s STORE [--dry-run] INDEX...\n"
+	  "  gc -s STORE [--dry-run] [--min-age D] [--grace D]\n"
 	  "  list-chunks INDEX\n"
 	  "  chop -s STORE INDEX FILE\n"
 	  "  info [-s STORE] INDEX...\n"
