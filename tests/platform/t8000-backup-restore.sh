@@ -46,6 +46,7 @@ for i in 1 2 3 4; do yes "zferry line $i" | head -c 2097152 >"/mnt/zb/comp/t$i";
 fill /mnt/zb/enc 2
 log_must dd if=/dev/urandom of="$(zvol_dev zb/vol)" bs=1M count=8 conv=fsync status=none
 log_must zfs snapshot -r zb@k1
+log_time "data written"
 
 check_kind() {	# FS SEND-FLAGS...: back up FS@k1 with the flags, restore -o, cmp
 	local fs=$1
@@ -54,7 +55,7 @@ check_kind() {	# FS SEND-FLAGS...: back up FS@k1 with the flags, restore -o, cmp
 	log_must Z restore -s "$store" -o "$TEST_TMP/out.zs" "$fs@k1"
 	zfs send "$@" "$fs@k1" >"$TEST_TMP/ref.zs" || log_fail "zfs send $* $fs@k1"
 	cmp "$TEST_TMP/out.zs" "$TEST_TMP/ref.zs" || log_fail "$fs ($*): restored stream differs"
-	log_note "$fs ($*): $(stat -c %s "$TEST_TMP/ref.zs") bytes, identical"
+	log_time "$fs ($*): $(stat -c %s "$TEST_TMP/ref.zs") bytes, identical"
 }
 check_kind zb/plain
 check_kind zb/comp -c
