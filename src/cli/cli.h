@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct zf_chunk_params;
 struct zf_endpoint;
 struct zf_err;
 
@@ -63,6 +64,13 @@ int zf_sub_usage_verror(const char *cmd, const char *sub, const char *fmt, va_li
 	__attribute__((format(printf, 3, 0)));
 int zf_sub_bad_option(const char *cmd, const char *sub, int argc, char **argv);
 int zf_sub_fail(const char *cmd, const char *sub, const struct zf_err *err);
+
+/*
+ * Chunk sizes as --chunk-size takes them: "MIN:AVG:MAX" or "AVG" (then
+ * AVG/4:AVG:AVG*4), in KiB, or in bytes with a B suffix; -EINVAL with a
+ * message naming the bad part.
+ */
+int zf_cli_parse_chunk_sizes(const char *s, struct zf_chunk_params *ret, struct zf_err *err);
 
 /* Prints cmd's usage to out and returns status. */
 int zf_cmd_help(const char *cmd, FILE *out, int status);

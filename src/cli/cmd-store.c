@@ -257,49 +257,6 @@ static int parse_jobs(const char *s, unsigned *ret)
 	return 0;
 }
 
-/* "MIN:AVG:MAX" or "AVG", in KiB */
-static int parse_sizes(const char *s, struct zf_chunk_params *ret, struct zf_err *err)
-{
-	_cleanup_free_ char *copy = zf_xstrdup(s);
-	char *parts[3] = { NULL, NULL, NULL };
-	uint64_t v[3];
-	size_t n = 0;
-	char *p = copy;
-
-	for (;;) {
-		char *colon = strchr(p, ':');
-		if (n == 3)
-			return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG",
-					  s);
-		parts[n++] = p;
-		if (!colon)
-			break;
-		*colon = '\0';
-		p = colon + 1;
-	}
-	if (n != 1 && n != 3)
-		return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG", s);
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(parts[i]);
-		uint64_t unit = 1024;
-
-		/* a trailing B means bytes: casync's odd sizes, for tests */
-		if (len > 0 && parts[i][len - 1] == 'B') {
-			parts[i][len - 1] = '\0';
-			unit = 1;
-		}
-		if (parse_u64(parts[i], &v[i]) < 0 || v[i] == 0 || v[i] > (UINT64_C(1) << 30))
-			return zf_err_set(err, -EINVAL,
-					  "chunk sizes '%s': '%s' is not a size in KiB", s, parts[i]);
-		v[i] *= unit;
-	}
-	if (n == 1) {
-		v[1] = v[0];
-		v[0] = v[1] / 4 ? v[1] / 4 : 1;
-		v[2] = v[1] * 4;
-	}
-	return zf_chunk_params_init(ret, v[0], v[1], v[2], err);
-}
 
 static char *default_store(const char *index)
 {
@@ -345,7 +302,7 @@ static int make_parse(int argc, char **argv, struct make_args *a)
 			a->store_path = zf_xstrdup(optarg);
 			break;
 		case 'm':
-			if (parse_sizes(optarg, &a->mo.params, &err) < 0)
+			if (zf_cli_parse_chunk_sizes(optarg, &a->mo.params, &err) < 0)
 				return sub_usage_error("make", "%s", zf_err_msg(&err));
 			break;
 		case 'j':

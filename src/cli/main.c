@@ -4,10 +4,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "chunk/chunker.h"
 #include "cli/cli.h"
+#include "util/alloc.h"
 #include "log/log.h"
 #include "util/err.h"
 #include "util/macro.h"
+#include "util/num.h"
 #include "util/banned.h"
 
 #ifndef ZFERRY_VERSION
@@ -477,4 +480,54 @@ int zf_cli_main(int argc, char **argv)
 	optind = 0;             /* full re-initialisation of getopt for the command */
 	opterr = 0;
 	return cmd->fn(argc, argv);
+}
+
+static int parse_size_u64(const char *s, uint64_t *ret)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	return zf_parse_u64_lenient(s, UINT64_MAX, ret);
+}
+
+int zf_cli_parse_chunk_sizes(const char *s, struct zf_chunk_params *ret, struct zf_err *err)
+{
+	_cleanup_free_ char *copy = zf_xstrdup(s);
+	char *parts[3] = { NULL, NULL, NULL };
+	uint64_t v[3];
+	size_t n = 0;
+	char *p = copy;
+
+	for (;;) {
+		char *colon = strchr(p, ':');
+		if (n == 3)
+			return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG",
+					  s);
+		parts[n++] = p;
+		if (!colon)
+			break;
+		*colon = '\0';
+		p = colon + 1;
+	}
+	if (n != 1 && n != 3)
+		return zf_err_set(err, -EINVAL, "chunk sizes '%s': want MIN:AVG:MAX or AVG", s);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(parts[i]);
+		uint64_t unit = 1024;
+
+		/* a trailing B means bytes: casync's odd sizes, for tests */
+		if (len > 0 && parts[i][len - 1] == 'B') {
+			parts[i][len - 1] = '\0';
+			unit = 1;
+		}
+		if (parse_size_u64(parts[i], &v[i]) < 0 || v[i] == 0 || v[i] > (UINT64_C(1) << 30))
+			return zf_err_set(err, -EINVAL,
+					  "chunk sizes '%s': '%s' is not a size in KiB", s, parts[i]);
+		v[i] *= unit;
+	}
+	if (n == 1) {
+		v[1] = v[0];
+		v[0] = v[1] / 4 ? v[1] / 4 : 1;
+		v[2] = v[1] * 4;
+	}
+	return zf_chunk_params_init(ret, v[0], v[1], v[2], err);
 }

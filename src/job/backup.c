@@ -282,6 +282,8 @@ static int store_stream(const struct zf_backup_opts *o, struct zf_store *store,
 		.embed = o->send.embed,
 		.props = o->send.props,
 	};
+	/* meta is a fraction of a percent of the stream: one thread is plenty */
+	struct zf_make_opts mo_meta = { .params = o->params, .jobs = 1 };
 	struct zf_make_opts mo = { .params = o->params, .jobs = o->jobs };
 	struct pipeline pl = { .meta = { .fd = { -EBADF, -EBADF } },
 			       .data = { .fd = { -EBADF, -EBADF } } };
@@ -295,7 +297,7 @@ static int store_stream(const struct zf_backup_opts *o, struct zf_store *store,
 		r = zf_err_set(err, -ENOMEM, "SHA-512/256 is not available");
 		goto out;
 	}
-	r = maker_start(&pl.meta, o->store, "meta", store, &mo, err);
+	r = maker_start(&pl.meta, o->store, "meta", store, &mo_meta, err);
 	if (r >= 0)
 		r = maker_start(&pl.data, o->store, "data", store, &mo, err);
 	if (r >= 0)

@@ -12,6 +12,7 @@
 #include "chunk/catalogue.h"
 #include "chunk/store-ops.h"
 #include "chunk/store.h"
+#include "chunk/workq.h"
 #include "job/backup.h"
 #include "util/alloc.h"
 #include "util/atomic-file.h"
@@ -243,8 +244,16 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 			 struct zf_err *err)
 {
 	struct zf_store *stores[] = { store };
+	/*
+	 * Meta is small; data gets one thread per CPU (not extract's default
+	 * of four): the rebuild and zfs recv want CPU too.
+	 */
+	struct zf_extract_opts eo_meta = {
+		.stores = stores, .nstores = 1, .cache = o->cache, .jobs = 1,
+	};
 	struct zf_extract_opts eo = {
-		.stores = stores, .nstores = 1, .cache = o->cache, .jobs = o->jobs,
+		.stores = stores, .nstores = 1, .cache = o->cache,
+		.jobs = o->jobs ? o->jobs : zf_cpu_count(),
 	};
 	_cleanup_free_ char *name = zf_xasprintf("%s@%s", e->dataset, e->snapshot);
 	struct rebuild_state s = {
@@ -261,7 +270,7 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 		r = zf_err_set(err, -ENOMEM, "SHA-512/256 is not available");
 		goto out;
 	}
-	r = feeder_start(&s.meta, o->store, &e->meta_index, &eo, err);
+	r = feeder_start(&s.meta, o->store, &e->meta_index, &eo_meta, err);
 	if (r >= 0)
 		r = feeder_start(&s.data, o->store, &e->data_index, &eo, err);
 	if (r < 0)
