@@ -151,7 +151,7 @@ log_time "damage done"
 
 # ---- 4. kill -9 during a backup, then the rerun ------------------------------------
 log_must zfs create zb/big
-fill /mnt/zb/big 64
+fill /mnt/zb/big 32
 log_must zfs snapshot zb/big@b1
 Z backup -s "$store" --snapshot b1 -j 1 zb/big &
 pid=$!
