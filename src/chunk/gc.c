@@ -328,6 +328,25 @@ static int parse_name(const char *name, const char *ext, struct zf_chunk_id *ret
 	return 1;
 }
 
+static int fossilise_one(struct gc *g, const struct obj *o, struct zf_err *err);
+
+/* A temporary dot-file (not "." or "..") untouched for ZF_GC_TEMP_AGE: its writer is gone. */
+static int sweep_temp(struct gc *g, int dirfd, const char *dir, const char *name,
+		      struct zf_err *err)
+{
+	struct stat st;
+
+	if (streq(name, ".") || streq(name, ".."))
+		return 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_mtime > g->now - ZF_GC_TEMP_AGE)
+		return 0;
+	if (!g->o->dry_run && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return zf_err_set(err, -errno, "cannot remove '%s/%s': %m", dir, name);
+	g->st.temp_removed++;
+	return 0;
+}
+
 /*
  * Calls fn for every chunk or index file (and fossil) in dir (relative to
  * the store); with prefix, only names that start with it.  Other names are
@@ -352,6 +371,12 @@ static int walk_dir(struct gc *g, const char *sub, enum kind kind, obj_fn fn, st
 		struct obj o = { kind, { { 0 } }, false, dirfd(d), path, de->d_name, NULL };
 		struct stat st;
 
+		if (de->d_name[0] == '.' && fn == fossilise_one) {
+			r = sweep_temp(g, dirfd(d), path, de->d_name, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (!parse_name(de->d_name, kind == KIND_CHUNK ? ".cacnk" : ".caibx", &o.id,
 				&o.fossil) ||
 		    (kind == KIND_CHUNK && strncmp(de->d_name, sub, 4) != 0))

@@ -40,6 +40,15 @@ struct zf_gc_opts {
 };
 #define ZF_GC_OPTS_INIT { ZF_GC_MIN_AGE_DEFAULT, ZF_GC_GRACE_DEFAULT, false }
 
+/*
+ * A writer killed mid-way leaves its temporary dot-files (a chunk being
+ * linked in, an index being written) in the chunk directories and index/;
+ * a pass removes those not modified for this long, whatever --min-age says:
+ * a live writer's files change far more often, and a pass must never take
+ * one from under it.
+ */
+#define ZF_GC_TEMP_AGE (24 * 3600)
+
 struct zf_gc_stats {
 	uint64_t pass;                          /* this pass's number, from 1 */
 	uint64_t entries;                       /* catalogue entries read */
@@ -48,6 +57,7 @@ struct zf_gc_stats {
 	uint64_t chunks_deleted, indexes_deleted, bytes_freed;  /* fossils removed */
 	uint64_t chunks_revived, indexes_revived;       /* needed fossils renamed back */
 	uint64_t sessions_live, sessions_removed;
+	uint64_t temp_removed;                  /* abandoned temporary files (ZF_GC_TEMP_AGE) */
 	bool deletion_skipped;                  /* step 2 was not run; why: */
 	char skip_reason[256];
 };

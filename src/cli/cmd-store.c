@@ -888,6 +888,7 @@ static void gc_print_json(const char *store_path, const struct zf_gc_opts *o,
 	zf_json_key_u64(&j, "indexes_revived", st->indexes_revived);
 	zf_json_key_u64(&j, "sessions_live", st->sessions_live);
 	zf_json_key_u64(&j, "sessions_removed", st->sessions_removed);
+	zf_json_key_u64(&j, "temp_removed", st->temp_removed);
 	zf_json_key_bool(&j, "deletion_skipped", st->deletion_skipped);
 	zf_json_key_str(&j, "skip_reason", st->deletion_skipped ? st->skip_reason : NULL);
 	zf_json_finish(&j);
@@ -909,8 +910,9 @@ static void gc_print_text(const struct zf_gc_opts *o, const struct zf_gc_stats *
 		       o->dry_run ? "would delete" : "deleted", st->chunks_deleted,
 		       st->indexes_deleted, st->bytes_freed, st->chunks_revived,
 		       st->indexes_revived);
-	printf("sessions: %" PRIu64 " live, %" PRIu64 " stale removed\n", st->sessions_live,
-	       st->sessions_removed);
+	printf("sessions: %" PRIu64 " live, %" PRIu64 " stale removed; %" PRIu64
+	       " abandoned temporary files removed\n", st->sessions_live, st->sessions_removed,
+	       st->temp_removed);
 }
 
 static bool is_url(const char *s)

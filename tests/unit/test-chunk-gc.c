@@ -595,6 +595,41 @@ static void test_dry_run(void **state)
 	assert_false(exists(sp));
 }
 
+/* Temporary files a killed writer left: old ones go, a fresh one stays even with --min-age 0. */
+static void test_abandoned_temp(void **state)
+{
+	struct fixture *f = *state;
+	struct zf_gc_opts now = opts;
+	struct zf_chunk_id id;
+	struct zf_gc_stats st;
+	struct zf_err err = ZF_ERR_INIT;
+	_cleanup_free_ char *cp = NULL, *dir = NULL, *old_chunk = NULL, *young_chunk = NULL;
+	_cleanup_free_ char *old_index = NULL, *young_index = NULL, *idx = sub(f, "index");
+
+	put_chunk(f, 1, 0, &id);
+	cp = chunk_path(f, &id, false);
+	dir = zf_xstrndup(cp, (size_t)(strrchr(cp, '/') - cp));
+	old_chunk = zf_xasprintf("%s/.%s.tmp-0123456789abcdef", dir, strrchr(cp, '/') + 1);
+	young_chunk = zf_xasprintf("%s/.young.tmp", dir);
+	assert_int_equal(mkdir(idx, 0777), 0);
+	old_index = zf_xasprintf("%s/.backup-00000000000000aa-meta.caibx", idx);
+	young_index = zf_xasprintf("%s/.backup-00000000000000bb-data.caibx", idx);
+	put_file(old_chunk, "x", 1);
+	put_file(young_chunk, "x", 1);
+	put_file(old_index, "x", 1);
+	put_file(young_index, "x", 1);
+	age_file(old_chunk, ZF_GC_TEMP_AGE + HOUR);
+	age_file(old_index, ZF_GC_TEMP_AGE + HOUR);
+	age_file(young_chunk, ZF_GC_TEMP_AGE - HOUR);
+	now.min_age = 0;
+	assert_int_equal(zf_store_gc(f->dir, &now, &st, &err), 0);
+	assert_int_equal(st.temp_removed, 2);
+	assert_false(exists(old_chunk));
+	assert_false(exists(old_index));
+	assert_true(exists(young_chunk));
+	assert_true(exists(young_index));
+}
+
 static void test_reader_fallback(void **state)
 {
 	struct fixture *f = *state;
@@ -659,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_pass_blocks_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abandoned_temp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_skips_fossils, setup, teardown),
 	};
