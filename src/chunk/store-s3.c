@@ -606,12 +606,15 @@ static int s3_send(struct s3_store *s, const struct s3_req *q, uint64_t *ret_len
 }
 
 /* A status no operation expects: 403 is always about the credentials. */
-static int s3_fail(const char *what, int status, struct zf_err *err)
+static int s3_fail(struct s3_store *s, const char *what, int status, struct zf_err *err)
 {
 	if (status == 403)
 		return zf_err_set(err, -EACCES, "%s: " AUTH_REFUSED, what);
 	if (status == 401)
 		return zf_err_set(err, -EACCES, "%s: HTTP 401 (credentials refused)", what);
+	if (status == 404)      /* where a key cannot be missing: the bucket is */
+		return zf_err_set(err, -ENXIO, "%s: HTTP 404 (no bucket '%s'?)", what,
+				  s->url.bucket);
 	return zf_err_set(err, -ZF_E_PROTO, "%s: HTTP %d", what, status);
 }
 
@@ -640,7 +643,7 @@ static int s3_has(struct zf_store *st, const struct zf_chunk_id *id, uint64_t *r
 	if (r == 404)
 		return 0;
 	if (r != 200)
-		return s3_fail(what, r, err);
+		return s3_fail(s, what, r, err);
 	if (ret_size)
 		*ret_size = len;
 	return 1;
@@ -669,7 +672,7 @@ static int s3_put_raw(struct zf_store *st, const struct zf_chunk_id *id, const v
 		return r;
 	if (r == 200 || r == 201 || r == 204)
 		return 0;
-	return s3_fail(what, r, err);
+	return s3_fail(s, what, r, err);
 }
 
 static int s3_get_raw(struct zf_store *st, const struct zf_chunk_id *id, size_t max_raw,
@@ -688,12 +691,11 @@ static int s3_get_raw(struct zf_store *st, const struct zf_chunk_id *id, size_t 
 	if (r == 404) {
 		/* the bucket itself missing is not a missing chunk */
 		if (out->len > 0 && memmem(out->data, out->len, "<Code>NoSuchBucket</Code>", 25))
-			return zf_err_set(err, -ENOENT, "%s: no such bucket '%s'", what,
-					  s->url.bucket);
+			return zf_err_set(err, -ENXIO, "%s: no bucket '%s'", what, s->url.bucket);
 		return -ENOENT;
 	}
 	if (r != 200)
-		return s3_fail(what, r, err);
+		return s3_fail(s, what, r, err);
 	if (out->len > max_raw)
 		return zf_err_set(err, -EBADMSG, "%s: larger than %zu bytes", what, max_raw);
 	zf_buf_grow(out, 1);
@@ -714,7 +716,7 @@ static int s3_remove(struct zf_store *st, const struct zf_chunk_id *id, struct z
 		return r;
 	if (r == 200 || r == 204 || r == 404)
 		return 0;
-	return s3_fail(what, r, err);
+	return s3_fail(s, what, r, err);
 }
 
 struct walk_state {
@@ -761,7 +763,7 @@ static int s3_walk(struct zf_store *st, zf_store_walk_fn cb, void *userdata, str
 		if (r < 0)
 			return r;
 		if (r != 200)
-			return s3_fail(what, r, err);
+			return s3_fail(s, what, r, err);
 		r = zf_s3_list_parse(page.data ? page.data : "", page.len, walk_one, &w, &next, &e);
 		if (r < 0)
 			return e.code ? zf_err_set(err, r, "%s: %s", what, zf_err_msg(&e)) : r;

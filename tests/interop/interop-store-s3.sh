@@ -107,6 +107,12 @@ grep -rq 'wr0ng-s3cr3t' out && fail "the wrong secret is in an output"
 expect 1 'may not hold credentials' "$ZFERRY" store extract \
 	-s "s3+http://S3RVER:S3RVER@127.0.0.1:$PORT/bucket/pre/fix" in8m.caibx out-bad
 
+# a missing bucket is not a missing chunk either
+expect 1 "no bucket 'nobucket'" "$ZFERRY" store extract \
+	-s "s3+http://127.0.0.1:$PORT/nobucket/pre/fix" in8m.caibx out-bad
+expect 1 "HTTP 404 \(no bucket 'nobucket'\?\)" "$ZFERRY" store make \
+	-s "s3+http://127.0.0.1:$PORT/nobucket/pre/fix" nob.caibx in8m
+
 # --- credentials from a file: mode 600 taken, 644 refused; none at all refused
 printf 'access_key=S3RVER\nsecret_key=S3RVER\n' >creds
 chmod 600 creds
