@@ -242,9 +242,9 @@ int zf_s3_chunk_key_parse(const struct zf_s3_url *u, const char *key, struct zf_
 		return -EINVAL;
 	memcpy(hex, k + 5, 64);
 	hex[64] = '\0';
-	if (zf_chunk_id_parse(hex, &id) < 0 || !streq(zf_chunk_id_hex(&id, hex), hex))
+	if (zf_chunk_id_parse(hex, &id) < 0)
 		return -EINVAL;
-	if (memcmp(hex, k + 5, 64) != 0)
+	if (memcmp(zf_chunk_id_hex(&id, hex), k + 5, 64) != 0)
 		return -EINVAL;         /* uppercase: not a key we would write */
 	*ret_id = id;
 	return 0;
