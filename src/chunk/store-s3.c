@@ -87,7 +87,8 @@ static int parse_authority(const char *a, size_t n, bool https, char **ret, stru
 		hostlen = (size_t)(close - a) + 1;
 		colon = close + 1 < end ? close + 1 : NULL;
 		if (colon && *colon != ':')
-			return zf_err_set(err, -EINVAL, "S3 store URL: junk after the IPv6 address");
+			return zf_err_set(err, -EINVAL,
+					  "S3 store URL: junk after the IPv6 address");
 	} else {
 		colon = memchr(a, ':', n);
 		hostlen = colon ? (size_t)(colon - a) : n;
@@ -168,8 +169,9 @@ static int parse_path(const char *s, size_t n, struct zf_s3_url *u, struct zf_er
 			slash = end;
 		if (!is_segment(s, (size_t)(slash - s))) {
 			zf_buf_release(&prefix);
-			return zf_err_set(err, -EINVAL, "S3 store URL: the prefix has an empty, '.' "
-					  "or '..' segment or a character outside [A-Za-z0-9._~-]");
+			return zf_err_set(err, -EINVAL, "S3 store URL: the prefix has an empty, "
+					  "'.' or '..' segment or a character outside "
+					  "[A-Za-z0-9._~-]");
 		}
 		zf_buf_add(&prefix, s, (size_t)(slash - s));
 		zf_buf_add(&prefix, "/", 1);
@@ -189,7 +191,8 @@ int zf_s3_url_parse(const char *url, struct zf_s3_url *ret, struct zf_err *err)
 	if ((rest = startswith(url, "s3+https://")))
 		u.https = true;
 	else if (!(rest = startswith(url, "s3+http://")))
-		return zf_err_set(err, -EINVAL, "S3 store URL must start s3+https:// or s3+http://");
+		return zf_err_set(err, -EINVAL,
+				  "S3 store URL must start s3+https:// or s3+http://");
 	for (const char *p = rest; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '#' || *p == '%')
 			return zf_err_set(err, -EINVAL, "S3 store URL may not hold white space, "
@@ -321,7 +324,8 @@ int zf_s3_creds_parse(const char *text, size_t n, const char *file, struct zf_s3
 			slot = &c.session_token;
 		else
 			return zf_err_set(err, -EINVAL, "credentials file '%s' line %u: unknown "
-					  "name (access_key, secret_key, session_token)", file, line);
+					  "name (access_key, secret_key, session_token)", file,
+					  line);
 		if (*slot)
 			return zf_err_set(err, -EINVAL, "credentials file '%s' line %u: %.*s given "
 					  "twice", file, line, (int)(eq - p), p);
@@ -353,7 +357,8 @@ int zf_s3_creds_read(const char *path, struct zf_s3_creds *ret, struct zf_err *e
 	if (fstat(fd, &st) < 0)
 		return zf_err_set(err, -errno, "cannot stat credentials file '%s': %m", path);
 	if (!S_ISREG(st.st_mode))
-		return zf_err_set(err, -EINVAL, "credentials file '%s' is not a regular file", path);
+		return zf_err_set(err, -EINVAL, "credentials file '%s' is not a regular file",
+				  path);
 	if (st.st_mode & 077)
 		return zf_err_set(err, -EPERM, "credentials file '%s' may be read by group or "
 				  "others (mode %04o): chmod 600 it", path,
@@ -384,8 +389,8 @@ static int creds_env_pair(const char *key_var, const char *secret_var, const cha
 	if (!key && !secret)
 		return -ENOENT;
 	if (!key || !secret)
-		return zf_err_set(err, -EINVAL, "%s is set but %s is not", key ? key_var : secret_var,
-				  key ? secret_var : key_var);
+		return zf_err_set(err, -EINVAL, "%s is set but %s is not",
+				  key ? key_var : secret_var, key ? secret_var : key_var);
 	if (!is_value(key, strlen(key)) || !is_value(secret, strlen(secret)) ||
 	    (token && *token && !is_value(token, strlen(token))))
 		return zf_err_set(err, -EINVAL, "%s, %s or %s has a space or a control character",
@@ -436,7 +441,8 @@ static const char *xml_elem(const char *p, const char *end, const char *tag, siz
 static int xml_text(const char *s, size_t n, char **ret)
 {
 	static const struct { const char *name; char c; } ents[] = {
-		{ "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' },
+		{ "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' },
+		{ "apos;", '\'' },
 	};
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
 
@@ -586,7 +592,8 @@ static int s3_send(struct s3_store *s, const struct s3_req *q, uint64_t *ret_len
 	}
 	r = zf_sigv4_sign(&req, &creds, &sig, &e);
 	if (r < 0)
-		return zf_err_set(err, r, "%s: cannot sign the request: %s", q->what, zf_err_msg(&e));
+		return zf_err_set(err, r, "%s: cannot sign the request: %s", q->what,
+				  zf_err_msg(&e));
 	for (size_t i = 0; i < sig.headers.n; i++)
 		headers = curl_slist_append(headers, sig.headers.v[i]);
 	if (q->method == ZF_HTTP_PUT)

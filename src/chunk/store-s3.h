@@ -31,7 +31,8 @@ bool zf_s3_is_url(const char *s);
 struct zf_s3_url {
 	bool https;
 	bool vhost;             /* BUCKET.HOST/KEY rather than HOST/BUCKET/KEY */
-	char *host;             /* as the Host header: "h", "h:9000", "[::1]:9000" (default port dropped) */
+	/* as the Host header: "h", "h:9000", "[::1]:9000"; the scheme's default port dropped */
+	char *host;
 	char *bucket;
 	char *prefix;           /* "" or "a/b/" (ends in '/') */
 };

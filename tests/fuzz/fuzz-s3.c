@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		zf_s3_creds_release(&c);
 		break;
 	default:
-		if (zf_s3_list_parse((const char *)data + 1, size - 1, count, &n, &next, &err) < 0 &&
-		    next)
+		if (zf_s3_list_parse((const char *)data + 1, size - 1, count, &n, &next,
+				     &err) < 0 && next)
 			abort();
 		free(next);
 		break;

@@ -32,7 +32,8 @@ static const struct url_case urls[] = {
 	  false, false, "127.0.0.1:4568", "/bucket/pre/0123/" ID ".cacnk" },
 	{ "s3+https://s3.example.com:443/b/p?lookup=dns", "s3.example.com", "b", "p/", true, true,
 	  "b.s3.example.com", "/p/0123/" ID ".cacnk" },
-	{ "s3+http://minio:80/b/", "minio", "b", "", false, false, "minio", "/b/0123/" ID ".cacnk" },
+	{ "s3+http://minio:80/b/", "minio", "b", "", false, false, "minio",
+	  "/b/0123/" ID ".cacnk" },
 	{ "s3+https://s3.eu-west-1.amazonaws.com/my.bucket/x?lookup=auto",
 	  "s3.eu-west-1.amazonaws.com", "my.bucket", "x/", true, true,
 	  "my.bucket.s3.eu-west-1.amazonaws.com", "/x/0123/" ID ".cacnk" },
@@ -253,7 +254,8 @@ static void test_creds_env(void **state)
 		_cleanup_(zf_s3_creds_releasep) struct zf_s3_creds c = ZF_S3_CREDS_INIT;
 		struct zf_err e = ZF_ERR_INIT;
 		assert_int_equal(zf_s3_creds_from_env(&c, &e), -EINVAL);
-		assert_string_equal(zf_err_msg(&e), "S3_ACCESS_KEY is set but S3_SECRET_KEY is not");
+		assert_string_equal(zf_err_msg(&e),
+				    "S3_ACCESS_KEY is set but S3_SECRET_KEY is not");
 	}
 	for (size_t i = 0; i < ELEMENTSOF(vars); i++)
 		unsetenv(vars[i]);
