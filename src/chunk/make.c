@@ -199,11 +199,12 @@ static int add_seg_chunk(struct zf_index_writer *w, const struct zf_seg_chunk *c
 int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 		  const struct zf_make_opts *o, struct zf_make_stats *ret, struct zf_err *err)
 {
+	/* before the workers: cleanups run in reverse order, and they use m until joined */
+	struct make_state m = { store };
 	_cleanup_(zf_index_writer_freep) struct zf_index_writer *w = NULL;
 	_cleanup_(zf_chunk_reader_freep) struct zf_chunk_reader *rd = NULL;
 	_cleanup_(zf_seg_chunker_freep) struct zf_seg_chunker *seg = NULL;
 	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
-	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = o->jobs ? o->jobs : ZF_JOBS_DEFAULT();
 	uint64_t base, size;
@@ -274,11 +275,11 @@ int zf_chunk_make(int fd, const char *index_path, struct zf_store *store,
 int zf_chunk_chop(const char *index_path, const char *file_path, struct zf_store *store,
 		  unsigned jobs, struct zf_make_stats *ret, struct zf_err *err)
 {
+	struct make_state m = { store };       /* before pool: its workers use m until joined */
 	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
 	_cleanup_(zf_workq_freep) struct zf_workq *pool = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	struct zf_chunk_params params;
-	struct make_state m = { store };
 	struct zf_make_stats st = { 0 };
 	unsigned workers = jobs ? jobs : ZF_JOBS_DEFAULT();
 	int r;

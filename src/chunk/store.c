@@ -10,6 +10,7 @@
 #include "chunk/store.h"
 #include "chunk/store-backend.h"
 #include "chunk/store-http.h"
+#include "chunk/store-s3.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -434,8 +435,17 @@ int zf_store_open_opts(const char *path, unsigned flags, const struct zf_store_r
 {
 	static const struct zf_store_remote_opts none = { 0 };
 
-	if (is_url(path))
-		return zf_http_store_open(path, ro ? ro : &none, ret, err);
+	if (!ro)
+		ro = &none;
+	if (zf_s3_is_url(path))
+		return zf_s3_store_open(path, ro, ret, err);
+	if (is_url(path)) {
+		if (ro->credentials_file)
+			return zf_err_set(err, -EINVAL, "--store-credentials-file is for "
+					  "s3+http[s]:// stores; an http[s]:// store takes "
+					  "--store-auth-file");
+		return zf_http_store_open(path, ro, ret, err);
+	}
 	return dir_open(path, flags, ret, err);
 }
 

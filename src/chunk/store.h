@@ -25,18 +25,20 @@ enum {
 	ZF_STORE_CREATE = 1 << 0,       /* mkdir the store if missing */
 };
 
-/* What a remote store (http://, https://) is opened with; ignored for a directory. */
+/* What a remote store (http[s]://, s3+http[s]://) is opened with; ignored for a directory. */
 struct zf_store_remote_opts {
-	const char *auth_file;          /* holds the Authorization header's value; NULL: none */
+	const char *auth_file;          /* http[s]: holds the Authorization header's value */
+	const char *credentials_file;   /* s3: access_key=/secret_key= lines; NULL: environment */
 	unsigned parallel;              /* connections kept open at most; 0 = 16 */
 	const char *ca_file;            /* https: PEM CA to check the server by; NULL: system's */
 	const char *cert_file, *key_file;       /* https: our client certificate; NULL: none */
 };
 
 /*
- * path is a directory, or http[s]://HOST[:PORT]/PREFIX/ (a desync/casync
- * chunk server; its chunks at PREFIX/<4hex>/<id>.cacnk).  A remote store
- * is append-only: remove and walk answer -EOPNOTSUPP.
+ * path is a directory, http[s]://HOST[:PORT]/PREFIX/ (a desync/casync
+ * chunk server; its chunks at PREFIX/<4hex>/<id>.cacnk; append-only: remove
+ * and walk answer -EOPNOTSUPP), or s3+http[s]://HOST[:PORT]/BUCKET[/PREFIX]
+ * (an S3 bucket in desync's layout; chunk/store-s3.h).
  */
 _must_check_ int zf_store_open(const char *path, unsigned flags, struct zf_store **ret,
 			       struct zf_err *err);

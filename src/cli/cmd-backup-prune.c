@@ -222,6 +222,11 @@ static int check_options(int argc, char **argv, struct args *a)
 			"server's side\n");
 		return ZF_EXIT_FAIL;
 	}
+	if (startswith(a->store, "s3+")) {
+		fprintf(stderr, "zferry backup prune: backups in S3 buckets are not supported "
+			"yet: prune a directory store\n");
+		return ZF_EXIT_FAIL;
+	}
 	if (stat(a->store, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "zferry backup prune: store '%s' is not a directory\n", a->store);
 		return ZF_EXIT_FAIL;

@@ -121,6 +121,15 @@ static int fail(const char *sub, const struct zf_err *err)
 	return zf_sub_fail("backup", sub, err);
 }
 
+/* Backups keep a catalogue and sessions as files: a directory store only, for now. */
+static int check_local_store(const char *cmd, const char *sub, const char *store)
+{
+	if (!strstr(store, "://"))
+		return GO_ON;
+	return zf_sub_usage_error(cmd, sub, "store '%s': backups live in a directory store "
+				  "(HTTP and S3 stores hold backups in a later version)", store);
+}
+
 static int parse_count(const char *s, uint64_t max, unsigned *ret)
 {
 	uint64_t v;
@@ -203,6 +212,8 @@ static int backup_parse(int argc, char **argv, struct backup_args *a)
 	}
 	if (!a->bo.store)
 		return zf_usage_error("backup", "want a store (-s STORE)");
+	if (check_local_store("backup", NULL, a->bo.store) != GO_ON)
+		return ZF_EXIT_USAGE;
 	if (a->use_newest && a->snapshot)
 		return zf_usage_error("backup", "--use-newest and --snapshot exclude each other");
 	if (a->bo.full_every && !a->bo.incremental)
@@ -400,6 +411,8 @@ static int backup_list(int argc, char **argv)
 	}
 	if (!store)
 		return zf_sub_usage_error("backup", "list", "want a store (-s STORE)");
+	if (check_local_store("backup", "list", store) != GO_ON)
+		return ZF_EXIT_USAGE;
 	if (argc - optind > 1)
 		return zf_sub_usage_error("backup", "list", "want at most one DATASET");
 	if (optind < argc) {
@@ -490,6 +503,8 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (!ro.store)
 		return zf_usage_error("restore", "want a store (-s STORE)");
+	if (check_local_store("restore", NULL, ro.store) != GO_ON)
+		return ZF_EXIT_USAGE;
 	if (argc - optind != (out ? 1 : 2))
 		return zf_usage_error("restore", out ? "with -o, want DATASET[@SNAP] only" :
 				      "want DATASET[@SNAP] and TARGET");

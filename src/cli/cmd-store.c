@@ -33,10 +33,15 @@ struct store_cmd {
 	"      --store-auth-file FILE\n" \
 	"                           for http[s]:// stores: send FILE's one line as the\n" \
 	"                           Authorization header (e.g. 'Bearer TOKEN')\n" \
-	"      --store-parallel N   for http[s]:// stores: requests in flight at most\n" \
+	"      --store-credentials-file FILE\n" \
+	"                           for s3+http[s]:// stores: lines access_key=KEY and\n" \
+	"                           secret_key=SECRET (and session_token=TOKEN); mode 600\n" \
+	"                           (default: S3_ACCESS_KEY/S3_SECRET_KEY from the\n" \
+	"                           environment, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n" \
+	"      --store-parallel N   for remote stores: requests in flight at most\n" \
 	"                           (default 16; each worker thread sends one at a time)\n" \
-	"      --store-tls-ca FILE  for https:// stores: the PEM CA to check the server by\n" \
-	"                           (default: the system's)\n" \
+	"      --store-tls-ca FILE  for https:// and s3+https:// stores: the PEM CA to\n" \
+	"                           check the server by (default: the system's)\n" \
 	"      --store-tls-cert FILE, --store-tls-key FILE\n" \
 	"                           for https:// stores: our client certificate and key\n"
 
@@ -50,7 +55,9 @@ static const char usage_make[] =
 	"\n"
 	"  -s, --store STORE        chunk store directory, created if missing, or\n"
 	"                           http[s]://HOST[:PORT]/PREFIX/ ('zferry store serve\n"
-	"                           --writable', desync chunk-server -w)\n"
+	"                           --writable', desync chunk-server -w), or\n"
+	"                           s3+http[s]://HOST[:PORT]/BUCKET[/PREFIX] (an S3 bucket,\n"
+	"                           desync's layout; see --store-credentials-file)\n"
 	"                           (default: default.castr next to INDEX, as casync)\n"
 	"  -m, --chunk-size MIN:AVG:MAX\n"
 	"                           chunk sizes in KiB (default 16:64:256), or in\n"
@@ -73,7 +80,8 @@ static const char usage_extract[] =
 	"the stores.  Every chunk is verified against its id; a damaged or missing one\n"
 	"stops the extraction with an error naming it and its offset.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to read, a directory or http[s]:// URL\n"
+	"  -s, --store STORE        chunk store to read: a directory, an http[s]:// or an\n"
+	"                           s3+http[s]:// URL\n"
 	"                           (repeatable; tried in order)\n"
 	"  -c, --cache CACHE        local store looked in first and filled from STOREs\n"
 	"      --seed FILE          reuse chunks found in FILE (repeatable)\n"
@@ -100,8 +108,8 @@ static const char usage_verify[] =
 	"few chunks it lacks.  Exits 1 while damaged chunks remain or a backup is\n"
 	"broken.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to check (a directory: over HTTP, run\n"
-	"                           verify on the server)\n"
+	"  -s, --store STORE        chunk store to check: a directory or an s3+http[s]://\n"
+	"                           URL (over HTTP, run verify on the server)\n"
 	"      --repair             remove damaged chunks (a later make or chop puts\n"
 	"                           good copies back)\n"
 	"  -j, --jobs N             worker threads (default: 4 per CPU)\n"
@@ -117,8 +125,8 @@ static const char usage_prune[] =
 	"a make into the same store is in progress: that make's new chunks are in no\n"
 	"index yet.\n"
 	"\n"
-	"  -s, --store STORE        chunk store to prune (a directory: HTTP stores are\n"
-	"                           append-only)\n"
+	"  -s, --store STORE        chunk store to prune: a directory or an s3+http[s]://\n"
+	"                           URL (HTTP stores are append-only)\n"
 	"  -n, --dry-run            only list what would be removed\n"
 	"      --json               print the result as one JSON object\n"
 	REMOTE_STORE_HELP
@@ -200,13 +208,14 @@ static int bad_option(const char *sub, int argc, char **argv)
 
 /* Options of every subcommand that opens a store: how a remote one is reached. */
 enum { OPT_STORE_AUTH_FILE = 2000, OPT_STORE_PARALLEL, OPT_STORE_CA, OPT_STORE_CERT,
-       OPT_STORE_KEY };
+       OPT_STORE_KEY, OPT_STORE_CREDENTIALS };
 #define REMOTE_STORE_OPTIONS \
 	{ "store-auth-file", required_argument, NULL, OPT_STORE_AUTH_FILE }, \
 	{ "store-parallel", required_argument, NULL, OPT_STORE_PARALLEL }, \
 	{ "store-tls-ca", required_argument, NULL, OPT_STORE_CA }, \
 	{ "store-tls-cert", required_argument, NULL, OPT_STORE_CERT }, \
-	{ "store-tls-key", required_argument, NULL, OPT_STORE_KEY }
+	{ "store-tls-key", required_argument, NULL, OPT_STORE_KEY }, \
+	{ "store-credentials-file", required_argument, NULL, OPT_STORE_CREDENTIALS }
 
 static struct zf_store_remote_opts remote;
 
@@ -229,6 +238,9 @@ static int remote_option(int c, const char *arg)
 		return 0;
 	case OPT_STORE_KEY:
 		remote.key_file = arg;
+		return 0;
+	case OPT_STORE_CREDENTIALS:
+		remote.credentials_file = arg;
 		return 0;
 	default:
 		return -ENOENT;
@@ -970,6 +982,12 @@ static int store_gc(int argc, char **argv)
 	if (is_url(store_path)) {
 		zf_err_set(&err, -EOPNOTSUPP, "store '%s': gc runs on the server's side: run it "
 			   "where the store is a directory", store_path);
+		return fail("gc", &err);
+	}
+	if (strncmp(store_path, "s3+", 3) == 0) {
+		zf_err_set(&err, -EOPNOTSUPP, "store '%s': gc of an S3 bucket is not supported "
+			   "yet (its sessions and fossils need the bucket's own listing)",
+			   store_path);
 		return fail("gc", &err);
 	}
 	r = zf_store_gc(store_path, &o, &st, &err);

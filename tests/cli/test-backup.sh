@@ -34,6 +34,11 @@ expect 2 'want DATASET\[@SNAP\] and TARGET' -- "$Z" restore -s "$T/s" tank/a
 expect 2 'with -o, want DATASET' -- "$Z" restore -s "$T/s" -o "$T/x" tank/a tank/b
 expect 2 'want a store' -- "$Z" backup list
 expect 2 'at most one DATASET' -- "$Z" backup list -s "$T/s" a b
+expect 2 'backups live in a directory store' -- "$Z" backup -s s3+http://127.0.0.1:1/b tank/a
+expect 2 'backups live in a directory store' -- "$Z" restore -s http://127.0.0.1:1/ tank/a tank/b
+expect 2 'backups live in a directory store' -- "$Z" backup list -s s3+https://h/b
+expect 1 'not supported yet' -- "$Z" backup prune -s s3+http://127.0.0.1:1/b -k last_n:1
+expect 1 'not supported yet' -- "$Z" store gc -s s3+http://127.0.0.1:1/b
 expect 0 "" -- "$Z" backup --help
 grep -q 'full-every' "$T/out" || fail "backup --help lacks --full-every"
 expect 0 "" -- "$Z" restore --help

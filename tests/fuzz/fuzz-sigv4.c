@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
-#include "transport/sigv4.h"
+#include "chunk/sigv4.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/banned.h"

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "transport/sigv4.h"
+#include "chunk/sigv4.h"
 #include "util/err.h"
 
 /* ---- the S3 examples: 20130524T000000Z, us-east-1, bucket examplebucket ---- */

@@ -1,5 +1,5 @@
 /*
- * src/transport/sigv4.c — AWS Signature Version 4 for S3
+ * src/chunk/sigv4.c — AWS Signature Version 4 for S3
  *
  * The algorithm is AWS's "Authenticating Requests (AWS Signature Version
  * 4)" for S3: canonical request, string to sign, a signing key derived
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include "transport/sigv4.h"
+#include "chunk/sigv4.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"

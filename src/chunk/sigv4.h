@@ -1,4 +1,4 @@
-/* src/transport/sigv4.h — AWS Signature Version 4 for S3 requests: pure, no I/O, no clock */
+/* src/chunk/sigv4.h — AWS Signature Version 4 for S3 requests: pure, no I/O, no clock */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
