@@ -9,7 +9,7 @@
 #  2. A chain: full, then two --incremental backups after ~1% of the data
 #     changed; the second full-sized send adds little to the store
 #     (--json new_bytes under 10% of the stream); `backup list --json`
-#     shows the chain; restore into a new dataset gives every snapshot with
+#     shows the chain; restore into an empty pool gives every snapshot with
 #     its guid and the same file checksums; a rerun receives nothing and
 #     skips all three; a restore over an unrelated dataset is refused.
 #  3. A damaged data chunk: restore fails naming it, and the target does
@@ -20,6 +20,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 pool_create zb 512M
+pool_create zr 256M     # the chain is restored into this empty pool
 store=$TEST_TMP/store
 Z() { "$ZFERRY" "$@"; }
 
@@ -110,16 +111,16 @@ printf '%s\n' "$chain"
 assert_eq "$(printf '%s\n' "$chain" | cut -d' ' -f1,2 | tr '\n' ' ')" "k1 - k2 k1 k3 k2 k3b - " "catalogue of zb/plain"
 assert_eq "$(printf '%s\n' "$chain" | awk '$1 == "k3" { print $3 }')" "$(guid zb/plain@k3)" "guid in the catalogue"
 
-capture_out Z restore -s "$store" --json zb/plain@k3 zb/plain-r
+capture_out Z restore -s "$store" --json zb/plain@k3 zr/plain
 assert_eq "$RC" 0 "restore of the chain"
 assert_contains "$OUT" '"chain":3'
 assert_contains "$OUT" '"received":3'
 for s in k1 k2 k3; do
-	assert_eq "$(guid zb/plain-r@$s)" "$(guid zb/plain@$s)" "guid of zb/plain-r@$s"
+	assert_eq "$(guid zr/plain@$s)" "$(guid zb/plain@$s)" "guid of zr/plain@$s"
 done
 log_must zfs rollback zb/plain@k3b
-assert_eq "$(fs_checksum zb/plain-r)" "$(fs_checksum zb/plain)" "files of the restored chain"
-capture_out Z restore -s "$store" --json zb/plain@k3 zb/plain-r
+assert_eq "$(fs_checksum zr/plain)" "$(fs_checksum zb/plain)" "files of the restored chain"
+capture_out Z restore -s "$store" --json zb/plain@k3 zr/plain
 assert_eq "$RC" 0 "restore rerun"
 assert_contains "$OUT" '"received":0'
 assert_contains "$OUT" '"skipped":3'
