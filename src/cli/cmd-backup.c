@@ -102,8 +102,8 @@ const char zf_usage_restore[] =
 	"restore goes on where it stopped when run again; an existing TARGET that has\n"
 	"none of the chain is refused, never overwritten.  Every chunk is verified,\n"
 	"and each stream's length and SHA-512/256 are checked against the catalogue\n"
-	"before its last record reaches zfs recv: a damaged or missing chunk stops the\n"
-	"restore with an error naming it, and nothing of that stream is received.\n"
+	"before its last two records reach zfs recv: a damaged or missing chunk stops\n"
+	"the restore with an error naming it, and nothing of that stream is received.\n"
 	"\n"
 	"  -s, --store STORE        the chunk store directory\n"
 	"  -c, --cache CACHE        a local store looked in first and filled\n"
@@ -458,12 +458,16 @@ int cmd_backup(int argc, char **argv)
 
 /* ---- zferry restore ------------------------------------------------------ */
 
+/* userdata: a bool, set while a progress line is open on the terminal */
 static void restore_progress(const char *snapshot, uint64_t done, uint64_t total, void *userdata)
 {
-	(void)userdata;
-	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "\r%s: %" PRIu64 " of %" PRIu64 " bytes%s", snapshot, done, total,
-			done == total ? "\n" : "");
+	bool *open_line = userdata;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r%s: %" PRIu64 " of %" PRIu64 " bytes%s", snapshot, done, total,
+		done == total ? "\n" : "");
+	*open_line = done != total;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -479,7 +483,8 @@ int cmd_restore(int argc, char **argv)
 		{},
 	};
 	_cleanup_(zf_store_freep) struct zf_store *cache = NULL;
-	struct zf_restore_opts ro = { .progress = restore_progress };
+	bool open_line = false;
+	struct zf_restore_opts ro = { .progress = restore_progress, .userdata = &open_line };
 	struct zf_restore_result res = { 0 };
 	const char *cache_path = NULL, *out = NULL, *spec, *target = NULL;
 	struct zf_err err = ZF_ERR_INIT;
@@ -508,6 +513,10 @@ int cmd_restore(int argc, char **argv)
 	if (argc - optind != (out ? 1 : 2))
 		return zf_usage_error("restore", out ? "with -o, want DATASET[@SNAP] only" :
 				      "want DATASET[@SNAP] and TARGET");
+	if (out && ro.no_mount)
+		return zf_usage_error("restore", "-u is for receiving, not for -o");
+	if (out && streq(out, "-") && isatty(STDOUT_FILENO))
+		return zf_usage_error("restore", "will not write a zfs stream to a terminal");
 	spec = argv[optind];
 	if (!out)
 		target = argv[optind + 1];
@@ -520,8 +529,11 @@ int cmd_restore(int argc, char **argv)
 		r = zf_restore_stream(&ro, spec, out, -EBADF, &res, &err);
 	else
 		r = zf_restore_run(&ro, spec, target, &res, &err);
-	if (r < 0)
+	if (r < 0) {
+		if (open_line)
+			fputc('\n', stderr);
 		return zf_sub_fail("restore", NULL, &err);
+	}
 	if (json) {
 		_cleanup_json_ struct zf_json j = ZF_JSON_INIT_FILE(out && streq(out, "-") ?
 								    stderr : stdout);

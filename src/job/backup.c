@@ -26,14 +26,39 @@
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
-/* An index file larger than this is refused (a 16 TiB stream of 16 KiB chunks). */
-#define INDEX_MAX (1u << 30)
-
 void zf_backup_result_release(struct zf_backup_result *r)
 {
 	free(r->snapshot);
 	free(r->base);
 	*r = (struct zf_backup_result){ 0 };
+}
+
+int zf_backup_hash_fd(int fd, int copy_fd, struct zf_chunk_id *ret)
+{
+	_cleanup_free_ uint8_t *buf = zf_xmalloc(ZF_BACKUP_IO_BUF);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned dlen = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!md || EVP_DigestInit_ex(md, EVP_sha512_256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return -ENOMEM;
+	}
+	while ((n = zf_read_full(fd, buf, ZF_BACKUP_IO_BUF)) > 0) {
+		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+			r = -EIO;
+			break;
+		}
+		if (copy_fd >= 0 && (r = zf_write_full(copy_fd, buf, (size_t)n)) < 0)
+			break;
+	}
+	if (n < 0 && r == 0)
+		r = (int)n;
+	if (r == 0 && (EVP_DigestFinal_ex(md, ret->b, &dlen) != 1 || dlen != ZF_CHUNK_ID_SIZE))
+		r = -EIO;
+	EVP_MD_CTX_free(md);
+	return r;
 }
 
 /* ---- the base of an incremental ----------------------------------------- */
@@ -53,20 +78,33 @@ static const struct zf_zfs_version *find_version(const struct zf_zfs_version_lis
 }
 
 /*
- * The newest backed-up version older than snap that the source still has
- * (a snapshot, else a bookmark of the same guid), unless the policy wants a
- * full: none such, or the chain to it is already full_every long.
+ * Whether an incremental sent with flags can follow a backup sent with
+ * base_flags: zfs recv refuses a raw incremental onto a non-raw base and
+ * the other way round, and -L must stay as it was once blocks were split.
  */
-static int choose_base(const struct zf_backup_opts *o, const char *dataset,
+static bool flags_compatible(unsigned flags, unsigned base_flags)
+{
+	unsigned must_match = ZF_CATALOGUE_SEND_RAW | ZF_CATALOGUE_SEND_LARGE_BLOCKS;
+
+	return (flags & must_match) == (base_flags & must_match);
+}
+
+/*
+ * The newest backed-up version older than snap that the source still has
+ * (a snapshot, else a bookmark of the same guid), sent with compatible
+ * flags and whose chain restores, unless the policy wants a full: none
+ * such, or the chain to it is already full_every long.
+ */
+static int choose_base(const struct zf_backup_opts *o, unsigned flags, const char *dataset,
 		       const struct zf_zfs_version *snap, const struct zf_zfs_version_list *vl,
-		       const struct zf_catalogue_list *cat, struct base_choice *ret,
-		       struct zf_err *err)
+		       const struct zf_catalogue_list *cat, struct base_choice *ret)
 {
 	const struct zf_catalogue_entry *best = NULL;
 	const struct zf_zfs_version *v = NULL;
 	_cleanup_free_ size_t *chain = NULL;
+	_cleanup_free_ char *spec = NULL;
+	struct zf_err ignored = ZF_ERR_INIT;
 	size_t nchain = 0;
-	int r;
 
 	*ret = (struct base_choice){ 0 };
 	if (!o->incremental)
@@ -75,7 +113,8 @@ static int choose_base(const struct zf_backup_opts *o, const char *dataset,
 		const struct zf_catalogue_entry *e = &cat->v[i];
 		const struct zf_zfs_version *found;
 
-		if (e->createtxg >= snap->createtxg || (best && e->createtxg <= best->createtxg))
+		if (e->createtxg >= snap->createtxg || (best && e->createtxg <= best->createtxg) ||
+		    !flags_compatible(flags, e->send_flags))
 			continue;
 		found = find_version(vl, e->guid, false);
 		if (!found)
@@ -87,15 +126,15 @@ static int choose_base(const struct zf_backup_opts *o, const char *dataset,
 	}
 	if (!best)
 		return 0;
-	if (o->full_every > 0) {
-		_cleanup_free_ char *spec = zf_xasprintf("%s@%s", dataset, best->snapshot);
-
-		r = zf_catalogue_resolve(cat, spec, &chain, &nchain, err);
-		if (r < 0)
-			return zf_err_prefix(err, "choosing the base of '%s@%s'", dataset, snap->name);
-		if (nchain >= o->full_every)
-			return 0;
+	/* an incremental onto a chain that does not restore would not restore either */
+	spec = zf_xasprintf("%s@%s", dataset, best->snapshot);
+	if (zf_catalogue_resolve(cat, spec, &chain, &nchain, &ignored) < 0) {
+		log_warning("backup of '%s@%s': the chain of '%s' does not restore (%s); "
+			      "sending in full", dataset, snap->name, spec, zf_err_msg(&ignored));
+		return 0;
 	}
+	if (o->full_every > 0 && nchain >= o->full_every)
+		return 0;
 	ret->entry = best;
 	ret->from = zf_xasprintf("%s%c%s", dataset, v->bookmark ? '#' : '@', v->name);
 	return 0;
@@ -178,6 +217,7 @@ struct pipeline {
 	struct maker meta, data;
 	EVP_MD_CTX *md;
 	uint64_t bytes;
+	bool eof;                       /* the split read zfs send's stream to its end */
 };
 
 static int out_meta(void *userdata, const void *p, size_t n, struct zf_err *err)
@@ -210,8 +250,10 @@ static int split_stream(struct pipeline *pl, int fd, struct zf_err *err)
 			continue;
 		if (n < 0)
 			return zf_err_set(err, -errno, "reading zfs send: %s", strerror(errno));
-		if (n == 0)
+		if (n == 0) {
+			pl->eof = true;
 			break;
+		}
 		if (EVP_DigestUpdate(pl->md, buf, (size_t)n) != 1)
 			return zf_err_set(err, -EIO, "SHA-512/256 failed");
 		pl->bytes += (uint64_t)n;
@@ -223,26 +265,60 @@ static int split_stream(struct pipeline *pl, int fd, struct zf_err *err)
 }
 
 /*
+ * Runs the send through the split into the makes and waits for all three.
+ * Of several failures the root cause is reported: a make's own error (the
+ * split then only saw a broken pipe), else zfs send's when it failed by
+ * itself (the split then only saw the stream end early), else the split's.
+ */
+static int stream_through(struct pipeline *pl, struct zf_proc *send, struct zf_err *err)
+{
+	struct zf_err split_err = ZF_ERR_INIT, send_err = ZF_ERR_INIT;
+	struct zf_err meta_err = ZF_ERR_INIT, data_err = ZF_ERR_INIT;
+	bool killed = false;
+	int r, rs, rm, rd;
+
+	r = split_stream(pl, send->out_fd, &split_err);
+	/* at EOF zfs send is done anyway; mid-stream it must not block on a full pipe */
+	if (r < 0 && !pl->eof) {
+		zf_proc_kill(send, SIGKILL);
+		killed = true;
+	}
+	rs = zf_zfs_stream_finish(send, "zfs send", &send_err);
+	rm = maker_join(&pl->meta, &meta_err);
+	rd = maker_join(&pl->data, &data_err);
+	if (rm < 0 && rm != -EPIPE)
+		return zf_err_copy(err, rm, &meta_err);
+	if (rd < 0 && rd != -EPIPE)
+		return zf_err_copy(err, rd, &data_err);
+	if (rs < 0 && !killed)
+		return zf_err_copy(err, rs, &send_err);
+	if (r < 0)
+		return zf_err_copy(err, r, &split_err);
+	if (rm < 0)
+		return zf_err_copy(err, rm, &meta_err);
+	if (rd < 0)
+		return zf_err_copy(err, rd, &data_err);
+	return 0;
+}
+
+/*
  * Moves a finished temporary index to index/<its hash>.caibx, never
  * replacing (an index of that name has these bytes), durably.
  */
 static int publish_index(const char *store_dir, const char *tmp, struct zf_chunk_id *ret,
 			 struct zf_err *err)
 {
-	_cleanup_(zf_buf_release) struct zf_buf b;
 	_cleanup_free_ char *path = NULL;
 	char hex[ZF_CHUNK_ID_HEX];
 	int fd, r;
 
-	zf_buf_init(&b);
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return zf_err_set(err, -errno, "index '%s': %s", tmp, strerror(errno));
-	r = zf_read_all(fd, &b, INDEX_MAX);
+	r = zf_backup_hash_fd(fd, -EBADF, ret);
 	(void)close(fd);
 	if (r < 0)
 		return zf_err_set(err, r, "index '%s': %s", tmp, strerror(-r));
-	zf_chunk_id_hash(NULL, b.data, b.len, ret);
 	path = zf_xasprintf("%s/index/%s.caibx", store_dir, zf_chunk_id_hex(ret, hex));
 	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
 	if (r < 0 && errno == EEXIST)
@@ -288,9 +364,8 @@ static int store_stream(const struct zf_backup_opts *o, struct zf_store *store,
 	struct pipeline pl = { .meta = { .fd = { -EBADF, -EBADF } },
 			       .data = { .fd = { -EBADF, -EBADF } } };
 	struct zf_proc send = { .pid = 0, .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF };
-	struct zf_err send_err = ZF_ERR_INIT;
 	unsigned dlen = 0;
-	int r, rs;
+	int r;
 
 	pl.md = EVP_MD_CTX_new();
 	if (!pl.md || EVP_DigestInit_ex(pl.md, EVP_sha512_256(), NULL) != 1) {
@@ -302,21 +377,12 @@ static int store_stream(const struct zf_backup_opts *o, struct zf_store *store,
 		r = maker_start(&pl.data, o->store, "data", store, &mo, err);
 	if (r >= 0)
 		r = zf_zfs_send_start(snapshot, &so, &send, err);
-	if (r >= 0) {
-		r = split_stream(&pl, send.out_fd, err);
-		if (r < 0)
-			zf_proc_kill(&send, SIGKILL);
-		rs = zf_zfs_stream_finish(&send, "zfs send", &send_err);
-		if (r >= 0 && rs < 0)
-			r = zf_err_copy(err, rs, &send_err);
+	if (r < 0) {
+		(void)maker_join(&pl.meta, err);
+		(void)maker_join(&pl.data, err);
+		goto out;
 	}
-	/* the makes end at the pipes' EOF; an error of theirs is the root cause */
-	rs = maker_join(&pl.meta, err);
-	if (rs < 0 && r >= 0)
-		r = rs;
-	rs = maker_join(&pl.data, err);
-	if (rs < 0 && r >= 0)
-		r = rs;
+	r = stream_through(&pl, &send, err);
 	if (r < 0)
 		goto out;
 	if (EVP_DigestFinal_ex(pl.md, e->stream_digest.b, &dlen) != 1 || dlen != ZF_CHUNK_ID_SIZE) {
@@ -373,7 +439,26 @@ static int backup_commit(const struct zf_backup_opts *o, struct zf_store_session
 				  "beat for too long, so gc may have removed chunks it reused; "
 				  "nothing was committed (run it again)", e->dataset, e->snapshot);
 	r = zf_catalogue_commit(o->store, e, err);
-	return r < 0 ? r : 0;
+	if (r != 0 || !e->base_guid)
+		return r < 0 ? r : 0;   /* 1: the entry was there already, not ours to take back */
+	/*
+	 * A prune that listed the sessions before ours existed may have taken
+	 * the base between the check above and the commit: then take the entry
+	 * back, for an incremental without its base does not restore.
+	 */
+	r = base_still_there(o->store, e->dataset, e->base_guid, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	{
+		_cleanup_free_ char *rel = zf_catalogue_entry_relpath(e);
+		_cleanup_free_ char *path = zf_xasprintf("%s/%s", o->store, rel);
+
+		(void)unlink(path);
+		return zf_err_set(err, -ENOENT, "backup of '%s@%s': its base '%s@%s' was "
+				  "pruned while it committed; the entry was taken back (run "
+				  "it again)", e->dataset, e->snapshot, e->dataset,
+				  e->base_snapshot);
+	}
 }
 
 static int find_snapshot(const char *dataset, const char *snap, struct zf_zfs_version_list *vl,
@@ -412,7 +497,7 @@ int zf_backup_run(const struct zf_backup_opts *o, const char *dataset, const cha
 	if (r >= 0)
 		r = zf_catalogue_list(o->store, dataset, &cat, err);
 	if (r >= 0)
-		r = choose_base(o, dataset, v, &vl, &cat, &base, err);
+		r = choose_base(o, send_flags(&o->send), dataset, v, &vl, &cat, &base);
 	if (r < 0)
 		goto out;
 	res.snapshot = zf_xasprintf("%s@%s", dataset, snap);

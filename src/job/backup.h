@@ -37,7 +37,7 @@ struct zf_backup_opts {
 	unsigned full_every;            /* with incremental: a full once the chain has this many
 					 * backups (0: never) */
 	struct zf_chunk_params params;
-	unsigned jobs;                  /* per stream; 0: one per CPU */
+	unsigned jobs;                  /* for the data; 0: four per CPU (meta gets one) */
 };
 
 struct zf_backup_result {
@@ -50,6 +50,13 @@ struct zf_backup_result {
 	double seconds;
 };
 void zf_backup_result_release(struct zf_backup_result *r);
+
+/*
+ * SHA-512/256 of everything readable from fd, read in pieces (an index of
+ * a big stream can be large), copied to copy_fd as it goes unless that is
+ * negative.  For the indexes, which are named by this hash.  0 or -errno.
+ */
+_must_check_ int zf_backup_hash_fd(int fd, int copy_fd, struct zf_chunk_id *ret);
 
 /*
  * Backs up dataset@snap (snap: a short name of an existing snapshot) into
@@ -86,9 +93,9 @@ struct zf_restore_result {
  * stream rebuilt and received with `zfs recv` in turn.  Backups whose
  * snapshot (by guid) the target already has are skipped, so an
  * interrupted restore is rerun to go on.  Each stream's length and
- * SHA-512/256 are checked against the entry before its last record
- * reaches zfs recv; a damaged or missing chunk stops the stream there and
- * zfs recv is killed, so nothing of that backup is received.
+ * SHA-512/256 are checked against the entry before its last two records
+ * reach zfs recv; a damaged or missing chunk ends the stream there, and
+ * zfs recv, seeing it cut short, receives nothing of that backup.
  */
 _must_check_ int zf_restore_run(const struct zf_restore_opts *o, const char *spec,
 				const char *target, struct zf_restore_result *ret,
@@ -97,7 +104,7 @@ _must_check_ int zf_restore_run(const struct zf_restore_opts *o, const char *spe
  * Writes the stream of the one backup spec names (not its chain) to
  * out_path (temporary file + rename, nothing left on failure) or, when
  * out_path is NULL, to out_fd (a failure then leaves the stream's last
- * record unwritten, so `zfs recv` on the other end refuses it).
+ * two records unwritten, so `zfs recv` on the other end refuses it).
  */
 _must_check_ int zf_restore_stream(const struct zf_restore_opts *o, const char *spec,
 				   const char *out_path, int out_fd, struct zf_restore_result *ret,

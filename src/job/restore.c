@@ -24,8 +24,6 @@
 #include "zfs/zfs.h"
 #include "util/banned.h"
 
-#define INDEX_MAX (1u << 30)
-
 /* ---- the indexes an entry names ----------------------------------------- */
 
 /*
@@ -38,46 +36,37 @@
 static int load_index(const char *store_dir, const struct zf_chunk_id *id, char **ret_path,
 		      struct zf_err *err)
 {
-	_cleanup_(zf_buf_release) struct zf_buf b;
-	_cleanup_free_ char *path = NULL, *tmp = NULL;
+	_cleanup_free_ char *path = NULL, *fossil = NULL, *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF, out = -EBADF;
 	char hex[ZF_CHUNK_ID_HEX];
 	struct zf_chunk_id got;
 	const char *dir;
-	int fd, r;
+	int r;
 
-	zf_buf_init(&b);
 	zf_chunk_id_hex(id, hex);
 	path = zf_xasprintf("%s/index/%s.caibx", store_dir, hex);
+	fossil = zf_xasprintf("%s.fossil", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		char *fossil = zf_xasprintf("%s.fossil", path);
-
+	if (fd < 0 && errno == ENOENT)
 		fd = open(fossil, O_RDONLY | O_CLOEXEC);
-		free(fossil);
-		if (fd < 0 && errno == ENOENT)
-			errno = ENOENT;
-	}
 	if (fd < 0)
 		return zf_err_set(err, -errno, "index '%s': %s", path, strerror(errno));
-	r = zf_read_all(fd, &b, INDEX_MAX);
-	(void)close(fd);
-	if (r < 0)
-		return zf_err_set(err, r, "index '%s': %s", path, strerror(-r));
-	zf_chunk_id_hash(NULL, b.data, b.len, &got);
-	if (!zf_chunk_id_eq(&got, id))
-		return zf_err_set(err, -ZF_E_CORRUPT, "index '%s' is damaged: its SHA-512/256 is "
-				  "not its name", path);
 	dir = getenv("TMPDIR");
 	tmp = zf_xasprintf("%s/zferry-restore-XXXXXX", dir && *dir ? dir : "/tmp");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	out = mkostemp(tmp, O_CLOEXEC);
+	if (out < 0)
 		return zf_err_set(err, -errno, "temporary file '%s': %s", tmp, strerror(errno));
-	r = zf_write_full(fd, b.data, b.len);
-	if (close(fd) < 0 && r >= 0)
+	r = zf_backup_hash_fd(fd, out, &got);
+	if (r >= 0 && close(TAKE_FD(out)) < 0)
 		r = -errno;
 	if (r < 0) {
 		(void)unlink(tmp);
-		return zf_err_set(err, r, "temporary file '%s': %s", tmp, strerror(-r));
+		return zf_err_set(err, r, "index '%s': %s", path, strerror(-r));
+	}
+	if (!zf_chunk_id_eq(&got, id)) {
+		(void)unlink(tmp);
+		return zf_err_set(err, -ZF_E_CORRUPT, "index '%s' is damaged: its SHA-512/256 is "
+				  "not its name", path);
 	}
 	*ret_path = TAKE_PTR(tmp);
 	return 0;
@@ -144,16 +133,19 @@ static void feeder_stop(struct feeder *f)
 }
 
 /*
- * The rebuilt stream goes to out, but its last record only once the whole
- * stream's length and digest match the entry: until then zfs recv (or a
- * reader of the file) has an unfinished stream, which it refuses.
+ * The rebuilt stream goes to out, but its last two records only once the
+ * whole stream's length and digest match the entry: until then zfs recv
+ * (or a reader of the file) has an unfinished stream, which it refuses.
+ * Two, because a -p backup is a compound stream: its substream's END (the
+ * one that makes zfs recv commit) comes before the final END.
  */
+#define HOLD_BACK (2 * ZF_ZFS_RECORD_SIZE)
 struct rebuild_state {
 	struct feeder meta, data;
 	int out;
 	EVP_MD_CTX *md;
 	uint64_t bytes, total;
-	uint8_t hold[ZF_ZFS_RECORD_SIZE];
+	uint8_t hold[HOLD_BACK];
 	size_t nhold;
 	const struct zf_restore_opts *o;
 	const char *name;
@@ -278,9 +270,12 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 	r = zf_zfs_rebuild(&io, err);
 	feeder_stop(&s.meta);
 	feeder_stop(&s.data);
-	/* a chunk that is missing or damaged is why the rebuild saw its input end */
-	if (s.meta.r < 0 || s.data.r < 0) {
-		struct feeder *f = s.meta.r < 0 ? &s.meta : &s.data;
+	/*
+	 * A chunk that is missing or damaged is why the rebuild saw its input
+	 * end; a feeder that got EPIPE only saw the rebuild stop first.
+	 */
+	if ((s.meta.r < 0 && s.meta.r != -EPIPE) || (s.data.r < 0 && s.data.r != -EPIPE)) {
+		struct feeder *f = s.meta.r < 0 && s.meta.r != -EPIPE ? &s.meta : &s.data;
 
 		zf_err_clear(err);
 		r = zf_err_copy(err, f->r, &f->err);
@@ -436,8 +431,11 @@ static int receive_one(const struct zf_restore_opts *o, struct zf_store *store,
 	/* on error zfs recv sees its stream end before the last record: it receives nothing */
 	rr = zf_zfs_stream_finish(&recv, what, &recv_err);
 	zf_proc_release(&recv);
-	if (r >= 0 && rr < 0)
+	/* zfs recv that stopped reading has the reason, not our broken pipe */
+	if (rr < 0 && (r >= 0 || r == -EPIPE)) {
+		zf_err_clear(err);
 		r = zf_err_copy(err, rr, &recv_err);
+	}
 	return r;
 }
 

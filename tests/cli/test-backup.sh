@@ -32,6 +32,7 @@ expect 2 "" -- "$Z" backup -s "$T/s" 'tank/a;rm -rf /'
 expect 2 'unknown option' -- "$Z" backup -s "$T/s" --frobnicate tank/a
 expect 2 'want DATASET\[@SNAP\] and TARGET' -- "$Z" restore -s "$T/s" tank/a
 expect 2 'with -o, want DATASET' -- "$Z" restore -s "$T/s" -o "$T/x" tank/a tank/b
+expect 2 '-u is for receiving' -- "$Z" restore -s "$T/s" -u -o "$T/x" tank/a
 expect 2 'want a store' -- "$Z" backup list
 expect 2 'at most one DATASET' -- "$Z" backup list -s "$T/s" a b
 expect 2 'backups live in a directory store' -- "$Z" backup -s s3+http://127.0.0.1:1/b tank/a
