@@ -2,7 +2,7 @@
 # DESCRIPTION: issue 14 — zfs send streams backed up into a chunk store
 #   (meta/data split, catalogue) and restored byte for byte, by chain
 # STRATEGY:
-#  1. Plain, -c (lz4 filesystem), -L -e (1 MiB records), -w (encrypted, key
+#  1. Plain, -c -p (lz4 filesystem; a compound stream), -L -e (1 MiB records), -w (encrypted, key
 #     unloaded at restore) and a zvol: each backed up in full, and
 #     `restore -o FILE` gives exactly the bytes `zfs send` with the same
 #     flags gives (cmp), judged against zfs itself, not zferry's report.
@@ -11,7 +11,9 @@
 #     (--json new_bytes under 10% of the stream); `backup list --json`
 #     shows the chain; restore into an empty pool gives every snapshot with
 #     its guid and the same file checksums; a rerun receives nothing and
-#     skips all three; a restore over an unrelated dataset is refused.
+#     skips all three; a restore over an unrelated dataset is refused; one
+#     onto a target changed since its snapshot fails with zfs recv's reason
+#     and rolls nothing back.
 #  3. A damaged data chunk: restore fails naming it, and the target does
 #     not exist afterwards (nothing partial received); `-o FILE` leaves no
 #     file.
@@ -59,7 +61,7 @@ check_kind() {	# FS SEND-FLAGS...: back up FS@k1 with the flags, restore -o, cmp
 	log_time "$fs ($*): $(stat -c %s "$TEST_TMP/ref.zs") bytes, identical"
 }
 check_kind zb/plain
-check_kind zb/comp -c
+check_kind zb/comp -c -p
 check_kind zb/large -L -e
 check_kind zb/enc -w
 check_kind zb/vol
@@ -127,6 +129,18 @@ assert_contains "$OUT" '"skipped":3'
 capture Z restore -s "$store" zb/plain@k3 zb/comp
 assert_eq "$RC" 1 "restore over an unrelated dataset"
 assert_contains "$OUT" "never overwrites"
+# a target changed since its last snapshot: zfs recv refuses the next
+# incremental (no -F: zferry never rolls back), and the error is zfs's reason
+log_must Z restore -s "$store" zb/plain@k2 zr/p2
+echo local >/mnt/zr/p2/local-change
+log_must zpool sync zr
+capture Z restore -s "$store" zb/plain@k3 zr/p2
+assert_eq "$RC" 1 "restore onto a modified target"
+assert_contains "$OUT" "modified"
+assert_not_contains "$OUT" "Broken pipe" "the reason zfs recv refused"
+assert_eq "$(zfs list -H -t snapshot -o name -d 1 zr/p2 | tr '\n' ' ')" \
+	"zr/p2@k1 zr/p2@k2 " "snapshots of zr/p2"
+[ -e /mnt/zr/p2/local-change ] || log_fail "the target's own change was rolled back"
 log_time "chain done"
 
 # ---- 3. a damaged chunk -------------------------------------------------------
