@@ -142,11 +142,7 @@ void zf_catalogue_entry_to_json(const struct zf_catalogue_entry *e, struct zf_bu
 	zf_json_key_u64_str(&j, "guid", e->guid);
 	zf_json_key_u64_str(&j, "createtxg", e->createtxg);
 	zf_json_key_i64(&j, "snapshot_time", e->snapshot_time);
-	zf_json_key(&j, "base_guid");
-	if (e->base_guid)
-		zf_json_u64_str(&j, e->base_guid);
-	else
-		zf_json_null(&j);
+	zf_json_key_guid_or_null(&j, "base_guid", e->base_guid);
 	zf_json_key_str(&j, "base_snapshot", e->base_snapshot);
 	zf_json_key_array_begin(&j, "send_flags");
 	for (size_t i = 0; i < ELEMENTSOF(send_flag_names); i++)

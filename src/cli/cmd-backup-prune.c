@@ -125,11 +125,7 @@ static void print_json(const struct zf_backup_prune_result *res,
 		zf_json_key_str(&j, "snapshot", e->snapshot);
 		zf_json_key_u64_str(&j, "guid", e->guid);
 		zf_json_key_u64_str(&j, "createtxg", e->createtxg);
-		zf_json_key(&j, "base_guid");
-		if (e->base_guid)
-			zf_json_u64_str(&j, e->base_guid);
-		else
-			zf_json_null(&j);
+		zf_json_key_guid_or_null(&j, "base_guid", e->base_guid);
 		zf_json_key_str(&j, "base_snapshot", e->base_snapshot);
 		zf_json_key_str(&j, "action", it->remove ? "remove" : "keep");
 		zf_json_key_bool(&j, "removed", it->removed);

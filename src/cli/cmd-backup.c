@@ -367,7 +367,7 @@ static void list_entry_json(struct zf_json *j, const struct zf_catalogue_entry *
 		zf_json_str(j, e->base_snapshot);
 	else
 		zf_json_null(j);
-	zf_json_key_u64_str(j, "base_guid", e->base_guid);
+	zf_json_key_guid_or_null(j, "base_guid", e->base_guid);
 	zf_json_key_u64(j, "stream_bytes", e->stream_bytes);
 	zf_json_key_str(j, "stream_sha512_256", zf_chunk_id_hex(&e->stream_digest, hex));
 	zf_json_key_i64(j, "created", e->created);

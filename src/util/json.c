@@ -193,6 +193,15 @@ KEYED(u64_str, uint64_t)
 KEYED(i64, int64_t)
 KEYED(bool, bool)
 
+void zf_json_key_guid_or_null(struct zf_json *j, const char *key, uint64_t v)
+{
+	zf_json_key(j, key);
+	if (v)
+		zf_json_u64_str(j, v);
+	else
+		zf_json_null(j);
+}
+
 void zf_json_key_fixed(struct zf_json *j, const char *key, double v, int decimals)
 {
 	zf_json_key(j, key);

@@ -76,6 +76,8 @@ void zf_json_newline(struct zf_json *j);
 void zf_json_key_str(struct zf_json *j, const char *key, const char *s);
 void zf_json_key_u64(struct zf_json *j, const char *key, uint64_t v);
 void zf_json_key_u64_str(struct zf_json *j, const char *key, uint64_t v);
+/* As zf_json_key_u64_str(), but null for 0 (a guid that is not there: a full backup's base). */
+void zf_json_key_guid_or_null(struct zf_json *j, const char *key, uint64_t v);
 void zf_json_key_i64(struct zf_json *j, const char *key, int64_t v);
 void zf_json_key_bool(struct zf_json *j, const char *key, bool v);
 void zf_json_key_fixed(struct zf_json *j, const char *key, double v, int decimals);
