@@ -180,18 +180,10 @@ static void state_to_json(const struct state *s, struct zf_buf *out)
 
 static int state_write(const char *path, const struct state *s, struct zf_err *err)
 {
-	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	int r;
 
 	state_to_json(s, &b);
-	r = zf_atomic_file_open(&f, path, err);
-	if (r < 0)
-		return r;
-	r = zf_write_full(f.fd, b.data, b.len);
-	if (r < 0)
-		return zf_err_set(err, r, "cannot write '%s': %s", f.tmp, strerror(-r));
-	return zf_atomic_file_commit(&f, true, false, err);
+	return zf_atomic_file_write(path, b.data, b.len, err);
 }
 
 static int json_i64(struct json_object *o, const char *key, bool nullable, int64_t *ret)

@@ -66,19 +66,10 @@ static void to_json(const struct zf_store_session_info *i, struct zf_buf *out)
 /* Writes the file under a temporary name, fsyncs, renames over it, fsyncs the directory. */
 static int write_file(const char *path, const struct zf_store_session_info *i, struct zf_err *err)
 {
-	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
 	_cleanup_buf_ struct zf_buf b = ZF_BUF_INIT;
-	int r;
 
 	to_json(i, &b);
-	r = zf_atomic_file_open(&f, path, err);
-	if (r < 0)
-		return r;
-	r = zf_write_full(f.fd, b.data, b.len);
-	if (r < 0)
-		return zf_err_set(err, r, "cannot write session file '%s': %s", f.tmp,
-				  strerror(-r));
-	return zf_atomic_file_commit(&f, true, false, err);
+	return zf_atomic_file_write(path, b.data, b.len, err);
 }
 
 /* ---- the beat ------------------------------------------------------------- */

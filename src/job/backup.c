@@ -320,16 +320,10 @@ static int publish_index(const char *store_dir, const char *tmp, struct zf_chunk
 	if (r < 0)
 		return zf_err_set(err, r, "index '%s': %s", tmp, strerror(-r));
 	path = zf_xasprintf("%s/index/%s.caibx", store_dir, zf_chunk_id_hex(ret, hex));
-	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
-	if (r < 0 && errno == EEXIST)
-		r = unlink(tmp);
-	else if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
-		r = link(tmp, path);
-		if (r == 0 || errno == EEXIST)
-			r = unlink(tmp);
-	}
+	/* an index of that name has these bytes: 1, it existed, is as good */
+	r = zf_rename_noreplace(tmp, path);
 	if (r < 0)
-		return zf_err_set(err, -errno, "index '%s': %s", path, strerror(errno));
+		return zf_err_set(err, r, "index '%s': %s", path, strerror(-r));
 	return zf_sync_parent_dir(path, err);
 }
 

@@ -9,6 +9,7 @@
 #include "util/atomic-file.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/io.h"
 #include "util/banned.h"
 
 uint64_t zf_tmp_random(void)
@@ -70,34 +71,56 @@ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace, s
 	if (r < 0 && errno != EINTR)
 		return zf_err_set(err, -errno, "cannot write '%s': %m", f->path);
 	if (noreplace) {
-		r = renameat2(AT_FDCWD, f->tmp, AT_FDCWD, f->path, RENAME_NOREPLACE);
-		if (r < 0 && errno == EEXIST) {
-			(void)unlink(f->tmp);
+		r = zf_rename_noreplace(f->tmp, f->path);
+		if (r == 1) {
 			f->tmp = (free(f->tmp), NULL);
 			return 1;
 		}
-		if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
-			/* filesystems without RENAME_NOREPLACE: link() never replaces */
-			r = link(f->tmp, f->path);
-			if (r == 0 || errno == EEXIST) {
-				int existed = r < 0;
-				(void)unlink(f->tmp);
-				f->tmp = (free(f->tmp), NULL);
-				/* a new link, like a rename, lasts only once its directory is synced */
-				if (!existed && sync)
-					return zf_sync_parent_dir(f->path, err);
-				return existed;
-			}
-		}
 	} else {
-		r = rename(f->tmp, f->path);
+		r = rename(f->tmp, f->path) < 0 ? -errno : 0;
 	}
 	if (r < 0)
-		return zf_err_set(err, -errno, "cannot rename '%s' to '%s': %m", f->tmp, f->path);
+		return zf_err_set(err, r, "cannot rename '%s' to '%s': %s", f->tmp, f->path,
+				  strerror(-r));
+	/* a new name (renamed or linked) lasts only once its directory is synced */
 	f->tmp = (free(f->tmp), NULL);
 	if (sync)
 		return zf_sync_parent_dir(f->path, err);
 	return 0;
+}
+
+int zf_rename_noreplace(const char *from, const char *to)
+{
+	int r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		/* filesystems without RENAME_NOREPLACE: link() never replaces */
+		r = link(from, to);
+		if (r == 0) {
+			(void)unlink(from);
+			return 0;
+		}
+	}
+	if (r == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	(void)unlink(from);
+	return 1;
+}
+
+int zf_atomic_file_write(const char *path, const void *p, size_t n, struct zf_err *err)
+{
+	_cleanup_(zf_atomic_file_releasep) struct zf_atomic_file f = ZF_ATOMIC_FILE_INIT;
+	int r;
+
+	r = zf_atomic_file_open(&f, path, err);
+	if (r < 0)
+		return r;
+	r = zf_write_full(f.fd, p, n);
+	if (r < 0)
+		return zf_err_set(err, r, "cannot write '%s': %s", f.tmp, strerror(-r));
+	return zf_atomic_file_commit(&f, true, false, err);
 }
 
 void zf_atomic_file_release(struct zf_atomic_file *f)

@@ -1,6 +1,7 @@
 /* src/util/atomic-file.h — write a file under a temporary name, then rename it into place */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include "util/macro.h"
 
@@ -31,6 +32,19 @@ _must_check_ int zf_atomic_file_open(struct zf_atomic_file *f, const char *path,
 _must_check_ int zf_atomic_file_commit(struct zf_atomic_file *f, bool sync, bool noreplace,
 				       struct zf_err *err);
 void zf_atomic_file_release(struct zf_atomic_file *f);
+/*
+ * The whole of open, write, commit for n bytes at p: written to a
+ * temporary file, fsync()ed, renamed over path, its directory fsync()ed.
+ */
+_must_check_ int zf_atomic_file_write(const char *path, const void *p, size_t n,
+				      struct zf_err *err);
+/*
+ * Renames from to to unless to exists (renameat2 RENAME_NOREPLACE, or
+ * link() and unlink() where the filesystem lacks it): 0 when moved (sync
+ * to's directory to make it last), 1 when to existed and from was removed,
+ * or -errno with from left in place.
+ */
+_must_check_ int zf_rename_noreplace(const char *from, const char *to);
 /*
  * Syncs the directory that holds path, which makes a rename, link or mkdir
  * of path durable: its name lives there.
