@@ -172,9 +172,10 @@ static void swap_out(struct zf_workq_job *j, struct zf_buf *out)
 /*
  * Fetches from one store: 1 found and verified (raw bytes in w->scratch,
  * the data in the job), 0 missing, <0 damaged or unreadable (message in err).
+ * Without check, found means decoded to the right size (check_later).
  */
 static int try_store(struct zf_store *s, struct zf_workq_job *j, struct zf_workq_worker *w,
-		     size_t max, struct zf_err *err)
+		     size_t max, bool check, struct zf_err *err)
 {
 	struct zf_err e = ZF_ERR_INIT;
 	struct zf_chunk_id got;
@@ -190,8 +191,9 @@ static int try_store(struct zf_store *s, struct zf_workq_job *j, struct zf_workq
 	zf_workq_job_reserve(j, (size_t)j->size);
 	if (zf_cacnk_decode_into(w->ctx, (const uint8_t *)w->scratch.data, w->scratch.len, j->data,
 				 (size_t)j->size) == (ssize_t)j->size) {
-		zf_chunk_id_hash(w->ctx, j->data, (size_t)j->size, &got);
-		if (zf_chunk_id_eq(&got, &j->id)) {
+		if (check)
+			zf_chunk_id_hash(w->ctx, j->data, (size_t)j->size, &got);
+		if (!check || zf_chunk_id_eq(&got, &j->id)) {
 			j->n = (size_t)j->size;
 			return 1;
 		}
@@ -230,7 +232,7 @@ static void fetch(struct extract_state *x, struct zf_workq_job *j, struct zf_wor
 	}
 	if (o->cache) {
 		struct zf_err e = ZF_ERR_INIT;
-		r = try_store(o->cache, j, w, x->max, &e);
+		r = try_store(o->cache, j, w, x->max, true, &e);
 		if (r > 0) {
 			j->flags = FROM_CACHE;
 			return;
@@ -242,7 +244,7 @@ static void fetch(struct extract_state *x, struct zf_workq_job *j, struct zf_wor
 		}
 	}
 	for (size_t i = 0; i < o->nstores; i++) {
-		r = try_store(o->stores[i], j, w, x->max, &first);
+		r = try_store(o->stores[i], j, w, x->max, !o->check_later || o->cache, &first);
 		if (r > 0) {
 			j->flags = FROM_STORE;
 			if (o->cache) {
@@ -329,12 +331,12 @@ static void extract_batch(struct zf_workq_job **jobs, unsigned n, struct zf_work
 		len[k] = size;
 		quick[k++] = j;
 	}
-	if (k > 0)
+	if (k > 0 && !x->o->check_later)
 		zf_sha512x8_256(p, len, k, got);
 	for (unsigned i = 0; i < k; i++) {
 		struct zf_workq_job *j = quick[i];
 
-		if (memcmp(got[i], j->id.b, ZF_CHUNK_ID_SIZE) != 0) {
+		if (!x->o->check_later && memcmp(got[i], j->id.b, ZF_CHUNK_ID_SIZE) != 0) {
 			fetch(x, j, w);
 			continue;
 		}

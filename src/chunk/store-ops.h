@@ -50,6 +50,14 @@ struct zf_extract_opts {
 	bool fsync;                     /* make a file output durable before renaming it */
 	bool direct;                    /* write a file output with O_DIRECT (past the page
 					 * cache); buffered where the filesystem refuses it */
+	/*
+	 * Chunks from the stores are decoded but not hashed against their ids:
+	 * the caller checks the whole output against a digest of its own, and
+	 * on a mismatch extracts again without this to name the damaged chunk.
+	 * What fills the cache, or comes from it or from a seed, is checked
+	 * all the same.
+	 */
+	bool check_later;
 	unsigned jobs;
 };
 

@@ -126,10 +126,40 @@ static void feeder_stop(struct feeder *f)
 	if (f->fd[1] >= 0)
 		(void)close(f->fd[1]);
 	f->fd[1] = -EBADF;
+}
+
+static void feeder_release(struct feeder *f)
+{
+	feeder_stop(f);
 	if (f->index)
 		(void)unlink(f->index);
 	free(f->index);
 	f->index = NULL;
+}
+
+/*
+ * The feeders take chunks unchecked (check_later): the rebuilt stream's
+ * digest covers them all at once.  When the rebuild fails or its digest
+ * differs, this reads both indexes' chunks again, each checked against its
+ * id, to name the damaged one: 0 if every chunk is right.
+ */
+static int find_damaged_chunk(struct feeder *const *fs, size_t n, struct zf_err *err)
+{
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int r;
+
+	if (null < 0)
+		return zf_err_set(err, -errno, "/dev/null: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		struct zf_extract_opts eo = *fs[i]->eo;
+		struct zf_extract_stats st;
+
+		eo.check_later = false;
+		r = zf_chunk_extract(fs[i]->index, NULL, null, &eo, &st, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /*
@@ -140,13 +170,42 @@ static void feeder_stop(struct feeder *f)
  * one that makes zfs recv commit) comes before the final END.
  */
 #define HOLD_BACK (2 * ZF_ZFS_RECORD_SIZE)
-struct rebuild_state {
-	struct feeder meta, data;
+
+/*
+ * The stream's digest is the rebuild's costliest step (one core hashes
+ * SHA-512/256 at about 600 MB/s): it runs in a thread of its own, which
+ * also writes to out, while the rebuild goes on.  The rebuild fills blocks
+ * of OUT_BLOCK bytes; OUT_BLOCKS of them go round between the two.
+ */
+#define OUT_BLOCK (256u << 10)
+#define OUT_BLOCKS 8u
+struct out_stage {
+	pthread_t thread;
+	bool started;
+	uint8_t *buf;                   /* OUT_BLOCKS * OUT_BLOCK */
+	size_t fill;                    /* the rebuild's: bytes in block `queued` */
+	/* the thread's own */
 	int out;
 	EVP_MD_CTX *md;
-	uint64_t bytes, total;
 	uint8_t hold[HOLD_BACK];
 	size_t nhold;
+	const char *name;
+	/* under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* a block was queued or done, or stop */
+	uint64_t queued;                /* blocks < queued were handed over */
+	uint64_t done;                  /* blocks < done were hashed and written */
+	size_t len[OUT_BLOCKS];         /* bytes of each queued block */
+	bool closed;                    /* nothing more comes */
+	bool stop;                      /* write nothing more */
+	int r;                          /* the thread's first error, in err */
+	struct zf_err err;
+};
+
+struct rebuild_state {
+	struct feeder meta, data;
+	struct out_stage st;
+	uint64_t bytes, total;
 	const struct zf_restore_opts *o;
 	const char *name;
 	uint64_t next_progress;
@@ -178,25 +237,165 @@ static ssize_t in_data(void *userdata, void *p, size_t n, struct zf_err *err)
 	return in_fd(s->data.fd[0], p, n, "data", err);
 }
 
-static int emit(struct rebuild_state *s, const void *p, size_t n, struct zf_err *err)
+static int emit(struct out_stage *st, const void *p, size_t n, struct zf_err *err)
 {
-	int r = zf_write_full(s->out, p, n);
+	int r = zf_write_full(st->out, p, n);
 
 	if (r == -EPIPE)
-		return zf_err_set(err, r, "'%s': the receiving side stopped reading", s->name);
+		return zf_err_set(err, r, "'%s': the receiving side stopped reading", st->name);
 	if (r < 0)
-		return zf_err_set(err, r, "'%s': writing the stream: %s", s->name, strerror(-r));
+		return zf_err_set(err, r, "'%s': writing the stream: %s", st->name, strerror(-r));
 	return 0;
+}
+
+/* Writes all of p but the last HOLD_BACK bytes seen so far, which wait in hold. */
+static int emit_holding_back(struct out_stage *st, const uint8_t *b, size_t n,
+			     struct zf_err *err)
+{
+	size_t go;
+	int r;
+
+	if (st->nhold + n <= sizeof(st->hold)) {
+		memcpy(st->hold + st->nhold, b, n);
+		st->nhold += n;
+		return 0;
+	}
+	if (n >= sizeof(st->hold)) {
+		r = emit(st, st->hold, st->nhold, err);
+		if (r >= 0)
+			r = emit(st, b, n - sizeof(st->hold), err);
+		memcpy(st->hold, b + n - sizeof(st->hold), sizeof(st->hold));
+		st->nhold = sizeof(st->hold);
+		return r;
+	}
+	/* n is short: the oldest held bytes go, n new ones join */
+	go = st->nhold + n - sizeof(st->hold);
+	r = emit(st, st->hold, go, err);
+	memmove(st->hold, st->hold + go, st->nhold - go);
+	memcpy(st->hold + st->nhold - go, b, n);
+	st->nhold = sizeof(st->hold);
+	return r;
+}
+
+static void *out_stage_main(void *arg)
+{
+	struct out_stage *st = arg;
+	struct zf_err err = ZF_ERR_INIT;
+	int r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		uint64_t b;
+		size_t n;
+
+		while (st->done == st->queued && !st->closed && !st->stop)
+			pthread_cond_wait(&st->cond, &st->lock);
+		if (st->stop || st->done == st->queued)
+			break;
+		b = st->done;
+		n = st->len[b % OUT_BLOCKS];
+		pthread_mutex_unlock(&st->lock);
+		if (EVP_DigestUpdate(st->md, st->buf + (b % OUT_BLOCKS) * OUT_BLOCK, n) != 1)
+			r = zf_err_set(&err, -EIO, "SHA-512/256 failed");
+		else
+			r = emit_holding_back(st, st->buf + (b % OUT_BLOCKS) * OUT_BLOCK, n, &err);
+		pthread_mutex_lock(&st->lock);
+		st->done++;
+		if (r < 0) {
+			st->r = r;
+			st->err = err;
+			st->stop = true;
+		}
+		pthread_cond_broadcast(&st->cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static int out_stage_start(struct out_stage *st, int out, const char *name, struct zf_err *err)
+{
+	int r;
+
+	st->out = out;
+	st->name = name;
+	st->md = EVP_MD_CTX_new();
+	if (!st->md || EVP_DigestInit_ex(st->md, EVP_sha512_256(), NULL) != 1)
+		return zf_err_set(err, -ENOMEM, "SHA-512/256 is not available");
+	st->buf = zf_xmalloc((size_t)OUT_BLOCKS * OUT_BLOCK);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	r = -pthread_create(&st->thread, NULL, out_stage_main, st);
+	if (r < 0)
+		return zf_err_set(err, r, "starting a thread: %s", strerror(-r));
+	st->started = true;
+	return 0;
+}
+
+/* Hands the block being filled to the thread, and waits for a free one: <0 if it failed. */
+static int out_stage_queue(struct out_stage *st, struct zf_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->fill > 0) {
+		st->len[st->queued % OUT_BLOCKS] = st->fill;
+		st->queued++;
+		st->fill = 0;
+		pthread_cond_broadcast(&st->cond);
+	}
+	while (st->queued - st->done == OUT_BLOCKS && !st->stop)
+		pthread_cond_wait(&st->cond, &st->lock);
+	r = st->r;
+	if (r < 0)
+		zf_err_copy(err, r, &st->err);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/*
+ * Queues what is left and waits until all of it was hashed and written
+ * (finish), or drops what is queued (!finish); then joins the thread.
+ */
+static int out_stage_end(struct out_stage *st, bool finish, struct zf_err *err)
+{
+	int r = 0;
+
+	if (!st->started)
+		return 0;
+	if (finish)
+		r = out_stage_queue(st, err);
+	pthread_mutex_lock(&st->lock);
+	st->closed = true;
+	st->stop = st->stop || !finish;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	(void)pthread_join(st->thread, NULL);
+	st->started = false;
+	if (r >= 0 && finish && st->r < 0)
+		r = zf_err_copy(err, st->r, &st->err);
+	return r;
+}
+
+static void out_stage_release(struct out_stage *st)
+{
+	(void)out_stage_end(st, false, NULL);
+	if (st->buf) {
+		pthread_mutex_destroy(&st->lock);
+		pthread_cond_destroy(&st->cond);
+	}
+	free(st->buf);
+	st->buf = NULL;
+	EVP_MD_CTX_free(st->md);
+	st->md = NULL;
 }
 
 static int out_stream(void *userdata, const void *p, size_t n, struct zf_err *err)
 {
 	struct rebuild_state *s = userdata;
+	struct out_stage *st = &s->st;
 	const uint8_t *b = p;
 	int r;
 
-	if (EVP_DigestUpdate(s->md, p, n) != 1)
-		return zf_err_set(err, -EIO, "SHA-512/256 failed");
 	s->bytes += n;
 	if (s->bytes > s->total)
 		return zf_err_set(err, -ZF_E_CORRUPT, "'%s': the rebuilt stream is longer than "
@@ -205,29 +404,18 @@ static int out_stream(void *userdata, const void *p, size_t n, struct zf_err *er
 		s->o->progress(s->name, s->bytes, s->total, s->o->userdata);
 		s->next_progress = s->bytes + (64u << 20);
 	}
-	if (s->nhold + n <= sizeof(s->hold)) {
-		memcpy(s->hold + s->nhold, b, n);
-		s->nhold += n;
-		return 0;
-	}
-	if (n >= sizeof(s->hold)) {
-		r = emit(s, s->hold, s->nhold, err);
-		if (r >= 0)
-			r = emit(s, b, n - sizeof(s->hold), err);
-		memcpy(s->hold, b + n - sizeof(s->hold), sizeof(s->hold));
-		s->nhold = sizeof(s->hold);
-		return r;
-	}
-	/* n is short: the oldest held bytes go, n new ones join */
-	{
-		size_t go = s->nhold + n - sizeof(s->hold);
+	while (n > 0) {
+		size_t k = MIN(n, OUT_BLOCK - st->fill);
 
-		r = emit(s, s->hold, go, err);
-		memmove(s->hold, s->hold + go, s->nhold - go);
-		memcpy(s->hold + s->nhold - go, b, n);
-		s->nhold = sizeof(s->hold);
-		return r;
+		/* block `queued` is the rebuild's until it is queued */
+		memcpy(st->buf + (st->queued % OUT_BLOCKS) * OUT_BLOCK + st->fill, b, k);
+		st->fill += k;
+		b += k;
+		n -= k;
+		if (st->fill == OUT_BLOCK && (r = out_stage_queue(st, err)) < 0)
+			return r;
 	}
+	return 0;
 }
 
 /* Rebuilds e's stream into out; its last record is written only if it is exactly e's. */
@@ -238,36 +426,42 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 	struct zf_store *stores[] = { store };
 	/*
 	 * Meta is small; data gets one thread per CPU (not extract's default
-	 * of four): the rebuild and zfs recv want CPU too.
+	 * of four): the rebuild and zfs recv want CPU too.  Chunks are checked
+	 * by the stream's digest, all at once (a cache is filled only with
+	 * chunks checked one by one).
 	 */
 	struct zf_extract_opts eo_meta = {
-		.stores = stores, .nstores = 1, .cache = o->cache, .jobs = 1,
+		.stores = stores, .nstores = 1, .cache = o->cache, .jobs = 1, .check_later = true,
 	};
 	struct zf_extract_opts eo = {
-		.stores = stores, .nstores = 1, .cache = o->cache,
+		.stores = stores, .nstores = 1, .cache = o->cache, .check_later = true,
 		.jobs = o->jobs ? o->jobs : zf_cpu_count(),
 	};
 	_cleanup_free_ char *name = zf_xasprintf("%s@%s", e->dataset, e->snapshot);
 	struct rebuild_state s = {
 		.meta = { .fd = { -EBADF, -EBADF } }, .data = { .fd = { -EBADF, -EBADF } },
-		.out = out, .total = e->stream_bytes, .o = o, .name = name,
+		.total = e->stream_bytes, .o = o, .name = name,
 	};
+	struct feeder *feeders[] = { &s.meta, &s.data };
 	struct zf_zfs_rebuild_io io = { in_meta, in_data, out_stream, &s };
 	struct zf_chunk_id digest;
 	unsigned dlen = 0;
 	int r;
 
-	s.md = EVP_MD_CTX_new();
-	if (!s.md || EVP_DigestInit_ex(s.md, EVP_sha512_256(), NULL) != 1) {
-		r = zf_err_set(err, -ENOMEM, "SHA-512/256 is not available");
-		goto out;
-	}
-	r = feeder_start(&s.meta, o->store, &e->meta_index, &eo_meta, err);
+	r = out_stage_start(&s.st, out, name, err);
+	if (r >= 0)
+		r = feeder_start(&s.meta, o->store, &e->meta_index, &eo_meta, err);
 	if (r >= 0)
 		r = feeder_start(&s.data, o->store, &e->data_index, &eo, err);
 	if (r < 0)
 		goto out;
 	r = zf_zfs_rebuild(&io, err);
+	if (r >= 0)
+		r = out_stage_end(&s.st, true, err);
+	else
+		(void)out_stage_end(&s.st, false, NULL);
+	if (r < 0)
+		zf_err_prefix(err, "backup '%s'", name);
 	feeder_stop(&s.meta);
 	feeder_stop(&s.data);
 	/*
@@ -282,29 +476,41 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 		zf_err_prefix(err, "backup '%s'", name);
 		goto out;
 	}
-	if (r < 0) {
-		zf_err_prefix(err, "backup '%s'", name);
-		goto out;
-	}
-	if (EVP_DigestFinal_ex(s.md, digest.b, &dlen) != 1 || dlen != ZF_CHUNK_ID_SIZE) {
+	if (r >= 0 && (EVP_DigestFinal_ex(s.st.md, digest.b, &dlen) != 1 ||
+		       dlen != ZF_CHUNK_ID_SIZE)) {
 		r = zf_err_set(err, -EIO, "SHA-512/256 failed");
 		goto out;
 	}
-	if (s.bytes != e->stream_bytes || !zf_chunk_id_eq(&digest, &e->stream_digest)) {
+	if (r >= 0 && (s.bytes != e->stream_bytes ||
+		       !zf_chunk_id_eq(&digest, &e->stream_digest)))
 		r = zf_err_set(err, -ZF_E_CORRUPT, "backup '%s': the rebuilt stream (%" PRIu64
 			       " bytes) is not the one backed up (%" PRIu64 " bytes, its "
 			       "SHA-512/256 differs); nothing of it was received", name, s.bytes,
 			       e->stream_bytes);
-		goto out;
+	/*
+	 * Unchecked chunks went into it: a damaged one is the likely cause,
+	 * unless the receiving side stopped reading (zfs recv says why).
+	 */
+	if (r < 0 && r != -EPIPE) {
+		struct zf_err e2 = ZF_ERR_INIT;
+		int q = find_damaged_chunk(feeders, 2, &e2);
+
+		if (q < 0) {
+			zf_err_clear(err);
+			r = zf_err_copy(err, q, &e2);
+			zf_err_prefix(err, "backup '%s'", name);
+		}
 	}
-	r = emit(&s, s.hold, s.nhold, err);
+	if (r < 0)
+		goto out;
+	r = emit(&s.st, s.st.hold, s.st.nhold, err);
 	if (r >= 0 && o->progress)
 		o->progress(name, s.bytes, s.total, o->userdata);
 	*ret_bytes = s.bytes;
 out:
-	feeder_stop(&s.meta);
-	feeder_stop(&s.data);
-	EVP_MD_CTX_free(s.md);
+	out_stage_release(&s.st);
+	feeder_release(&s.meta);
+	feeder_release(&s.data);
 	return r;
 }
 

@@ -14,7 +14,8 @@
 #     skips all three; a restore over an unrelated dataset is refused; one
 #     onto a target changed since its snapshot fails with zfs recv's reason
 #     and rolls nothing back.
-#  3. A damaged data chunk: restore fails naming it, and the target does
+#  3. A damaged data chunk (undecodable, or decoding to other bytes):
+#     restore fails naming it, and the target does
 #     not exist afterwards (nothing partial received); `-o FILE` leaves no
 #     file.
 #  4. kill -9 during a backup leaves no catalogue entry; the rerun commits
@@ -160,6 +161,20 @@ assert_contains "$OUT" "$chunk"
 zfs list zb/plain-bad >/dev/null 2>&1 && log_fail "a partial restore was left in zb/plain-bad"
 capture Z restore -s "$store" -o "$TEST_TMP/bad.zs" zb/plain@k1
 assert_eq "$RC" 1 "restore -o with a damaged chunk"
+[ ! -e "$TEST_TMP/bad.zs" ] || log_fail "restore -o left a file"
+# a chunk that decodes well, to other bytes of the same length: only the
+# stream's digest sees it, and then the chunk is named all the same
+zstd -q -d -c "$TEST_TMP/good.cacnk" >"$TEST_TMP/plain" || log_fail "zstd -d"
+python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+b[100] ^= 0x5a; open(p, "wb").write(b)' "$TEST_TMP/plain"
+zstd -q -c "$TEST_TMP/plain" >"$f" || log_fail "zstd"
+capture Z restore -s "$store" zb/plain@k1 zb/plain-bad
+assert_eq "$RC" 1 "restore with a chunk of other content"
+assert_contains "$OUT" "$chunk"
+zfs list zb/plain-bad >/dev/null 2>&1 && log_fail "a partial restore was left in zb/plain-bad"
+capture Z restore -s "$store" -o "$TEST_TMP/bad.zs" zb/plain@k1
+assert_eq "$RC" 1 "restore -o with a chunk of other content"
+assert_contains "$OUT" "$chunk"
 [ ! -e "$TEST_TMP/bad.zs" ] || log_fail "restore -o left a file"
 cp "$TEST_TMP/good.cacnk" "$f"
 log_time "damage done"

@@ -450,6 +450,71 @@ static void test_damaged(void **state)
 	}
 }
 
+/*
+ * check_later: a chunk that decodes to the right length is taken unhashed
+ * (the caller's digest of the whole output is what sees other content);
+ * one of another length is still named; a cache is filled only with
+ * checked chunks.
+ */
+static void test_check_later(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 300000, 11);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_free_ char *out = path_in(f, "out");
+	_cleanup_free_ char *cache_dir = path_in(f, "cache");
+	_cleanup_(zf_index_freep) struct zf_index *idx = NULL;
+	_cleanup_(zf_store_freep) struct zf_store *cache = NULL;
+	_cleanup_buf_ struct zf_buf enc = ZF_BUF_INIT;
+	_cleanup_free_ uint8_t *other = NULL;
+	struct zf_extract_opts xo = { .jobs = 2, .check_later = true };
+	struct zf_make_stats ms;
+	struct zf_chunk_id id;
+	struct zf_err err = ZF_ERR_INIT;
+	uint64_t off, size;
+	char hex[ZF_CHUNK_ID_HEX];
+
+	make_index(f, data, index, &ms);
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, NULL), 0);
+	assert_true(same_file(data, out));
+
+	/* the second chunk replaced by other bytes of its length */
+	assert_int_equal(zf_index_open_read(index, &idx, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(zf_index_next(idx, &id, &off, &size, NULL), 1);
+	other = zf_xmalloc((size_t)size);
+	memset(other, 'x', (size_t)size);
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+	assert_int_equal(zf_cacnk_encode(NULL, other, (size_t)size, &enc, NULL), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, enc.data, enc.len, NULL), 0);
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, NULL), 0);
+	assert_false(same_file(data, out));
+	/* checked: named */
+	xo.check_later = false;
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ZF_E_CORRUPT);
+	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
+	/* with a cache, checked all the same, and the cache holds no wrong chunk */
+	assert_int_equal(zf_store_open(cache_dir, ZF_STORE_CREATE, &cache, NULL), 0);
+	xo.check_later = true;
+	xo.cache = cache;
+	zf_err_clear(&err);
+	assert_int_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), -ZF_E_CORRUPT);
+	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
+	assert_int_equal(zf_store_has(cache, &id, NULL, NULL), 0);
+	xo.cache = NULL;
+
+	/* of another length: named even unchecked */
+	assert_int_equal(zf_store_remove(f->store, &id, NULL), 0);
+	zf_buf_reset(&enc);
+	assert_int_equal(zf_cacnk_encode(NULL, other, (size_t)size - 1, &enc, NULL), 0);
+	assert_int_equal(zf_store_put_raw(f->store, &id, enc.data, enc.len, NULL), 0);
+	zf_err_clear(&err);
+	assert_int_not_equal(zf_chunk_extract(index, out, -EBADF, &xo, NULL, &err), 0);
+	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
+}
+
 static void test_bad_zstd(void **state)
 {
 	struct fixture *f = *state;
@@ -540,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extract_self_seed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extract_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_zstd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
