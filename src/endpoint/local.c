@@ -125,11 +125,13 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 	int r;
 	(void)ep;
 
-	r = zf_zfs_list_fs(&root, 1, &lo, &fs, err);
+	/* every filesystem and version in one zfs run, however many there are */
+	r = zf_zfs_list_tree(&root, 1, &lo, &fs, &ret->versions, err);
 	if (r < 0)
 		return r;
 	if (fs.n == 0) {
 		zf_zfs_fs_list_release(&fs);
+		zf_zfs_version_list_release(&ret->versions);
 		return 0;
 	}
 	/*
@@ -143,9 +145,7 @@ static int local_list(struct zf_endpoint *ep, const char *root, bool recursive,
 	names = zf_xcalloc(fs.n, sizeof(char *));
 	for (size_t i = 0; i < fs.n; i++)
 		names[i] = fs.v[i].name;
-	r = zf_zfs_list_versions(names, fs.n, &ret->versions, err);
-	if (r >= 0)
-		r = zf_zfs_get(names, fs.n, list_props, ELEMENTSOF(list_props), &props, err);
+	r = zf_zfs_get(names, fs.n, list_props, ELEMENTSOF(list_props), &props, err);
 	free(names);
 	if (r < 0) {
 		zf_zfs_fs_list_release(&fs);

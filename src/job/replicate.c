@@ -75,6 +75,7 @@ struct ctx {
 	bool defer_cursors;
 	bool *deferred;
 	bool read_only;                 /* the source cannot be written: no holds, cursor, cleanup */
+	bool read_only_asked;           /* source_read_only() asked the pool */
 	/*
 	 * Per item, the createtxg of the newest snapshot the target has once
 	 * the item succeeded (0: none, or only a bookmark).  The plan's item
@@ -1063,21 +1064,17 @@ static int check_overlap(struct zf_endpoint *src, const char *src_root, struct z
 }
 
 /*
- * What would make every receive fail, checked before anything is taken:
- * a DST root whose parent is missing, and (on this host) a target pool
- * imported read-only.
+ * What would make every receive fail, checked before anything is taken: a
+ * DST root whose parent is missing.  It takes a zfs run only when the
+ * listing found no DST root.
  */
-static int check_target(struct ctx *c, const struct side *d, struct zf_err *err)
+static int check_target_parent(struct ctx *c, const struct side *d, struct zf_err *err)
 {
 	_cleanup_free_ char *parent = NULL;
 	struct zf_ep_fs_list l = { 0 };
 	struct zf_err e2 = ZF_ERR_INIT;
-	bool ro = false;
 	int r;
 
-	if (streq(c->dst->kind, "local") && zf_zfs_pool_readonly(c->dst_root, &ro, &e2) >= 0 && ro)
-		return zf_err_set(err, -EROFS, "the pool of DST '%s' is imported read-only",
-				  c->dst_root);
 	if (d->n > 0 || !strchr(c->dst_root, '/'))
 		return 0;
 	parent = zf_xstrndup(c->dst_root, (size_t)(strrchr(c->dst_root, '/') - c->dst_root));
@@ -1087,6 +1084,33 @@ static int check_target(struct ctx *c, const struct side *d, struct zf_err *err)
 		return zf_err_set(err, -ENOENT, "the parent '%s' of DST '%s' does not exist: create "
 				  "it first (zfs create -p %s)", parent, c->dst_root, parent);
 	return 0;       /* listed, or not ours to list (a grant below it): the receive will tell */
+}
+
+/* Whether any item of p has a step: something to receive, abort, rename or create. */
+static bool plan_has_steps(const struct zf_replan *p)
+{
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i].n_steps)
+			return true;
+	return false;
+}
+
+/*
+ * A target pool (on this host) imported read-only makes every step fail:
+ * refused before the sync snapshot.  Asked only when the plan has steps,
+ * so that a run with nothing to receive runs no zpool for it.
+ */
+static int check_target_writable(struct ctx *c, const struct zf_replan *p, struct zf_err *err)
+{
+	struct zf_err e2 = ZF_ERR_INIT;
+	bool ro = false;
+
+	if (!streq(c->dst->kind, "local") || !plan_has_steps(p))
+		return 0;
+	if (zf_zfs_pool_readonly(c->dst_root, &ro, &e2) >= 0 && ro)
+		return zf_err_set(err, -EROFS, "the pool of DST '%s' is imported read-only",
+				  c->dst_root);
+	return 0;
 }
 
 /* This target's sync snapshots of item i's filesystem FS older than what it settled on. */
@@ -1668,19 +1692,62 @@ static int survey(struct ctx *c, struct excludes *x, struct side *s, struct side
 	r = list_side(o, c->dst, c->dst_root, true, NULL, true, d, err);
 	if (r < 0)
 		return r;
-	return check_target(c, d, err);
+	return check_target_parent(c, d, err);
 }
 
-/* A sender on a read-only pool: no sync snapshot, in the dry run too. */
-static void check_source_read_only(struct ctx *c)
+/*
+ * Whether the source cannot be written: asks once whether its pool (on
+ * this host) is imported read-only, and says so when it is.  Asked only
+ * before the run would write there (a sync snapshot, holds, a cursor), so
+ * a run with nothing new runs no zpool for it.
+ */
+static bool source_read_only(struct ctx *c)
 {
 	struct zf_err e2 = ZF_ERR_INIT;
 	bool ro = false;
 
-	if (!streq(c->src->kind, "local") || !c->o->sync_snap)
-		return;
+	if (c->read_only_asked || !streq(c->src->kind, "local"))
+		return c->read_only;
+	c->read_only_asked = true;
 	if (zf_zfs_pool_readonly(c->src_root, &ro, &e2) >= 0 && ro)
 		note_read_only(c, "a sync snapshot, holds or a cursor");
+	return c->read_only;
+}
+
+/* Whether carrying out p writes on the sender: holds for its steps, or a cursor move. */
+static bool plan_writes_source(const struct zf_replan *p)
+{
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct zf_replan_item *it = &p->items[i];
+		if (it->n_steps || it->cursor || it->cursor_remove.n)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The plan as if the sync snapshot *sync existed (c->plan_sim).  A sender
+ * on a read-only pool takes none, in the dry run too: then *sync is
+ * dropped and the plan is the sender's as it is.
+ */
+static int plan_ahead(struct ctx *c, const struct side *s, const struct side *d, char **sync,
+		      struct sim *sim, struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv snap_fs = ZF_STRV_INIT;
+	int r;
+
+	if (*sync)
+		sim_sync(s, *sync, c->sync_prefix, sim);
+	r = make_plan(c, *sync ? sim->fs : s->fs, s->n, d, *sync, &c->plan_sim, err);
+	if (r < 0 || !*sync)
+		return r;
+	sync_targets(c, c->plan_sim, *sync, &snap_fs);
+	if (!snap_fs.n || !source_read_only(c))
+		return 0;
+	c->plan_sim = zf_replan_free(c->plan_sim);
+	free(*sync);
+	*sync = NULL;
+	return make_plan(c, s->fs, s->n, d, NULL, &c->plan_sim, err);
 }
 
 /* The dry run's report: the plan the run would carry out, sync snapshot and all. */
@@ -1729,12 +1796,12 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	r = survey(c, x, &s, &d, err);
 	if (r < 0)
 		return r;
-	check_source_read_only(c);
-	if (o->sync_snap && !c->read_only) {
+	if (o->sync_snap)
 		sync = zf_xasprintf("%s%s", c->sync_prefix, c->stamp);
-		sim_sync(&s, sync, c->sync_prefix, &sim);
-	}
-	r = make_plan(c, sync ? sim.fs : s.fs, s.n, &d, sync, &c->plan_sim, err);
+	r = plan_ahead(c, &s, &d, &sync, &sim, err);
+	if (r < 0)
+		return r;
+	r = check_target_writable(c, c->plan_sim, err);
 	if (r < 0)
 		return r;
 	if (o->dry_run) {
@@ -1744,6 +1811,8 @@ static int run(struct ctx *c, struct excludes *x, unsigned jobs, struct zf_err *
 	r = snapshot_and_plan(c, x, sync, &s, &d, err);
 	if (r < 0)
 		return r;
+	if (plan_writes_source(c->plan))
+		(void)source_read_only(c);
 	release_stale_holds(c, &s);
 	result_init(c);
 	hold_all(c);

@@ -208,6 +208,43 @@ void zf_zfs_version_list_release(struct zf_zfs_version_list *l)
 	*l = (struct zf_zfs_version_list){ 0 };
 }
 
+/* ---- zfs list -t filesystem,volume,snapshot,bookmark, the same six columns ---- */
+
+struct tree {
+	struct zf_zfs_fs_list *fs;
+	struct zf_zfs_version_list *versions;
+};
+
+/*
+ * A filesystem's line has a creation time and "-" for userrefs: checked as
+ * present, not read.  Every other line is a version's.
+ */
+static int tree_line(struct line *l, void *ud, struct zf_err *err)
+{
+	struct tree *t = ud;
+	int r;
+
+	if (l->nf < 2 || (!streq(l->f[1], "filesystem") && !streq(l->f[1], "volume")))
+		return version_line(l, t->versions, err);
+	if ((r = want_fields(l, 6, err)) < 0)
+		return r;
+	l->nf = 4;
+	return fs_line(l, t->fs, err);
+}
+
+int zf_zfs_parse_tree_list(const char *text, size_t len, struct zf_zfs_fs_list *ret_fs,
+			   struct zf_zfs_version_list *ret_versions, struct zf_err *err)
+{
+	struct tree t = { ret_fs, ret_versions };
+	int r = for_each_line(text, len, tree_line, &t, err);
+
+	if (r < 0) {
+		zf_zfs_fs_list_release(ret_fs);
+		zf_zfs_version_list_release(ret_versions);
+	}
+	return r;
+}
+
 /* ---- zfs get -j -p -o name,property,value,source ------------------------ */
 
 /*

@@ -260,6 +260,102 @@ int zf_zfs_list_versions(const char *const *datasets, size_t n, struct zf_zfs_ve
 	return zf_zfs_parse_version_list(out.data, out.len, ret, err);
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_root(const char *name, const char *const *roots, size_t nroots)
+{
+	for (size_t k = 0; k < nroots; k++)
+		if (streq(name, roots[k]))
+			return true;
+	return false;
+}
+
+/*
+ * Moves the entries of all that opts keep into ret.  Without -r, -d 1 has
+ * listed the roots' children too: only the roots stay.
+ */
+static void tree_keep_fs(struct zf_zfs_fs_list *all, const char *const *roots, size_t nroots,
+			 const struct zf_zfs_list_opts *opts, struct zf_zfs_fs_list *ret)
+{
+	bool recursive = opts && opts->recursive;
+
+	for (size_t i = 0; i < all->n; i++) {
+		struct zf_zfs_fs *f = &all->v[i];
+
+		if ((!recursive && !is_root(f->name, roots, nroots)) ||
+		    (opts && opts->filter && !opts->filter(f->name, opts->userdata))) {
+			free(f->name);
+			free(f->type);
+			continue;
+		}
+		ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
+		ret->v[ret->n++] = *f;
+	}
+	free(all->v);
+	*all = (struct zf_zfs_fs_list){ 0 };
+}
+
+/* Moves the versions in all of a filesystem in fs into ret. */
+static void tree_keep_versions(struct zf_zfs_version_list *all, const struct zf_zfs_fs_list *fs,
+			       struct zf_zfs_version_list *ret)
+{
+	_cleanup_free_ const char **names = zf_xcalloc(fs->n ? fs->n : 1, sizeof(char *));
+
+	for (size_t i = 0; i < fs->n; i++)
+		names[i] = fs->v[i].name;
+	qsort(names, fs->n, sizeof(char *), cmp_strp);
+	for (size_t i = 0; i < all->n; i++) {
+		struct zf_zfs_version *v = &all->v[i];
+
+		if (!fs->n || !bsearch(&v->fs, names, fs->n, sizeof(char *), cmp_strp)) {
+			free(v->fs);
+			free(v->name);
+			continue;
+		}
+		ZF_ALLOC_GROW(ret->v, ret->n + 1, ret->alloc);
+		ret->v[ret->n++] = *v;
+	}
+	free(all->v);
+	*all = (struct zf_zfs_version_list){ 0 };
+}
+
+int zf_zfs_list_tree(const char *const *roots, size_t nroots, const struct zf_zfs_list_opts *opts,
+		     struct zf_zfs_fs_list *ret_fs, struct zf_zfs_version_list *ret_versions,
+		     struct zf_err *err)
+{
+	_cleanup_strv_ struct zf_strv args = ZF_STRV_INIT;
+	_cleanup_buf_ struct zf_buf out = ZF_BUF_INIT;
+	struct zf_zfs_fs_list fs = { 0 }, kept = { 0 };
+	struct zf_zfs_version_list vl = { 0 };
+	int r;
+
+	if ((r = check_names(roots, nroots, ZF_ZFS_NAME_DATASET, err)) < 0)
+		return r;
+	args_init(&args, "list");
+	zf_strv_addv(&args, (const char *const[]){ "-Hp", "-t",
+						   "filesystem,volume,snapshot,bookmark", "-o",
+						   "name,type,guid,createtxg,creation,userrefs",
+						   NULL });
+	zf_strv_addv(&args, opts && opts->recursive ? (const char *const[]){ "-r", NULL }
+						    : (const char *const[]){ "-d", "1", NULL });
+	zf_strv_addn(&args, roots, nroots);
+	if ((r = zfs_run(&args, &out, err)) < 0)
+		return r;
+	if ((r = zf_zfs_parse_tree_list(out.data, out.len, &fs, &vl, err)) < 0)
+		return r;
+	tree_keep_fs(&fs, roots, nroots, opts, &kept);
+	tree_keep_versions(&vl, &kept, ret_versions);
+	for (size_t i = 0; i < kept.n; i++) {
+		ZF_ALLOC_GROW(ret_fs->v, ret_fs->n + 1, ret_fs->alloc);
+		ret_fs->v[ret_fs->n++] = kept.v[i];
+	}
+	free(kept.v);
+	return 0;
+}
+
 /* ---- properties --------------------------------------------------------- */
 
 int zf_zfs_get(const char *const *datasets, size_t ndatasets, const char *const *props,

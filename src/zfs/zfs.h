@@ -98,6 +98,16 @@ _must_check_ int zf_zfs_list_fs(const char *const *roots, size_t nroots,
 _must_check_ int zf_zfs_list_versions(const char *const *datasets, size_t n,
 				      struct zf_zfs_version_list *ret, struct zf_err *err);
 
+/*
+ * Both at once, in one `zfs list -t filesystem,volume,snapshot,bookmark`:
+ * what zf_zfs_list_fs() lists into ret_fs (opts as there), and the
+ * snapshots and bookmarks of exactly those filesystems into ret_versions,
+ * in no particular order.  A root that does not exist is -ENOENT.
+ */
+_must_check_ int zf_zfs_list_tree(const char *const *roots, size_t nroots,
+				  const struct zf_zfs_list_opts *opts, struct zf_zfs_fs_list *ret_fs,
+				  struct zf_zfs_version_list *ret_versions, struct zf_err *err);
+
 void zf_zfs_fs_list_release(struct zf_zfs_fs_list *l);
 void zf_zfs_version_list_release(struct zf_zfs_version_list *l);
 
@@ -113,6 +123,14 @@ _must_check_ int zf_zfs_parse_fs_list(const char *text, size_t len, struct zf_zf
 				      struct zf_err *err);
 _must_check_ int zf_zfs_parse_version_list(const char *text, size_t len,
 					   struct zf_zfs_version_list *ret, struct zf_err *err);
+/*
+ * zf_zfs_list_tree()'s output, columns name,type,guid,createtxg,creation,
+ * userrefs: a filesystem's or volume's line into ret_fs (its creation and
+ * userrefs present but not read), every other one as a version's.
+ */
+_must_check_ int zf_zfs_parse_tree_list(const char *text, size_t len,
+					struct zf_zfs_fs_list *ret_fs,
+					struct zf_zfs_version_list *ret_versions, struct zf_err *err);
 
 /* ---- properties --------------------------------------------------------- */
 

@@ -23,6 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (zf_zfs_parse_version_list(text, size, &v, &err) >= 0)
 		zf_zfs_version_list_release(&v);
 	zf_err_clear(&err);
+	if (zf_zfs_parse_tree_list(text, size, &fs, &v, &err) >= 0) {
+		zf_zfs_fs_list_release(&fs);
+		zf_zfs_version_list_release(&v);
+	}
+	zf_err_clear(&err);
 	if (zf_zfs_parse_holds(text, size, holds_of, 3, &h, &err) >= 0)
 		zf_zfs_hold_list_release(&h);
 	zf_err_clear(&err);

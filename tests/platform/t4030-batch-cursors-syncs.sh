@@ -11,6 +11,9 @@
 #     and is not reported removed; every other filesystem's old one goes.
 #  3. Release the hold and replicate with a zfs that refuses `zfs program`:
 #     the run succeeds one command each, with one cursor and one sync each.
+#  4. Replicate again with nothing new (issue 13): each side is listed once
+#     (zfs list, zpool sync, zfs get: six processes in all, counted from the
+#     debug log) and nothing is run per filesystem.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 pool_create zs1
@@ -97,4 +100,14 @@ for fs in "${fss[@]}"; do
 	assert_eq "$(guid "zs2/dst${fs#zs1/src}@$(syncs "$fs")")" "$(guid "$fs@$(syncs "$fs")")" \
 		"newest sync snapshot on the target of '$fs'"
 done
+
+# 4. nothing new: no process per filesystem
+capture_out "$ZFERRY" --log-level=debug replicate -r --target-id t1 zs1/src zs2/dst
+assert_eq "$RC" 0 "run with nothing new"
+n=$(printf '%s\n' "$ERR" | grep -c 'running z\(fs\|pool\) ' || true)
+[ "$n" -le 6 ] || log_fail "a run with nothing new ran $n zfs/zpool processes: $ERR"
+for verb in snapshot hold release bookmark program send recv destroy; do
+	assert_not_contains "$ERR" "running zfs $verb " "the log of a run with nothing new"
+done
+check_tree "after a run with nothing new"
 log_pass

@@ -120,6 +120,62 @@ static void test_version_list_bad(void **state)
 	}
 }
 
+/* One listing of filesystems and their versions, as zf_zfs_list_tree() runs it. */
+static void test_tree_list(void **state)
+{
+	struct zf_zfs_fs_list fs = { 0 };
+	struct zf_zfs_version_list v = { 0 };
+	struct zf_err err = ZF_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(zf_zfs_parse_tree_list(
+				 S("p1/a b\tfilesystem\t7\t3\t1763873000\t-\n"
+				   "p1/a b@s\tsnapshot\t111\t10\t1763873940\t2\n"
+				   "p1/a b#zferry_cursor\tbookmark\t111\t10\t1763873940\t-\n"
+				   "p1/a b/vol\tvolume\t8\t11\t1763873950\t-\n"),
+			 &fs, &v, &err), 0);
+	assert_int_equal(fs.n, 2);
+	assert_string_equal(fs.v[0].name, "p1/a b");
+	assert_string_equal(fs.v[0].type, "filesystem");
+	assert_int_equal(fs.v[0].guid, 7);
+	assert_int_equal(fs.v[0].createtxg, 3);
+	assert_string_equal(fs.v[1].type, "volume");
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.v[0].fs, "p1/a b");
+	assert_int_equal(v.v[0].userrefs, 2);
+	assert_true(v.v[1].bookmark);
+	zf_zfs_fs_list_release(&fs);
+	zf_zfs_version_list_release(&v);
+}
+
+static void test_tree_list_bad(void **state)
+{
+	static const char *const bad[] = {
+		"p1\tfilesystem\t1\t1\n",           /* a filesystem with four columns */
+		"p1\tfilesystem\t1\t1\t1\t-\textra\n",
+		"p1@s\tfilesystem\t1\t1\t1\t-\n",   /* a snapshot's name */
+		"p1@s\tsnapshot\t1\t1\t1\n",         /* a version with five */
+		"p1\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct zf_zfs_fs_list fs = { 0 };
+		struct zf_zfs_version_list v = { 0 };
+		struct zf_err err = ZF_ERR_INIT;
+		/* a good line first: what it added is released on failure */
+		char *text = NULL;
+
+		assert_true(asprintf(&text, "p1/ok\tfilesystem\t1\t1\t1\t-\n"
+					    "p1/ok@s\tsnapshot\t2\t2\t2\t0\n%s", bad[i]) > 0);
+		assert_int_equal(zf_zfs_parse_tree_list(text, strlen(text), &fs, &v, &err),
+				 -EBADMSG);
+		assert_non_null(strstr(err.msg, "line 3"));
+		assert_int_equal(fs.n, 0);
+		assert_int_equal(v.n, 0);
+		free(text);
+	}
+}
+
 /* ---- zfs get -j ----------------------------------------------------------- */
 
 /* A document spelled readably: every ' stands for a ". */
@@ -984,6 +1040,8 @@ int main(void)
 		cmocka_unit_test(test_fs_list_bad),
 		cmocka_unit_test(test_fs_list_nul),
 		cmocka_unit_test(test_version_list),
+		cmocka_unit_test(test_tree_list),
+		cmocka_unit_test(test_tree_list_bad),
 		cmocka_unit_test(test_version_list_bad),
 		cmocka_unit_test(test_props_json_forged_lines),
 		cmocka_unit_test(test_props_json_values),
