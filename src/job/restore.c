@@ -488,10 +488,10 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 			       "SHA-512/256 differs); nothing of it was received", name, s.bytes,
 			       e->stream_bytes);
 	/*
-	 * Unchecked chunks went into it: a damaged one is the likely cause,
-	 * unless the receiving side stopped reading (zfs recv says why).
+	 * Unchecked chunks went into it: when what came out is wrong (not
+	 * when writing it failed), a damaged one is the likely cause.
 	 */
-	if (r < 0 && r != -EPIPE) {
+	if (r == -ZF_E_CORRUPT || r == -EBADMSG || r == -E2BIG || r == -ENOTSUP) {
 		struct zf_err e2 = ZF_ERR_INIT;
 		int q = find_damaged_chunk(feeders, 2, &e2);
 
