@@ -657,9 +657,12 @@ static int s3_has(struct zf_store *st, const struct zf_chunk_id *id, uint64_t *r
 }
 
 /*
- * HEAD, then PUT if missing: s3rver ignores If-None-Match, and a chunk is
- * named by its content's hash, so two writers racing past the HEAD store the
- * same bytes (desync does the same).
+ * A plain PUT, never "already there": every writer (make's put_chunk())
+ * asks has() just before it compresses a chunk, so a HEAD here would be
+ * the second of the same question (a third of all requests of a make).
+ * s3rver ignores If-None-Match, and a chunk is named by its content's
+ * hash, so two writers racing past the HEAD store the same content (desync
+ * does the same).
  */
 static int s3_put_raw(struct zf_store *st, const struct zf_chunk_id *id, const void *p, size_t n,
 		      struct zf_err *err)
@@ -668,9 +671,6 @@ static int s3_put_raw(struct zf_store *st, const struct zf_chunk_id *id, const v
 	_cleanup_free_ char *key = NULL, *what = NULL;
 	int r;
 
-	r = s3_has(st, id, NULL, err);
-	if (r != 0)
-		return r;
 	key = zf_s3_chunk_key(&s->url, id);
 	what = chunk_what(s, "PUT", id, key);
 	r = s3_send(s, &(struct s3_req){ .method = ZF_HTTP_PUT, .key = key, .body = p,
