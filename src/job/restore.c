@@ -145,17 +145,15 @@ static void feeder_release(struct feeder *f)
  */
 static int find_damaged_chunk(struct feeder *const *fs, size_t n, struct zf_err *err)
 {
-	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	int r;
 
-	if (null < 0)
-		return zf_err_set(err, -errno, "/dev/null: %s", strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		struct zf_extract_opts eo = *fs[i]->eo;
 		struct zf_extract_stats st;
 
 		eo.check_later = false;
-		r = zf_chunk_extract(fs[i]->index, NULL, null, &eo, &st, err);
+		/* no output: only the chunks' checks matter */
+		r = zf_chunk_extract(fs[i]->index, NULL, -EBADF, &eo, &st, err);
 		if (r < 0)
 			return r;
 	}

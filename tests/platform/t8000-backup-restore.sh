@@ -155,27 +155,26 @@ chunk=$(Z store list-chunks "$store/index/$data_index.caibx" | sed -n 3p | awk '
 f=$store/${chunk:0:4}/$chunk.cacnk
 cp "$f" "$TEST_TMP/good.cacnk"
 printf 'XXXXXXXX' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
-capture Z restore -s "$store" zb/plain@k1 zb/plain-bad
-assert_eq "$RC" 1 "restore with a damaged chunk"
-assert_contains "$OUT" "$chunk"
-zfs list zb/plain-bad >/dev/null 2>&1 && log_fail "a partial restore was left in zb/plain-bad"
-capture Z restore -s "$store" -o "$TEST_TMP/bad.zs" zb/plain@k1
-assert_eq "$RC" 1 "restore -o with a damaged chunk"
-[ ! -e "$TEST_TMP/bad.zs" ] || log_fail "restore -o left a file"
+# refused_restore WHAT: restore and restore -o of zb/plain@k1 fail naming
+# $chunk, leaving no dataset and no file behind
+refused_restore() {
+	capture Z restore -s "$store" zb/plain@k1 zb/plain-bad
+	assert_eq "$RC" 1 "restore with $1"
+	assert_contains "$OUT" "$chunk"
+	zfs list zb/plain-bad >/dev/null 2>&1 && log_fail "a partial restore was left in zb/plain-bad"
+	capture Z restore -s "$store" -o "$TEST_TMP/bad.zs" zb/plain@k1
+	assert_eq "$RC" 1 "restore -o with $1"
+	assert_contains "$OUT" "$chunk"
+	[ ! -e "$TEST_TMP/bad.zs" ] || log_fail "restore -o left a file"
+}
+refused_restore "a damaged chunk"
 # a chunk that decodes well, to other bytes of the same length: only the
 # stream's digest sees it, and then the chunk is named all the same
 zstd -q -d -c "$TEST_TMP/good.cacnk" >"$TEST_TMP/plain" || log_fail "zstd -d"
 python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read())
 b[100] ^= 0x5a; open(p, "wb").write(b)' "$TEST_TMP/plain"
 zstd -q -c "$TEST_TMP/plain" >"$f" || log_fail "zstd"
-capture Z restore -s "$store" zb/plain@k1 zb/plain-bad
-assert_eq "$RC" 1 "restore with a chunk of other content"
-assert_contains "$OUT" "$chunk"
-zfs list zb/plain-bad >/dev/null 2>&1 && log_fail "a partial restore was left in zb/plain-bad"
-capture Z restore -s "$store" -o "$TEST_TMP/bad.zs" zb/plain@k1
-assert_eq "$RC" 1 "restore -o with a chunk of other content"
-assert_contains "$OUT" "$chunk"
-[ ! -e "$TEST_TMP/bad.zs" ] || log_fail "restore -o left a file"
+refused_restore "a chunk of other content"
 cp "$TEST_TMP/good.cacnk" "$f"
 log_time "damage done"
 
