@@ -3,8 +3,9 @@
  *
  * The local transport is the base the others build on: tcp is a local
  * transport over a connected socket with a different peer name, and tls
- * wraps one.  Every read and write polls first, so the timeout holds for
- * blocking and non-blocking fds alike.
+ * wraps one.  The timeout holds for blocking and non-blocking fds alike:
+ * a pipe is polled before every read and write, a socket only when a
+ * non-waiting recv or send would block.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -85,7 +86,8 @@ struct zf_transport *zf_transport_free(struct zf_transport *t)
 
 static ssize_t fd_read(struct zf_transport *t, void *p, size_t n, struct zf_err *err)
 {
-	ssize_t k = zf_read_timeout(t->rfd, p, n, t->timeout_ms);
+	ssize_t k = t->sock ? zf_sock_read_timeout(t->rfd, p, n, t->timeout_ms)
+			    : zf_read_timeout(t->rfd, p, n, t->timeout_ms);
 
 	if (k == -ETIMEDOUT)
 		return zf_err_set(err, -ETIMEDOUT, "%s peer '%s' sent nothing for %d ms", t->kind,
@@ -103,7 +105,8 @@ static int fd_write(struct zf_transport *t, const void *p, size_t n, struct zf_e
 	if (t->wfd < 0)
 		return zf_err_set(err, -EPIPE, "connection to %s peer '%s' already shut down",
 				  t->kind, t->peer);
-	r = zf_write_timeout(t->wfd, p, n, t->timeout_ms);
+	r = t->sock ? zf_sock_write_timeout(t->wfd, p, n, t->timeout_ms)
+		    : zf_write_timeout(t->wfd, p, n, t->timeout_ms);
 
 	if (r == -ETIMEDOUT)
 		return zf_err_set(err, r, "%s peer '%s' accepted nothing for %d ms", t->kind,
@@ -143,8 +146,12 @@ static const struct zf_transport_ops fd_ops = {
 struct zf_transport *zf_transport_local_new(int rfd, int wfd, const char *identity)
 {
 	struct zf_transport *t = zf_xcalloc(1, sizeof(*t));
+	int type = 0;
+	socklen_t len = sizeof(type);
 
 	t->ops = &fd_ops;
+	t->sock = rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+		  type == SOCK_STREAM;
 	t->kind = "local";
 	t->rfd = rfd;
 	t->wfd = wfd;

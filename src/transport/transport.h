@@ -38,6 +38,8 @@ struct zf_transport {
 	const char *kind;               /* "local", "tcp", "tls", "ssh" */
 	int rfd, wfd;                   /* the fds polled for reading and writing */
 	int timeout_ms;                 /* per read/write without progress; -1 waits forever */
+	bool sock;                      /* rfd and wfd are one socket: reads and writes are
+					 * tried before polling (local transports only) */
 	char peer[ZF_TRANSPORT_MAX_PEER];       /* the identity the transport established */
 };
 

@@ -348,6 +348,47 @@ int zf_write_timeout(int fd, const void *p, size_t n, int timeout_ms)
 	return 0;
 }
 
+ssize_t zf_sock_read_timeout(int fd, void *p, size_t n, int timeout_ms)
+{
+	for (;;) {
+		ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+		int r;
+
+		if (k >= 0)
+			return k;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if ((r = zf_fd_wait(fd, POLLIN, timeout_ms)) < 0)
+			return r;
+	}
+}
+
+int zf_sock_write_timeout(int fd, const void *p, size_t n, int timeout_ms)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = send(fd, (const char *)p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int r;
+
+		if (k > 0) {
+			done += (size_t)k;
+			continue;
+		}
+		if (k == 0)
+			return -ENOSPC;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if ((r = zf_fd_wait(fd, POLLOUT, timeout_ms)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 ssize_t zf_recv_some(int fd, void *p, size_t n)
 {
 	for (;;) {

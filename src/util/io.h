@@ -96,6 +96,13 @@ _must_check_ ssize_t zf_read_timeout(int fd, void *p, size_t n, int timeout_ms);
  */
 _must_check_ int zf_write_timeout(int fd, const void *p, size_t n, int timeout_ms);
 /*
+ * The same two for a socket, blocking or not: they try recv(2)/send(2)
+ * with MSG_DONTWAIT first and poll only when it would block, so a socket
+ * that is ready costs one system call instead of two.
+ */
+_must_check_ ssize_t zf_sock_read_timeout(int fd, void *p, size_t n, int timeout_ms);
+_must_check_ int zf_sock_write_timeout(int fd, const void *p, size_t n, int timeout_ms);
+/*
  * One non-waiting recv(2)/send(2) on a socket, retrying EINTR: bytes moved,
  * 0 at end of file (recv), or -errno (-EAGAIN when it would block).  send
  * uses MSG_NOSIGNAL.  For code such as a TLS library's I/O callbacks that
