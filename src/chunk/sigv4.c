@@ -391,26 +391,71 @@ static void canonical_headers(struct pairs *h, struct zf_buf *ret_block, struct 
 
 /* ---- the signature ---- */
 
+void zf_sigv4_key_cache_init(struct zf_sigv4_key_cache *c)
+{
+	*c = (struct zf_sigv4_key_cache){ .day = "" };
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void zf_sigv4_key_cache_release(struct zf_sigv4_key_cache *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	explicit_bzero(c, sizeof(*c));
+}
+
+/* kDate, kRegion, kService, kSigning: each keys the next. */
+static int signing_key(const struct zf_sigv4_creds *c, const char *day, unsigned char ret[32],
+		       struct zf_err *err)
+{
+	_cleanup_free_ char *k0 = zf_xasprintf("AWS4%s", c->secret_key);
+	size_t k0len = strlen(k0);
+	unsigned char k[3][32];
+	const char *msgs[4] = { day, c->region, c->service, "aws4_request" };
+	int r;
+
+	r = hmac(k0, k0len, msgs[0], k[0], err);
+	explicit_bzero(k0, k0len);
+	for (size_t i = 1; r >= 0 && i < 3; i++)
+		r = hmac(k[i - 1], sizeof(k[i - 1]), msgs[i], k[i], err);
+	if (r >= 0)
+		r = hmac(k[2], sizeof(k[2]), msgs[3], ret, err);
+	explicit_bzero(k, sizeof(k));
+	return r;
+}
+
 /* amz_date is the full stamp; the key is derived from its day, YYYYMMDD. */
 static int signature(const struct zf_sigv4_creds *c, const char *amz_date, const char *sts,
 		     char ret[ZF_SIGV4_HEX_LEN + 1], struct zf_err *err)
 {
-	_cleanup_free_ char *k0 = zf_xasprintf("AWS4%s", c->secret_key);
-	size_t k0len = strlen(k0);
+	struct zf_sigv4_key_cache *kc = c->key_cache;
+	unsigned char key[32], sig[32];
 	char day[9];
-	/* kDate, kRegion, kService, kSigning, then the signature: each keys the next */
-	unsigned char k[5][32];
-	const char *msgs[5] = { day, c->region, c->service, "aws4_request", sts };
-	int r;
+	bool cached = false;
+	int r = 0;
 
 	snprintf(day, sizeof(day), "%.8s", amz_date);
-	r = hmac(k0, k0len, msgs[0], k[0], err);
-	explicit_bzero(k0, k0len);
-	for (size_t i = 1; r >= 0 && i < ELEMENTSOF(msgs); i++)
-		r = hmac(k[i - 1], sizeof(k[i - 1]), msgs[i], k[i], err);
+	if (kc) {
+		pthread_mutex_lock(&kc->lock);
+		if (streq(kc->day, day)) {
+			memcpy(key, kc->key, sizeof(key));
+			cached = true;
+		}
+		pthread_mutex_unlock(&kc->lock);
+	}
+	if (!cached)
+		r = signing_key(c, day, key, err);
+	if (r >= 0 && !cached && kc) {
+		pthread_mutex_lock(&kc->lock);
+		memcpy(kc->key, key, sizeof(key));
+		memcpy(kc->day, day, sizeof(day));
+		pthread_mutex_unlock(&kc->lock);
+	}
 	if (r >= 0)
-		zf_hex_encode(k[4], sizeof(k[4]), ret);
-	explicit_bzero(k, sizeof(k));
+		r = hmac(key, sizeof(key), sts, sig, err);
+	if (r >= 0)
+		zf_hex_encode(sig, sizeof(sig), ret);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(sig, sizeof(sig));
 	return r;
 }
 

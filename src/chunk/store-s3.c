@@ -539,6 +539,7 @@ struct s3_store {
 	char *req_host;         /* the Host header */
 	char *region;
 	struct zf_s3_creds creds;
+	struct zf_sigv4_key_cache key_cache;    /* for creds and region */
 	struct zf_http_client *client;
 };
 
@@ -570,6 +571,7 @@ static int s3_send(struct s3_store *s, const struct s3_req *q, uint64_t *ret_len
 		.session_token = s->creds.session_token,
 		.region = s->region,
 		.service = "s3",
+		.key_cache = &s->key_cache,
 	};
 	struct zf_sigv4_req req = {
 		.method = method_names[q->method],
@@ -786,6 +788,7 @@ static void s3_free(void *impl)
 
 	zf_http_client_free(s->client);
 	zf_s3_creds_release(&s->creds);
+	zf_sigv4_key_cache_release(&s->key_cache);
 	zf_s3_url_release(&s->url);
 	free(s->display);
 	free(s->req_host);
@@ -834,6 +837,7 @@ int zf_s3_store_open(const char *url, const struct zf_store_remote_opts *o, stru
 	if ((o->ca_file || o->cert_file || o->key_file) && !startswith(url, "s3+https://"))
 		return zf_err_set(err, -EINVAL, "TLS options need an s3+https:// URL");
 	s = zf_xcalloc(1, sizeof(*s));
+	zf_sigv4_key_cache_init(&s->key_cache);
 	r = zf_s3_url_parse(url, &s->url, err);
 	if (r >= 0)
 		r = creds_load(o, &s->creds, err);

@@ -53,6 +53,42 @@ static const char *sts_hash(const struct zf_sigv4 *s)
 	return nl + 1;
 }
 
+/*
+ * A key cache gives the published signature, on the day it was filled and
+ * after the day changes (the key is derived again, not reused), and does
+ * not keep the secret itself.
+ */
+static void test_key_cache(void **state)
+{
+	static const struct zf_sigv4_header h[] = { { "Range", "bytes=0-9" } };
+	struct zf_sigv4_req req = {
+		.method = "GET", .host = S3_HOST, .path = "/test.txt", .headers = h,
+		.n_headers = 1, .payload_hash = ZF_SIGV4_EMPTY_SHA256, .time = S3_TIME,
+	};
+	struct zf_sigv4_key_cache kc;
+	struct zf_sigv4_creds creds = s3_creds;
+	const int64_t times[] = { S3_TIME, S3_TIME + 3600, S3_TIME + 86400, S3_TIME + 3600 };
+	(void)state;
+
+	zf_sigv4_key_cache_init(&kc);
+	creds.key_cache = &kc;
+	for (size_t i = 0; i < ELEMENTSOF(times); i++) {
+		_cleanup_(zf_sigv4_releasep) struct zf_sigv4 with = ZF_SIGV4_INIT;
+		_cleanup_(zf_sigv4_releasep) struct zf_sigv4 without = ZF_SIGV4_INIT;
+
+		req.time = times[i];
+		sign_ok(&req, &creds, &with);
+		sign_ok(&req, &s3_creds, &without);
+		assert_string_equal(with.signature, without.signature);
+		if (i == 0)
+			assert_string_equal(with.signature, "f0e8bdb87c964420e857bd35b5d6ed310bd4"
+							    "4f0170aba48dd91039c6036bdb41");
+		assert_string_equal(kc.day, i == 2 ? "20130525" : "20130524");
+		assert_null(memmem(&kc, sizeof(kc), S3_SECRET, strlen(S3_SECRET)));
+	}
+	zf_sigv4_key_cache_release(&kc);
+}
+
 static void test_s3_get_object(void **state)
 {
 	static const struct zf_sigv4_header h[] = { { "Range", "bytes=0-9" } };
@@ -677,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_secret_never_returned),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_sha256_hex),
 	};
 
