@@ -672,6 +672,9 @@ static int write_done(struct extract_state *x, struct zf_workq *pool, int out_fd
 		r = zf_writev_full(out_fd, iov, (int)n);
 		if (r < 0)
 			zf_err_set(err, r, "cannot write output: %s", strerror(-r));
+	} else if (x->o->sink) {
+		for (unsigned i = 0; i < n && r >= 0; i++)
+			r = x->o->sink(x->o->sink_userdata, done[i]->data, done[i]->n, err);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (r >= 0)

@@ -58,6 +58,15 @@ struct zf_extract_opts {
 	 * all the same.
 	 */
 	bool check_later;
+	/*
+	 * With neither out_path nor an out_fd: the output, in order, goes to
+	 * sink instead, in pieces of one or more chunks that are extract's own
+	 * (valid during the call only).  A return < 0 stops the extract with
+	 * it; err says why.  So a caller in the same process takes the bytes
+	 * without a pipe's two copies.
+	 */
+	int (*sink)(void *userdata, const void *p, size_t n, struct zf_err *err);
+	void *sink_userdata;
 	unsigned jobs;
 };
 
@@ -76,7 +85,8 @@ extern unsigned zf_extract_write_delay_us_for_test;
  * Restores the blob index_path describes into out_path (temporary file +
  * rename: a failure leaves no output and the old file as it was; fsync()ed
  * first with o->fsync, as cp, rsync and casync do not by default), or to
- * out_fd in order when out_path is NULL.  Every chunk is verified; one that
+ * out_fd in order when out_path is NULL, or to o->sink when out_fd is < 0
+ * too (with neither, nowhere: only the chunks' checks are done).  Every chunk is verified; one that
  * is damaged or missing everywhere stops it with an error naming the id and
  * its offset in the blob.
  */

@@ -74,25 +74,85 @@ static int load_index(const char *store_dir, const struct zf_chunk_id *id, char 
 
 /* ---- two extracts feeding the rebuild ------------------------------------ */
 
+/*
+ * Each extract hands its output to the rebuild in the same process: the
+ * extract's ordered-output step offers a piece (one or more decoded
+ * chunks) and waits while the rebuild copies from it straight into its
+ * own buffers; the extract's workers go on decoding the chunks after it
+ * meanwhile.  A pipe between them cost two copies through the kernel and
+ * fresh pipe pages for every byte.
+ */
 struct feeder {
 	pthread_t thread;
 	bool started;
-	int fd[2];
 	char *index;                    /* private copy */
 	const struct zf_extract_opts *eo;
+	struct zf_extract_opts sink_eo; /* eo with the handoff as its sink */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* a piece was offered or taken, or an end */
+	const uint8_t *p;               /* under lock: the piece offered, n bytes left */
+	size_t n;
+	bool eof;                       /* under lock: the extract has returned */
+	bool closed;                    /* under lock: the rebuild reads no more */
 	int r;
 	struct zf_err err;
 };
+
+/* The extract's sink: waits until the rebuild took all of p, or stopped reading. */
+static int feeder_offer(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	struct feeder *f = userdata;
+	bool closed;
+
+	pthread_mutex_lock(&f->lock);
+	f->p = p;
+	f->n = n;
+	pthread_cond_broadcast(&f->cond);
+	while (f->n > 0 && !f->closed)
+		pthread_cond_wait(&f->cond, &f->lock);
+	closed = f->closed;
+	f->p = NULL;
+	f->n = 0;
+	pthread_mutex_unlock(&f->lock);
+	return closed ? zf_err_set(err, -EPIPE, "the rebuild stopped reading") : 0;
+}
+
+/* The rebuild's read: up to n bytes, 0 once the extract has returned. */
+static ssize_t feeder_take(struct feeder *f, void *p, size_t n)
+{
+	size_t k;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->n == 0 && !f->eof)
+		pthread_cond_wait(&f->cond, &f->lock);
+	k = MIN(n, f->n);
+	memcpy(p, f->p, k);
+	f->p += k;
+	f->n -= k;
+	if (f->n == 0)
+		pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return (ssize_t)k;
+}
 
 static void *feeder_main(void *arg)
 {
 	struct feeder *f = arg;
 	struct zf_extract_stats st;
 
-	f->r = zf_chunk_extract(f->index, NULL, f->fd[1], f->eo, &st, &f->err);
-	(void)close(f->fd[1]);
-	f->fd[1] = -EBADF;
+	f->r = zf_chunk_extract(f->index, NULL, -EBADF, &f->sink_eo, &st, &f->err);
+	pthread_mutex_lock(&f->lock);
+	f->eof = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
 	return NULL;
+}
+
+static void feeder_init(struct feeder *f)
+{
+	*f = (struct feeder){ .err = ZF_ERR_INIT };
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
 }
 
 static int feeder_start(struct feeder *f, const char *store_dir, const struct zf_chunk_id *id,
@@ -101,12 +161,12 @@ static int feeder_start(struct feeder *f, const char *store_dir, const struct zf
 	int r;
 
 	f->eo = eo;
+	f->sink_eo = *eo;
+	f->sink_eo.sink = feeder_offer;
+	f->sink_eo.sink_userdata = f;
 	r = load_index(store_dir, id, &f->index, err);
 	if (r < 0)
 		return r;
-	r = zf_stream_pipe(f->fd);
-	if (r < 0)
-		return zf_err_set(err, r, "pipe: %s", strerror(-r));
 	r = -pthread_create(&f->thread, NULL, feeder_main, f);
 	if (r < 0)
 		return zf_err_set(err, r, "starting a thread: %s", strerror(-r));
@@ -114,18 +174,16 @@ static int feeder_start(struct feeder *f, const char *store_dir, const struct zf
 	return 0;
 }
 
-/* Stops reading (a feeder still writing then fails with EPIPE) and waits. */
+/* Stops reading (a feeder still offering then fails with EPIPE) and waits. */
 static void feeder_stop(struct feeder *f)
 {
-	if (f->fd[0] >= 0)
-		(void)close(f->fd[0]);
-	f->fd[0] = -EBADF;
+	pthread_mutex_lock(&f->lock);
+	f->closed = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
 	if (f->started)
 		(void)pthread_join(f->thread, NULL);
 	f->started = false;
-	if (f->fd[1] >= 0)
-		(void)close(f->fd[1]);
-	f->fd[1] = -EBADF;
 }
 
 static void feeder_release(struct feeder *f)
@@ -135,6 +193,8 @@ static void feeder_release(struct feeder *f)
 		(void)unlink(f->index);
 	free(f->index);
 	f->index = NULL;
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
 }
 
 /*
@@ -209,30 +269,20 @@ struct rebuild_state {
 	uint64_t next_progress;
 };
 
-static ssize_t in_fd(int fd, void *p, size_t n, const char *what, struct zf_err *err)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, p, n);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return zf_err_set(err, -errno, "reading the %s stream: %s", what, strerror(errno));
-	return r;
-}
-
 static ssize_t in_meta(void *userdata, void *p, size_t n, struct zf_err *err)
 {
 	struct rebuild_state *s = userdata;
+	(void)err;
 
-	return in_fd(s->meta.fd[0], p, n, "meta", err);
+	return feeder_take(&s->meta, p, n);
 }
 
 static ssize_t in_data(void *userdata, void *p, size_t n, struct zf_err *err)
 {
 	struct rebuild_state *s = userdata;
+	(void)err;
 
-	return in_fd(s->data.fd[0], p, n, "data", err);
+	return feeder_take(&s->data, p, n);
 }
 
 static int emit(struct out_stage *st, const void *p, size_t n, struct zf_err *err)
@@ -436,16 +486,15 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 		.jobs = o->jobs ? o->jobs : zf_cpu_count(),
 	};
 	_cleanup_free_ char *name = zf_xasprintf("%s@%s", e->dataset, e->snapshot);
-	struct rebuild_state s = {
-		.meta = { .fd = { -EBADF, -EBADF } }, .data = { .fd = { -EBADF, -EBADF } },
-		.total = e->stream_bytes, .o = o, .name = name,
-	};
+	struct rebuild_state s = { .total = e->stream_bytes, .o = o, .name = name };
 	struct feeder *feeders[] = { &s.meta, &s.data };
 	struct zf_zfs_rebuild_io io = { in_meta, in_data, out_stream, &s };
 	struct zf_chunk_id digest;
 	unsigned dlen = 0;
 	int r;
 
+	feeder_init(&s.meta);
+	feeder_init(&s.data);
 	r = out_stage_start(&s.st, out, name, err);
 	if (r >= 0)
 		r = feeder_start(&s.meta, o->store, &e->meta_index, &eo_meta, err);

@@ -515,6 +515,57 @@ static void test_check_later(void **state)
 	assert_non_null(strstr(err.msg, zf_chunk_id_hex(&id, hex)));
 }
 
+struct sink_state {
+	struct zf_buf got;
+	size_t calls, fail_at;          /* fail_at: the call that fails (0: none) */
+};
+
+static int sink_collect(void *userdata, const void *p, size_t n, struct zf_err *err)
+{
+	struct sink_state *ss = userdata;
+
+	if (++ss->calls == ss->fail_at)
+		return zf_err_set(err, -EPIPE, "sink stops");
+	zf_buf_add(&ss->got, p, n);
+	return 0;
+}
+
+/* A sink gets the output in order, all of it; one that fails stops the extract. */
+static void test_extract_sink(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *data = write_data(f, "data", 700000, 12);
+	_cleanup_free_ char *index = path_in(f, "data.caibx");
+	_cleanup_buf_ struct zf_buf want = ZF_BUF_INIT;
+	_cleanup_close_ int fd = -EBADF;
+	struct sink_state ss = { .got = ZF_BUF_INIT };
+	struct zf_extract_opts xo = { .jobs = 3, .sink = sink_collect, .sink_userdata = &ss };
+	struct zf_extract_stats st;
+	struct zf_make_stats ms;
+	struct zf_err err = ZF_ERR_INIT;
+
+	make_index(f, data, index, &ms);
+	assert_true(ms.chunks > 4);
+	xo.stores = &f->store;
+	xo.nstores = 1;
+	assert_int_equal(zf_chunk_extract(index, NULL, -EBADF, &xo, &st, &err), 0);
+	fd = open(data, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(zf_read_all(fd, &want, SIZE_MAX), 0);
+	assert_int_equal(ss.got.len, want.len);
+	assert_memory_equal(ss.got.data, want.data, want.len);
+	assert_int_equal(st.size, want.len);
+	assert_true(ss.calls >= 1);
+
+	zf_buf_reset(&ss.got);
+	ss.calls = 0;
+	ss.fail_at = 2;
+	assert_int_equal(zf_chunk_extract(index, NULL, -EBADF, &xo, &st, &err), -EPIPE);
+	assert_non_null(strstr(err.msg, "sink stops"));
+	assert_true(ss.got.len < want.len);
+	zf_buf_release(&ss.got);
+}
+
 static void test_bad_zstd(void **state)
 {
 	struct fixture *f = *state;
@@ -606,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extract_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extract_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_zstd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
