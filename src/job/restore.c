@@ -247,7 +247,6 @@ struct out_stage {
 	EVP_MD_CTX *md;
 	uint8_t hold[HOLD_BACK];
 	size_t nhold;
-	const char *name;
 	/* under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* a block was queued or done, or stop */
@@ -290,9 +289,9 @@ static int emit(struct out_stage *st, const void *p, size_t n, struct zf_err *er
 	int r = zf_write_full(st->out, p, n);
 
 	if (r == -EPIPE)
-		return zf_err_set(err, r, "'%s': the receiving side stopped reading", st->name);
+		return zf_err_set(err, r, "the receiving side stopped reading");
 	if (r < 0)
-		return zf_err_set(err, r, "'%s': writing the stream: %s", st->name, strerror(-r));
+		return zf_err_set(err, r, "writing the stream: %s", strerror(-r));
 	return 0;
 }
 
@@ -360,12 +359,11 @@ static void *out_stage_main(void *arg)
 	return NULL;
 }
 
-static int out_stage_start(struct out_stage *st, int out, const char *name, struct zf_err *err)
+static int out_stage_start(struct out_stage *st, int out, struct zf_err *err)
 {
 	int r;
 
 	st->out = out;
-	st->name = name;
 	st->md = EVP_MD_CTX_new();
 	if (!st->md || EVP_DigestInit_ex(st->md, EVP_sha512_256(), NULL) != 1)
 		return zf_err_set(err, -ENOMEM, "SHA-512/256 is not available");
@@ -495,7 +493,7 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 
 	feeder_init(&s.meta);
 	feeder_init(&s.data);
-	r = out_stage_start(&s.st, out, name, err);
+	r = out_stage_start(&s.st, out, err);
 	if (r >= 0)
 		r = feeder_start(&s.meta, o->store, &e->meta_index, &eo_meta, err);
 	if (r >= 0)
@@ -551,6 +549,8 @@ static int rebuild_entry(const struct zf_restore_opts *o, struct zf_store *store
 	if (r < 0)
 		goto out;
 	r = emit(&s.st, s.st.hold, s.st.nhold, err);
+	if (r < 0)
+		zf_err_prefix(err, "backup '%s'", name);
 	if (r >= 0 && o->progress)
 		o->progress(name, s.bytes, s.total, o->userdata);
 	*ret_bytes = s.bytes;

@@ -200,4 +200,12 @@ capture_out Z backup -s "$store" --snapshot b1 --json zb/big
 assert_eq "$RC" 0 "rerun after kill -9"
 log_must Z restore -s "$store" -o "$TEST_TMP/out.zs" zb/big@b1
 zfs send zb/big@b1 | cmp - "$TEST_TMP/out.zs" || log_fail "zb/big: restored stream differs"
+# a reader that stops early: one line, naming the backup once
+Z restore -s "$store" -o - zb/big@b1 2>"$TEST_TMP/cut.err" | head -c 1000 >/dev/null
+rc=${PIPESTATUS[0]}
+assert_eq "$rc" 1 "restore -o - into a reader that stopped"
+assert_contains "$(cat "$TEST_TMP/cut.err")" \
+	"backup 'zb/big@b1': the receiving side stopped reading"
+assert_eq "$(wc -l <"$TEST_TMP/cut.err") $(grep -o 'zb/big@b1' "$TEST_TMP/cut.err" | wc -l)" \
+	"1 1" "lines of the message, and times it names the backup"
 log_pass
