@@ -84,11 +84,13 @@ static int64_t beat_period_ms(void)
 	return (int64_t)ZF_SESSION_BEAT_SECONDS * 1000;
 }
 
+int64_t zf_session_test_expire_ms;
+
 /* Under s->lock: has E - M passed since the last beat?  Sticky. */
 static bool expired_locked(struct zf_store_session *s)
 {
-	const int64_t limit = (int64_t)(ZF_SESSION_EXPIRE_SECONDS - ZF_SESSION_MARGIN_SECONDS) *
-			      1000;
+	const int64_t limit = zf_session_test_expire_ms > 0 ? zf_session_test_expire_ms :
+			      (int64_t)(ZF_SESSION_EXPIRE_SECONDS - ZF_SESSION_MARGIN_SECONDS) * 1000;
 
 	if (!s->dead && zf_now_ms() - s->last_ok_ms >= limit)
 		s->dead = true;

@@ -26,6 +26,8 @@ struct zf_err;
 #define ZF_SESSION_MARGIN_SECONDS (10 * 60)
 /* A session file larger than this is refused unread. */
 #define ZF_SESSION_FILE_MAX 4096
+/* Test only: milliseconds instead of E - M after which a writer gives up (0: E - M). */
+extern int64_t zf_session_test_expire_ms;
 /* Environment, for tests only: the beat period in milliseconds instead of 300 s. */
 #define ZF_SESSION_BEAT_ENV "ZFERRY_TEST_SESSION_BEAT_MS"
 

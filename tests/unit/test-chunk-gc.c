@@ -243,6 +243,59 @@ static void test_sessions(void **state)
 	assert_true(zf_store_session_begin(f->dir, "tank/../x", 0, &a, &err) < 0);
 }
 
+/*
+ * Writer rule 3: a session whose beats keep failing gives up once E - M
+ * (here 1 s, so that a slow fsync on a loaded machine does not count)
+ * passed since the last good one, and stays given up; one whose beats
+ * succeed lives on past that.  A file named sessions in place of the
+ * directory makes every beat fail, for root too.
+ */
+static void test_session_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct zf_store_session *s = NULL;
+	struct zf_store_session_info *v = NULL;
+	struct zf_err err = ZF_ERR_INIT;
+	_cleanup_free_ char *dir = sub(f, "sessions");
+	_cleanup_free_ char *aside = sub(f, "sessions.aside");
+	_cleanup_free_ char *path = NULL;
+	uint64_t beat;
+	size_t n = 0;
+	int fd;
+
+	zf_session_test_expire_ms = 1000;
+	assert_int_equal(zf_store_session_begin(f->dir, "tank/a", 0, &s, &err), 0);
+	path = zf_xasprintf("%s/%s.json", dir, zf_store_session_id(s));
+	zf_sleep_ms(1500);                      /* past the expiry, beating all along */
+	assert_true(zf_store_session_alive(s));
+
+	assert_int_equal(rename(dir, aside), 0);
+	fd = open(dir, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	zf_sleep_ms(100);
+	assert_true(zf_store_session_alive(s)); /* failed beats, but not for long */
+	zf_sleep_ms(1200);
+	assert_false(zf_store_session_alive(s));
+
+	/* the directory back: still given up, and no more beats are written */
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(rename(aside, dir), 0);
+	assert_int_equal(zf_store_session_list(f->dir, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	beat = v[0].beat;
+	zf_store_session_info_free(v, n);
+	zf_sleep_ms(100);
+	assert_false(zf_store_session_alive(s));
+	assert_int_equal(zf_store_session_list(f->dir, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].beat, beat);
+	zf_store_session_info_free(v, n);
+	assert_int_equal(zf_store_session_end(s, &err), 0);
+	assert_false(exists(path));
+	zf_session_test_expire_ms = 0;
+}
+
 static void test_session_hostile(void **state)
 {
 	struct fixture *f = *state;
@@ -684,6 +737,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fossilise_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revive, setup, teardown),
