@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "util/alloc.h"
@@ -337,6 +338,36 @@ static void test_copy_stream_rate(void **state)
 	assert_true(copy_limited(1 << 20, &none) < one);
 }
 
+/*
+ * The socket variants: data that is there comes at once, blocking socket
+ * or not; nothing there for the timeout is -ETIMEDOUT, as is a peer that
+ * takes nothing more; a closed peer is end of file for reading and -EPIPE
+ * (not SIGPIPE) for writing.
+ */
+static void test_sock_timeouts(void **state)
+{
+	_cleanup_free_ char *big = zf_xcalloc(1, 8u << 20);
+	char buf[16];
+	int sv[2];
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(zf_sock_write_timeout(sv[0], "hello", 5, 1000), 0);
+	assert_int_equal(zf_sock_read_timeout(sv[1], buf, sizeof(buf), 1000), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(zf_sock_read_timeout(sv[1], buf, sizeof(buf), 50), -ETIMEDOUT);
+	/* sv[1] reads nothing: the buffers fill, then the write times out */
+	assert_int_equal(zf_sock_write_timeout(sv[0], big, 8u << 20, 50), -ETIMEDOUT);
+	close(sv[1]);
+	assert_int_equal(zf_sock_write_timeout(sv[0], "x", 1, 1000), -EPIPE);
+	close(sv[0]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[0]);
+	assert_int_equal(zf_sock_read_timeout(sv[1], buf, sizeof(buf), 1000), 0);
+	close(sv[1]);
+}
+
 static void test_alloc_grow(void **state)
 {
 	int *v = NULL;
@@ -372,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_proc_release_kills),
 		cmocka_unit_test(test_copy_stream),
 		cmocka_unit_test(test_copy_stream_rate),
+		cmocka_unit_test(test_sock_timeouts),
 		cmocka_unit_test(test_alloc_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
