@@ -348,6 +348,16 @@ int zf_write_timeout(int fd, const void *p, size_t n, int timeout_ms)
 	return 0;
 }
 
+/* After a non-waiting recv/send failed with errno: 0 to try again (once ready), or <0. */
+static int sock_wait(int fd, short events, int timeout_ms)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return zf_fd_wait(fd, events, timeout_ms);
+}
+
 ssize_t zf_sock_read_timeout(int fd, void *p, size_t n, int timeout_ms)
 {
 	for (;;) {
@@ -356,11 +366,7 @@ ssize_t zf_sock_read_timeout(int fd, void *p, size_t n, int timeout_ms)
 
 		if (k >= 0)
 			return k;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if ((r = zf_fd_wait(fd, POLLIN, timeout_ms)) < 0)
+		if ((r = sock_wait(fd, POLLIN, timeout_ms)) < 0)
 			return r;
 	}
 }
@@ -379,11 +385,7 @@ int zf_sock_write_timeout(int fd, const void *p, size_t n, int timeout_ms)
 		}
 		if (k == 0)
 			return -ENOSPC;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if ((r = zf_fd_wait(fd, POLLOUT, timeout_ms)) < 0)
+		if ((r = sock_wait(fd, POLLOUT, timeout_ms)) < 0)
 			return r;
 	}
 	return 0;
