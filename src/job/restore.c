@@ -86,8 +86,7 @@ struct feeder {
 	pthread_t thread;
 	bool started;
 	char *index;                    /* private copy */
-	const struct zf_extract_opts *eo;
-	struct zf_extract_opts sink_eo; /* eo with the handoff as its sink */
+	struct zf_extract_opts eo;      /* the caller's, with the handoff as its sink */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* a piece was offered or taken, or an end */
 	const uint8_t *p;               /* under lock: the piece offered, n bytes left */
@@ -140,7 +139,7 @@ static void *feeder_main(void *arg)
 	struct feeder *f = arg;
 	struct zf_extract_stats st;
 
-	f->r = zf_chunk_extract(f->index, NULL, -EBADF, &f->sink_eo, &st, &f->err);
+	f->r = zf_chunk_extract(f->index, NULL, -EBADF, &f->eo, &st, &f->err);
 	pthread_mutex_lock(&f->lock);
 	f->eof = true;
 	pthread_cond_broadcast(&f->cond);
@@ -160,10 +159,9 @@ static int feeder_start(struct feeder *f, const char *store_dir, const struct zf
 {
 	int r;
 
-	f->eo = eo;
-	f->sink_eo = *eo;
-	f->sink_eo.sink = feeder_offer;
-	f->sink_eo.sink_userdata = f;
+	f->eo = *eo;
+	f->eo.sink = feeder_offer;
+	f->eo.sink_userdata = f;
 	r = load_index(store_dir, id, &f->index, err);
 	if (r < 0)
 		return r;
@@ -208,11 +206,11 @@ static int find_damaged_chunk(struct feeder *const *fs, size_t n, struct zf_err 
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		struct zf_extract_opts eo = *fs[i]->eo;
+		struct zf_extract_opts eo = fs[i]->eo;
 		struct zf_extract_stats st;
 
 		eo.check_later = false;
-		/* no output: only the chunks' checks matter */
+		eo.sink = NULL;         /* no output: only the chunks' checks matter */
 		r = zf_chunk_extract(fs[i]->index, NULL, -EBADF, &eo, &st, err);
 		if (r < 0)
 			return r;
